@@ -1,0 +1,16 @@
+//! Admin subcommands. They open the database exactly as `serve` does and print what they
+//! create as JSON on stdout, so operators can script them.
+
+pub mod keys;
+
+use std::io::Write;
+
+use serde::Serialize;
+
+/// Prints one JSON document on stdout.
+pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! Cryptography: signing keys and their rotation, the at-rest encryption of private keys,
+//! random opaque tokens and their hashes. Everything here is synchronous and cheap except
+//! key generation (RSA), which callers run off the async workers.
+
+pub mod keys;
+pub mod master_key;
+pub mod random;

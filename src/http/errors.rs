@@ -1,0 +1,32 @@
+//! Mapping errors to responses: JSON bodies with the RFC code and `Cache-Control: no-store`.
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CacheControl, CacheDirective};
+
+use crate::oauth::error::{ErrorBody, ErrorCode};
+
+/// The HTTP status each code travels with on JSON endpoints.
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+        ErrorCode::InsufficientScope | ErrorCode::AccessDenied => StatusCode::FORBIDDEN,
+        ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+pub fn json_error(code: ErrorCode, description: Option<&str>) -> HttpResponse {
+    HttpResponse::build(status_of(code))
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .json(ErrorBody {
+            error: code,
+            error_description: description,
+        })
+}
+
+/// Any path we do not serve: a small JSON 404, never a framework page.
+pub async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(serde_json::json!({"error": "not_found"}))
+}

@@ -1,0 +1,15 @@
+//! Warden: an OAuth 2.1 authorization server for the Model Context Protocol.
+//!
+//! Layers: `http` (actix handlers) calls `oauth` (the protocol, no actix, no SQL), which
+//! calls `store` (the only place with SQL) and `crypto` (keys, random tokens, hashing).
+
+pub mod cli;
+pub mod clock;
+pub mod crypto;
+pub mod http;
+pub mod oauth;
+pub mod settings;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;

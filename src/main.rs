@@ -1,0 +1,102 @@
+//! The `warden` binary: parses the command line and hands over to the library.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use warden::clock::SystemClock;
+use warden::settings::Settings;
+use warden::startup::{Application, open_database};
+use warden::{cli, telemetry};
+
+/// Warden, an OAuth 2.1 authorization server for MCP. Settings come from the environment
+/// (see the README).
+#[derive(Parser)]
+#[command(name = "warden", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (migrates the database first).
+    Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// List the stored signing keys as JSON.
+    List,
+    /// Add a signing key: published now, used for signing after the activation delay.
+    Rotate {
+        /// Seconds until the new key signs (default: WARDEN_KEY_ACTIVATION_DELAY).
+        #[arg(long)]
+        activate_in: Option<i64>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("warden: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    telemetry::init(settings.log_format);
+    if let Err(e) = rustls::crypto::ring::default_provider().install_default() {
+        eprintln!("warden: cannot install the TLS crypto provider: {e:?}");
+        return ExitCode::FAILURE;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("warden: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("warden: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => {
+            let app = Application::build(settings, Arc::new(SystemClock), None).await?;
+            let state = app.state();
+            tracing::info!(
+                issuer = %state.settings.issuer,
+                listening = %format!("http://{}:{}", state.settings.bind.ip(), app.port()),
+                database = %state.store.location(),
+                "Warden is serving"
+            );
+            app.run_until_stopped().await?;
+            tracing::info!("Warden stopped");
+            Ok(())
+        }
+        Command::Migrate => {
+            let store = open_database(&settings).await?;
+            tracing::info!(database = %store.location(), "migrations applied");
+            Ok(())
+        }
+        Command::Keys(KeysCommand::List) => cli::keys::list(&settings).await,
+        Command::Keys(KeysCommand::Rotate { activate_in }) => {
+            cli::keys::rotate(&settings, activate_in).await
+        }
+    }
+}

@@ -1,0 +1,570 @@
+//! Settings from the environment (`WARDEN_*`, `DATABASE_URL`), validated once at start-up.
+//!
+//! Every secret also has a `_FILE` variant so container secrets can be mounted as files.
+//! A bad value is reported as one line that names the variable.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::crypto::keys::SigningAlg;
+
+/// The settings a process runs with. Built by [`Settings::from_env`] or, in tests, by
+/// [`Settings::from_lookup`] with a map.
+#[derive(Clone)]
+pub struct Settings {
+    pub issuer: Issuer,
+    pub bind: SocketAddr,
+    pub database: DatabaseSettings,
+    pub data_dir: PathBuf,
+    /// `None`: embedded mode generates (or reads) `secret.key` in the data directory.
+    pub secret_key: Option<Secret>,
+    pub log_format: LogFormat,
+    pub signing_alg: SigningAlg,
+    pub access_token_ttl: i64,
+    /// Ceiling for per-resource lifetimes; also how long a retired key stays published.
+    pub access_token_max_ttl: i64,
+    pub refresh_token_ttl: i64,
+    pub authorization_code_ttl: i64,
+    /// How long a rotated-in key is published before it signs anything.
+    pub key_activation_delay: i64,
+    /// How often each process re-reads the key table (bounds the staleness of rotation).
+    pub key_refresh_interval: Duration,
+    pub shutdown_timeout: Duration,
+    pub workers: Option<usize>,
+}
+
+#[derive(Clone)]
+pub enum DatabaseSettings {
+    /// The embedded SQLite file `warden.db` in the data directory.
+    Embedded,
+    Url {
+        url: Secret,
+        max_connections: u32,
+        connect_timeout: Duration,
+    },
+}
+
+impl DatabaseSettings {
+    pub fn connect_timeout(&self) -> Duration {
+        match self {
+            DatabaseSettings::Embedded => Duration::from_secs(5),
+            DatabaseSettings::Url {
+                connect_timeout, ..
+            } => *connect_timeout,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A value that must never reach a log line.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Secret(value)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// The issuer identifier (RFC 8414 §2): byte-identical everywhere it appears.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issuer {
+    value: String,
+    /// The issuer's path (`""` or `/tenant`), under which every endpoint is mounted.
+    path: String,
+}
+
+impl Issuer {
+    /// RFC 8414 §2: https, no query, no fragment; we also refuse a trailing slash so that
+    /// string comparison by clients cannot go wrong. Plain http only on loopback hosts.
+    pub fn parse(value: &str) -> Result<Issuer, String> {
+        let url = Url::parse(value).map_err(|e| format!("not an absolute URL ({e})"))?;
+        match url.scheme() {
+            "https" => {}
+            "http" if is_loopback_host(&url) => {}
+            "http" => {
+                return Err("must use https (plain http is allowed only for loopback hosts)".into());
+            }
+            other => return Err(format!("scheme {other:?} is not https")),
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err("has no host".into());
+        }
+        if url.query().is_some() {
+            return Err("must not have a query".into());
+        }
+        if url.fragment().is_some() {
+            return Err("must not have a fragment".into());
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("must not contain credentials".into());
+        }
+        if value.ends_with('/') {
+            return Err("must not end with a slash".into());
+        }
+        // Url normalises (lowercases the host, drops a default port); the issuer must be
+        // exactly what clients will compare against, so insist the input already was that.
+        let normalised = url.as_str().trim_end_matches('/');
+        if normalised != value {
+            return Err(format!(
+                "is not in canonical form (did you mean {normalised}?)"
+            ));
+        }
+        Ok(Issuer {
+            value: value.to_owned(),
+            path: url.path().trim_end_matches('/').to_owned(),
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.value
+    }
+
+    /// `""` or `/some/path`, without a trailing slash.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// `{issuer}{path}`: the absolute URL of one of our endpoints.
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{}", self.value, path)
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.value.starts_with("https://")
+    }
+}
+
+impl fmt::Display for Issuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.value)
+    }
+}
+
+fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// One bad setting: the variable and what is wrong with it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SettingsError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid setting {}: {}", self.variable, self.problem)
+    }
+}
+
+impl std::error::Error for SettingsError {}
+
+fn bad(variable: &'static str, problem: impl Into<String>) -> SettingsError {
+    SettingsError {
+        variable,
+        problem: problem.into(),
+    }
+}
+
+/// The defaults, in one place so the README table can be checked against it.
+pub mod defaults {
+    pub const BIND: &str = "127.0.0.1:8080";
+    pub const DATA_DIR: &str = "warden-data";
+    pub const ACCESS_TOKEN_TTL: i64 = 600;
+    pub const ACCESS_TOKEN_MAX_TTL: i64 = 86_400;
+    pub const REFRESH_TOKEN_TTL: i64 = 30 * 86_400;
+    pub const AUTHORIZATION_CODE_TTL: i64 = 60;
+    pub const KEY_ACTIVATION_DELAY: i64 = 600;
+    pub const KEY_REFRESH_INTERVAL: u64 = 30;
+    pub const SHUTDOWN_TIMEOUT: u64 = 30;
+    pub const DB_MAX_CONNECTIONS: u32 = 10;
+    pub const DB_CONNECT_TIMEOUT: u64 = 30;
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Settings, SettingsError> {
+        Settings::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads every setting through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
+
+        let bind_raw = get("WARDEN_BIND").unwrap_or_else(|| defaults::BIND.to_owned());
+        let bind: SocketAddr = bind_raw.parse().map_err(|_| {
+            bad(
+                "WARDEN_BIND",
+                format!("{bind_raw:?} is not an address like 127.0.0.1:8080"),
+            )
+        })?;
+
+        let issuer = match get("WARDEN_ISSUER") {
+            Some(raw) => {
+                Issuer::parse(&raw).map_err(|p| bad("WARDEN_ISSUER", format!("{raw:?} {p}")))?
+            }
+            None if bind.ip().is_loopback() => {
+                Issuer::parse(&format!("http://{bind}")).map_err(|p| bad("WARDEN_ISSUER", p))?
+            }
+            None => {
+                return Err(bad(
+                    "WARDEN_ISSUER",
+                    "is required when WARDEN_BIND is not a loopback address",
+                ));
+            }
+        };
+
+        let data_dir =
+            PathBuf::from(get("WARDEN_DATA_DIR").unwrap_or_else(|| defaults::DATA_DIR.to_owned()));
+
+        let database = match secret(&lookup, "DATABASE_URL", "DATABASE_URL_FILE")? {
+            None => DatabaseSettings::Embedded,
+            Some(url) => {
+                let raw = url.expose();
+                if !(raw.starts_with("postgres://")
+                    || raw.starts_with("postgresql://")
+                    || raw.starts_with("sqlite:"))
+                {
+                    return Err(bad(
+                        "DATABASE_URL",
+                        "must start with postgres://, postgresql:// or sqlite:",
+                    ));
+                }
+                DatabaseSettings::Url {
+                    url,
+                    max_connections: number(
+                        &get,
+                        "WARDEN_DB_MAX_CONNECTIONS",
+                        defaults::DB_MAX_CONNECTIONS,
+                        1..=1000,
+                    )?,
+                    connect_timeout: Duration::from_secs(seconds(
+                        &get,
+                        "WARDEN_DB_CONNECT_TIMEOUT",
+                        defaults::DB_CONNECT_TIMEOUT as i64,
+                        0..=3600,
+                    )? as u64),
+                }
+            }
+        };
+
+        let secret_key = secret(&lookup, "WARDEN_SECRET_KEY", "WARDEN_SECRET_KEY_FILE")?;
+        if let Some(key) = &secret_key
+            && key.expose().len() < 32 {
+                return Err(bad(
+                    "WARDEN_SECRET_KEY",
+                    "must be at least 32 characters (try: openssl rand -base64 32)",
+                ));
+            }
+        if secret_key.is_none() && !matches!(database, DatabaseSettings::Embedded) {
+            // Several nodes share one database: they must share the key, so we cannot
+            // invent one per process.
+            return Err(bad(
+                "WARDEN_SECRET_KEY",
+                "is required when DATABASE_URL is set (every node must use the same key)",
+            ));
+        }
+
+        let log_format = match get("WARDEN_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(bad(
+                    "WARDEN_LOG_FORMAT",
+                    format!("{other:?} is not text or json"),
+                ));
+            }
+        };
+
+        let signing_alg = match get("WARDEN_SIGNING_ALG") {
+            None => SigningAlg::Es256,
+            Some(raw) => SigningAlg::parse(&raw).ok_or_else(|| {
+                bad(
+                    "WARDEN_SIGNING_ALG",
+                    format!("{raw:?} is not ES256, EdDSA or RS256"),
+                )
+            })?,
+        };
+
+        let access_token_max_ttl = seconds(
+            &get,
+            "WARDEN_ACCESS_TOKEN_MAX_TTL",
+            defaults::ACCESS_TOKEN_MAX_TTL,
+            60..=7 * 86_400,
+        )?;
+        let access_token_ttl = seconds(
+            &get,
+            "WARDEN_ACCESS_TOKEN_TTL",
+            defaults::ACCESS_TOKEN_TTL,
+            10..=access_token_max_ttl,
+        )?;
+        let key_refresh_interval = seconds(
+            &get,
+            "WARDEN_KEY_REFRESH_INTERVAL",
+            defaults::KEY_REFRESH_INTERVAL as i64,
+            1..=3600,
+        )?;
+
+        Ok(Settings {
+            issuer,
+            bind,
+            database,
+            data_dir,
+            secret_key,
+            log_format,
+            signing_alg,
+            access_token_ttl,
+            access_token_max_ttl,
+            refresh_token_ttl: seconds(
+                &get,
+                "WARDEN_REFRESH_TOKEN_TTL",
+                defaults::REFRESH_TOKEN_TTL,
+                60..=365 * 86_400,
+            )?,
+            authorization_code_ttl: seconds(
+                &get,
+                "WARDEN_AUTHORIZATION_CODE_TTL",
+                defaults::AUTHORIZATION_CODE_TTL,
+                10..=600,
+            )?,
+            // Nodes re-read keys every refresh interval: a new key must be published for
+            // longer than that before it signs, or a node could sign with an unpublished key.
+            key_activation_delay: seconds(
+                &get,
+                "WARDEN_KEY_ACTIVATION_DELAY",
+                defaults::KEY_ACTIVATION_DELAY,
+                key_refresh_interval..=7 * 86_400,
+            )?,
+            key_refresh_interval: Duration::from_secs(key_refresh_interval as u64),
+            shutdown_timeout: Duration::from_secs(seconds(
+                &get,
+                "WARDEN_SHUTDOWN_TIMEOUT",
+                defaults::SHUTDOWN_TIMEOUT as i64,
+                0..=3600,
+            )? as u64),
+            workers: match get("WARDEN_WORKERS") {
+                None => None,
+                Some(_) => Some(number(&get, "WARDEN_WORKERS", 1usize, 1..=256)?),
+            },
+        })
+    }
+
+    /// Where the embedded SQLite file lives (used only without `DATABASE_URL`).
+    pub fn embedded_database_path(&self) -> PathBuf {
+        self.data_dir.join("warden.db")
+    }
+
+    /// Where embedded mode keeps its generated `WARDEN_SECRET_KEY`.
+    pub fn secret_key_path(&self) -> PathBuf {
+        self.data_dir.join("secret.key")
+    }
+
+    /// Whether the bind address is a loopback one (development mode cookies, etc.).
+    pub fn binds_loopback(&self) -> bool {
+        matches!(self.bind.ip(), IpAddr::V4(ip) if ip.is_loopback())
+            || matches!(self.bind.ip(), IpAddr::V6(ip) if ip.is_loopback())
+    }
+}
+
+/// `NAME` or the contents of the file named by `NAME_FILE` (not both).
+fn secret(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    file_name: &'static str,
+) -> Result<Option<Secret>, SettingsError> {
+    let direct = lookup(name).filter(|v| !v.is_empty());
+    let file = lookup(file_name).filter(|v| !v.is_empty());
+    match (direct, file) {
+        (Some(_), Some(_)) => Err(bad(
+            name,
+            format!("set either {name} or {file_name}, not both"),
+        )),
+        (Some(v), None) => Ok(Some(Secret(v))),
+        (None, Some(path)) => {
+            let content = std::fs::read_to_string(&path)
+                .map_err(|e| bad(file_name, format!("cannot read {path:?}: {e}")))?;
+            let trimmed = content.trim_end_matches(['\n', '\r']).to_owned();
+            if trimmed.is_empty() {
+                return Err(bad(file_name, format!("{path:?} is empty")));
+            }
+            Ok(Some(Secret(trimmed)))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+/// A duration in seconds: a bare number, or a number with `s`, `m`, `h` or `d`.
+fn seconds(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: i64,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<i64, SettingsError> {
+    let Some(raw) = get(name) else {
+        return Ok(default);
+    };
+    let (digits, unit) = match raw.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&raw[..i], c),
+        _ => (raw.as_str(), 's'),
+    };
+    let multiplier = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => {
+            return Err(bad(
+                name,
+                format!("{raw:?} has an unknown unit (use s, m, h or d)"),
+            ));
+        }
+    };
+    let value = digits
+        .parse::<i64>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier))
+        .ok_or_else(|| {
+            bad(
+                name,
+                format!("{raw:?} is not a duration like 600, 10m or 1h"),
+            )
+        })?;
+    if !range.contains(&value) {
+        return Err(bad(
+            name,
+            format!(
+                "{raw:?} is out of range ({}s to {}s)",
+                range.start(),
+                range.end()
+            ),
+        ));
+    }
+    Ok(value)
+}
+
+fn number<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, SettingsError>
+where
+    T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
+{
+    let Some(raw) = get(name) else {
+        return Ok(default);
+    };
+    let value: T = raw
+        .parse()
+        .map_err(|_| bad(name, format!("{raw:?} is not a whole number")))?;
+    if !range.contains(&value) {
+        return Err(bad(
+            name,
+            format!(
+                "{raw:?} is out of range ({} to {})",
+                range.start(),
+                range.end()
+            ),
+        ));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn with(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_give_a_loopback_issuer_and_embedded_database() {
+        let s = with(&[]).unwrap();
+        assert_eq!(s.issuer.as_str(), "http://127.0.0.1:8080");
+        assert!(matches!(s.database, DatabaseSettings::Embedded));
+        assert_eq!(s.access_token_ttl, defaults::ACCESS_TOKEN_TTL);
+    }
+
+    #[test]
+    fn issuer_rules_follow_rfc_8414() {
+        for (value, fragment) in [
+            ("http://auth.example.com", "https"),
+            ("https://auth.example.com/", "slash"),
+            ("https://auth.example.com?x=1", "query"),
+            ("https://auth.example.com#f", "fragment"),
+            ("auth.example.com", "absolute"),
+            ("https://AUTH.example.com", "canonical"),
+            ("https://user:pw@auth.example.com", "credentials"),
+        ] {
+            let err = with(&[("WARDEN_ISSUER", value)]).err().unwrap();
+            assert_eq!(err.variable, "WARDEN_ISSUER");
+            assert!(err.problem.contains(fragment), "{value}: {}", err.problem);
+        }
+        let s = with(&[("WARDEN_ISSUER", "https://auth.example.com/tenant")]).unwrap();
+        assert_eq!(s.issuer.path(), "/tenant");
+        assert!(with(&[("WARDEN_ISSUER", "http://localhost:9000")]).is_ok());
+        assert!(with(&[("WARDEN_ISSUER", "http://[::1]:9000")]).is_ok());
+    }
+
+    #[test]
+    fn durations_accept_units_and_reject_nonsense() {
+        let s = with(&[("WARDEN_ACCESS_TOKEN_TTL", "15m")]).unwrap();
+        assert_eq!(s.access_token_ttl, 900);
+        let err = with(&[("WARDEN_ACCESS_TOKEN_TTL", "soon")]).err().unwrap();
+        assert_eq!(err.variable, "WARDEN_ACCESS_TOKEN_TTL");
+        let err = with(&[("WARDEN_ACCESS_TOKEN_TTL", "0")]).err().unwrap();
+        assert!(err.problem.contains("out of range"));
+    }
+
+    #[test]
+    fn a_database_url_needs_a_shared_secret_key() {
+        let err = with(&[("DATABASE_URL", "postgres://localhost/warden")])
+            .err()
+            .unwrap();
+        assert_eq!(err.variable, "WARDEN_SECRET_KEY");
+        let err = with(&[("DATABASE_URL", "mysql://localhost/warden")])
+            .err()
+            .unwrap();
+        assert_eq!(err.variable, "DATABASE_URL");
+    }
+
+    #[test]
+    fn secrets_are_never_printed() {
+        let s = with(&[(
+            "WARDEN_SECRET_KEY",
+            "0123456789abcdef0123456789abcdef-secret",
+        )])
+        .unwrap();
+        assert!(!format!("{:?}", s.secret_key).contains("secret"));
+    }
+}

@@ -1,0 +1,186 @@
+//! Start-up: open and migrate the database, load the master key and signing keys, build
+//! the actix application and bind it.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+
+use crate::clock::Clock;
+use crate::crypto::keys::{self, KeySet};
+use crate::crypto::master_key::{self, MasterKey};
+use crate::http;
+use crate::oauth::metadata::ServerMetadata;
+use crate::settings::{DatabaseSettings, Settings};
+use crate::state::AppState;
+use crate::store::Store;
+
+/// Opens the database exactly as every subcommand must: `DATABASE_URL`, else the embedded
+/// file in the data directory (created on first use), then applies the migrations.
+pub async fn open_database(settings: &Settings) -> anyhow::Result<Store> {
+    let store = match &settings.database {
+        DatabaseSettings::Url {
+            url,
+            max_connections,
+            connect_timeout,
+        } => Store::connect(url.expose(), *max_connections, *connect_timeout).await?,
+        DatabaseSettings::Embedded => {
+            let dir = &settings.data_dir;
+            std::fs::create_dir_all(dir).with_context(|| {
+                format!(
+                    "cannot create the data directory {} (WARDEN_DATA_DIR)",
+                    dir.display()
+                )
+            })?;
+            // An absolute path, so the start-up line says exactly where the data lives.
+            let path = std::fs::canonicalize(dir)
+                .map(|d| d.join("warden.db"))
+                .unwrap_or_else(|_| settings.embedded_database_path());
+            Store::open_embedded(&path)
+                .await
+                .with_context(|| {
+                    format!(
+                        "the data directory {} is not usable (WARDEN_DATA_DIR)",
+                        dir.display()
+                    )
+                })?
+        }
+    };
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// The master key: `WARDEN_SECRET_KEY`, or in embedded mode the generated key file. A new
+/// key file is only ever made for a database that holds no signing keys yet, so an existing
+/// key is never replaced.
+pub async fn load_master_key(settings: &Settings, store: &Store) -> anyhow::Result<MasterKey> {
+    if let Some(secret) = &settings.secret_key {
+        return Ok(MasterKey::from_secret(secret.expose()));
+    }
+    let database_is_new = store.signing_keys().await?.is_empty();
+    let secret = master_key::load_or_create_key_file(&settings.secret_key_path(), database_is_new)?;
+    Ok(MasterKey::from_secret(&secret))
+}
+
+/// Makes sure a signing key exists and loads every published key; refuses to go on when
+/// a stored key cannot be opened (and changes nothing in that case).
+pub async fn load_signing_keys(
+    settings: &Settings,
+    store: &Store,
+    master: &MasterKey,
+    now: i64,
+) -> anyhow::Result<KeySet> {
+    if store.signing_keys().await?.is_empty() {
+        let (alg, sealer) = (settings.signing_alg, master.clone());
+        let key = tokio::task::spawn_blocking(move || keys::generate(alg, &sealer)).await??;
+        if store.insert_initial_signing_key(&key, now).await? {
+            tracing::info!(kid = %key.kid, alg = alg.as_str(), "generated the first signing key");
+        }
+    }
+    let set = KeySet::new(master.clone(), settings.access_token_max_ttl + 300);
+    set.install(store.signing_keys().await?, now)
+        .context("refusing to start; the stored keys were left untouched")?;
+    Ok(set)
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    /// Everything but serving. `listener` lets tests bind port 0 before choosing the issuer.
+    pub async fn build(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+        listener: Option<TcpListener>,
+    ) -> anyhow::Result<Application> {
+        let store = open_database(&settings).await?;
+        let master_key = load_master_key(&settings, &store).await?;
+        let keys = load_signing_keys(&settings, &store, &master_key, clock.now()).await?;
+        let metadata_json = serde_json::to_vec(&ServerMetadata::build(&settings))?.into();
+        let state = AppState {
+            store,
+            settings: Arc::new(settings),
+            keys: Arc::new(keys),
+            master_key,
+            clock,
+            metadata_json,
+        };
+        let listener = match listener {
+            Some(l) => l,
+            None => TcpListener::bind(state.settings.bind).with_context(|| {
+                format!("cannot listen on {} (WARDEN_BIND)", state.settings.bind)
+            })?,
+        };
+        let port = listener.local_addr()?.port();
+        let server = serve(state.clone(), listener)?;
+        spawn_key_refresh(state.clone());
+        Ok(Application {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGTERM/SIGINT, then lets in-flight requests finish
+    /// (`WARDEN_SHUTDOWN_TIMEOUT`) and closes the database pool.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.state.store.close().await;
+        result
+    }
+}
+
+fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<Server> {
+    let settings = state.settings.clone();
+    let data = web::Data::new(state);
+    let issuer = settings.issuer.clone();
+    let https = issuer.is_https();
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .wrap(http::middleware::security_headers(https))
+            .wrap(from_fn(http::middleware::request_context))
+            .configure(|cfg| http::routes(cfg, &issuer))
+            .default_service(web::to(http::errors::not_found))
+    })
+    .shutdown_timeout(settings.shutdown_timeout.as_secs())
+    .listen(listener)?;
+    if let Some(workers) = settings.workers {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}
+
+/// Re-reads the key table every `WARDEN_KEY_REFRESH_INTERVAL`, so a key rotated by another
+/// process (or `warden keys rotate`) is published here too, well before it signs.
+fn spawn_key_refresh(state: AppState) {
+    let every = state.settings.key_refresh_interval;
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.tick().await;
+        loop {
+            ticker.tick().await;
+            if let Err(e) = state.reload_keys().await {
+                tracing::warn!(error = format!("{e:#}"), "could not refresh signing keys");
+            }
+        }
+    });
+}

@@ -1,0 +1,189 @@
+//! Storage: the only module with SQL. One `Store` over Postgres (the system of record) or an
+//! embedded SQLite file. Both run the same SQL text (`$N` placeholders, `ON CONFLICT`,
+//! `RETURNING`, times as BIGINT epoch seconds); the `on_pool!` macro expands each query once
+//! per backend, so there is no dynamic dispatch and no second copy of any statement.
+
+pub mod signing_keys;
+
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+/// Runs `$body` with `$pool` bound to the concrete pool of either backend.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.db {
+            $crate::store::Db::Postgres($pool) => $body,
+            $crate::store::Db::Sqlite($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+#[derive(Clone, Debug)]
+pub(crate) enum Db {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// A handle to the database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) db: Db,
+}
+
+/// Where the database is, in a form safe to print.
+#[derive(Clone, Debug)]
+pub enum Location {
+    Postgres { redacted_url: String },
+    Sqlite { path: String },
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Postgres { redacted_url } => write!(f, "Postgres at {redacted_url}"),
+            Location::Sqlite { path } => write!(f, "SQLite file {path}"),
+        }
+    }
+}
+
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Store {
+    /// Connects to `url` (`postgres://…` or `sqlite:…`), retrying with backoff until
+    /// `patience` has passed, so a database that starts a little after Warden is waited for.
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+        patience: Duration,
+    ) -> anyhow::Result<Store> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(|e| anyhow::anyhow!("DATABASE_URL is not a valid sqlite URL: {e}"))?;
+            return Self::open_sqlite(options, max_connections).await;
+        }
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|_| anyhow::anyhow!("DATABASE_URL is not a valid postgres URL"))?;
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(200);
+        loop {
+            let attempt = PgPoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_with(options.clone())
+                .await;
+            match attempt {
+                Ok(pool) => {
+                    return Ok(Store {
+                        db: Db::Postgres(pool),
+                    });
+                }
+                Err(e) if started.elapsed() + delay < patience => {
+                    tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "database not reachable yet");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => {
+                    bail!(
+                        "cannot reach the database at {} after {}s: {e}",
+                        redact(url),
+                        started.elapsed().as_secs()
+                    )
+                }
+            }
+        }
+    }
+
+    /// Opens (creating if needed) the embedded SQLite file.
+    pub async fn open_embedded(path: &std::path::Path) -> anyhow::Result<Store> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true);
+        Self::open_sqlite(options, 8).await
+    }
+
+    async fn open_sqlite(
+        options: SqliteConnectOptions,
+        max_connections: u32,
+    ) -> anyhow::Result<Store> {
+        let options = options
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let filename = options.get_filename().display().to_string();
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("cannot open the SQLite database {filename}"))?;
+        Ok(Store {
+            db: Db::Sqlite(pool),
+        })
+    }
+
+    /// Applies the embedded migrations. On Postgres sqlx holds an advisory lock meanwhile,
+    /// so several processes starting at once migrate exactly once.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match &self.db {
+            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
+            Db::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
+        }
+        .context("database migration failed")
+    }
+
+    /// One round trip: is the database answering?
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
+    }
+
+    pub fn location(&self) -> Location {
+        match &self.db {
+            Db::Postgres(pool) => {
+                let o = pool.connect_options();
+                Location::Postgres {
+                    redacted_url: format!(
+                        "postgres://{}@{}:{}/{}",
+                        o.get_username(),
+                        o.get_host(),
+                        o.get_port(),
+                        o.get_database().unwrap_or("")
+                    ),
+                }
+            }
+            Db::Sqlite(pool) => Location::Sqlite {
+                path: pool.connect_options().get_filename().display().to_string(),
+            },
+        }
+    }
+
+    /// Closes every connection; used at shutdown and by tests that simulate an outage.
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
+    }
+}
+
+/// `postgres://user:***@host/db`: a URL fit for an error message.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "(unparseable URL)".to_owned(),
+    }
+}
+
+/// True when `e` is a unique-constraint violation (a conflict, not a failure).
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+}

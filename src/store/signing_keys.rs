@@ -1,0 +1,69 @@
+//! The `signing_keys` table: public JWK in clear, private JWK sealed (see `crypto`).
+
+use crate::clock::UnixTime;
+use crate::crypto::keys::NewSigningKey;
+use crate::store::{Store, on_pool};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SigningKeyRow {
+    pub kid: String,
+    pub alg: String,
+    pub public_jwk: String,
+    pub private_jwe: String,
+    pub created_at: UnixTime,
+    pub activate_at: UnixTime,
+}
+
+const SELECT_ALL: &str =
+    "SELECT kid, alg, public_jwk, private_jwe, created_at, activate_at FROM signing_keys";
+
+// `initial` is UNIQUE: when several processes bootstrap an empty database at once,
+// exactly one insert wins and the others load the winner's key.
+const INSERT: &str = "INSERT INTO signing_keys (kid, alg, public_jwk, private_jwe, created_at, activate_at, initial) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING";
+
+impl Store {
+    pub async fn signing_keys(&self) -> Result<Vec<SigningKeyRow>, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_as::<_, SigningKeyRow>(SELECT_ALL).fetch_all(pool).await)
+    }
+
+    /// Stores the first key unless another process already did; true when ours was stored.
+    pub async fn insert_initial_signing_key(
+        &self,
+        key: &NewSigningKey,
+        now: UnixTime,
+    ) -> Result<bool, sqlx::Error> {
+        self.insert_signing_key(key, now, now, Some(1)).await
+    }
+
+    /// Stores a rotated-in key that starts signing at `activate_at`.
+    pub async fn insert_rotated_signing_key(
+        &self,
+        key: &NewSigningKey,
+        now: UnixTime,
+        activate_at: UnixTime,
+    ) -> Result<bool, sqlx::Error> {
+        self.insert_signing_key(key, now, activate_at, None).await
+    }
+
+    async fn insert_signing_key(
+        &self,
+        key: &NewSigningKey,
+        now: UnixTime,
+        activate_at: UnixTime,
+        initial: Option<i64>,
+    ) -> Result<bool, sqlx::Error> {
+        let result = on_pool!(self, pool => sqlx::query(INSERT)
+            .bind(&key.kid)
+            .bind(key.alg.as_str())
+            .bind(&key.public_jwk)
+            .bind(&key.private_jwe)
+            .bind(now)
+            .bind(activate_at)
+            .bind(initial)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(result == 1)
+    }
+}
