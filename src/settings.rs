@@ -101,7 +101,9 @@ impl Issuer {
             "https" => {}
             "http" if is_loopback_host(&url) => {}
             "http" => {
-                return Err("must use https (plain http is allowed only for loopback hosts)".into());
+                return Err(
+                    "must use https (plain http is allowed only for loopback hosts)".into(),
+                );
             }
             other => return Err(format!("scheme {other:?} is not https")),
         }
@@ -273,12 +275,13 @@ impl Settings {
 
         let secret_key = secret(&lookup, "WARDEN_SECRET_KEY", "WARDEN_SECRET_KEY_FILE")?;
         if let Some(key) = &secret_key
-            && key.expose().len() < 32 {
-                return Err(bad(
-                    "WARDEN_SECRET_KEY",
-                    "must be at least 32 characters (try: openssl rand -base64 32)",
-                ));
-            }
+            && key.expose().len() < 32
+        {
+            return Err(bad(
+                "WARDEN_SECRET_KEY",
+                "must be at least 32 characters (try: openssl rand -base64 32)",
+            ));
+        }
         if secret_key.is_none() && !matches!(database, DatabaseSettings::Embedded) {
             // Several nodes share one database: they must share the key, so we cannot
             // invent one per process.

@@ -39,14 +39,12 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Store> {
             let path = std::fs::canonicalize(dir)
                 .map(|d| d.join("warden.db"))
                 .unwrap_or_else(|_| settings.embedded_database_path());
-            Store::open_embedded(&path)
-                .await
-                .with_context(|| {
-                    format!(
-                        "the data directory {} is not usable (WARDEN_DATA_DIR)",
-                        dir.display()
-                    )
-                })?
+            Store::open_embedded(&path).await.with_context(|| {
+                format!(
+                    "the data directory {} is not usable (WARDEN_DATA_DIR)",
+                    dir.display()
+                )
+            })?
         }
     };
     store.migrate().await?;

@@ -133,7 +133,12 @@ impl Store {
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match &self.db {
             Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
-            Db::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
+            Db::Sqlite(pool) => {
+                // sqlx has no migration lock for SQLite: hold an OS file lock beside the
+                // database instead, so two processes on one file migrate one at a time.
+                let _guard = lock_beside(pool.connect_options().get_filename()).await?;
+                sqlx::migrate!("./migrations/sqlite").run(pool).await
+            }
         }
         .context("database migration failed")
     }
@@ -167,6 +172,26 @@ impl Store {
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)
     }
+}
+
+async fn lock_beside(database: &std::path::Path) -> anyhow::Result<Option<std::fs::File>> {
+    if database.as_os_str().is_empty() || database.as_os_str() == ":memory:" {
+        return Ok(None);
+    }
+    let mut path = database.as_os_str().to_owned();
+    path.push(".migrate-lock");
+    let file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        file.lock()?;
+        Ok(file)
+    })
+    .await?
+    .context("cannot lock the SQLite database for migration")?;
+    Ok(Some(file))
 }
 
 /// `postgres://user:***@host/db`: a URL fit for an error message.

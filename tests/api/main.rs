@@ -1,1 +1,11 @@
+//! The integration tests: one binary, a module per flow. Each test starts a real Warden on
+//! a free loopback port with a fresh database: a temporary SQLite file, or a new Postgres
+//! database when `WARDEN_TEST_DATABASE_URL` is set.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cli;
+mod discovery;
+mod health;
+mod helpers;
+mod keys;
+mod startup;

@@ -1,0 +1,138 @@
+//! RFC 8414 §3 metadata, OIDC Discovery §4, and the JWKS (RFC 7517 §5).
+
+use crate::helpers::{spawn_app, spawn_app_with};
+
+fn assert_no_nulls(value: &serde_json::Value) {
+    match value {
+        serde_json::Value::Null => panic!("metadata must not contain null"),
+        serde_json::Value::Array(items) => items.iter().for_each(assert_no_nulls),
+        serde_json::Value::Object(map) => map.values().for_each(assert_no_nulls),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn both_well_known_documents_name_the_exact_issuer_and_the_code_flow() {
+    let app = spawn_app().await;
+    let oauth = app
+        .get_json("/.well-known/oauth-authorization-server")
+        .await;
+    let oidc = app.get_json("/.well-known/openid-configuration").await;
+    assert_eq!(oauth, oidc);
+    assert_eq!(oauth["issuer"].as_str().unwrap(), app.issuer);
+    assert_eq!(
+        oauth["issuer"].as_str().unwrap(),
+        app.state.settings.issuer.as_str()
+    );
+    assert_eq!(
+        oauth["response_types_supported"],
+        serde_json::json!(["code"])
+    );
+    assert_eq!(
+        oauth["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(
+        oauth["jwks_uri"].as_str().unwrap(),
+        format!("{}/jwks.json", app.issuer)
+    );
+    assert_no_nulls(&oauth);
+}
+
+#[tokio::test]
+async fn every_endpoint_in_the_metadata_answers() {
+    let app = spawn_app().await;
+    let metadata = app
+        .get_json("/.well-known/oauth-authorization-server")
+        .await;
+    for (name, value) in metadata.as_object().unwrap() {
+        if name.ends_with("_endpoint") || name.ends_with("_uri") {
+            let url = value.as_str().unwrap();
+            let response = app.http.get(url).send().await.unwrap();
+            assert_ne!(
+                response.status(),
+                404,
+                "{name} = {url} is advertised but not served"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_path_issuer_gets_path_inserted_well_known_routes() {
+    let app = spawn_app_with(&[("WARDEN_ISSUER", "http://127.0.0.1:{port}/tenant")]).await;
+    assert!(app.issuer.ends_with("/tenant"));
+    let inserted = app
+        .get_json("/.well-known/oauth-authorization-server/tenant")
+        .await;
+    let oidc_inserted = app
+        .get_json("/.well-known/openid-configuration/tenant")
+        .await;
+    let oidc_appended = app
+        .get_json("/tenant/.well-known/openid-configuration")
+        .await;
+    assert_eq!(inserted["issuer"].as_str().unwrap(), app.issuer);
+    assert_eq!(inserted, oidc_inserted);
+    assert_eq!(inserted, oidc_appended);
+    let jwks_uri = inserted["jwks_uri"].as_str().unwrap();
+    assert_eq!(jwks_uri, format!("{}/jwks.json", app.issuer));
+    let jwks = app.http.get(jwks_uri).send().await.unwrap();
+    assert_eq!(jwks.status(), 200);
+    // The root document belongs to no issuer here.
+    assert_eq!(
+        app.get("/.well-known/oauth-authorization-server")
+            .await
+            .status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn unknown_well_known_paths_are_404_not_5xx() {
+    let app = spawn_app().await;
+    for path in [
+        "/.well-known/unknown",
+        "/.well-known/oauth-authorization-server/other-tenant",
+        "/.well-known/",
+        "/.well-known/openid-configuration/../../etc/passwd",
+        "/nothing-here",
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 404, "{path}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "not_found");
+    }
+}
+
+#[tokio::test]
+async fn discovery_documents_carry_security_headers_and_a_request_id() {
+    let app = spawn_app().await;
+    let response = app.get("/.well-known/oauth-authorization-server").await;
+    let h = response.headers();
+    assert_eq!(h["content-type"], "application/json");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    assert!(!h["x-request-id"].is_empty());
+    let echoed = app
+        .http
+        .get(app.url("/healthz"))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed.headers()["x-request-id"], "abc-123");
+    let replaced = app
+        .http
+        .get(app.url("/healthz"))
+        .header("x-request-id", "bad id!")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(replaced.headers()["x-request-id"], "bad id!");
+}
