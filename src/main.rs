@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use warden::cli::registry::{ClientCommand, ResourceCommand, ScopeCommand};
 use warden::clock::SystemClock;
 use warden::settings::Settings;
 use warden::startup::{Application, open_database};
@@ -27,6 +28,28 @@ enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage the scope catalogue.
+    #[command(subcommand)]
+    Scope(ScopeCommand),
+    /// Manage MCP resources (the MCP servers Warden issues tokens for).
+    #[command(subcommand)]
+    Resource(ResourceCommand),
+    /// Manage clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Set up administration.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an admin client (client_credentials for the admin API) and print its
+    /// credentials once.
+    Bootstrap {
+        #[arg(long, default_value = "Warden admin")]
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -97,6 +120,12 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Keys(KeysCommand::List) => cli::keys::list(&settings).await,
         Command::Keys(KeysCommand::Rotate { activate_in }) => {
             cli::keys::rotate(&settings, activate_in).await
+        }
+        Command::Scope(command) => cli::registry::scope(&settings, command).await,
+        Command::Resource(command) => cli::registry::resource(&settings, command).await,
+        Command::Client(command) => cli::registry::client(&settings, command).await,
+        Command::Admin(AdminCommand::Bootstrap { name }) => {
+            cli::bootstrap::bootstrap(&settings, name).await
         }
     }
 }

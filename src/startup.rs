@@ -9,11 +9,11 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
-use crate::clock::Clock;
+use crate::admin;
+use crate::clock::{Clock, SystemClock};
 use crate::crypto::keys::{self, KeySet};
 use crate::crypto::master_key::{self, MasterKey};
 use crate::http;
-use crate::oauth::metadata::ServerMetadata;
 use crate::settings::{DatabaseSettings, Settings};
 use crate::state::AppState;
 use crate::store::Store;
@@ -48,6 +48,7 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Store> {
         }
     };
     store.migrate().await?;
+    admin::resources::ensure_builtin(&store, settings, SystemClock.now()).await?;
     Ok(store)
 }
 
@@ -100,15 +101,7 @@ impl Application {
         let store = open_database(&settings).await?;
         let master_key = load_master_key(&settings, &store).await?;
         let keys = load_signing_keys(&settings, &store, &master_key, clock.now()).await?;
-        let metadata_json = serde_json::to_vec(&ServerMetadata::build(&settings))?.into();
-        let state = AppState {
-            store,
-            settings: Arc::new(settings),
-            keys: Arc::new(keys),
-            master_key,
-            clock,
-            metadata_json,
-        };
+        let state = AppState::new(store, settings, keys, master_key, clock).await?;
         let listener = match listener {
             Some(l) => l,
             None => TcpListener::bind(state.settings.bind).with_context(|| {
@@ -167,8 +160,9 @@ fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<Server> {
     Ok(server.run())
 }
 
-/// Re-reads the key table every `WARDEN_KEY_REFRESH_INTERVAL`, so a key rotated by another
-/// process (or `warden keys rotate`) is published here too, well before it signs.
+/// Re-reads the key table (and the scope catalogue, for the metadata) every
+/// `WARDEN_KEY_REFRESH_INTERVAL`, so a key rotated by another process (or `warden keys
+/// rotate`) is published here too, well before it signs.
 fn spawn_key_refresh(state: AppState) {
     let every = state.settings.key_refresh_interval;
     tokio::spawn(async move {
@@ -178,6 +172,9 @@ fn spawn_key_refresh(state: AppState) {
             ticker.tick().await;
             if let Err(e) = state.reload_keys().await {
                 tracing::warn!(error = format!("{e:#}"), "could not refresh signing keys");
+            }
+            if let Err(e) = state.refresh_metadata().await {
+                tracing::warn!(error = format!("{e:#}"), "could not refresh the metadata");
             }
         }
     });

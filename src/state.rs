@@ -1,12 +1,13 @@
 //! What every request handler can reach. No actix types, so `oauth` can take `&AppState`.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 
 use crate::clock::Clock;
 use crate::crypto::keys::KeySet;
 use crate::crypto::master_key::MasterKey;
+use crate::oauth::metadata::ServerMetadata;
 use crate::settings::Settings;
 use crate::store::Store;
 
@@ -17,11 +18,57 @@ pub struct AppState {
     pub keys: Arc<KeySet>,
     pub master_key: MasterKey,
     pub clock: Arc<dyn Clock>,
-    /// Metadata documents, serialized once at start-up.
-    pub metadata_json: Bytes,
+    /// The metadata document, serialized; replaced only when the catalogue changes.
+    metadata: Arc<RwLock<Bytes>>,
 }
 
 impl AppState {
+    pub async fn new(
+        store: Store,
+        settings: Settings,
+        keys: KeySet,
+        master_key: MasterKey,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<AppState> {
+        let state = AppState {
+            store,
+            settings: Arc::new(settings),
+            keys: Arc::new(keys),
+            master_key,
+            clock,
+            metadata: Arc::new(RwLock::new(Bytes::new())),
+        };
+        state.refresh_metadata().await?;
+        Ok(state)
+    }
+
+    pub fn metadata_json(&self) -> Bytes {
+        self.metadata
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Rebuilds the metadata document from the settings and the scope catalogue.
+    pub async fn refresh_metadata(&self) -> anyhow::Result<()> {
+        let catalogue = self
+            .store
+            .scopes()
+            .await?
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        let json = Bytes::from(serde_json::to_vec(&ServerMetadata::build(
+            &self.settings,
+            catalogue,
+        ))?);
+        let mut current = self.metadata.write().unwrap_or_else(|p| p.into_inner());
+        if *current != json {
+            *current = json;
+        }
+        Ok(())
+    }
+
     /// Re-reads the signing keys from the database (rotation by another process).
     pub async fn reload_keys(&self) -> anyhow::Result<()> {
         let rows = self.store.signing_keys().await?;

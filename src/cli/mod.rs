@@ -1,7 +1,9 @@
 //! Admin subcommands. They open the database exactly as `serve` does and print what they
 //! create as JSON on stdout, so operators can script them.
 
+pub mod bootstrap;
 pub mod keys;
+pub mod registry;
 
 use std::io::Write;
 

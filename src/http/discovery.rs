@@ -11,7 +11,7 @@ use crate::state::AppState;
 const MAX_AGE: u32 = 300;
 
 pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
-    public_json(state.metadata_json.clone(), "application/json")
+    public_json(state.metadata_json(), "application/json")
 }
 
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {

@@ -30,3 +30,32 @@ pub fn json_error(code: ErrorCode, description: Option<&str>) -> HttpResponse {
 pub async fn not_found() -> HttpResponse {
     HttpResponse::NotFound().json(serde_json::json!({"error": "not_found"}))
 }
+
+/// An `OAuthError` as RFC 6749 §5.2 wants it; the cause of an internal error is logged here
+/// and goes no further.
+pub fn oauth_error(e: crate::oauth::error::OAuthError) -> HttpResponse {
+    if let Some(cause) = &e.cause {
+        tracing::error!(
+            error = format!("{cause:#}"),
+            code = e.code.as_str(),
+            "request failed"
+        );
+    }
+    let mut response = HttpResponse::build(status_of(e.code));
+    response
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .insert_header((actix_web::http::header::PRAGMA, "no-cache"));
+    if e.code == ErrorCode::InvalidClient {
+        response.insert_header((
+            actix_web::http::header::WWW_AUTHENTICATE,
+            "Basic realm=\"warden\"",
+        ));
+    }
+    if e.code == ErrorCode::TemporarilyUnavailable {
+        response.insert_header((actix_web::http::header::RETRY_AFTER, "5"));
+    }
+    response.json(ErrorBody {
+        error: e.code,
+        error_description: Some(&e.description),
+    })
+}

@@ -1,43 +1,52 @@
 //! The HTTP layer: actix routes, extractors and response mapping. No SQL, no protocol rules.
 
+pub mod admin;
 pub mod discovery;
 pub mod errors;
 pub mod health;
 pub mod middleware;
+pub mod oauth;
+pub mod resource_metadata;
 
 use actix_web::web;
 
 use crate::oauth::metadata::paths;
 use crate::settings::Issuer;
 
-/// The single route table. Protocol endpoints live under the issuer's path; well-known
-/// documents sit at the host root with the issuer path appended (RFC 8414 §3.1).
+/// The single route table. Protocol endpoints live under the issuer's path (`base`);
+/// well-known documents sit at the host root with that path appended (RFC 8414 §3.1).
 pub fn routes(cfg: &mut web::ServiceConfig, issuer: &Issuer) {
     let base = issuer.path();
-    let suffix = if base.is_empty() {
-        String::new()
-    } else {
-        base.to_owned()
-    };
+    let at = |path: &str| format!("{base}{path}");
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route(
-            &format!("/.well-known/oauth-authorization-server{suffix}"),
+            &format!("/.well-known/oauth-authorization-server{base}"),
             web::get().to(discovery::metadata),
         )
         .route(
-            &format!("/.well-known/openid-configuration{suffix}"),
+            &format!("/.well-known/openid-configuration{base}"),
             web::get().to(discovery::metadata),
         )
+        .route(&at(paths::JWKS), web::get().to(discovery::jwks))
         .route(
-            &format!("{base}{}", paths::JWKS),
-            web::get().to(discovery::jwks),
-        );
+            &at(&format!("{}/{{id}}", paths::RESOURCE_METADATA)),
+            web::get().to(resource_metadata::get_resource_metadata),
+        )
+        .service(post_only(&at(paths::TOKEN)).post(oauth::post_token))
+        .service(post_only(&at(paths::INTROSPECT)).post(oauth::post_introspect))
+        .service(post_only(&at(paths::REVOKE)).post(oauth::post_revoke))
+        .service(web::scope(&at(paths::ADMIN_API)).configure(admin::routes));
     if !base.is_empty() {
         // OpenID Connect Discovery 1.0 §4 appends the well-known suffix to the issuer instead.
         cfg.route(
-            &format!("{base}/.well-known/openid-configuration"),
+            &at("/.well-known/openid-configuration"),
             web::get().to(discovery::metadata),
         );
     }
+}
+
+/// A resource that answers any method but POST with 405.
+fn post_only(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(oauth::method_not_allowed))
 }

@@ -54,3 +54,84 @@ pub struct ErrorBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_description: Option<&'a str>,
 }
+
+/// An error of a JSON endpoint (token, introspection, revocation): the RFC code, a
+/// description safe to show the client, and for internal failures the cause, which is
+/// logged and never sent.
+#[derive(Debug)]
+pub struct OAuthError {
+    pub code: ErrorCode,
+    pub description: std::borrow::Cow<'static, str>,
+    /// `invalid_client` after Basic authentication answers with a Basic challenge.
+    pub used_basic: bool,
+    pub cause: Option<anyhow::Error>,
+}
+
+impl OAuthError {
+    pub fn new(
+        code: ErrorCode,
+        description: impl Into<std::borrow::Cow<'static, str>>,
+    ) -> OAuthError {
+        OAuthError {
+            code,
+            description: description.into(),
+            used_basic: false,
+            cause: None,
+        }
+    }
+
+    pub fn invalid_request(d: impl Into<std::borrow::Cow<'static, str>>) -> OAuthError {
+        OAuthError::new(ErrorCode::InvalidRequest, d)
+    }
+
+    pub fn invalid_client(used_basic: bool) -> OAuthError {
+        OAuthError {
+            used_basic,
+            ..OAuthError::new(ErrorCode::InvalidClient, "client authentication failed")
+        }
+    }
+
+    pub fn invalid_scope(d: impl Into<std::borrow::Cow<'static, str>>) -> OAuthError {
+        OAuthError::new(ErrorCode::InvalidScope, d)
+    }
+
+    pub fn invalid_target(d: impl Into<std::borrow::Cow<'static, str>>) -> OAuthError {
+        OAuthError::new(ErrorCode::InvalidTarget, d)
+    }
+
+    pub fn unauthorized_client(d: impl Into<std::borrow::Cow<'static, str>>) -> OAuthError {
+        OAuthError::new(ErrorCode::UnauthorizedClient, d)
+    }
+}
+
+/// Database and other unexpected failures: `temporarily_unavailable` when the database
+/// cannot be reached (the client may retry), `server_error` otherwise.
+impl<E: Into<anyhow::Error>> From<E> for OAuthError {
+    fn from(e: E) -> OAuthError {
+        let cause: anyhow::Error = e.into();
+        let unavailable = cause.downcast_ref::<sqlx::Error>().is_some_and(|e| {
+            matches!(
+                e,
+                sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Io(_)
+                    | sqlx::Error::Tls(_)
+            )
+        });
+        let (code, description) = if unavailable {
+            (
+                ErrorCode::TemporarilyUnavailable,
+                "the service is temporarily unavailable",
+            )
+        } else {
+            (
+                ErrorCode::ServerError,
+                "the server could not complete the request",
+            )
+        };
+        OAuthError {
+            cause: Some(cause),
+            ..OAuthError::new(code, description)
+        }
+    }
+}

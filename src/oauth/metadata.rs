@@ -1,34 +1,63 @@
 //! Authorization server metadata (RFC 8414 §2, §3) and its OpenID Connect Discovery twin.
 //!
-//! Built once at start-up and served from memory. Only endpoints and features that exist
-//! are listed, and no member is ever `null`.
+//! Built at start-up and served from memory; rebuilt only when the scope catalogue changes
+//! (checked with the periodic key refresh). Only endpoints and features that exist are
+//! listed, and no member is ever `null`.
 
 use serde::Serialize;
 
+use crate::admin::resources::ADMIN_SCOPE;
+use crate::oauth::token::GrantType;
 use crate::settings::Settings;
 
 /// Paths of our endpoints, relative to the issuer.
 pub mod paths {
     pub const JWKS: &str = "/jwks.json";
+    pub const TOKEN: &str = "/token";
+    pub const INTROSPECT: &str = "/introspect";
+    pub const REVOKE: &str = "/revoke";
+    pub const RESOURCE_METADATA: &str = "/resource-metadata";
+    pub const ADMIN_API: &str = "/admin/v1";
 }
+
+/// Client authentication methods of the token, introspection and revocation endpoints.
+pub const CLIENT_AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
 
 #[derive(Debug, Serialize)]
 pub struct ServerMetadata {
     pub issuer: String,
     pub jwks_uri: String,
+    pub token_endpoint: String,
+    pub introspection_endpoint: String,
+    pub revocation_endpoint: String,
     pub response_types_supported: [&'static str; 1],
     pub code_challenge_methods_supported: [&'static str; 1],
+    pub grant_types_supported: Vec<&'static str>,
+    pub token_endpoint_auth_methods_supported: [&'static str; 2],
+    pub introspection_endpoint_auth_methods_supported: [&'static str; 2],
+    pub revocation_endpoint_auth_methods_supported: [&'static str; 2],
+    pub scopes_supported: Vec<String>,
 }
 
 impl ServerMetadata {
-    pub fn build(settings: &Settings) -> ServerMetadata {
+    /// `catalogue` is every scope name; the admin scope is not for MCP clients and is left
+    /// out (some clients request every advertised scope).
+    pub fn build(settings: &Settings, catalogue: Vec<String>) -> ServerMetadata {
         let issuer = &settings.issuer;
         ServerMetadata {
             issuer: issuer.as_str().to_owned(),
             jwks_uri: issuer.endpoint(paths::JWKS),
+            token_endpoint: issuer.endpoint(paths::TOKEN),
+            introspection_endpoint: issuer.endpoint(paths::INTROSPECT),
+            revocation_endpoint: issuer.endpoint(paths::REVOKE),
             // OAuth 2.1 and MCP: the code flow with PKCE S256 is the only interactive flow.
             response_types_supported: ["code"],
             code_challenge_methods_supported: ["S256"],
+            grant_types_supported: GrantType::ALL.iter().map(|g| g.as_str()).collect(),
+            token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+            introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+            revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+            scopes_supported: catalogue.into_iter().filter(|s| s != ADMIN_SCOPE).collect(),
         }
     }
 }

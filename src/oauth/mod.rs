@@ -1,4 +1,13 @@
 //! The protocol: RFC rules and flows. No actix types and no SQL text live here.
 
+pub mod access_token;
+pub mod client_auth;
 pub mod error;
+pub mod introspect;
 pub mod metadata;
+pub mod params;
+pub mod policy;
+pub mod resource;
+pub mod revoke;
+pub mod scope;
+pub mod token;

@@ -3,6 +3,10 @@
 //! `RETURNING`, times as BIGINT epoch seconds); the `on_pool!` macro expands each query once
 //! per backend, so there is no dynamic dispatch and no second copy of any statement.
 
+pub mod clients;
+pub mod grants;
+pub mod resources;
+pub mod scopes;
 pub mod signing_keys;
 
 use std::str::FromStr;

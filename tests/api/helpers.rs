@@ -223,3 +223,250 @@ impl TestDb {
         }
     }
 }
+
+/// Credentials of a client the test registered.
+#[derive(Clone, Debug)]
+pub struct TestClient {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+impl TestClient {
+    pub fn from_view(view: &serde_json::Value) -> TestClient {
+        TestClient {
+            client_id: view["client_id"].as_str().unwrap().to_owned(),
+            client_secret: view["client_secret"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        }
+    }
+}
+
+/// Checks an RFC 6749 §5.2 error: status, code, JSON, `no-store`. Returns the body.
+pub async fn assert_oauth_error(
+    response: reqwest::Response,
+    status: u16,
+    code: &str,
+) -> serde_json::Value {
+    assert_eq!(response.status(), status, "expected {code}");
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], code, "{body}");
+    assert!(body["error_description"].is_string(), "{body}");
+    body
+}
+
+impl TestApp {
+    /// A bootstrap admin client, as `warden admin bootstrap` makes it.
+    pub async fn admin_client(&self) -> TestClient {
+        let audience = format!("{}/admin", self.issuer);
+        let view = warden::admin::clients::create(
+            &self.state.store,
+            &self.state.master_key,
+            warden::admin::clients::NewClient {
+                name: "test admin".into(),
+                grant_types: vec!["client_credentials".into()],
+                resources: vec![audience],
+                scopes: Some(vec!["warden:admin".into()]),
+                ..Default::default()
+            },
+            warden::clock::Clock::now(&*self.clock),
+        )
+        .await
+        .unwrap();
+        TestClient {
+            client_id: view.client_id,
+            client_secret: view.client_secret.unwrap(),
+        }
+    }
+
+    /// An access token for the admin API.
+    pub async fn admin_token(&self) -> String {
+        let admin = self.admin_client().await;
+        let resource = format!("{}/admin", self.issuer);
+        let body = self.client_credentials(&admin, Some(&resource), None).await;
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Calls the admin API with `token`; returns the status and the JSON body (or null).
+    pub async fn admin_call(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}/admin/v1{path}", self.issuer))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// Registers a resource through the admin API (asserting 201).
+    pub async fn create_resource(&self, token: &str, body: serde_json::Value) -> serde_json::Value {
+        let (status, view) = self
+            .admin_call(token, reqwest::Method::POST, "/resources", Some(body))
+            .await;
+        assert_eq!(status, 201, "{view}");
+        view
+    }
+
+    /// Registers a client through the admin API (asserting 201).
+    pub async fn create_client(&self, token: &str, body: serde_json::Value) -> TestClient {
+        let (status, view) = self
+            .admin_call(token, reqwest::Method::POST, "/clients", Some(body))
+            .await;
+        assert_eq!(status, 201, "{view}");
+        TestClient::from_view(&view)
+    }
+
+    /// POSTs a form to `path` (under the issuer), with Basic credentials when given.
+    pub async fn post_form(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        basic: Option<&TestClient>,
+    ) -> reqwest::Response {
+        let mut request = self.http.post(format!("{}{path}", self.issuer)).form(form);
+        if let Some(client) = basic {
+            request = request.basic_auth(&client.client_id, Some(&client.client_secret));
+        }
+        request.send().await.unwrap()
+    }
+
+    /// A successful client_credentials grant (asserting 200); returns the token response.
+    pub async fn client_credentials(
+        &self,
+        client: &TestClient,
+        resource: Option<&str>,
+        scope: Option<&str>,
+    ) -> serde_json::Value {
+        let mut form = vec![("grant_type", "client_credentials")];
+        if let Some(r) = resource {
+            form.push(("resource", r));
+        }
+        if let Some(s) = scope {
+            form.push(("scope", s));
+        }
+        let response = self.post_form("/token", &form, Some(client)).await;
+        assert_eq!(
+            response
+                .headers()
+                .get("cache-control")
+                .map(|v| v.to_str().unwrap()),
+            Some("no-store")
+        );
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Introspects `token` as `caller` (asserting 200).
+    pub async fn introspect(&self, caller: &TestClient, token: &str) -> serde_json::Value {
+        let response = self
+            .post_form("/introspect", &[("token", token)], Some(caller))
+            .await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        response.json().await.unwrap()
+    }
+
+    /// How many grants exist: proves that a rejected request wrote nothing.
+    pub async fn grant_count(&self) -> usize {
+        let mut total = 0;
+        for client in self.state.store.clients_page("", 1000).await.unwrap() {
+            total += self
+                .state
+                .store
+                .grants_of_client(&client.client_id)
+                .await
+                .unwrap()
+                .len();
+        }
+        total
+    }
+}
+
+/// An MCP server with an agent that may use it and the server's own client (which serves
+/// it and may introspect its tokens): the usual arrangement of a test.
+pub struct Setup {
+    pub admin_token: String,
+    pub resource: serde_json::Value,
+    pub resource_uri: String,
+    pub agent: TestClient,
+    pub server: TestClient,
+}
+
+pub async fn setup(app: &TestApp) -> Setup {
+    let admin_token = app.admin_token().await;
+    let resource = app
+        .create_resource(
+            &admin_token,
+            serde_json::json!({"uri": "https://mcp.example.com/mcp", "name": "Example MCP", "scopes": ["mcp:read", "mcp:write"]}),
+        )
+        .await;
+    let resource_uri = resource["uri"].as_str().unwrap().to_owned();
+    let agent = app
+        .create_client(
+            &admin_token,
+            serde_json::json!({"name": "agent", "grant_types": ["client_credentials"], "resources": [resource_uri]}),
+        )
+        .await;
+    let server = app
+        .create_client(
+            &admin_token,
+            serde_json::json!({"name": "mcp server", "grant_types": ["client_credentials"], "served_resources": [resource_uri]}),
+        )
+        .await;
+    Setup {
+        admin_token,
+        resource,
+        resource_uri,
+        agent,
+        server,
+    }
+}
+
+/// The `oauth2` crate's HTTP seam over our reqwest 0.13 (its own adapter targets 0.12).
+pub struct Oauth2Http(pub reqwest::Client);
+
+impl<'c> oauth2::AsyncHttpClient<'c> for Oauth2Http {
+    type Error = oauth2::HttpClientError<reqwest::Error>;
+    type Future = std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<oauth2::HttpResponse, Self::Error>>
+                + Send
+                + Sync
+                + 'c,
+        >,
+    >;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let response = self
+                .0
+                .execute(request.try_into().map_err(Box::new)?)
+                .await
+                .map_err(Box::new)?;
+            let mut builder = oauth2::http::Response::builder().status(response.status());
+            for (name, value) in response.headers() {
+                builder = builder.header(name, value);
+            }
+            builder
+                .body(response.bytes().await.map_err(Box::new)?.to_vec())
+                .map_err(oauth2::HttpClientError::Http)
+        })
+    }
+}

@@ -3,9 +3,13 @@
 //! database when `WARDEN_TEST_DATABASE_URL` is set.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin_api;
 mod cli;
+mod client_credentials;
 mod discovery;
 mod health;
 mod helpers;
+mod introspection;
 mod keys;
+mod registry_cli;
 mod startup;

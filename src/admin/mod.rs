@@ -1,0 +1,132 @@
+//! The registry admins manage: the scope catalogue, MCP resources and clients. The admin
+//! API and the CLI both call these functions, so both validate and store alike.
+
+pub mod clients;
+pub mod resources;
+pub mod scopes;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::store::is_unique_violation;
+
+/// The most items one page of a listing returns.
+pub const MAX_PAGE: i64 = 200;
+
+#[derive(Debug)]
+pub enum AdminError {
+    /// 422: the named field is invalid.
+    Validation {
+        field: &'static str,
+        message: String,
+    },
+    /// 409: the change conflicts with what is stored.
+    Conflict(String),
+    /// 404.
+    NotFound(String),
+    /// 500/503, logged.
+    Internal(anyhow::Error),
+}
+
+impl AdminError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> AdminError {
+        AdminError::Validation {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for AdminError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AdminError::Validation { field, message } => write!(f, "{field}: {message}"),
+            AdminError::Conflict(m) | AdminError::NotFound(m) => f.write_str(m),
+            AdminError::Internal(e) => write!(f, "internal error: {e:#}"),
+        }
+    }
+}
+
+impl std::error::Error for AdminError {}
+
+impl From<sqlx::Error> for AdminError {
+    fn from(e: sqlx::Error) -> AdminError {
+        AdminError::Internal(e.into())
+    }
+}
+
+impl From<anyhow::Error> for AdminError {
+    fn from(e: anyhow::Error) -> AdminError {
+        AdminError::Internal(e)
+    }
+}
+
+/// Maps a unique violation on insert to 409.
+pub(crate) fn conflict_on_duplicate(e: sqlx::Error, what: String) -> AdminError {
+    if is_unique_violation(&e) {
+        AdminError::Conflict(what)
+    } else {
+        e.into()
+    }
+}
+
+/// A page of a listing; `next` is the cursor for the following page, absent at the end.
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    pub limit: Option<i64>,
+    pub after: Option<String>,
+}
+
+impl PageQuery {
+    pub fn limit(&self) -> Result<i64, AdminError> {
+        match self.limit {
+            None => Ok(50),
+            Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+            Some(_) => Err(AdminError::invalid(
+                "limit",
+                format!("must be between 1 and {MAX_PAGE}"),
+            )),
+        }
+    }
+}
+
+/// Checks a human-readable name or description.
+pub(crate) fn check_text(
+    field: &'static str,
+    value: &str,
+    max: usize,
+    required: bool,
+) -> Result<(), AdminError> {
+    if required && value.trim().is_empty() {
+        return Err(AdminError::invalid(field, "must not be empty"));
+    }
+    if value.chars().count() > max {
+        return Err(AdminError::invalid(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(AdminError::invalid(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// For PATCH bodies: distinguishes an absent member (`None`) from `null` (`Some(None)`).
+pub(crate) fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}

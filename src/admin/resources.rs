@@ -1,0 +1,352 @@
+//! MCP resources: each MCP server Warden issues tokens for, with its accepted and default
+//! scopes, token lifetime, which clients may use it, and its RFC 9728 metadata document.
+
+use serde::{Deserialize, Serialize};
+
+use crate::admin::{AdminError, Page, PageQuery, check_text, conflict_on_duplicate, double_option};
+use crate::oauth::metadata::paths;
+use crate::oauth::policy::uri_list;
+use crate::oauth::resource::canonicalize;
+use crate::oauth::scope::{ScopeSet, validate_token};
+use crate::settings::Settings;
+use crate::store::Store;
+use crate::store::resources::ResourceRow;
+
+/// The scope that opens the admin API, and the path of its audience under the issuer.
+pub const ADMIN_SCOPE: &str = "warden:admin";
+pub const ADMIN_AUDIENCE_PATH: &str = "/admin";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewResource {
+    pub uri: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub scopes: Vec<String>,
+    pub default_scopes: Option<Vec<String>>,
+    pub access_token_ttl: Option<i64>,
+    /// Absent: any client may use the resource.
+    pub allowed_clients: Option<Vec<String>>,
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceChanges {
+    pub uri: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    pub default_scopes: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub access_token_ttl: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub allowed_clients: Option<Option<Vec<String>>>,
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ResourceView {
+    pub id: String,
+    pub uri: String,
+    pub name: String,
+    pub description: String,
+    pub scopes: Vec<String>,
+    pub default_scopes: Vec<String>,
+    pub access_token_ttl: i64,
+    pub any_client: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_clients: Option<Vec<String>>,
+    pub enabled: bool,
+    pub builtin: bool,
+    /// Where the hosted RFC 9728 document lives: put it in `WWW-Authenticate`.
+    pub resource_metadata: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl ResourceView {
+    pub fn new(row: ResourceRow, settings: &Settings) -> ResourceView {
+        ResourceView {
+            resource_metadata: settings.issuer.endpoint(&format!(
+                "{}/{}",
+                paths::RESOURCE_METADATA,
+                row.id
+            )),
+            access_token_ttl: row.access_token_ttl.unwrap_or(settings.access_token_ttl),
+            scopes: ScopeSet::from_stored(&row.scopes)
+                .iter()
+                .map(str::to_owned)
+                .collect(),
+            default_scopes: ScopeSet::from_stored(&row.default_scopes)
+                .iter()
+                .map(str::to_owned)
+                .collect(),
+            any_client: row.allowed_clients.is_none(),
+            allowed_clients: row.allowed_clients.as_deref().map(uri_list),
+            id: row.id,
+            uri: row.uri,
+            name: row.name,
+            description: row.description,
+            enabled: row.enabled,
+            builtin: row.builtin,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+pub async fn create(
+    store: &Store,
+    settings: &Settings,
+    input: NewResource,
+    now: i64,
+) -> Result<ResourceRow, AdminError> {
+    let mut row = ResourceRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        uri: String::new(),
+        name: String::new(),
+        description: String::new(),
+        scopes: String::new(),
+        default_scopes: String::new(),
+        access_token_ttl: None,
+        allowed_clients: None,
+        enabled: input.enabled.unwrap_or(true),
+        builtin: false,
+        created_at: now,
+        updated_at: now,
+    };
+    let changes = ResourceChanges {
+        uri: Some(input.uri),
+        name: Some(input.name),
+        description: Some(input.description),
+        scopes: Some(input.scopes),
+        default_scopes: input.default_scopes,
+        access_token_ttl: Some(input.access_token_ttl),
+        allowed_clients: Some(input.allowed_clients),
+        enabled: None,
+    };
+    apply(store, settings, &mut row, changes).await?;
+    store.insert_resource(&row).await.map_err(|e| {
+        conflict_on_duplicate(e, format!("a resource with URI {} already exists", row.uri))
+    })?;
+    Ok(row)
+}
+
+pub async fn get(store: &Store, id: &str) -> Result<ResourceRow, AdminError> {
+    store
+        .resource_by_id(id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("no resource {id}")))
+}
+
+pub async fn list(store: &Store, query: &PageQuery) -> Result<Page<ResourceRow>, AdminError> {
+    let limit = query.limit()?;
+    let items = store
+        .resources_page(query.after.as_deref().unwrap_or(""), limit)
+        .await?;
+    let next = (items.len() as i64 == limit)
+        .then(|| items.last().map(|r| r.id.clone()))
+        .flatten();
+    Ok(Page { items, next })
+}
+
+pub async fn update(
+    store: &Store,
+    settings: &Settings,
+    id: &str,
+    changes: ResourceChanges,
+    now: i64,
+) -> Result<ResourceRow, AdminError> {
+    let mut row = get(store, id).await?;
+    if row.builtin {
+        return Err(AdminError::Conflict(
+            "the built-in admin resource cannot be changed".into(),
+        ));
+    }
+    apply(store, settings, &mut row, changes).await?;
+    row.updated_at = now;
+    store.update_resource(&row).await.map_err(|e| {
+        conflict_on_duplicate(e, format!("a resource with URI {} already exists", row.uri))
+    })?;
+    Ok(row)
+}
+
+/// Refuses while clients name the resource: a later resource with the same URI must not
+/// inherit their access. Disable it instead, or edit those clients first.
+pub async fn delete(store: &Store, id: &str) -> Result<(), AdminError> {
+    let row = get(store, id).await?;
+    if row.builtin {
+        return Err(AdminError::Conflict(
+            "the built-in admin resource cannot be deleted".into(),
+        ));
+    }
+    let mut users = Vec::new();
+    let mut after = String::new();
+    loop {
+        let page = store.clients_page(&after, 500).await?;
+        for c in &page {
+            if uri_list(&c.resources).contains(&row.uri)
+                || uri_list(&c.served_resources).contains(&row.uri)
+            {
+                users.push(c.client_id.clone());
+            }
+        }
+        match page.last() {
+            Some(last) if page.len() == 500 => after = last.client_id.clone(),
+            _ => break,
+        }
+    }
+    if !users.is_empty() {
+        return Err(AdminError::Conflict(format!(
+            "clients {} still name this resource; edit them or disable the resource",
+            users.join(", ")
+        )));
+    }
+    store.delete_resource(id).await?;
+    Ok(())
+}
+
+/// Validates `changes` and writes them into `row`.
+async fn apply(
+    store: &Store,
+    settings: &Settings,
+    row: &mut ResourceRow,
+    changes: ResourceChanges,
+) -> Result<(), AdminError> {
+    if let Some(uri) = changes.uri {
+        let canonical = canonicalize(&uri).map_err(|m| AdminError::invalid("uri", m))?;
+        if canonical == settings.issuer.endpoint(ADMIN_AUDIENCE_PATH) {
+            return Err(AdminError::invalid(
+                "uri",
+                "this URI is reserved for Warden's admin API",
+            ));
+        }
+        row.uri = canonical;
+    }
+    if let Some(name) = changes.name {
+        check_text("name", &name, 200, true)?;
+        row.name = name;
+    }
+    if let Some(description) = changes.description {
+        check_text("description", &description, 2000, false)?;
+        row.description = description;
+    }
+    let scopes_changed = changes.scopes.is_some();
+    if let Some(scopes) = changes.scopes {
+        if scopes.is_empty() {
+            return Err(AdminError::invalid(
+                "scopes",
+                "a resource must accept at least one scope",
+            ));
+        }
+        let set = catalogue_scopes(store, "scopes", &scopes).await?;
+        row.scopes = set.to_scope_string();
+    }
+    let accepted = ScopeSet::from_stored(&row.scopes);
+    match changes.default_scopes {
+        Some(defaults) => {
+            let set = catalogue_scopes(store, "default_scopes", &defaults).await?;
+            if !set.is_subset(&accepted) {
+                return Err(AdminError::invalid(
+                    "default_scopes",
+                    "must be a subset of scopes",
+                ));
+            }
+            row.default_scopes = set.to_scope_string();
+        }
+        None if scopes_changed => {
+            // The catalogue says which scopes a resource grants by default.
+            let mut defaults = Vec::new();
+            for name in accepted.iter() {
+                if store.scope(name).await?.is_some_and(|s| s.is_default) {
+                    defaults.push(name.to_owned());
+                }
+            }
+            row.default_scopes = defaults.join(" ");
+        }
+        None => {
+            row.default_scopes = ScopeSet::from_stored(&row.default_scopes)
+                .intersection(&accepted)
+                .to_scope_string()
+        }
+    }
+    if let Some(ttl) = changes.access_token_ttl {
+        if let Some(seconds) = ttl
+            && !(10..=settings.access_token_max_ttl).contains(&seconds)
+        {
+            return Err(AdminError::invalid(
+                "access_token_ttl",
+                format!(
+                    "must be between 10 and {} seconds",
+                    settings.access_token_max_ttl
+                ),
+            ));
+        }
+        row.access_token_ttl = ttl;
+    }
+    if let Some(allowed) = changes.allowed_clients {
+        row.allowed_clients = match allowed {
+            None => None,
+            Some(ids) => {
+                for id in &ids {
+                    if store.client(id).await?.is_none() {
+                        return Err(AdminError::invalid(
+                            "allowed_clients",
+                            format!("no client {id}"),
+                        ));
+                    }
+                }
+                Some(serde_json::to_string(&ids).map_err(anyhow::Error::from)?)
+            }
+        };
+    }
+    if let Some(enabled) = changes.enabled {
+        row.enabled = enabled;
+    }
+    Ok(())
+}
+
+/// Every name must be a valid scope token present in the catalogue.
+pub(crate) async fn catalogue_scopes(
+    store: &Store,
+    field: &'static str,
+    names: &[String],
+) -> Result<ScopeSet, AdminError> {
+    for name in names {
+        validate_token(name).map_err(|m| AdminError::invalid(field, m))?;
+        if store.scope(name).await?.is_none() {
+            return Err(AdminError::invalid(
+                field,
+                format!("{name} is not in the scope catalogue"),
+            ));
+        }
+    }
+    Ok(names.iter().cloned().collect())
+}
+
+/// Makes sure the admin API exists as a resource (`{issuer}/admin`, scope `warden:admin`),
+/// open only to clients that list it explicitly.
+pub async fn ensure_builtin(
+    store: &Store,
+    settings: &Settings,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    store
+        .upsert_builtin_resource(&ResourceRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            uri: settings.issuer.endpoint(ADMIN_AUDIENCE_PATH),
+            name: "Warden admin API".into(),
+            description: "Manage Warden's resources, scopes and clients".into(),
+            scopes: ADMIN_SCOPE.into(),
+            default_scopes: ADMIN_SCOPE.into(),
+            access_token_ttl: None,
+            allowed_clients: None,
+            enabled: true,
+            builtin: true,
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+}

@@ -1,0 +1,80 @@
+//! The scope catalogue: names (RFC 6749 §3.3 syntax) with descriptions for end users.
+
+use serde::Deserialize;
+
+use crate::admin::{AdminError, check_text, conflict_on_duplicate};
+use crate::oauth::scope::validate_token;
+use crate::store::Store;
+use crate::store::scopes::ScopeRow;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewScope {
+    pub name: String,
+    pub description: String,
+    #[serde(default)]
+    pub is_default: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeChanges {
+    pub description: Option<String>,
+    pub is_default: Option<bool>,
+}
+
+pub async fn create(store: &Store, input: NewScope, now: i64) -> Result<ScopeRow, AdminError> {
+    validate_token(&input.name).map_err(|m| AdminError::invalid("name", m))?;
+    check_text("description", &input.description, 500, true)?;
+    let row = ScopeRow {
+        name: input.name,
+        description: input.description,
+        is_default: input.is_default,
+        created_at: now,
+    };
+    store
+        .insert_scope(&row)
+        .await
+        .map_err(|e| conflict_on_duplicate(e, format!("scope {} already exists", row.name)))?;
+    Ok(row)
+}
+
+pub async fn get(store: &Store, name: &str) -> Result<ScopeRow, AdminError> {
+    store
+        .scope(name)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("no scope {name}")))
+}
+
+pub async fn update(
+    store: &Store,
+    name: &str,
+    changes: ScopeChanges,
+) -> Result<ScopeRow, AdminError> {
+    let mut row = get(store, name).await?;
+    if let Some(description) = changes.description {
+        check_text("description", &description, 500, true)?;
+        row.description = description;
+    }
+    if let Some(is_default) = changes.is_default {
+        row.is_default = is_default;
+    }
+    store
+        .update_scope(name, &row.description, row.is_default)
+        .await?;
+    Ok(row)
+}
+
+/// Refuses while a resource accepts the scope: tokens and consents would lose meaning.
+pub async fn delete(store: &Store, name: &str) -> Result<(), AdminError> {
+    get(store, name).await?;
+    let users = store.resources_using_scope(name).await?;
+    if !users.is_empty() {
+        return Err(AdminError::Conflict(format!(
+            "scope {name} is accepted by {}; remove it there first",
+            users.join(", ")
+        )));
+    }
+    store.delete_scope(name).await?;
+    Ok(())
+}

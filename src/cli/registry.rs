@@ -1,0 +1,280 @@
+//! `warden scope|resource|client …`: the admin API's operations, straight on the database.
+
+use clap::Subcommand;
+
+use crate::admin::clients::{self, ClientChanges, ClientView, NewClient};
+use crate::admin::resources::{self, NewResource, ResourceChanges, ResourceView};
+use crate::admin::scopes::{self, NewScope};
+use crate::admin::{Page, PageQuery};
+use crate::clock::{Clock, SystemClock};
+use crate::settings::Settings;
+use crate::startup::{load_master_key, open_database};
+
+use super::print_json;
+
+#[derive(Subcommand)]
+pub enum ScopeCommand {
+    /// Add a scope to the catalogue.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Shown to end users on the consent screen.
+        #[arg(long)]
+        description: String,
+        /// Resources that accept the scope grant it when a request names none.
+        #[arg(long)]
+        default: bool,
+    },
+    /// List the catalogue.
+    List,
+    /// Remove a scope no resource accepts.
+    Delete { name: String },
+}
+
+#[derive(Subcommand)]
+pub enum ResourceCommand {
+    /// Register an MCP server.
+    Create {
+        #[arg(long)]
+        uri: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Space-separated catalogue scopes the resource accepts.
+        #[arg(long)]
+        scopes: String,
+        /// Space-separated subset granted by default (default: the catalogue's defaults).
+        #[arg(long)]
+        default_scopes: Option<String>,
+        /// Access-token lifetime in seconds (default: WARDEN_ACCESS_TOKEN_TTL).
+        #[arg(long)]
+        access_token_ttl: Option<i64>,
+        /// Only these clients may get tokens for it (repeatable; default: any client).
+        #[arg(long = "allowed-client")]
+        allowed_clients: Vec<String>,
+    },
+    List,
+    Get {
+        id: String,
+    },
+    Disable {
+        id: String,
+    },
+    Enable {
+        id: String,
+    },
+    Delete {
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; a confidential client's secret is printed once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Repeatable.
+        #[arg(long = "grant-type", required = true)]
+        grant_types: Vec<String>,
+        /// Resource URIs the client may get tokens for (repeatable).
+        #[arg(long = "resource")]
+        resources: Vec<String>,
+        /// Space-separated scopes the client may request (default: what each resource accepts).
+        #[arg(long)]
+        scope: Option<String>,
+        /// Repeatable.
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Resource URIs this client serves, so it may introspect their tokens (repeatable).
+        #[arg(long = "serves")]
+        served_resources: Vec<String>,
+        /// A public client: no secret.
+        #[arg(long, conflicts_with = "auth_method")]
+        public: bool,
+        /// client_secret_basic (default) or client_secret_post.
+        #[arg(long)]
+        auth_method: Option<String>,
+    },
+    List,
+    Get {
+        client_id: String,
+    },
+    Disable {
+        client_id: String,
+    },
+    Enable {
+        client_id: String,
+    },
+    Delete {
+        client_id: String,
+    },
+}
+
+fn words(value: &str) -> Vec<String> {
+    value.split_whitespace().map(str::to_owned).collect()
+}
+
+pub async fn scope(settings: &Settings, command: ScopeCommand) -> anyhow::Result<()> {
+    let store = open_database(settings).await?;
+    match command {
+        ScopeCommand::Create {
+            name,
+            description,
+            default,
+        } => {
+            let input = NewScope {
+                name,
+                description,
+                is_default: default,
+            };
+            print_json(&scopes::create(&store, input, SystemClock.now()).await?)
+        }
+        ScopeCommand::List => print_json(&store.scopes().await?),
+        ScopeCommand::Delete { name } => {
+            scopes::delete(&store, &name).await?;
+            print_json(&serde_json::json!({ "deleted": name }))
+        }
+    }
+}
+
+pub async fn resource(settings: &Settings, command: ResourceCommand) -> anyhow::Result<()> {
+    let store = open_database(settings).await?;
+    let now = SystemClock.now();
+    let view = |row| ResourceView::new(row, settings);
+    let change = |enabled| ResourceChanges {
+        enabled: Some(enabled),
+        ..Default::default()
+    };
+    match command {
+        ResourceCommand::Create {
+            uri,
+            name,
+            description,
+            scopes,
+            default_scopes,
+            access_token_ttl,
+            allowed_clients,
+        } => {
+            let input = NewResource {
+                uri,
+                name,
+                description,
+                scopes: words(&scopes),
+                default_scopes: default_scopes.as_deref().map(words),
+                access_token_ttl,
+                allowed_clients: (!allowed_clients.is_empty()).then_some(allowed_clients),
+                enabled: None,
+            };
+            print_json(&view(
+                resources::create(&store, settings, input, now).await?,
+            ))
+        }
+        ResourceCommand::List => {
+            let items = all_pages(
+                |q| {
+                    let store = &store;
+                    async move { resources::list(store, &q).await }
+                },
+                |r| r.id.clone(),
+            )
+            .await?;
+            print_json(&items.into_iter().map(view).collect::<Vec<_>>())
+        }
+        ResourceCommand::Get { id } => print_json(&view(resources::get(&store, &id).await?)),
+        ResourceCommand::Disable { id } => print_json(&view(
+            resources::update(&store, settings, &id, change(false), now).await?,
+        )),
+        ResourceCommand::Enable { id } => print_json(&view(
+            resources::update(&store, settings, &id, change(true), now).await?,
+        )),
+        ResourceCommand::Delete { id } => {
+            resources::delete(&store, &id).await?;
+            print_json(&serde_json::json!({ "deleted": id }))
+        }
+    }
+}
+
+pub async fn client(settings: &Settings, command: ClientCommand) -> anyhow::Result<()> {
+    let store = open_database(settings).await?;
+    let now = SystemClock.now();
+    let change = |enabled| ClientChanges {
+        enabled: Some(enabled),
+        ..Default::default()
+    };
+    match command {
+        ClientCommand::Create {
+            name,
+            grant_types,
+            resources,
+            scope,
+            redirect_uris,
+            served_resources,
+            public,
+            auth_method,
+        } => {
+            let master = load_master_key(settings, &store).await?;
+            let input = NewClient {
+                name,
+                redirect_uris,
+                grant_types,
+                resources,
+                scopes: scope.as_deref().map(words),
+                served_resources,
+                token_endpoint_auth_method: if public {
+                    Some("none".into())
+                } else {
+                    auth_method
+                },
+            };
+            print_json(&clients::create(&store, &master, input, now).await?)
+        }
+        ClientCommand::List => {
+            let items = all_pages(
+                |q| {
+                    let store = &store;
+                    async move { clients::list(store, &q).await }
+                },
+                |c| c.client_id.clone(),
+            )
+            .await?;
+            print_json(&items.into_iter().map(ClientView::from).collect::<Vec<_>>())
+        }
+        ClientCommand::Get { client_id } => {
+            print_json(&ClientView::from(clients::get(&store, &client_id).await?))
+        }
+        ClientCommand::Disable { client_id } => print_json(&ClientView::from(
+            clients::update(&store, &client_id, change(false), now).await?,
+        )),
+        ClientCommand::Enable { client_id } => print_json(&ClientView::from(
+            clients::update(&store, &client_id, change(true), now).await?,
+        )),
+        ClientCommand::Delete { client_id } => {
+            clients::delete(&store, &client_id).await?;
+            print_json(&serde_json::json!({ "deleted": client_id }))
+        }
+    }
+}
+
+/// Follows the `next` cursors of a listing to the end.
+async fn all_pages<T, F, Fut>(mut fetch: F, cursor: impl Fn(&T) -> String) -> anyhow::Result<Vec<T>>
+where
+    F: FnMut(PageQuery) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, crate::admin::AdminError>>,
+{
+    let mut all = Vec::new();
+    let mut query = PageQuery {
+        limit: Some(crate::admin::MAX_PAGE),
+        after: None,
+    };
+    loop {
+        let page = fetch(query.clone()).await?;
+        let next = page.next.is_some();
+        query.after = page.items.last().map(&cursor);
+        all.extend(page.items);
+        if !next {
+            return Ok(all);
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! Bearer authentication of the admin API (RFC 6750 §2.1, §3): a live Warden access token
+//! for `{issuer}/admin` carrying `warden:admin`.
+
+use actix_web::HttpRequest;
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+
+use super::ApiError;
+use crate::admin::resources::{ADMIN_AUDIENCE_PATH, ADMIN_SCOPE};
+use crate::oauth::access_token;
+use crate::state::AppState;
+
+pub async fn require_admin(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
+    let realm = "Bearer realm=\"warden-admin\"";
+    let unauthorized = |detail: &str, with_error: bool| ApiError {
+        www_authenticate: Some(if with_error {
+            format!("{realm}, error=\"invalid_token\", error_description=\"{detail}\"")
+        } else {
+            realm.to_owned()
+        }),
+        ..ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", detail)
+    };
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Err(unauthorized("a bearer token is required", false));
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
+        .ok_or_else(|| unauthorized("use the Bearer scheme", true))?;
+    let now = state.clock.now();
+    let claims = access_token::verify(state, token, now)
+        .filter(|c| c.aud == state.settings.issuer.endpoint(ADMIN_AUDIENCE_PATH))
+        .ok_or_else(|| {
+            unauthorized(
+                "the token is invalid, expired, or not for the admin API",
+                true,
+            )
+        })?;
+    let live = state
+        .store
+        .grant_status(&claims.gid)
+        .await
+        .map_err(|e| super::internal(e.into()))?
+        .is_some_and(|g| g.revoked_at.is_none() && g.client_enabled);
+    if !live {
+        return Err(unauthorized("the token has been revoked", true));
+    }
+    if !claims.scope.split(' ').any(|s| s == ADMIN_SCOPE) {
+        return Err(ApiError {
+            www_authenticate: Some(format!(
+                "{realm}, error=\"insufficient_scope\", scope=\"{ADMIN_SCOPE}\""
+            )),
+            ..ApiError::new(
+                StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                format!("the token lacks {ADMIN_SCOPE}"),
+            )
+        });
+    }
+    Ok(())
+}

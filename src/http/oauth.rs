@@ -1,0 +1,121 @@
+//! POST /token (RFC 6749 §3.2), /introspect (RFC 7662 §2), /revoke (RFC 7009 §2): read the
+//! form, call `oauth::`, map the result.
+
+use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
+
+use crate::http::errors::oauth_error;
+use crate::oauth::error::OAuthError;
+use crate::oauth::params::{MAX_FORM_BYTES, Params};
+use crate::oauth::{introspect, revoke, token};
+use crate::state::AppState;
+
+pub async fn post_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> HttpResponse {
+    let result = async {
+        let params = read_form(&req, body).await?;
+        token::handle(&state, authorization(&req), &params).await
+    }
+    .await;
+    match result {
+        Ok(response) => no_store_json(&response),
+        Err(e) => oauth_error(e),
+    }
+}
+
+pub async fn post_introspect(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> HttpResponse {
+    let result = async {
+        let params = read_form(&req, body).await?;
+        introspect::handle(&state, authorization(&req), &params).await
+    }
+    .await;
+    match result {
+        Ok(response) => no_store_json(&response),
+        Err(e) => oauth_error(e),
+    }
+}
+
+pub async fn post_revoke(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> HttpResponse {
+    let result = async {
+        let params = read_form(&req, body).await?;
+        revoke::handle(&state, authorization(&req), &params).await
+    }
+    .await;
+    match result {
+        Ok(()) => HttpResponse::Ok()
+            .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+            .finish(),
+        Err(e) => oauth_error(e),
+    }
+}
+
+fn no_store_json<T: serde::Serialize>(body: &T) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(body)
+}
+
+/// The `Authorization` header; a value that is not visible ASCII counts as malformed.
+fn authorization(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or(""))
+}
+
+/// Reads an `application/x-www-form-urlencoded` body of at most `MAX_FORM_BYTES`.
+async fn read_form(req: &HttpRequest, mut body: web::Payload) -> Result<Params, OAuthError> {
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| {
+            essence
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return Err(OAuthError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    let too_large =
+        || OAuthError::invalid_request(format!("the body exceeds {MAX_FORM_BYTES} bytes"));
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_FORM_BYTES) {
+        return Err(too_large());
+    }
+    let mut bytes = web::BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|_| OAuthError::invalid_request("the body could not be read"))?;
+        if bytes.len() + chunk.len() > MAX_FORM_BYTES {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Params::parse(&bytes).map_err(OAuthError::invalid_request)
+}
+
+/// Only POST is served on these paths.
+pub async fn method_not_allowed() -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, "POST"))
+        .json(serde_json::json!({"error": "invalid_request", "error_description": "use POST"}))
+}

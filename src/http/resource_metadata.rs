@@ -1,0 +1,50 @@
+//! GET /resource-metadata/{id}: RFC 9728 §3 protected resource metadata, hosted for each
+//! registered MCP server so it can point `WWW-Authenticate: Bearer resource_metadata=…`
+//! here instead of writing its own.
+
+use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+
+use crate::http::errors::{json_error, not_found};
+use crate::oauth::error::ErrorCode;
+use crate::oauth::scope::ScopeSet;
+use crate::state::AppState;
+
+#[derive(Serialize)]
+struct ProtectedResourceMetadata<'a> {
+    resource: &'a str,
+    authorization_servers: [&'a str; 1],
+    scopes_supported: Vec<&'a str>,
+    bearer_methods_supported: [&'static str; 1],
+    resource_name: &'a str,
+}
+
+pub async fn get_resource_metadata(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> HttpResponse {
+    let resource = match state.store.resource_by_id(&id).await {
+        Ok(Some(r)) if r.enabled && !r.builtin => r,
+        Ok(_) => return not_found().await,
+        Err(e) => {
+            tracing::error!(error = %e, "resource metadata lookup failed");
+            return json_error(ErrorCode::TemporarilyUnavailable, Some("try again later"));
+        }
+    };
+    let scopes = ScopeSet::from_stored(&resource.scopes);
+    let document = ProtectedResourceMetadata {
+        resource: &resource.uri,
+        authorization_servers: [state.settings.issuer.as_str()],
+        scopes_supported: scopes.iter().collect(),
+        bearer_methods_supported: ["header"],
+        resource_name: &resource.name,
+    };
+    HttpResponse::Ok()
+        .insert_header(CacheControl(vec![
+            CacheDirective::Public,
+            CacheDirective::MaxAge(60),
+        ]))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        .json(document)
+}

@@ -1,0 +1,64 @@
+//! JWT access tokens (RFC 9068): minted for one audience, verified for introspection,
+//! revocation and Warden's own admin API.
+//!
+//! RFC 9068 §2.2 claims: `iss`, `exp`, `aud`, `sub`, `client_id`, `iat`, `jti`, plus
+//! `scope` (§2.2.3) and `gid`, the grant every token descends from, which revocation and
+//! introspection look up.
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::UnixTime;
+use crate::crypto::keys::JwtType;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AccessTokenClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub client_id: String,
+    pub scope: String,
+    pub iat: UnixTime,
+    pub exp: UnixTime,
+    pub jti: String,
+    pub gid: String,
+}
+
+/// Signs a token; returns it with its lifetime in seconds.
+pub fn mint(state: &AppState, claims: &AccessTokenClaims) -> anyhow::Result<String> {
+    state.keys.sign(claims.iat, JwtType::AccessToken, claims)
+}
+
+/// Checks signature (a published key of ours), `typ`, issuer and expiry. Revocation is the
+/// caller's business: it needs a database read that not every caller wants.
+pub fn verify(state: &AppState, token: &str, now: UnixTime) -> Option<AccessTokenClaims> {
+    if token.len() > 8192 {
+        return None;
+    }
+    let (header_b64, _) = token.split_once('.')?;
+    let header: Header = serde_json::from_slice(&decode(header_b64)?).ok()?;
+    if header.typ != "at+jwt" {
+        return None;
+    }
+    let key = state.keys.published(&header.kid)?;
+    if key.alg.as_str() != header.alg {
+        return None;
+    }
+    let payload = key.verify_compact(token)?;
+    let claims: AccessTokenClaims = serde_json::from_slice(&payload).ok()?;
+    (claims.iss == state.settings.issuer.as_str() && claims.exp > now).then_some(claims)
+}
+
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    typ: String,
+    kid: String,
+}
+
+fn decode(b64: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(b64)
+        .ok()
+}

@@ -1,0 +1,188 @@
+//! Client authentication at the token, introspection and revocation endpoints
+//! (RFC 6749 §2.3.1: `client_secret_basic` and `client_secret_post`; `none` for public
+//! clients).
+//!
+//! Basic credentials are form-urlencoded before base64 (§2.3.1), so we decode them; raw
+//! credentials decode to themselves because ids and secrets are URL-safe. A body
+//! `client_id` beside Basic credentials must name the same client.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use subtle::ConstantTimeEq;
+
+use crate::oauth::error::OAuthError;
+use crate::oauth::params::Params;
+use crate::state::AppState;
+use crate::store::clients::ClientRow;
+
+/// Length of the secrets Warden generates (32 random bytes, base64url).
+pub const SECRET_LEN: usize = 43;
+
+/// What the request offered to identify the client.
+#[derive(Debug, Default)]
+pub struct Credentials {
+    pub client_id: Option<String>,
+    pub secret: Option<String>,
+    pub used_basic: bool,
+}
+
+/// Collects credentials from an `Authorization` header value and the form.
+pub fn credentials(
+    authorization: Option<&str>,
+    params: &Params,
+) -> Result<Credentials, OAuthError> {
+    let body_id = params.get("client_id");
+    let body_secret = params.get("client_secret");
+    let Some(header) = authorization else {
+        return Ok(Credentials {
+            client_id: body_id.map(str::to_owned),
+            secret: body_secret.map(str::to_owned),
+            used_basic: false,
+        });
+    };
+    let (id, secret) = parse_basic(header)?;
+    if body_secret.is_some() {
+        return Err(OAuthError::invalid_request(
+            "use one client authentication method, not two",
+        ));
+    }
+    if body_id.is_some_and(|b| b != id) {
+        return Err(OAuthError::invalid_request(
+            "client_id in the body differs from the Basic credentials",
+        ));
+    }
+    Ok(Credentials {
+        client_id: Some(id),
+        secret: Some(secret),
+        used_basic: true,
+    })
+}
+
+/// `Basic base64(urlencode(id) ":" urlencode(secret))`.
+pub fn parse_basic(header: &str) -> Result<(String, String), OAuthError> {
+    let malformed = || OAuthError::invalid_request("malformed Basic credentials");
+    let (scheme, encoded) = header.trim().split_once(' ').ok_or_else(malformed)?;
+    if !scheme.eq_ignore_ascii_case("basic") || encoded.len() > 4096 {
+        return Err(malformed());
+    }
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
+    let id = form_decode(id);
+    if id.is_empty() {
+        return Err(malformed());
+    }
+    Ok((id, form_decode(secret)))
+}
+
+fn form_decode(value: &str) -> String {
+    url::form_urlencoded::parse(format!("v={value}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// Whether the client proved itself with a secret or merely named itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    Secret,
+    None,
+}
+
+#[derive(Debug)]
+pub struct AuthenticatedClient {
+    pub client: ClientRow,
+    pub method: AuthMethod,
+}
+
+/// Finds and checks the client. Confidential clients must present their secret (by either
+/// secret method); public clients must not present one.
+pub async fn authenticate(
+    state: &AppState,
+    creds: Credentials,
+) -> Result<AuthenticatedClient, OAuthError> {
+    let failed = || OAuthError::invalid_client(creds.used_basic);
+    let Some(client_id) = creds.client_id.filter(|id| id.len() <= 2048) else {
+        return Err(failed());
+    };
+    let Some(client) = state.store.client(&client_id).await? else {
+        return Err(failed());
+    };
+    if !client.enabled {
+        return Err(failed());
+    }
+    let method = match (&client.secret_hash, creds.secret) {
+        (Some(expected), Some(secret)) => {
+            if secret.len() != SECRET_LEN {
+                return Err(failed());
+            }
+            let actual = state.master_key.keyed_hash(&secret);
+            if !bool::from(actual.as_bytes().ct_eq(expected.as_bytes())) {
+                return Err(failed());
+            }
+            AuthMethod::Secret
+        }
+        (None, None) => AuthMethod::None,
+        _ => return Err(failed()),
+    };
+    Ok(AuthenticatedClient { client, method })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn basic(raw: &str) -> String {
+        format!("Basic {}", STANDARD.encode(raw))
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        assert_eq!(
+            parse_basic(&basic("a%3Ab:s%2Bx")).unwrap(),
+            ("a:b".into(), "s+x".into())
+        );
+        assert_eq!(
+            parse_basic(&basic("abc:def-_")).unwrap(),
+            ("abc".into(), "def-_".into())
+        );
+        assert_eq!(
+            parse_basic(&format!("basic  {}", STANDARD.encode("a:b")))
+                .unwrap()
+                .0,
+            "a"
+        );
+    }
+
+    #[test]
+    fn malformed_basic_headers_are_invalid_requests() {
+        for bad in [
+            "Basic",
+            "Bearer abc",
+            "Basic !!!",
+            &basic("no-colon"),
+            &basic(":secret"),
+        ] {
+            assert!(
+                parse_basic(bad)
+                    .is_err_and(|e| e.code == crate::oauth::error::ErrorCode::InvalidRequest),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn basic_and_body_must_agree() {
+        let params = Params::parse(b"client_id=other").unwrap();
+        assert!(credentials(Some(&basic("me:s")), &params).is_err());
+        let params = Params::parse(b"client_id=me").unwrap();
+        assert!(
+            credentials(Some(&basic("me:s")), &params)
+                .unwrap()
+                .used_basic
+        );
+        let params = Params::parse(b"client_secret=s").unwrap();
+        assert!(credentials(Some(&basic("me:s")), &params).is_err());
+    }
+}

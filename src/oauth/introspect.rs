@@ -1,0 +1,79 @@
+//! Token introspection (RFC 7662 §2). The caller authenticates as a client; a token is
+//! reported active only when it is ours, unexpired, its grant is live, and its audience is
+//! a resource the caller serves, so a resource server learns nothing of others' tokens.
+
+use serde::Serialize;
+
+use crate::oauth::access_token;
+use crate::oauth::client_auth;
+use crate::oauth::error::OAuthError;
+use crate::oauth::params::Params;
+use crate::oauth::policy::uri_list;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize)]
+pub struct Introspection {
+    pub active: bool,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub details: Option<ActiveToken>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ActiveToken {
+    pub scope: String,
+    pub client_id: String,
+    pub sub: String,
+    pub aud: String,
+    pub iss: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub token_type: &'static str,
+}
+
+const INACTIVE: Introspection = Introspection {
+    active: false,
+    details: None,
+};
+
+pub async fn handle(
+    state: &AppState,
+    authorization: Option<&str>,
+    params: &Params,
+) -> Result<Introspection, OAuthError> {
+    let token = params
+        .require("token")
+        .map_err(OAuthError::invalid_request)?;
+    let creds = client_auth::credentials(authorization, params)?;
+    let caller = client_auth::authenticate(state, creds).await?.client;
+
+    let now = state.clock.now();
+    let Some(claims) = access_token::verify(state, token, now) else {
+        return Ok(INACTIVE);
+    };
+    if !uri_list(&caller.served_resources).contains(&claims.aud) {
+        return Ok(INACTIVE);
+    }
+    let live = state
+        .store
+        .grant_status(&claims.gid)
+        .await?
+        .is_some_and(|g| g.revoked_at.is_none() && g.client_enabled && g.resource_enabled);
+    if !live {
+        return Ok(INACTIVE);
+    }
+    Ok(Introspection {
+        active: true,
+        details: Some(ActiveToken {
+            scope: claims.scope,
+            client_id: claims.client_id,
+            sub: claims.sub,
+            aud: claims.aud,
+            iss: claims.iss,
+            exp: claims.exp,
+            iat: claims.iat,
+            jti: claims.jti,
+            token_type: "Bearer",
+        }),
+    })
+}

@@ -1,0 +1,52 @@
+//! The client credentials grant (RFC 6749 §4.4) for agents: a confidential client gets an
+//! access token for one registered resource (RFC 8707), bound to its long-lived
+//! client_credentials grant so that revocation can find it.
+
+use crate::oauth::access_token::{self, AccessTokenClaims};
+use crate::oauth::client_auth::{AuthMethod, AuthenticatedClient};
+use crate::oauth::error::OAuthError;
+use crate::oauth::params::Params;
+use crate::oauth::policy;
+use crate::oauth::token::TokenResponse;
+use crate::state::AppState;
+
+pub async fn exchange(
+    state: &AppState,
+    authenticated: &AuthenticatedClient,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    if authenticated.method != AuthMethod::Secret {
+        return Err(OAuthError::unauthorized_client(
+            "client_credentials needs a confidential client",
+        ));
+    }
+    let client = &authenticated.client;
+    let requested: Vec<&str> = params.get_all("resource").collect();
+    let resource = policy::resolve_resource(state, client, &requested).await?;
+    let scope = policy::resolve_scope(client, &resource, params.get("scope"))?;
+    let now = state.clock.now();
+    let grant_id = state
+        .store
+        .client_credentials_grant(&client.client_id, &resource.uri, now)
+        .await?;
+    let ttl = policy::access_token_ttl(state, &resource);
+    let scope = scope.to_scope_string();
+    let claims = AccessTokenClaims {
+        iss: state.settings.issuer.as_str().to_owned(),
+        sub: client.client_id.clone(),
+        aud: resource.uri,
+        client_id: client.client_id.clone(),
+        scope,
+        iat: now,
+        exp: now + ttl,
+        jti: uuid::Uuid::now_v7().simple().to_string(),
+        gid: grant_id,
+    };
+    let access_token = access_token::mint(state, &claims)?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: ttl,
+        scope: claims.scope,
+    })
+}

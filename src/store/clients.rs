@@ -1,0 +1,80 @@
+//! OAuth clients.
+
+use crate::clock::UnixTime;
+use crate::store::{Store, on_pool};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ClientRow {
+    pub client_id: String,
+    /// Keyed hash of the secret; NULL for public clients.
+    pub secret_hash: Option<String>,
+    pub name: String,
+    pub token_endpoint_auth_method: String,
+    /// JSON array.
+    pub redirect_uris: String,
+    /// Space-separated grant type names.
+    pub grant_types: String,
+    /// JSON array of canonical resource URIs the client may get tokens for; `[]` = any.
+    pub resources: String,
+    /// Space-separated scopes the client may request; NULL = whatever the resource accepts.
+    pub scopes: Option<String>,
+    /// JSON array of canonical resource URIs this client serves (acts as, introspects for).
+    pub served_resources: String,
+    pub enabled: bool,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+macro_rules! select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT client_id, secret_hash, name, token_endpoint_auth_method, redirect_uris, grant_types, ",
+            "resources, scopes, served_resources, enabled, created_at, updated_at FROM clients ",
+            $tail
+        )
+    };
+}
+
+impl Store {
+    pub async fn client(&self, client_id: &str) -> Result<Option<ClientRow>, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_as::<_, ClientRow>(select!("WHERE client_id = $1"))
+            .bind(client_id).fetch_optional(pool).await)
+    }
+
+    pub async fn clients_page(
+        &self,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<ClientRow>, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_as::<_, ClientRow>(select!("WHERE client_id > $1 ORDER BY client_id LIMIT $2"))
+            .bind(after).bind(limit).fetch_all(pool).await)
+    }
+
+    pub async fn insert_client(&self, c: &ClientRow) -> Result<(), sqlx::Error> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO clients (client_id, secret_hash, name, token_endpoint_auth_method, redirect_uris, \
+             grant_types, resources, scopes, served_resources, enabled, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+            .bind(&c.client_id).bind(&c.secret_hash).bind(&c.name).bind(&c.token_endpoint_auth_method)
+            .bind(&c.redirect_uris).bind(&c.grant_types).bind(&c.resources).bind(&c.scopes)
+            .bind(&c.served_resources).bind(c.enabled).bind(c.created_at).bind(c.updated_at)
+            .execute(pool).await.map(|_| ()))
+    }
+
+    /// Replaces every mutable field of client `c.client_id` (not its secret).
+    pub async fn update_client(&self, c: &ClientRow) -> Result<bool, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query(
+            "UPDATE clients SET name = $2, token_endpoint_auth_method = $3, redirect_uris = $4, grant_types = $5, \
+             resources = $6, scopes = $7, served_resources = $8, enabled = $9, updated_at = $10 WHERE client_id = $1")
+            .bind(&c.client_id).bind(&c.name).bind(&c.token_endpoint_auth_method).bind(&c.redirect_uris)
+            .bind(&c.grant_types).bind(&c.resources).bind(&c.scopes).bind(&c.served_resources)
+            .bind(c.enabled).bind(c.updated_at)
+            .execute(pool).await.map(|r| r.rows_affected() == 1))
+    }
+
+    /// Deletes a client; its grants go with it (ON DELETE CASCADE), so its tokens die.
+    pub async fn delete_client(&self, client_id: &str) -> Result<bool, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query("DELETE FROM clients WHERE client_id = $1")
+            .bind(client_id).execute(pool).await.map(|r| r.rows_affected() == 1))
+    }
+}

@@ -1,0 +1,114 @@
+//! MCP resources (protected resources, RFC 9728) registered by admins.
+
+use crate::clock::UnixTime;
+use crate::store::{Store, on_pool};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ResourceRow {
+    pub id: String,
+    pub uri: String,
+    pub name: String,
+    pub description: String,
+    /// Space-separated scope names the resource accepts.
+    pub scopes: String,
+    /// Space-separated subset granted when a request names no scope.
+    pub default_scopes: String,
+    pub access_token_ttl: Option<i64>,
+    /// JSON array of client ids; NULL means any client.
+    pub allowed_clients: Option<String>,
+    pub enabled: bool,
+    pub builtin: bool,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+macro_rules! select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, uri, name, description, scopes, default_scopes, access_token_ttl, ",
+            "allowed_clients, enabled, builtin, created_at, updated_at FROM resources ",
+            $tail
+        )
+    };
+}
+
+impl Store {
+    pub async fn resource_by_uri(&self, uri: &str) -> Result<Option<ResourceRow>, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_as::<_, ResourceRow>(select!("WHERE uri = $1"))
+            .bind(uri).fetch_optional(pool).await)
+    }
+
+    pub async fn resource_by_id(&self, id: &str) -> Result<Option<ResourceRow>, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_as::<_, ResourceRow>(select!("WHERE id = $1"))
+            .bind(id).fetch_optional(pool).await)
+    }
+
+    /// One page, ordered by id (UUIDv7: creation order), starting after `after`.
+    pub async fn resources_page(
+        &self,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<ResourceRow>, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_as::<_, ResourceRow>(select!("WHERE id > $1 ORDER BY id LIMIT $2"))
+            .bind(after).bind(limit).fetch_all(pool).await)
+    }
+
+    /// Resources whose accepted scopes mention `scope` (to refuse deleting it).
+    pub async fn resources_using_scope(&self, scope: &str) -> Result<Vec<String>, sqlx::Error> {
+        let rows = on_pool!(self, pool => sqlx::query_as::<_, ResourceRow>(select!("ORDER BY id"))
+            .fetch_all(pool).await)?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| r.scopes.split(' ').any(|s| s == scope))
+            .map(|r| r.uri)
+            .collect())
+    }
+
+    pub async fn insert_resource(&self, r: &ResourceRow) -> Result<(), sqlx::Error> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO resources (id, uri, name, description, scopes, default_scopes, access_token_ttl, \
+             allowed_clients, enabled, builtin, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+            .bind(&r.id).bind(&r.uri).bind(&r.name).bind(&r.description).bind(&r.scopes)
+            .bind(&r.default_scopes).bind(r.access_token_ttl).bind(&r.allowed_clients)
+            .bind(r.enabled).bind(r.builtin).bind(r.created_at).bind(r.updated_at)
+            .execute(pool).await.map(|_| ()))
+    }
+
+    /// Replaces every mutable field of resource `r.id`; false when it does not exist.
+    pub async fn update_resource(&self, r: &ResourceRow) -> Result<bool, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query(
+            "UPDATE resources SET uri = $2, name = $3, description = $4, scopes = $5, default_scopes = $6, \
+             access_token_ttl = $7, allowed_clients = $8, enabled = $9, updated_at = $10 WHERE id = $1")
+            .bind(&r.id).bind(&r.uri).bind(&r.name).bind(&r.description).bind(&r.scopes)
+            .bind(&r.default_scopes).bind(r.access_token_ttl).bind(&r.allowed_clients)
+            .bind(r.enabled).bind(r.updated_at)
+            .execute(pool).await.map(|x| x.rows_affected() == 1))
+    }
+
+    pub async fn delete_resource(&self, id: &str) -> Result<bool, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query("DELETE FROM resources WHERE id = $1 AND builtin = FALSE")
+            .bind(id).execute(pool).await.map(|r| r.rows_affected() == 1))
+    }
+
+    /// Creates or refreshes the built-in admin resource (`{issuer}/admin`). The issuer can
+    /// change between runs, so the row is found by `builtin`, not by URI.
+    pub async fn upsert_builtin_resource(&self, r: &ResourceRow) -> Result<(), sqlx::Error> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let updated = sqlx::query("UPDATE resources SET uri = $1, updated_at = $2 WHERE builtin = TRUE")
+                .bind(&r.uri).bind(r.updated_at).execute(&mut *tx).await?.rows_affected();
+            if updated == 0 {
+                sqlx::query(
+                    "INSERT INTO resources (id, uri, name, description, scopes, default_scopes, access_token_ttl, \
+                     allowed_clients, enabled, builtin, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING")
+                    .bind(&r.id).bind(&r.uri).bind(&r.name).bind(&r.description).bind(&r.scopes)
+                    .bind(&r.default_scopes).bind(r.access_token_ttl).bind(&r.allowed_clients)
+                    .bind(r.enabled).bind(r.builtin).bind(r.created_at).bind(r.updated_at)
+                    .execute(&mut *tx).await?;
+            }
+            tx.commit().await
+        })
+    }
+}
