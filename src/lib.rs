@@ -3,6 +3,7 @@
 //! Layers: `http` (actix handlers) calls `oauth` (the protocol, no actix, no SQL), which
 //! calls `store` (the only place with SQL) and `crypto` (keys, random tokens, hashing).
 
+pub mod accounts;
 pub mod admin;
 pub mod cli;
 pub mod clock;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use warden::cli::registry::{ClientCommand, ResourceCommand, ScopeCommand};
+use warden::cli::users::UserCommand;
 use warden::clock::SystemClock;
 use warden::settings::Settings;
 use warden::startup::{Application, open_database};
@@ -37,6 +38,9 @@ enum Command {
     /// Manage clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Manage local user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Set up administration.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -124,6 +128,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Scope(command) => cli::registry::scope(&settings, command).await,
         Command::Resource(command) => cli::registry::resource(&settings, command).await,
         Command::Client(command) => cli::registry::client(&settings, command).await,
+        Command::User(command) => cli::users::user(&settings, command).await,
         Command::Admin(AdminCommand::Bootstrap { name }) => {
             cli::bootstrap::bootstrap(&settings, name).await
         }

@@ -29,6 +29,10 @@ pub struct Settings {
     pub access_token_max_ttl: i64,
     pub refresh_token_ttl: i64,
     pub authorization_code_ttl: i64,
+    /// A browser session ends after this long without use…
+    pub session_idle_ttl: i64,
+    /// …and after this long in any case.
+    pub session_ttl: i64,
     /// How long a rotated-in key is published before it signs anything.
     pub key_activation_delay: i64,
     /// How often each process re-reads the key table (bounds the staleness of rotation).
@@ -200,6 +204,8 @@ pub mod defaults {
     pub const ACCESS_TOKEN_MAX_TTL: i64 = 86_400;
     pub const REFRESH_TOKEN_TTL: i64 = 30 * 86_400;
     pub const AUTHORIZATION_CODE_TTL: i64 = 60;
+    pub const SESSION_IDLE_TTL: i64 = 3600;
+    pub const SESSION_TTL: i64 = 12 * 3600;
     pub const KEY_ACTIVATION_DELAY: i64 = 600;
     pub const KEY_REFRESH_INTERVAL: u64 = 30;
     pub const SHUTDOWN_TIMEOUT: u64 = 30;
@@ -351,7 +357,19 @@ impl Settings {
                 &get,
                 "WARDEN_AUTHORIZATION_CODE_TTL",
                 defaults::AUTHORIZATION_CODE_TTL,
-                10..=600,
+                10..=60,
+            )?,
+            session_idle_ttl: seconds(
+                &get,
+                "WARDEN_SESSION_IDLE_TTL",
+                defaults::SESSION_IDLE_TTL,
+                60..=7 * 86_400,
+            )?,
+            session_ttl: seconds(
+                &get,
+                "WARDEN_SESSION_TTL",
+                defaults::SESSION_TTL,
+                300..=30 * 86_400,
             )?,
             // Nodes re-read keys every refresh interval: a new key must be published for
             // longer than that before it signs, or a node could sign with an unpublished key.

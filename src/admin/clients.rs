@@ -125,6 +125,7 @@ pub async fn create(
         scopes: None,
         served_resources: "[]".into(),
         enabled: true,
+        registration: "admin".into(),
         created_at: now,
         updated_at: now,
     };
@@ -231,6 +232,17 @@ async fn apply(
         return Err(AdminError::invalid(
             "grant_types",
             "client_credentials needs a confidential client (a public client has no secret)",
+        ));
+    }
+    if row
+        .grant_types
+        .split(' ')
+        .any(|g| g == "authorization_code")
+        && row.redirect_uris == "[]"
+    {
+        return Err(AdminError::invalid(
+            "redirect_uris",
+            "the authorization_code grant needs at least one redirect URI",
         ));
     }
     if let Some(resources) = changes.resources {

@@ -4,6 +4,7 @@
 pub mod clients;
 pub mod resources;
 pub mod scopes;
+pub mod users;
 
 use serde::{Deserialize, Deserializer, Serialize};
 

@@ -4,6 +4,7 @@
 pub mod bootstrap;
 pub mod keys;
 pub mod registry;
+pub mod users;
 
 use std::io::Write;
 

@@ -4,4 +4,5 @@
 
 pub mod keys;
 pub mod master_key;
+pub mod password;
 pub mod random;

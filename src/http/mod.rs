@@ -1,11 +1,13 @@
 //! The HTTP layer: actix routes, extractors and response mapping. No SQL, no protocol rules.
 
 pub mod admin;
+pub mod browser;
 pub mod discovery;
 pub mod errors;
 pub mod health;
 pub mod middleware;
 pub mod oauth;
+pub mod pages;
 pub mod resource_metadata;
 
 use actix_web::web;
@@ -36,6 +38,34 @@ pub fn routes(cfg: &mut web::ServiceConfig, issuer: &Issuer) {
         .service(post_only(&at(paths::TOKEN)).post(oauth::post_token))
         .service(post_only(&at(paths::INTROSPECT)).post(oauth::post_introspect))
         .service(post_only(&at(paths::REVOKE)).post(oauth::post_revoke))
+        .service(
+            web::resource(at(paths::AUTHORIZE))
+                .get(browser::authorize::get_authorize)
+                .post(browser::authorize::post_authorize),
+        )
+        .route(
+            &at("/authorize/continue"),
+            web::get().to(browser::authorize::get_continue),
+        )
+        .route(
+            &at("/consent"),
+            web::post().to(browser::authorize::post_consent),
+        )
+        .service(
+            web::resource(at("/login"))
+                .get(browser::login::get_login)
+                .post(browser::login::post_login),
+        )
+        .route(&at("/logout"), web::post().to(browser::login::post_logout))
+        .route(
+            &at("/account"),
+            web::get().to(browser::account::get_account),
+        )
+        .route(
+            &at("/account/grants/{id}/revoke"),
+            web::post().to(browser::account::post_revoke),
+        )
+        .route(&at("/static/warden.css"), web::get().to(stylesheet))
         .service(web::scope(&at(paths::ADMIN_API)).configure(admin::routes));
     if !base.is_empty() {
         // OpenID Connect Discovery 1.0 §4 appends the well-known suffix to the issuer instead.
@@ -49,4 +79,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, issuer: &Issuer) {
 /// A resource that answers any method but POST with 405.
 fn post_only(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(oauth::method_not_allowed))
+}
+
+async fn stylesheet() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../../static/warden.css"))
 }

@@ -75,8 +75,17 @@ fn authorization(req: &HttpRequest) -> Option<&str> {
         .map(|v| v.to_str().unwrap_or(""))
 }
 
-/// Reads an `application/x-www-form-urlencoded` body of at most `MAX_FORM_BYTES`.
-async fn read_form(req: &HttpRequest, mut body: web::Payload) -> Result<Params, OAuthError> {
+/// Reads and parses an `application/x-www-form-urlencoded` body of at most `MAX_FORM_BYTES`.
+pub(crate) async fn read_form(req: &HttpRequest, body: web::Payload) -> Result<Params, OAuthError> {
+    let bytes = read_form_bytes(req, body).await?;
+    Params::parse(&bytes).map_err(OAuthError::invalid_request)
+}
+
+/// The raw bytes of a form body, after the content-type and size checks.
+pub(crate) async fn read_form_bytes(
+    req: &HttpRequest,
+    mut body: web::Payload,
+) -> Result<web::BytesMut, OAuthError> {
     let is_form = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -110,7 +119,7 @@ async fn read_form(req: &HttpRequest, mut body: web::Payload) -> Result<Params, 
         }
         bytes.extend_from_slice(&chunk);
     }
-    Params::parse(&bytes).map_err(OAuthError::invalid_request)
+    Ok(bytes)
 }
 
 /// Only POST is served on these paths.

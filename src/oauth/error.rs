@@ -1,5 +1,5 @@
 //! The closed set of OAuth error codes (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1;
-//! RFC 7009 §2.2.1; RFC 7591 §3.2.2; RFC 8707 §2) and the JSON error body.
+//! RFC 7009 §2.2.1; RFC 7591 §3.2.2; RFC 8707 §2; OIDC Core §3.1.2.6) and the JSON error body.
 
 use serde::Serialize;
 
@@ -22,6 +22,10 @@ pub enum ErrorCode {
     InvalidToken,
     InsufficientScope,
     UnsupportedTokenType,
+    LoginRequired,
+    ConsentRequired,
+    RequestNotSupported,
+    RequestUriNotSupported,
 }
 
 impl ErrorCode {
@@ -43,6 +47,11 @@ impl ErrorCode {
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::UnsupportedTokenType => "unsupported_token_type",
+            // OpenID Connect Core 1.0 §3.1.2.6, used by OAuth clients alike.
+            ErrorCode::LoginRequired => "login_required",
+            ErrorCode::ConsentRequired => "consent_required",
+            ErrorCode::RequestNotSupported => "request_not_supported",
+            ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
         }
     }
 }

@@ -58,7 +58,7 @@ pub async fn handle(
         .store
         .grant_status(&claims.gid)
         .await?
-        .is_some_and(|g| g.revoked_at.is_none() && g.client_enabled && g.resource_enabled);
+        .is_some_and(|g| g.is_live());
     if !live {
         return Ok(INACTIVE);
     }

@@ -13,6 +13,7 @@ use crate::settings::Settings;
 /// Paths of our endpoints, relative to the issuer.
 pub mod paths {
     pub const JWKS: &str = "/jwks.json";
+    pub const AUTHORIZE: &str = "/authorize";
     pub const TOKEN: &str = "/token";
     pub const INTROSPECT: &str = "/introspect";
     pub const REVOKE: &str = "/revoke";
@@ -22,21 +23,27 @@ pub mod paths {
 
 /// Client authentication methods of the token, introspection and revocation endpoints.
 pub const CLIENT_AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
+/// At the token endpoint public clients also authenticate with `none` (plus PKCE).
+pub const TOKEN_AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
 
 #[derive(Debug, Serialize)]
 pub struct ServerMetadata {
     pub issuer: String,
+    pub authorization_endpoint: String,
     pub jwks_uri: String,
     pub token_endpoint: String,
     pub introspection_endpoint: String,
     pub revocation_endpoint: String,
     pub response_types_supported: [&'static str; 1],
+    pub response_modes_supported: [&'static str; 1],
     pub code_challenge_methods_supported: [&'static str; 1],
     pub grant_types_supported: Vec<&'static str>,
-    pub token_endpoint_auth_methods_supported: [&'static str; 2],
+    pub token_endpoint_auth_methods_supported: [&'static str; 3],
     pub introspection_endpoint_auth_methods_supported: [&'static str; 2],
     pub revocation_endpoint_auth_methods_supported: [&'static str; 2],
     pub scopes_supported: Vec<String>,
+    pub authorization_response_iss_parameter_supported: bool,
+    pub prompt_values_supported: [&'static str; 3],
 }
 
 impl ServerMetadata {
@@ -46,18 +53,23 @@ impl ServerMetadata {
         let issuer = &settings.issuer;
         ServerMetadata {
             issuer: issuer.as_str().to_owned(),
+            authorization_endpoint: issuer.endpoint(paths::AUTHORIZE),
             jwks_uri: issuer.endpoint(paths::JWKS),
             token_endpoint: issuer.endpoint(paths::TOKEN),
             introspection_endpoint: issuer.endpoint(paths::INTROSPECT),
             revocation_endpoint: issuer.endpoint(paths::REVOKE),
             // OAuth 2.1 and MCP: the code flow with PKCE S256 is the only interactive flow.
             response_types_supported: ["code"],
+            response_modes_supported: ["query"],
             code_challenge_methods_supported: ["S256"],
             grant_types_supported: GrantType::ALL.iter().map(|g| g.as_str()).collect(),
-            token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+            token_endpoint_auth_methods_supported: TOKEN_AUTH_METHODS,
             introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
             revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
             scopes_supported: catalogue.into_iter().filter(|s| s != ADMIN_SCOPE).collect(),
+            // RFC 9207: every authorization response carries `iss`.
+            authorization_response_iss_parameter_supported: true,
+            prompt_values_supported: ["none", "login", "consent"],
         }
     }
 }

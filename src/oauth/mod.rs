@@ -1,12 +1,15 @@
 //! The protocol: RFC rules and flows. No actix types and no SQL text live here.
 
 pub mod access_token;
+pub mod authorize;
 pub mod client_auth;
 pub mod error;
 pub mod introspect;
 pub mod metadata;
 pub mod params;
+pub mod pkce;
 pub mod policy;
+pub mod redirect_uri;
 pub mod resource;
 pub mod revoke;
 pub mod scope;

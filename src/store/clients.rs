@@ -21,6 +21,8 @@ pub struct ClientRow {
     /// JSON array of canonical resource URIs this client serves (acts as, introspects for).
     pub served_resources: String,
     pub enabled: bool,
+    /// `admin`, `dynamic` (RFC 7591) or `metadata_document`.
+    pub registration: String,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -29,7 +31,7 @@ macro_rules! select {
     ($tail:literal) => {
         concat!(
             "SELECT client_id, secret_hash, name, token_endpoint_auth_method, redirect_uris, grant_types, ",
-            "resources, scopes, served_resources, enabled, created_at, updated_at FROM clients ",
+            "resources, scopes, served_resources, enabled, registration, created_at, updated_at FROM clients ",
             $tail
         )
     };
@@ -53,11 +55,11 @@ impl Store {
     pub async fn insert_client(&self, c: &ClientRow) -> Result<(), sqlx::Error> {
         on_pool!(self, pool => sqlx::query(
             "INSERT INTO clients (client_id, secret_hash, name, token_endpoint_auth_method, redirect_uris, \
-             grant_types, resources, scopes, served_resources, enabled, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+             grant_types, resources, scopes, served_resources, enabled, registration, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
             .bind(&c.client_id).bind(&c.secret_hash).bind(&c.name).bind(&c.token_endpoint_auth_method)
             .bind(&c.redirect_uris).bind(&c.grant_types).bind(&c.resources).bind(&c.scopes)
-            .bind(&c.served_resources).bind(c.enabled).bind(c.created_at).bind(c.updated_at)
+            .bind(&c.served_resources).bind(c.enabled).bind(&c.registration).bind(c.created_at).bind(c.updated_at)
             .execute(pool).await.map(|_| ()))
     }
 

@@ -21,6 +21,29 @@ pub struct GrantStatus {
     pub revoked_at: Option<UnixTime>,
     pub client_enabled: bool,
     pub resource_enabled: bool,
+    /// False when the grant's user is disabled or gone (always true for client grants).
+    pub user_enabled: bool,
+}
+
+impl GrantStatus {
+    pub fn is_live(&self) -> bool {
+        self.revoked_at.is_none()
+            && self.client_enabled
+            && self.resource_enabled
+            && self.user_enabled
+    }
+}
+
+/// A user's authorization as the account page shows it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct UserGrant {
+    pub id: String,
+    pub client_name: String,
+    pub resource_name: Option<String>,
+    pub resource: String,
+    pub scope: String,
+    pub created_at: UnixTime,
+    pub last_used_at: Option<UnixTime>,
 }
 
 const SELECT: &str =
@@ -60,9 +83,11 @@ impl Store {
 
     pub async fn grant_status(&self, grant_id: &str) -> Result<Option<GrantStatus>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, GrantStatus>(
-            "SELECT g.revoked_at, c.enabled AS client_enabled, r.enabled AS resource_enabled \
+            "SELECT g.revoked_at, c.enabled AS client_enabled, r.enabled AS resource_enabled, \
+             (g.kind = 'client_credentials' OR COALESCE(u.disabled = FALSE, FALSE)) AS user_enabled \
              FROM grants g JOIN clients c ON c.client_id = g.client_id \
-             JOIN resources r ON r.uri = g.resource WHERE g.id = $1")
+             JOIN resources r ON r.uri = g.resource \
+             LEFT JOIN users u ON u.id = g.subject AND g.kind = 'authorization_code' WHERE g.id = $1")
             .bind(grant_id).fetch_optional(pool).await)
     }
 
@@ -74,6 +99,74 @@ impl Store {
     pub async fn grants_of_client(&self, client_id: &str) -> Result<Vec<GrantRow>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, GrantRow>(sqlx::AssertSqlSafe(format!("{SELECT} WHERE client_id = $1 ORDER BY id")))
             .bind(client_id).fetch_all(pool).await)
+    }
+
+    /// The live grant a user gave a client for a resource: the remembered consent.
+    pub async fn live_user_grant(
+        &self,
+        client_id: &str,
+        user_id: &str,
+        resource: &str,
+    ) -> Result<Option<GrantRow>, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_as::<_, GrantRow>(sqlx::AssertSqlSafe(format!(
+            "{SELECT} WHERE client_id = $1 AND subject = $2 AND resource = $3 AND kind = 'authorization_code' AND revoked_at IS NULL")))
+            .bind(client_id).bind(user_id).bind(resource).fetch_optional(pool).await)
+    }
+
+    /// Records the user's consent: the live grant's scope becomes `scope` (callers pass the
+    /// union of what was granted before and now), or a new grant starts.
+    pub async fn upsert_user_grant(
+        &self,
+        client_id: &str,
+        user_id: &str,
+        resource: &str,
+        scope: &str,
+        now: UnixTime,
+    ) -> Result<String, sqlx::Error> {
+        for _ in 0..2 {
+            if let Some(live) = self.live_user_grant(client_id, user_id, resource).await? {
+                on_pool!(self, pool => sqlx::query("UPDATE grants SET scope = $2 WHERE id = $1")
+                    .bind(&live.id).bind(scope).execute(pool).await.map(|_| ()))?;
+                return Ok(live.id);
+            }
+            let id = uuid::Uuid::now_v7().to_string();
+            let inserted = on_pool!(self, pool => sqlx::query(
+                "INSERT INTO grants (id, kind, client_id, subject, resource, scope, created_at) \
+                 VALUES ($1, 'authorization_code', $2, $3, $4, $5, $6)")
+                .bind(&id).bind(client_id).bind(user_id).bind(resource).bind(scope).bind(now)
+                .execute(pool).await.map(|_| ()));
+            match inserted {
+                Ok(()) => return Ok(id),
+                Err(e) if is_unique_violation(&e) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(sqlx::Error::RowNotFound)
+    }
+
+    pub async fn touch_grant(&self, grant_id: &str, now: UnixTime) -> Result<(), sqlx::Error> {
+        on_pool!(self, pool => sqlx::query("UPDATE grants SET last_used_at = $2 WHERE id = $1")
+            .bind(grant_id).bind(now).execute(pool).await.map(|_| ()))
+    }
+
+    pub async fn user_grants(&self, user_id: &str) -> Result<Vec<UserGrant>, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_as::<_, UserGrant>(
+            "SELECT g.id, c.name AS client_name, r.name AS resource_name, g.resource, g.scope, g.created_at, g.last_used_at \
+             FROM grants g JOIN clients c ON c.client_id = g.client_id LEFT JOIN resources r ON r.uri = g.resource \
+             WHERE g.subject = $1 AND g.kind = 'authorization_code' AND g.revoked_at IS NULL ORDER BY g.created_at DESC, g.id")
+            .bind(user_id).fetch_all(pool).await)
+    }
+
+    /// Revokes a grant of this user only; false when it is not theirs or already revoked.
+    pub async fn revoke_user_grant(
+        &self,
+        grant_id: &str,
+        user_id: &str,
+        now: UnixTime,
+    ) -> Result<bool, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query(
+            "UPDATE grants SET revoked_at = $3 WHERE id = $1 AND subject = $2 AND kind = 'authorization_code' AND revoked_at IS NULL")
+            .bind(grant_id).bind(user_id).bind(now).execute(pool).await.map(|r| r.rows_affected() == 1))
     }
 
     /// Marks a grant revoked (idempotent); true when it exists.

@@ -3,11 +3,14 @@
 //! `RETURNING`, times as BIGINT epoch seconds); the `on_pool!` macro expands each query once
 //! per backend, so there is no dynamic dispatch and no second copy of any statement.
 
+pub mod authorization;
 pub mod clients;
 pub mod grants;
 pub mod resources;
 pub mod scopes;
+pub mod sessions;
 pub mod signing_keys;
+pub mod users;
 
 use std::str::FromStr;
 use std::time::{Duration, Instant};

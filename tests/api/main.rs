@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin_api;
+mod authorization_code;
+mod browser;
 mod cli;
 mod client_credentials;
 mod discovery;

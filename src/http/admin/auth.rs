@@ -44,7 +44,7 @@ pub async fn require_admin(state: &AppState, req: &HttpRequest) -> Result<(), Ap
         .grant_status(&claims.gid)
         .await
         .map_err(|e| super::internal(e.into()))?
-        .is_some_and(|g| g.revoked_at.is_none() && g.client_enabled);
+        .is_some_and(|g| g.revoked_at.is_none() && g.client_enabled && g.user_enabled);
     if !live {
         return Err(unauthorized("the token has been revoked", true));
     }

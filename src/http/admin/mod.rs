@@ -7,6 +7,7 @@ mod clients;
 mod grants;
 mod resources;
 mod scopes;
+mod users;
 
 use actix_web::error::{JsonPayloadError, QueryPayloadError};
 use actix_web::http::StatusCode;
@@ -76,7 +77,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/clients/{client_id}/grants",
         web::get().to(grants::of_client),
     )
-    .route("/grants/{id}/revoke", web::post().to(grants::revoke));
+    .route("/grants/{id}/revoke", web::post().to(grants::revoke))
+    .service(web::resource("/users").get(users::list).post(users::create))
+    .service(
+        web::resource("/users/{id}")
+            .get(users::get)
+            .patch(users::update)
+            .delete(users::delete),
+    )
+    .route("/users/{id}/disable", web::post().to(users::disable))
+    .route("/users/{id}/enable", web::post().to(users::enable));
 }
 
 async fn openapi() -> HttpResponse {
@@ -219,7 +229,10 @@ fn query_rejection(e: QueryPayloadError) -> ApiError {
 
 /// serde names the field in backticks: "missing field `name`", "unknown field `x`".
 fn field_of(message: &str) -> Option<&'static str> {
-    const FIELDS: [&str; 20] = [
+    const FIELDS: [&str; 23] = [
+        "username",
+        "password",
+        "disabled",
         "name",
         "description",
         "is_default",

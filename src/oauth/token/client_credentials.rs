@@ -48,5 +48,6 @@ pub async fn exchange(
         token_type: "Bearer",
         expires_in: ttl,
         scope: claims.scope,
+        refresh_token: None,
     })
 }

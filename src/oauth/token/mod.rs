@@ -1,26 +1,40 @@
 //! The token endpoint (RFC 6749 §3.2, §5): client authentication once, then a closed
 //! match over the grant types we support.
 
+pub mod authorization_code;
 pub mod client_credentials;
+pub mod refresh_token;
 
 use serde::Serialize;
 
+use crate::crypto::random;
+use crate::oauth::access_token::{self, AccessTokenClaims};
 use crate::oauth::client_auth::{self, Credentials};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::params::Params;
 use crate::state::AppState;
+use crate::store::authorization::RefreshTokenRow;
+use crate::store::clients::ClientRow;
 
-/// Grant types Warden knows (RFC 6749 §4.4 so far).
+/// Grant types Warden knows (RFC 6749 §4.1, §4.4, §6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
     ClientCredentials,
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 1] = [GrantType::ClientCredentials];
+    pub const ALL: [GrantType; 3] = [
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+    ];
 
     pub fn parse(value: &str) -> Option<GrantType> {
         match value {
+            "authorization_code" => Some(GrantType::AuthorizationCode),
+            "refresh_token" => Some(GrantType::RefreshToken),
             "client_credentials" => Some(GrantType::ClientCredentials),
             _ => None,
         }
@@ -28,18 +42,22 @@ impl GrantType {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
         }
     }
 }
 
-/// A successful token response (RFC 6749 §5.1): every member always present.
+/// A successful token response (RFC 6749 §5.1): every member present, never null.
 #[derive(Debug, Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
     pub expires_in: i64,
     pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 pub async fn handle(
@@ -58,18 +76,72 @@ pub async fn handle(
     };
     let creds: Credentials = client_auth::credentials(authorization, params)?;
     let client = client_auth::authenticate(state, creds).await?;
-    if !client
-        .client
-        .grant_types
-        .split(' ')
-        .any(|g| g == grant_type.as_str())
-    {
+    if !allows(&client.client, grant_type) {
         return Err(OAuthError::unauthorized_client(format!(
             "this client may not use the {} grant",
             grant_type.as_str()
         )));
     }
     match grant_type {
+        GrantType::AuthorizationCode => authorization_code::exchange(state, &client, params).await,
+        GrantType::RefreshToken => refresh_token::exchange(state, &client, params).await,
         GrantType::ClientCredentials => client_credentials::exchange(state, &client, params).await,
     }
+}
+
+pub fn allows(client: &ClientRow, grant: GrantType) -> bool {
+    client.grant_types.split(' ').any(|g| g == grant.as_str())
+}
+
+/// Mints the access token of a user grant and, for clients registered for it, a fresh
+/// refresh token (stored as a hash) carrying `refresh_scope`.
+pub(crate) async fn issue_for_user(
+    state: &AppState,
+    client: &ClientRow,
+    grant_id: &str,
+    user_id: &str,
+    resource: &crate::store::resources::ResourceRow,
+    scope: String,
+    refresh_scope: &str,
+) -> Result<TokenResponse, OAuthError> {
+    let now = state.clock.now();
+    let ttl = crate::oauth::policy::access_token_ttl(state, resource);
+    let claims = AccessTokenClaims {
+        iss: state.settings.issuer.as_str().to_owned(),
+        sub: user_id.to_owned(),
+        aud: resource.uri.clone(),
+        client_id: client.client_id.clone(),
+        scope,
+        iat: now,
+        exp: now + ttl,
+        jti: uuid::Uuid::now_v7().simple().to_string(),
+        gid: grant_id.to_owned(),
+    };
+    let access_token = access_token::mint(state, &claims)?;
+    let refresh_token = if allows(client, GrantType::RefreshToken) {
+        let token = random::token();
+        state
+            .store
+            .insert_refresh_token(&RefreshTokenRow {
+                token_hash: random::sha256_b64(&token),
+                grant_id: grant_id.to_owned(),
+                client_id: client.client_id.clone(),
+                scope: refresh_scope.to_owned(),
+                created_at: now,
+                expires_at: now + state.settings.refresh_token_ttl,
+                rotated_at: None,
+            })
+            .await?;
+        Some(token)
+    } else {
+        None
+    };
+    state.store.touch_grant(grant_id, now).await?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: ttl,
+        scope: claims.scope,
+        refresh_token,
+    })
 }

@@ -1,0 +1,118 @@
+//! In-process cost of the hot paths, without HTTP: signing an access token, the whole
+//! client_credentials exchange (client auth, policy, grant read, signing) and the whole
+//! introspection, on the embedded SQLite store. `cargo bench --bench issuance`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use base64::Engine;
+use criterion::{Criterion, criterion_group, criterion_main};
+use warden::admin::clients::{self, NewClient};
+use warden::admin::resources::{self, NewResource};
+use warden::clock::{Clock, SystemClock};
+use warden::crypto::keys::JwtType;
+use warden::oauth::params::Params;
+use warden::oauth::{introspect, token};
+use warden::settings::Settings;
+use warden::startup::{load_master_key, load_signing_keys, open_database};
+use warden::state::AppState;
+
+struct Fixture {
+    state: AppState,
+    agent_basic: String,
+    server_basic: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let settings =
+        Settings::from_lookup(|k| (k == "WARDEN_DATA_DIR").then(|| data.clone())).unwrap();
+    let store = open_database(&settings).await.unwrap();
+    let master = load_master_key(&settings, &store).await.unwrap();
+    let keys = load_signing_keys(&settings, &store, &master, SystemClock.now())
+        .await
+        .unwrap();
+    let state = AppState::new(store, settings, keys, master, Arc::new(SystemClock))
+        .await
+        .unwrap();
+    let now = SystemClock.now();
+    let resource = NewResource {
+        uri: "https://mcp.bench.example".into(),
+        name: "bench".into(),
+        description: String::new(),
+        scopes: vec!["mcp:read".into()],
+        default_scopes: None,
+        access_token_ttl: None,
+        allowed_clients: None,
+        enabled: None,
+    };
+    resources::create(&state.store, &state.settings, resource, now)
+        .await
+        .unwrap();
+    let make = |serves: bool| NewClient {
+        name: "c".into(),
+        grant_types: vec!["client_credentials".into()],
+        resources: if serves {
+            vec![]
+        } else {
+            vec!["https://mcp.bench.example".into()]
+        },
+        served_resources: if serves {
+            vec!["https://mcp.bench.example".into()]
+        } else {
+            vec![]
+        },
+        ..Default::default()
+    };
+    let basic = |v: &clients::ClientView| {
+        let raw = format!("{}:{}", v.client_id, v.client_secret.as_deref().unwrap());
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        )
+    };
+    let agent = clients::create(&state.store, &state.master_key, make(false), now)
+        .await
+        .unwrap();
+    let server = clients::create(&state.store, &state.master_key, make(true), now)
+        .await
+        .unwrap();
+    Fixture {
+        agent_basic: basic(&agent),
+        server_basic: basic(&server),
+        state,
+        _dir: dir,
+    }
+}
+
+fn hot_paths(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let f = rt.block_on(fixture());
+    let cc = Params::parse(b"grant_type=client_credentials").unwrap();
+
+    c.bench_function("sign an access token (ES256)", |b| {
+        let claims = serde_json::json!({"iss": "x", "sub": "y", "aud": "z", "scope": "mcp:read", "exp": 1, "iat": 0});
+        b.iter(|| f.state.keys.sign(SystemClock.now(), JwtType::AccessToken, &claims).unwrap())
+    });
+    c.bench_function("client_credentials exchange (SQLite)", |b| {
+        b.to_async(&rt)
+            .iter(|| token::handle(&f.state, Some(&f.agent_basic), &cc))
+    });
+    let issued = rt
+        .block_on(token::handle(&f.state, Some(&f.agent_basic), &cc))
+        .unwrap();
+    let form = format!("token={}", issued.access_token);
+    let introspection = Params::parse(form.as_bytes()).unwrap();
+    c.bench_function("introspection (SQLite)", |b| {
+        b.to_async(&rt)
+            .iter(|| introspect::handle(&f.state, Some(&f.server_basic), &introspection))
+    });
+}
+
+criterion_group!(benches, hot_paths);
+criterion_main!(benches);

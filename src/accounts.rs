@@ -1,0 +1,128 @@
+//! End users signing in: password checks (argon2id, off the async workers), throttling of
+//! failed attempts per account and per address (in the database, so every node counts
+//! the same), and server-side sessions.
+
+use crate::crypto::{password, random};
+use crate::state::AppState;
+use crate::store::sessions::{SessionRow, SessionUser};
+use crate::store::users::UserRow;
+
+/// Failed attempts allowed per account, and per client address, within the window.
+pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
+pub const MAX_FAILURES_PER_ADDRESS: i64 = 20;
+pub const THROTTLE_WINDOW: i64 = 15 * 60;
+
+pub enum SignIn {
+    Ok(UserRow),
+    /// Wrong username or password: one message for both.
+    Refused,
+    /// Too many recent failures; try again after this many seconds.
+    Throttled(i64),
+}
+
+/// Checks a username and password. `address` is the client's IP address.
+pub async fn sign_in(
+    state: &AppState,
+    username: &str,
+    password_in: &str,
+    address: &str,
+) -> anyhow::Result<SignIn> {
+    let now = state.clock.now();
+    let window_start = now - THROTTLE_WINDOW;
+    let account_key = format!("user:{}", username.to_lowercase());
+    let address_key = format!("ip:{address}");
+    if state
+        .store
+        .throttle_failures(&account_key, window_start)
+        .await?
+        >= MAX_FAILURES_PER_ACCOUNT
+        || state
+            .store
+            .throttle_failures(&address_key, window_start)
+            .await?
+            >= MAX_FAILURES_PER_ADDRESS
+    {
+        return Ok(SignIn::Throttled(THROTTLE_WINDOW));
+    }
+    let user = if password_in.len() > password::MAX_PASSWORD_BYTES {
+        None
+    } else {
+        state.store.user_by_name(username).await?
+    };
+    let candidate = password_in.to_owned();
+    let matched = match user {
+        Some(user) if !user.disabled => {
+            let stored = user.password_hash.clone();
+            tokio::task::spawn_blocking(move || password::verify(&candidate, &stored))
+                .await?
+                .then_some(user)
+        }
+        _ => {
+            tokio::task::spawn_blocking(move || password::verify_dummy(&candidate)).await?;
+            None
+        }
+    };
+    match matched {
+        Some(user) => {
+            state.store.clear_failures(&account_key).await?;
+            Ok(SignIn::Ok(user))
+        }
+        None => {
+            state
+                .store
+                .record_failure(&account_key, now, window_start)
+                .await?;
+            state
+                .store
+                .record_failure(&address_key, now, window_start)
+                .await?;
+            Ok(SignIn::Refused)
+        }
+    }
+}
+
+/// Starts a session; returns the cookie value (only its hash is stored).
+pub async fn start_session(state: &AppState, user_id: &str) -> anyhow::Result<String> {
+    let now = state.clock.now();
+    let token = random::token();
+    state
+        .store
+        .insert_session(&SessionRow {
+            token_hash: random::sha256_b64(&token),
+            user_id: user_id.to_owned(),
+            csrf: random::token(),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + state.settings.session_ttl,
+        })
+        .await?;
+    Ok(token)
+}
+
+/// The live session behind a cookie value, marking it used (at most once a minute, to
+/// keep reads cheap).
+pub async fn session(state: &AppState, cookie: &str) -> anyhow::Result<Option<SessionUser>> {
+    if cookie.len() != 43 {
+        return Ok(None);
+    }
+    let now = state.clock.now();
+    let hash = random::sha256_b64(cookie);
+    let found = state
+        .store
+        .live_session(&hash, now, now - state.settings.session_idle_ttl)
+        .await?;
+    if let Some(s) = &found
+        && now - s.last_seen_at >= 60
+    {
+        state.store.touch_session(&hash, now).await?;
+    }
+    Ok(found)
+}
+
+pub async fn end_session(state: &AppState, cookie: &str) -> anyhow::Result<()> {
+    state
+        .store
+        .delete_session(&random::sha256_b64(cookie))
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! Local user accounts. Passwords are hashed with argon2id off the async workers and
+//! never leave this module in clear.
+
+use serde::{Deserialize, Serialize};
+
+use crate::admin::{AdminError, Page, PageQuery, conflict_on_duplicate};
+use crate::crypto::password;
+use crate::store::Store;
+use crate::store::users::UserRow;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserChanges {
+    pub password: Option<String>,
+    pub disabled: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UserView {
+    pub id: String,
+    pub username: String,
+    pub disabled: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<UserRow> for UserView {
+    fn from(u: UserRow) -> UserView {
+        UserView {
+            id: u.id,
+            username: u.username,
+            disabled: u.disabled,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+fn check_username(name: &str) -> Result<(), AdminError> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));
+    if !ok {
+        return Err(AdminError::invalid(
+            "username",
+            "1 to 64 characters: letters, digits, '.', '_', '-' or '@'",
+        ));
+    }
+    Ok(())
+}
+
+async fn hash(password_in: String) -> Result<String, AdminError> {
+    if password_in.chars().count() < 8 {
+        return Err(AdminError::invalid(
+            "password",
+            "must be at least 8 characters",
+        ));
+    }
+    if password_in.len() > password::MAX_PASSWORD_BYTES {
+        return Err(AdminError::invalid(
+            "password",
+            format!("must be at most {} bytes", password::MAX_PASSWORD_BYTES),
+        ));
+    }
+    let hashed = tokio::task::spawn_blocking(move || password::hash(&password_in))
+        .await
+        .map_err(anyhow::Error::from)??;
+    Ok(hashed)
+}
+
+pub async fn create(store: &Store, input: NewUser, now: i64) -> Result<UserRow, AdminError> {
+    check_username(&input.username)?;
+    if store.user_by_name(&input.username).await?.is_some() {
+        return Err(AdminError::Conflict(format!(
+            "user {} already exists",
+            input.username
+        )));
+    }
+    let row = UserRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        username: input.username,
+        password_hash: hash(input.password).await?,
+        disabled: false,
+        created_at: now,
+        updated_at: now,
+    };
+    store
+        .insert_user(&row)
+        .await
+        .map_err(|e| conflict_on_duplicate(e, format!("user {} already exists", row.username)))?;
+    Ok(row)
+}
+
+/// By id, or by username (the CLI's handle).
+pub async fn get(store: &Store, id_or_name: &str) -> Result<UserRow, AdminError> {
+    if let Some(u) = store.user_by_id(id_or_name).await? {
+        return Ok(u);
+    }
+    store
+        .user_by_name(id_or_name)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("no user {id_or_name}")))
+}
+
+pub async fn list(store: &Store, query: &PageQuery) -> Result<Page<UserRow>, AdminError> {
+    let limit = query.limit()?;
+    let items = store
+        .users_page(query.after.as_deref().unwrap_or(""), limit)
+        .await?;
+    let next = (items.len() as i64 == limit)
+        .then(|| items.last().map(|u| u.username.clone()))
+        .flatten();
+    Ok(Page { items, next })
+}
+
+/// A new password or a disabled account ends the user's sessions.
+pub async fn update(
+    store: &Store,
+    id_or_name: &str,
+    changes: UserChanges,
+    now: i64,
+) -> Result<UserRow, AdminError> {
+    let mut row = get(store, id_or_name).await?;
+    let end_sessions = changes.password.is_some() || changes.disabled == Some(true);
+    if let Some(p) = changes.password {
+        row.password_hash = hash(p).await?;
+    }
+    if let Some(d) = changes.disabled {
+        row.disabled = d;
+    }
+    row.updated_at = now;
+    store.update_user(&row).await?;
+    if end_sessions {
+        store.delete_sessions_of(&row.id).await?;
+    }
+    Ok(row)
+}
+
+/// Deletes the account, its sessions, and revokes its grants.
+pub async fn delete(store: &Store, id_or_name: &str) -> Result<(), AdminError> {
+    let row = get(store, id_or_name).await?;
+    store.delete_user(&row.id).await?;
+    Ok(())
+}

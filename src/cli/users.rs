@@ -1,0 +1,113 @@
+//! `warden user add|passwd|disable|enable|delete|list`. Passwords come from standard input
+//! (never the command line, where other users could see them in the process list).
+
+use std::io::Read;
+
+use clap::Subcommand;
+
+use crate::admin::PageQuery;
+use crate::admin::users::{self, NewUser, UserChanges, UserView};
+use crate::clock::{Clock, SystemClock};
+use crate::settings::Settings;
+use crate::startup::open_database;
+
+use super::print_json;
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create a local account.
+    Add {
+        username: String,
+        /// Read the password from standard input (required).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Set a new password (ends the user's sessions).
+    Passwd {
+        username: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Block sign-in and end the user's sessions; their tokens stop introspecting active.
+    Disable {
+        username: String,
+    },
+    Enable {
+        username: String,
+    },
+    /// Delete the account and revoke everything it authorized.
+    Delete {
+        username: String,
+    },
+    List,
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut buffer = String::new();
+    std::io::stdin()
+        .take(64 * 1024)
+        .read_to_string(&mut buffer)?;
+    Ok(buffer.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+pub async fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<()> {
+    let store = open_database(settings).await?;
+    let now = SystemClock.now();
+    match command {
+        UserCommand::Add { username, .. } => {
+            let input = NewUser {
+                username,
+                password: read_password()?,
+            };
+            print_json(&UserView::from(users::create(&store, input, now).await?))
+        }
+        UserCommand::Passwd { username, .. } => {
+            let changes = UserChanges {
+                password: Some(read_password()?),
+                ..Default::default()
+            };
+            print_json(&UserView::from(
+                users::update(&store, &username, changes, now).await?,
+            ))
+        }
+        UserCommand::Disable { username } => {
+            let changes = UserChanges {
+                disabled: Some(true),
+                ..Default::default()
+            };
+            print_json(&UserView::from(
+                users::update(&store, &username, changes, now).await?,
+            ))
+        }
+        UserCommand::Enable { username } => {
+            let changes = UserChanges {
+                disabled: Some(false),
+                ..Default::default()
+            };
+            print_json(&UserView::from(
+                users::update(&store, &username, changes, now).await?,
+            ))
+        }
+        UserCommand::Delete { username } => {
+            users::delete(&store, &username).await?;
+            print_json(&serde_json::json!({ "deleted": username }))
+        }
+        UserCommand::List => {
+            let mut query = PageQuery {
+                limit: Some(crate::admin::MAX_PAGE),
+                after: None,
+            };
+            let mut all = Vec::new();
+            loop {
+                let page = users::list(&store, &query).await?;
+                query.after = page.items.last().map(|u| u.username.clone());
+                let more = page.next.is_some();
+                all.extend(page.items.into_iter().map(UserView::from));
+                if !more {
+                    break;
+                }
+            }
+            print_json(&all)
+        }
+    }
+}

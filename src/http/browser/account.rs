@@ -1,0 +1,91 @@
+//! GET /account and POST /account/grants/{id}/revoke: the applications a user has
+//! authorized, and taking that back.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::{base, current_session, same_token, see_other, unavailable};
+use crate::http::oauth::read_form;
+use crate::http::pages::{AccountPage, GrantLine, error_page, human_time, render};
+use crate::oauth::params::Params;
+use crate::oauth::scope::ScopeSet;
+use crate::state::AppState;
+
+pub async fn get_account(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let session = match current_session(&state, &req).await {
+        Ok(Some((_, s))) => s,
+        Ok(None) => return see_other(&format!("{}/login", base(&state))),
+        Err(e) => return unavailable(&state, e),
+    };
+    let grants = match state.store.user_grants(&session.user_id).await {
+        Ok(g) => g,
+        Err(e) => return unavailable(&state, e.into()),
+    };
+    let params = Params::parse(req.query_string().as_bytes()).unwrap_or_default();
+    let notice = (params.get("notice") == Some("revoked"))
+        .then(|| "Access revoked. The application can no longer use it.".to_owned());
+    let grants = grants
+        .into_iter()
+        .map(|g| GrantLine {
+            id: g.id,
+            client_name: g.client_name,
+            resource_name: g.resource_name.unwrap_or_else(|| g.resource.clone()),
+            resource_uri: g.resource,
+            scopes: ScopeSet::from_stored(&g.scope)
+                .iter()
+                .map(str::to_owned)
+                .collect(),
+            created: human_time(g.created_at),
+            last_used: g
+                .last_used_at
+                .map(human_time)
+                .unwrap_or_else(|| "never".into()),
+        })
+        .collect();
+    render(
+        StatusCode::OK,
+        &AccountPage {
+            base: base(&state),
+            csrf: session.csrf,
+            username: session.username,
+            grants,
+            notice,
+        },
+    )
+}
+
+pub async fn post_revoke(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Payload,
+) -> HttpResponse {
+    let params = read_form(&req, body).await.unwrap_or_default();
+    let session = match current_session(&state, &req).await {
+        Ok(Some((_, s))) => s,
+        Ok(None) => return see_other(&format!("{}/login", base(&state))),
+        Err(e) => return unavailable(&state, e),
+    };
+    if !same_token(params.get("csrf").unwrap_or(""), &session.csrf) {
+        return error_page(
+            &base(&state),
+            StatusCode::FORBIDDEN,
+            "This form has expired",
+            "Reload the page and try again.",
+        );
+    }
+    match state
+        .store
+        .revoke_user_grant(&id, &session.user_id, state.clock.now())
+        .await
+    {
+        Ok(true) => see_other(&format!("{}/account?notice=revoked", base(&state))),
+        Ok(false) => error_page(
+            &base(&state),
+            StatusCode::NOT_FOUND,
+            "Nothing to revoke",
+            "That access was already revoked or is not yours.",
+        ),
+        Err(e) => unavailable(&state, e.into()),
+    }
+}

@@ -1,0 +1,180 @@
+//! GET|POST /authorize, GET /authorize/continue, POST /consent.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::{base, current_session, opaque_id, same_token, see_other, unavailable};
+use crate::http::oauth::{read_form, read_form_bytes};
+use crate::http::pages::{ConsentPage, ScopeLine, error_page, render};
+use crate::oauth::authorize::{self, Failure, Step};
+use crate::oauth::params::Params;
+use crate::state::AppState;
+use crate::store::sessions::SessionUser;
+
+pub async fn get_authorize(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    begin(&state, &req, req.query_string().as_bytes()).await
+}
+
+pub async fn post_authorize(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> HttpResponse {
+    match read_form_bytes(&req, body).await {
+        Ok(bytes) => begin(&state, &req, &bytes).await,
+        Err(e) => error_page(
+            &base(&state),
+            StatusCode::BAD_REQUEST,
+            "Invalid request",
+            &e.description,
+        ),
+    }
+}
+
+async fn begin(state: &AppState, req: &HttpRequest, raw: &[u8]) -> HttpResponse {
+    let id = match authorize::start(state, raw).await {
+        Ok(id) => id,
+        Err(f) => return failure(state, f),
+    };
+    proceed(state, req, &id).await
+}
+
+pub async fn get_continue(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let params = Params::parse(req.query_string().as_bytes()).unwrap_or_default();
+    let Some(id) = opaque_id(params.get("request")) else {
+        return failure(
+            &state,
+            Failure::Page {
+                title: "Invalid request",
+                message: "The request id is missing.".into(),
+                unavailable: false,
+            },
+        );
+    };
+    proceed(&state, &req, &id).await
+}
+
+async fn proceed(state: &AppState, req: &HttpRequest, id: &str) -> HttpResponse {
+    let session = match current_session(state, req).await {
+        Ok(s) => s,
+        Err(e) => return unavailable(state, e),
+    };
+    let session_user = session.as_ref().map(|(_, s)| s);
+    match authorize::advance(state, id, session_user).await {
+        Ok(Step::Login { request_id, .. }) => {
+            see_other(&format!("{}/login?request={request_id}", base(state)))
+        }
+        Ok(Step::Redirect(url)) => see_other(&url),
+        Ok(Step::Consent(prompt)) => match session_user {
+            Some(user) => consent_page(state, user, prompt),
+            None => HttpResponse::InternalServerError().finish(),
+        },
+        Err(f) => failure(state, f),
+    }
+}
+
+fn consent_page(state: &AppState, user: &SessionUser, p: authorize::ConsentPrompt) -> HttpResponse {
+    let lines = |v: Vec<(String, String)>| {
+        v.into_iter()
+            .map(|(name, description)| ScopeLine { name, description })
+            .collect()
+    };
+    render(
+        StatusCode::OK,
+        &ConsentPage {
+            base: base(state),
+            csrf: user.csrf.clone(),
+            request: p.request_id,
+            username: user.username.clone(),
+            client_name: p.client_name,
+            client_id: p.client_id,
+            registration: p.registration.to_owned(),
+            unverified: p.unverified,
+            redirect_host: p.redirect_host,
+            resource_name: p.resource_name,
+            resource_uri: p.resource_uri,
+            new_scopes: lines(p.new_scopes),
+            granted_scopes: lines(p.granted_scopes),
+        },
+    )
+}
+
+pub async fn post_consent(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> HttpResponse {
+    let params = match read_form(&req, body).await {
+        Ok(p) => p,
+        Err(e) => {
+            return error_page(
+                &base(&state),
+                StatusCode::BAD_REQUEST,
+                "Invalid request",
+                &e.description,
+            );
+        }
+    };
+    let session = match current_session(&state, &req).await {
+        Ok(Some((_, s))) => s,
+        Ok(None) => {
+            return error_page(
+                &base(&state),
+                StatusCode::UNAUTHORIZED,
+                "Your session has ended",
+                "Go back to the application and start again.",
+            );
+        }
+        Err(e) => return unavailable(&state, e),
+    };
+    if !same_token(params.get("csrf").unwrap_or(""), &session.csrf) {
+        return error_page(
+            &base(&state),
+            StatusCode::FORBIDDEN,
+            "This form has expired",
+            "For your safety Warden did not act on it. Go back to the application and start again.",
+        );
+    }
+    let Some(id) = opaque_id(params.get("request")) else {
+        return error_page(
+            &base(&state),
+            StatusCode::BAD_REQUEST,
+            "Invalid request",
+            "The request id is missing.",
+        );
+    };
+    let allow = match params.get("decision") {
+        Some("approve") => true,
+        Some("deny") => false,
+        _ => {
+            return error_page(
+                &base(&state),
+                StatusCode::BAD_REQUEST,
+                "Invalid request",
+                "Choose Allow or Deny.",
+            );
+        }
+    };
+    match authorize::decide(&state, &id, &session, allow).await {
+        Ok(url) => see_other(&url),
+        Err(f) => failure(&state, f),
+    }
+}
+
+fn failure(state: &AppState, f: Failure) -> HttpResponse {
+    match f {
+        Failure::Redirect(url) => see_other(&url),
+        Failure::Page {
+            title,
+            message,
+            unavailable,
+        } => {
+            let status = if unavailable {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            error_page(&base(state), status, title, &message)
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! GET|POST /login and POST /logout. The login form is protected against CSRF by a
+//! double-submit token (a cookie and a hidden field that must agree); after sign-in the
+//! session's own token takes over.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::{
+    base, cookie, current_session, login_cookie, opaque_id, removal, same_token, see_other,
+    session_cookie, unavailable,
+};
+use crate::accounts::{self, SignIn};
+use crate::crypto::random;
+use crate::http::oauth::read_form;
+use crate::http::pages::{LoginPage, error_page, render_with};
+use crate::oauth::params::Params;
+use crate::state::AppState;
+
+pub async fn get_login(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let params = Params::parse(req.query_string().as_bytes()).unwrap_or_default();
+    let request = opaque_id(params.get("request"));
+    page(&state, StatusCode::OK, request, String::new(), None).await
+}
+
+/// The login form with a fresh double-submit token.
+async fn page(
+    state: &AppState,
+    status: StatusCode,
+    request: Option<String>,
+    username: String,
+    error: Option<String>,
+) -> HttpResponse {
+    let client_name = match &request {
+        Some(id) => match state.store.authorization_request(id).await {
+            Ok(Some(r)) => state
+                .store
+                .client(&r.client_id)
+                .await
+                .ok()
+                .flatten()
+                .map(|c| c.name),
+            _ => None,
+        },
+        None => None,
+    };
+    let csrf = random::token();
+    let mut builder = HttpResponse::build(status);
+    builder.cookie(cookie(state, login_cookie(state), csrf.clone()));
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        builder.insert_header((header::RETRY_AFTER, accounts::THROTTLE_WINDOW.to_string()));
+    }
+    render_with(
+        builder,
+        &LoginPage {
+            base: base(state),
+            csrf,
+            request,
+            client_name,
+            username,
+            error,
+        },
+    )
+}
+
+pub async fn post_login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> HttpResponse {
+    let params = match read_form(&req, body).await {
+        Ok(p) => p,
+        Err(e) => {
+            return error_page(
+                &base(&state),
+                StatusCode::BAD_REQUEST,
+                "Sign-in refused",
+                &e.description,
+            );
+        }
+    };
+    let request = opaque_id(params.get("request"));
+    let username = params.get("username").unwrap_or("").trim().to_owned();
+    let expected = req
+        .cookie(login_cookie(&state))
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    if !same_token(params.get("csrf").unwrap_or(""), &expected) {
+        let message = "The sign-in form expired. Please try again.".to_owned();
+        return page(
+            &state,
+            StatusCode::FORBIDDEN,
+            request,
+            username,
+            Some(message),
+        )
+        .await;
+    }
+    let password = params.get("password").unwrap_or("");
+    let address = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let user = match accounts::sign_in(&state, &username, password, &address).await {
+        Ok(SignIn::Ok(user)) => user,
+        Ok(SignIn::Refused) => {
+            let message = "Wrong username or password.".to_owned();
+            return page(
+                &state,
+                StatusCode::UNAUTHORIZED,
+                request,
+                username,
+                Some(message),
+            )
+            .await;
+        }
+        Ok(SignIn::Throttled(_)) => {
+            let message = "Too many failed attempts. Wait 15 minutes and try again.".to_owned();
+            return page(
+                &state,
+                StatusCode::TOO_MANY_REQUESTS,
+                request,
+                username,
+                Some(message),
+            )
+            .await;
+        }
+        Err(e) => return unavailable(&state, e),
+    };
+    // A new session on every sign-in (no fixation); the old one, if any, ends.
+    if let Ok(Some((old, _))) = current_session(&state, &req).await {
+        let _ = accounts::end_session(&state, &old).await;
+    }
+    let token = match accounts::start_session(&state, &user.id).await {
+        Ok(t) => t,
+        Err(e) => return unavailable(&state, e),
+    };
+    let next = match request {
+        Some(id) => format!("{}/authorize/continue?request={id}", base(&state)),
+        None => format!("{}/account", base(&state)),
+    };
+    let mut response = see_other(&next);
+    let _ = response.add_cookie(&cookie(&state, session_cookie(&state), token));
+    let _ = response.add_cookie(&removal(&state, login_cookie(&state)));
+    response
+}
+
+pub async fn post_logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> HttpResponse {
+    let params = read_form(&req, body).await.unwrap_or_default();
+    match current_session(&state, &req).await {
+        Ok(Some((value, session)))
+            if same_token(params.get("csrf").unwrap_or(""), &session.csrf) =>
+        {
+            if let Err(e) = accounts::end_session(&state, &value).await {
+                return unavailable(&state, e);
+            }
+        }
+        Ok(Some(_)) => {
+            return error_page(
+                &base(&state),
+                StatusCode::FORBIDDEN,
+                "This form has expired",
+                "Reload the page and try again.",
+            );
+        }
+        Ok(None) => {}
+        Err(e) => return unavailable(&state, e),
+    }
+    let mut response = see_other(&format!("{}/login", base(&state)));
+    let _ = response.add_cookie(&removal(&state, session_cookie(&state)));
+    response
+}

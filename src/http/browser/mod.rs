@@ -1,0 +1,99 @@
+//! Browser-facing endpoints: `/authorize`, sign-in, consent, the account page. Every form
+//! carries a CSRF token; every redirect after a POST is a 303.
+
+pub mod account;
+pub mod authorize;
+pub mod login;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse};
+use subtle::ConstantTimeEq;
+
+use crate::accounts;
+use crate::http::pages::error_page;
+use crate::state::AppState;
+use crate::store::sessions::SessionUser;
+
+/// Cookie names: the `__Host-` prefix needs Secure, so plain-http development uses bare names.
+pub fn session_cookie(state: &AppState) -> &'static str {
+    if state.settings.issuer.is_https() {
+        "__Host-warden-session"
+    } else {
+        "warden-session"
+    }
+}
+
+pub fn login_cookie(state: &AppState) -> &'static str {
+    if state.settings.issuer.is_https() {
+        "__Host-warden-login"
+    } else {
+        "warden-login"
+    }
+}
+
+pub fn cookie(state: &AppState, name: &'static str, value: String) -> Cookie<'static> {
+    Cookie::build(name, value)
+        .path("/")
+        .http_only(true)
+        .secure(state.settings.issuer.is_https())
+        .same_site(SameSite::Lax)
+        .finish()
+}
+
+pub fn removal(state: &AppState, name: &'static str) -> Cookie<'static> {
+    let mut c = cookie(state, name, String::new());
+    c.make_removal();
+    c
+}
+
+/// The signed-in user of this browser, if any.
+pub async fn current_session(
+    state: &AppState,
+    req: &HttpRequest,
+) -> anyhow::Result<Option<(String, SessionUser)>> {
+    let Some(value) = req
+        .cookie(session_cookie(state))
+        .map(|c| c.value().to_owned())
+    else {
+        return Ok(None);
+    };
+    Ok(accounts::session(state, &value).await?.map(|s| (value, s)))
+}
+
+pub fn same_token(a: &str, b: &str) -> bool {
+    !a.is_empty() && a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .insert_header(header::CacheControl(vec![header::CacheDirective::NoStore]))
+        .finish()
+}
+
+pub fn base(state: &AppState) -> String {
+    state.settings.issuer.path().to_owned()
+}
+
+pub fn unavailable(state: &AppState, e: anyhow::Error) -> HttpResponse {
+    tracing::error!(error = format!("{e:#}"), "browser request failed");
+    error_page(
+        &base(state),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Temporarily unavailable",
+        "Warden cannot complete this request right now. Try again in a moment.",
+    )
+}
+
+/// A 43-character opaque id from a query or form, or nothing.
+pub fn opaque_id(value: Option<&str>) -> Option<String> {
+    value
+        .filter(|v| {
+            v.len() == 43
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map(str::to_owned)
+}

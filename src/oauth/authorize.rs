@@ -1,0 +1,556 @@
+//! The authorization endpoint (OAuth 2.1 §4.1.1, §4.1.2; RFC 7636; RFC 8707 §2; RFC 9207).
+//!
+//! `start` validates a request and stores it; `advance` moves a stored request on once
+//! the browser has a session (to the consent page, or straight to a code when consent is
+//! remembered); `decide` records the user's answer. Until the client and redirect URI are
+//! known good, errors are pages, never redirects. After that they redirect with `error`,
+//! `state` and `iss`, except for clients that registered themselves, which get pages until
+//! the user has seen their consent screen: otherwise anyone could register a phishing
+//! redirect URI and use us to bounce browsers to it.
+
+use url::Url;
+
+use crate::crypto::random;
+use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::params::Params;
+use crate::oauth::policy::{self, uri_list};
+use crate::oauth::scope::ScopeSet;
+use crate::oauth::{pkce, redirect_uri};
+use crate::state::AppState;
+use crate::store::authorization::{AuthorizationCodeRow, AuthorizationRequestRow};
+use crate::store::clients::ClientRow;
+use crate::store::sessions::SessionUser;
+
+/// How long a validated request waits for sign-in and consent.
+pub const REQUEST_TTL: i64 = 600;
+
+/// Why the flow stopped.
+#[derive(Debug)]
+pub enum Failure {
+    /// An error page (status 400, or 503 when the database is down): never a redirect.
+    Page {
+        title: &'static str,
+        message: String,
+        unavailable: bool,
+    },
+    /// An error response for the client, as a complete redirect URL.
+    Redirect(String),
+}
+
+impl Failure {
+    fn page(title: &'static str, message: impl Into<String>) -> Failure {
+        Failure::Page {
+            title,
+            message: message.into(),
+            unavailable: false,
+        }
+    }
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Failure {
+        let e: anyhow::Error = e.into();
+        tracing::error!(error = format!("{e:#}"), "authorization failed");
+        Failure::Page {
+            title: "Temporarily unavailable",
+            message: "Warden cannot complete this request right now. Try again in a moment.".into(),
+            unavailable: true,
+        }
+    }
+}
+
+/// What the browser sees next.
+#[derive(Debug)]
+pub enum Step {
+    /// Sign in first, then come back to this request.
+    Login {
+        request_id: String,
+        client_name: String,
+    },
+    Consent(ConsentPrompt),
+    /// The authorization response (a code, or an error the user chose, like access_denied).
+    Redirect(String),
+}
+
+/// Everything the consent page shows.
+#[derive(Debug)]
+pub struct ConsentPrompt {
+    pub request_id: String,
+    pub client_name: String,
+    pub client_id: String,
+    pub registration: &'static str,
+    pub unverified: bool,
+    pub redirect_host: String,
+    pub resource_name: String,
+    pub resource_uri: String,
+    pub new_scopes: Vec<(String, String)>,
+    pub granted_scopes: Vec<(String, String)>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Prompt {
+    none: bool,
+    login: bool,
+    consent: bool,
+}
+
+fn parse_prompt(value: Option<&str>) -> Result<Prompt, String> {
+    let mut prompt = Prompt::default();
+    for word in value.unwrap_or("").split(' ').filter(|w| !w.is_empty()) {
+        match word {
+            "none" => prompt.none = true,
+            "login" => prompt.login = true,
+            "consent" => prompt.consent = true,
+            other => return Err(format!("prompt value {other:?} is not supported")),
+        }
+    }
+    if prompt.none && (prompt.login || prompt.consent) {
+        return Err("prompt=none cannot be combined with other values".into());
+    }
+    Ok(prompt)
+}
+
+/// Builds the redirect back to the client: `params`, then `state` and `iss` (RFC 9207).
+fn response_url(
+    state: &AppState,
+    redirect: &str,
+    params: &[(&str, &str)],
+    client_state: Option<&str>,
+) -> String {
+    match Url::parse(redirect) {
+        Ok(mut url) => {
+            {
+                let mut query = url.query_pairs_mut();
+                for (k, v) in params {
+                    query.append_pair(k, v);
+                }
+                if let Some(s) = client_state {
+                    query.append_pair("state", s);
+                }
+                query.append_pair("iss", state.settings.issuer.as_str());
+            }
+            url.to_string()
+        }
+        Err(_) => redirect.to_owned(),
+    }
+}
+
+fn error_url(
+    state: &AppState,
+    redirect: &str,
+    client_state: Option<&str>,
+    code: ErrorCode,
+    description: &str,
+) -> String {
+    response_url(
+        state,
+        redirect,
+        &[("error", code.as_str()), ("error_description", description)],
+        client_state,
+    )
+}
+
+/// Validates an authorization request and stores it; returns its id.
+pub async fn start(state: &AppState, raw: &[u8]) -> Result<String, Failure> {
+    let params = Params::parse(raw).map_err(|m| Failure::page("Invalid request", m))?;
+    let Some(client_id) = params.get("client_id") else {
+        return Err(Failure::page(
+            "Invalid request",
+            "The request names no application (client_id is missing).",
+        ));
+    };
+    let client = match state.store.client(client_id).await? {
+        Some(c) if c.enabled => c,
+        _ => {
+            return Err(Failure::page(
+                "Unknown application",
+                "This application is not registered with Warden, or it has been disabled.",
+            ));
+        }
+    };
+    let registered = uri_list(&client.redirect_uris);
+    let (redirect, sent) = match params.get("redirect_uri") {
+        Some(requested) => match redirect_uri::find_match(requested, &registered) {
+            Some(_) => (requested.to_owned(), true),
+            None => {
+                return Err(Failure::page(
+                    "Invalid redirect address",
+                    "The application asked to return to an address it has not registered, so Warden will not send you there.",
+                ));
+            }
+        },
+        None if registered.len() == 1 => (registered[0].clone(), false),
+        None => {
+            return Err(Failure::page(
+                "Invalid request",
+                "redirect_uri is required for this application.",
+            ));
+        }
+    };
+    let client_state = params.get("state").filter(|s| s.len() <= 4096);
+    // From here on the redirect URI is one the client registered.
+    let may_redirect = client.registration == "admin";
+    let fail = |code: ErrorCode, description: String| {
+        if may_redirect {
+            Failure::Redirect(error_url(
+                state,
+                &redirect,
+                client_state,
+                code,
+                &description,
+            ))
+        } else {
+            Failure::page(
+                "The application's request was refused",
+                format!("{}: {description}", code.as_str()),
+            )
+        }
+    };
+    if params.get("state").is_some_and(|s| s.len() > 4096) {
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "state is longer than 4096 characters".into(),
+        ));
+    }
+    if params.get("request").is_some() {
+        return Err(fail(
+            ErrorCode::RequestNotSupported,
+            "request objects are not supported".into(),
+        ));
+    }
+    if params.get("request_uri").is_some() {
+        return Err(fail(
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported".into(),
+        ));
+    }
+    match params.get("response_type") {
+        Some("code") => {}
+        None => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "response_type is required".into(),
+            ));
+        }
+        Some(_) => {
+            return Err(fail(
+                ErrorCode::UnsupportedResponseType,
+                "only response_type=code is supported".into(),
+            ));
+        }
+    }
+    let challenge = pkce::check_challenge(
+        params.get("code_challenge"),
+        params.get("code_challenge_method"),
+    )
+    .map_err(|m| fail(ErrorCode::InvalidRequest, m.into()))?;
+    parse_prompt(params.get("prompt")).map_err(|m| fail(ErrorCode::InvalidRequest, m))?;
+    if !client
+        .grant_types
+        .split(' ')
+        .any(|g| g == "authorization_code")
+    {
+        return Err(fail(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use the authorization code flow".into(),
+        ));
+    }
+    let resources: Vec<&str> = params.get_all("resource").collect();
+    let resource = policy::resolve_resource(state, &client, &resources)
+        .await
+        .map_err(|e| oauth_failure(e, &fail))?;
+    let scope = policy::resolve_scope(&client, &resource, params.get("scope"))
+        .map_err(|e| oauth_failure(e, &fail))?;
+
+    let now = state.clock.now();
+    let row = AuthorizationRequestRow {
+        id: random::token(),
+        client_id: client.client_id.clone(),
+        redirect_uri: redirect.clone(),
+        redirect_uri_sent: sent,
+        state: client_state.map(str::to_owned),
+        scope: scope.to_scope_string(),
+        resource: resource.uri,
+        code_challenge: challenge,
+        prompt: params.get("prompt").unwrap_or("").to_owned(),
+        user_id: None,
+        consent_shown: false,
+        created_at: now,
+        expires_at: now + REQUEST_TTL,
+        consumed_at: None,
+    };
+    state.store.insert_authorization_request(&row).await?;
+    Ok(row.id)
+}
+
+fn oauth_failure(e: OAuthError, fail: &impl Fn(ErrorCode, String) -> Failure) -> Failure {
+    match e.cause {
+        Some(cause) => Failure::from(cause),
+        None => fail(e.code, e.description.into_owned()),
+    }
+}
+
+/// A stored request with what it refers to, checked to be still usable.
+struct Loaded {
+    request: AuthorizationRequestRow,
+    client: ClientRow,
+    prompt: Prompt,
+}
+
+async fn load(state: &AppState, id: &str) -> Result<Loaded, Failure> {
+    let now = state.clock.now();
+    let expired = || {
+        Failure::page(
+            "This sign-in has expired",
+            "Go back to the application and start again.",
+        )
+    };
+    let request = match state.store.authorization_request(id).await? {
+        Some(r) if r.expires_at > now && r.consumed_at.is_none() => r,
+        _ => return Err(expired()),
+    };
+    let client = match state.store.client(&request.client_id).await? {
+        Some(c) if c.enabled => c,
+        _ => return Err(expired()),
+    };
+    let prompt = parse_prompt(Some(&request.prompt)).unwrap_or_default();
+    Ok(Loaded {
+        request,
+        client,
+        prompt,
+    })
+}
+
+impl Loaded {
+    fn may_redirect(&self) -> bool {
+        self.client.registration == "admin" || self.request.consent_shown
+    }
+
+    fn fail(&self, state: &AppState, code: ErrorCode, description: &str) -> Failure {
+        if self.may_redirect() {
+            Failure::Redirect(error_url(
+                state,
+                &self.request.redirect_uri,
+                self.request.state.as_deref(),
+                code,
+                description,
+            ))
+        } else {
+            Failure::page(
+                "The application's request was refused",
+                format!("{}: {description}", code.as_str()),
+            )
+        }
+    }
+}
+
+/// Moves request `id` on for the browser's `session` (if any).
+pub async fn advance(
+    state: &AppState,
+    id: &str,
+    session: Option<&SessionUser>,
+) -> Result<Step, Failure> {
+    let loaded = load(state, id).await?;
+    let fresh_enough =
+        |s: &&SessionUser| !loaded.prompt.login || s.created_at >= loaded.request.created_at;
+    let Some(session) = session.filter(fresh_enough) else {
+        if loaded.prompt.none {
+            return Err(loaded.fail(state, ErrorCode::LoginRequired, "the user is not signed in"));
+        }
+        return Ok(Step::Login {
+            request_id: id.to_owned(),
+            client_name: loaded.client.name.clone(),
+        });
+    };
+    if !state
+        .store
+        .claim_authorization_request(id, &session.user_id, false)
+        .await?
+    {
+        return Err(Failure::page(
+            "This request belongs to someone else",
+            "Go back to the application and start again.",
+        ));
+    }
+    let requested = ScopeSet::from_stored(&loaded.request.scope);
+    let granted = state
+        .store
+        .live_user_grant(
+            &loaded.client.client_id,
+            &session.user_id,
+            &loaded.request.resource,
+        )
+        .await?
+        .map(|g| ScopeSet::from_stored(&g.scope))
+        .unwrap_or_default();
+    if requested.is_subset(&granted) && !loaded.prompt.consent {
+        return approve(state, &loaded, &session.user_id, &granted)
+            .await
+            .map(Step::Redirect);
+    }
+    if loaded.prompt.none {
+        return Err(loaded.fail(
+            state,
+            ErrorCode::ConsentRequired,
+            "the user has not consented to this request",
+        ));
+    }
+    state
+        .store
+        .claim_authorization_request(id, &session.user_id, true)
+        .await?;
+    let resource = state
+        .store
+        .resource_by_uri(&loaded.request.resource)
+        .await?;
+    let describe = |set: ScopeSet| async move {
+        let mut lines = Vec::new();
+        for name in set.iter() {
+            let description = state
+                .store
+                .scope(name)
+                .await?
+                .map(|s| s.description)
+                .unwrap_or_default();
+            lines.push((name.to_owned(), description));
+        }
+        Ok::<_, sqlx::Error>(lines)
+    };
+    let new: ScopeSet = requested.difference(&granted).map(str::to_owned).collect();
+    let (registration, unverified) = match loaded.client.registration.as_str() {
+        "admin" => ("Registered by an administrator of this server", false),
+        "metadata_document" => ("Identified only by a metadata document it publishes", true),
+        _ => ("Registered itself with this server", true),
+    };
+    Ok(Step::Consent(ConsentPrompt {
+        request_id: id.to_owned(),
+        client_name: loaded.client.name.clone(),
+        client_id: loaded.client.client_id.clone(),
+        registration,
+        unverified,
+        redirect_host: Url::parse(&loaded.request.redirect_uri)
+            .ok()
+            .and_then(|u| {
+                u.host_str()
+                    .map(str::to_owned)
+                    .or_else(|| Some(u.scheme().to_owned()))
+            })
+            .unwrap_or_default(),
+        resource_name: resource
+            .as_ref()
+            .map(|r| r.name.clone())
+            .unwrap_or_default(),
+        resource_uri: loaded.request.resource.clone(),
+        new_scopes: describe(new).await?,
+        granted_scopes: describe(requested.intersection(&granted)).await?,
+    }))
+}
+
+/// The user's answer on the consent page.
+pub async fn decide(
+    state: &AppState,
+    id: &str,
+    session: &SessionUser,
+    allow: bool,
+) -> Result<String, Failure> {
+    let loaded = load(state, id).await?;
+    if loaded.request.user_id.as_deref() != Some(session.user_id.as_str())
+        || !loaded.request.consent_shown
+    {
+        return Err(Failure::page(
+            "This request belongs to someone else",
+            "Go back to the application and start again.",
+        ));
+    }
+    if !allow {
+        if !state
+            .store
+            .consume_authorization_request(id, &session.user_id, state.clock.now())
+            .await?
+        {
+            return Err(Failure::page(
+                "This sign-in has expired",
+                "Go back to the application and start again.",
+            ));
+        }
+        return Ok(error_url(
+            state,
+            &loaded.request.redirect_uri,
+            loaded.request.state.as_deref(),
+            ErrorCode::AccessDenied,
+            "the user denied the request",
+        ));
+    }
+    let granted = state
+        .store
+        .live_user_grant(
+            &loaded.client.client_id,
+            &session.user_id,
+            &loaded.request.resource,
+        )
+        .await?
+        .map(|g| ScopeSet::from_stored(&g.scope))
+        .unwrap_or_default();
+    approve(state, &loaded, &session.user_id, &granted).await
+}
+
+/// Records consent (the grant's scope grows to cover the request) and issues the code.
+async fn approve(
+    state: &AppState,
+    loaded: &Loaded,
+    user_id: &str,
+    granted: &ScopeSet,
+) -> Result<String, Failure> {
+    let now = state.clock.now();
+    let request = &loaded.request;
+    if !state
+        .store
+        .consume_authorization_request(&request.id, user_id, now)
+        .await?
+    {
+        return Err(Failure::page(
+            "This sign-in has expired",
+            "Go back to the application and start again.",
+        ));
+    }
+    let requested = ScopeSet::from_stored(&request.scope);
+    let union: ScopeSet = granted
+        .iter()
+        .chain(requested.iter())
+        .map(str::to_owned)
+        .collect();
+    let grant_id = state
+        .store
+        .upsert_user_grant(
+            &request.client_id,
+            user_id,
+            &request.resource,
+            &union.to_scope_string(),
+            now,
+        )
+        .await?;
+    let code = random::token();
+    state
+        .store
+        .insert_authorization_code(&AuthorizationCodeRow {
+            code_hash: random::sha256_b64(&code),
+            grant_id,
+            client_id: request.client_id.clone(),
+            redirect_uri: request.redirect_uri.clone(),
+            redirect_uri_sent: request.redirect_uri_sent,
+            code_challenge: request.code_challenge.clone(),
+            resource: request.resource.clone(),
+            scope: request.scope.clone(),
+            user_id: user_id.to_owned(),
+            created_at: now,
+            expires_at: now + state.settings.authorization_code_ttl,
+            consumed_at: None,
+        })
+        .await?;
+    Ok(response_url(
+        state,
+        &request.redirect_uri,
+        &[("code", &code)],
+        request.state.as_deref(),
+    ))
+}

@@ -1,0 +1,94 @@
+//! The refresh token grant (OAuth 2.1 §4.3, §6.1). Every use rotates the token; using a
+//! rotated token again means it leaked, so the whole grant is revoked (no grace window:
+//! a client that lost the response of a refresh signs in again, which is cheaper than
+//! leaving a stolen token a second chance). `scope` and `resource` may only narrow.
+
+use crate::crypto::random;
+use crate::oauth::client_auth::AuthenticatedClient;
+use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::params::Params;
+use crate::oauth::policy;
+use crate::oauth::resource;
+use crate::oauth::scope::ScopeSet;
+use crate::oauth::token::{TokenResponse, issue_for_user};
+use crate::state::AppState;
+
+fn invalid_grant(description: &'static str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidGrant, description)
+}
+
+pub async fn exchange(
+    state: &AppState,
+    authenticated: &AuthenticatedClient,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    let client = &authenticated.client;
+    let presented = params
+        .require("refresh_token")
+        .map_err(OAuthError::invalid_request)?;
+    let now = state.clock.now();
+    let hash = random::sha256_b64(presented);
+
+    let Some(old) = state
+        .store
+        .rotate_refresh_token(&hash, &client.client_id, now)
+        .await?
+    else {
+        if let Some(seen) = state.store.refresh_token(&hash).await?
+            && seen.rotated_at.is_some()
+            && seen.client_id == client.client_id
+        {
+            state.store.revoke_grant(&seen.grant_id, now).await?;
+            tracing::warn!(grant_id = %seen.grant_id, client_id = %client.client_id, "refresh token reused; grant revoked");
+            return Err(invalid_grant(
+                "the refresh token was already used; the authorization is revoked",
+            ));
+        }
+        return Err(invalid_grant("the refresh token is invalid or expired"));
+    };
+    let grant = state.store.grant(&old.grant_id).await?;
+    let live = state
+        .store
+        .grant_status(&old.grant_id)
+        .await?
+        .is_some_and(|g| g.is_live());
+    let Some(grant) = grant.filter(|_| live) else {
+        return Err(invalid_grant("the authorization was revoked"));
+    };
+    for requested in params.get_all("resource") {
+        if resource::canonicalize(requested).ok().as_deref() != Some(grant.resource.as_str()) {
+            return Err(OAuthError::invalid_target(
+                "a refresh may not change the resource",
+            ));
+        }
+    }
+    let resource = state.store.resource_by_uri(&grant.resource).await?;
+    let Some(resource) = resource.filter(|r| policy::client_may_use(client, r)) else {
+        return Err(invalid_grant(
+            "the resource is no longer available to this client",
+        ));
+    };
+    let allowed = ScopeSet::from_stored(&old.scope);
+    let scope = match params.get("scope") {
+        None => allowed.clone(),
+        Some(requested) => {
+            let requested = ScopeSet::parse(requested).map_err(OAuthError::invalid_scope)?;
+            if requested.is_empty() || !requested.is_subset(&allowed) {
+                return Err(OAuthError::invalid_scope(
+                    "a refresh may only narrow the scope",
+                ));
+            }
+            requested
+        }
+    };
+    issue_for_user(
+        state,
+        client,
+        &grant.id,
+        &grant.subject,
+        &resource,
+        scope.to_scope_string(),
+        &old.scope,
+    )
+    .await
+}

@@ -1,0 +1,187 @@
+//! Pending authorization requests, authorization codes and refresh tokens. One-time things
+//! are consumed with a single conditional UPDATE … RETURNING, so two concurrent uses
+//! cannot both succeed.
+
+use crate::clock::UnixTime;
+use crate::store::{Store, on_pool};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AuthorizationRequestRow {
+    pub id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub redirect_uri_sent: bool,
+    pub state: Option<String>,
+    pub scope: String,
+    pub resource: String,
+    pub code_challenge: String,
+    pub prompt: String,
+    pub user_id: Option<String>,
+    pub consent_shown: bool,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub consumed_at: Option<UnixTime>,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AuthorizationCodeRow {
+    pub code_hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub redirect_uri_sent: bool,
+    pub code_challenge: String,
+    pub resource: String,
+    pub scope: String,
+    pub user_id: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub consumed_at: Option<UnixTime>,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct RefreshTokenRow {
+    pub token_hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub scope: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub rotated_at: Option<UnixTime>,
+}
+
+const REQUEST_COLUMNS: &str = "id, client_id, redirect_uri, redirect_uri_sent, state, scope, resource, code_challenge, \
+     prompt, user_id, consent_shown, created_at, expires_at, consumed_at";
+const CODE_COLUMNS: &str = "code_hash, grant_id, client_id, redirect_uri, redirect_uri_sent, code_challenge, resource, \
+     scope, user_id, created_at, expires_at, consumed_at";
+const REFRESH_COLUMNS: &str =
+    "token_hash, grant_id, client_id, scope, created_at, expires_at, rotated_at";
+
+impl Store {
+    pub async fn insert_authorization_request(
+        &self,
+        r: &AuthorizationRequestRow,
+    ) -> Result<(), sqlx::Error> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO authorization_requests (id, client_id, redirect_uri, redirect_uri_sent, state, scope, resource, \
+             code_challenge, prompt, user_id, consent_shown, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
+            .bind(&r.id).bind(&r.client_id).bind(&r.redirect_uri).bind(r.redirect_uri_sent).bind(&r.state)
+            .bind(&r.scope).bind(&r.resource).bind(&r.code_challenge).bind(&r.prompt).bind(&r.user_id)
+            .bind(r.consent_shown).bind(r.created_at).bind(r.expires_at)
+            .execute(pool).await.map(|_| ()))
+    }
+
+    pub async fn authorization_request(
+        &self,
+        id: &str,
+    ) -> Result<Option<AuthorizationRequestRow>, sqlx::Error> {
+        let sql = format!("SELECT {REQUEST_COLUMNS} FROM authorization_requests WHERE id = $1");
+        on_pool!(self, pool => sqlx::query_as::<_, AuthorizationRequestRow>(sqlx::AssertSqlSafe(sql))
+            .bind(id).fetch_optional(pool).await)
+    }
+
+    /// Binds a pending request to the signed-in user (first user wins) and records that the
+    /// consent page was shown; false when it belongs to someone else or is gone.
+    pub async fn claim_authorization_request(
+        &self,
+        id: &str,
+        user_id: &str,
+        consent_shown: bool,
+    ) -> Result<bool, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query(
+            "UPDATE authorization_requests SET user_id = $2, consent_shown = (consent_shown OR $3) \
+             WHERE id = $1 AND (user_id IS NULL OR user_id = $2) AND consumed_at IS NULL")
+            .bind(id).bind(user_id).bind(consent_shown).execute(pool).await.map(|r| r.rows_affected() == 1))
+    }
+
+    /// Marks the request finished; false if it already was (a double submit).
+    pub async fn consume_authorization_request(
+        &self,
+        id: &str,
+        user_id: &str,
+        now: UnixTime,
+    ) -> Result<bool, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query(
+            "UPDATE authorization_requests SET consumed_at = $3 \
+             WHERE id = $1 AND user_id = $2 AND consumed_at IS NULL AND expires_at > $3")
+            .bind(id).bind(user_id).bind(now).execute(pool).await.map(|r| r.rows_affected() == 1))
+    }
+
+    pub async fn insert_authorization_code(
+        &self,
+        c: &AuthorizationCodeRow,
+    ) -> Result<(), sqlx::Error> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO authorization_codes (code_hash, grant_id, client_id, redirect_uri, redirect_uri_sent, code_challenge, \
+             resource, scope, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+            .bind(&c.code_hash).bind(&c.grant_id).bind(&c.client_id).bind(&c.redirect_uri).bind(c.redirect_uri_sent)
+            .bind(&c.code_challenge).bind(&c.resource).bind(&c.scope).bind(&c.user_id).bind(c.created_at).bind(c.expires_at)
+            .execute(pool).await.map(|_| ()))
+    }
+
+    /// Atomically consumes an unexpired, unused code of `client_id`.
+    pub async fn consume_authorization_code(
+        &self,
+        code_hash: &str,
+        client_id: &str,
+        now: UnixTime,
+    ) -> Result<Option<AuthorizationCodeRow>, sqlx::Error> {
+        let sql = format!(
+            "UPDATE authorization_codes SET consumed_at = $3 \
+             WHERE code_hash = $1 AND client_id = $2 AND consumed_at IS NULL AND expires_at > $3 RETURNING {CODE_COLUMNS}"
+        );
+        on_pool!(self, pool => sqlx::query_as::<_, AuthorizationCodeRow>(sqlx::AssertSqlSafe(sql))
+            .bind(code_hash).bind(client_id).bind(now).fetch_optional(pool).await)
+    }
+
+    pub async fn authorization_code(
+        &self,
+        code_hash: &str,
+    ) -> Result<Option<AuthorizationCodeRow>, sqlx::Error> {
+        let sql = format!("SELECT {CODE_COLUMNS} FROM authorization_codes WHERE code_hash = $1");
+        on_pool!(self, pool => sqlx::query_as::<_, AuthorizationCodeRow>(sqlx::AssertSqlSafe(sql))
+            .bind(code_hash).fetch_optional(pool).await)
+    }
+
+    pub async fn insert_refresh_token(&self, t: &RefreshTokenRow) -> Result<(), sqlx::Error> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&t.token_hash).bind(&t.grant_id).bind(&t.client_id).bind(&t.scope).bind(t.created_at).bind(t.expires_at)
+            .execute(pool).await.map(|_| ()))
+    }
+
+    /// Atomically rotates out an unexpired, unrotated refresh token of `client_id`.
+    pub async fn rotate_refresh_token(
+        &self,
+        token_hash: &str,
+        client_id: &str,
+        now: UnixTime,
+    ) -> Result<Option<RefreshTokenRow>, sqlx::Error> {
+        let sql = format!(
+            "UPDATE refresh_tokens SET rotated_at = $3 \
+             WHERE token_hash = $1 AND client_id = $2 AND rotated_at IS NULL AND expires_at > $3 RETURNING {REFRESH_COLUMNS}"
+        );
+        on_pool!(self, pool => sqlx::query_as::<_, RefreshTokenRow>(sqlx::AssertSqlSafe(sql))
+            .bind(token_hash).bind(client_id).bind(now).fetch_optional(pool).await)
+    }
+
+    pub async fn refresh_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<RefreshTokenRow>, sqlx::Error> {
+        let sql = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = $1");
+        on_pool!(self, pool => sqlx::query_as::<_, RefreshTokenRow>(sqlx::AssertSqlSafe(sql))
+            .bind(token_hash).fetch_optional(pool).await)
+    }
+
+    /// Deletes what can no longer be used: expired requests, codes and refresh tokens.
+    pub async fn purge_expired(&self, now: UnixTime) -> Result<(), sqlx::Error> {
+        on_pool!(self, pool => {
+            sqlx::query("DELETE FROM authorization_requests WHERE expires_at < $1").bind(now).execute(pool).await?;
+            sqlx::query("DELETE FROM authorization_codes WHERE expires_at < $1").bind(now - 3600).execute(pool).await?;
+            sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1").bind(now).execute(pool).await?;
+            sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(now).execute(pool).await.map(|_| ())
+        })
+    }
+}
