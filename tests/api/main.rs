@@ -5,6 +5,7 @@
 
 mod admin_api;
 mod authorization_code;
+mod authorization_errors;
 mod browser;
 mod cli;
 mod client_credentials;

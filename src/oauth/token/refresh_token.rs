@@ -29,23 +29,17 @@ pub async fn exchange(
     let now = state.clock.now();
     let hash = random::sha256_b64(presented);
 
-    let Some(old) = state
-        .store
-        .rotate_refresh_token(&hash, &client.client_id, now)
-        .await?
-    else {
-        if let Some(seen) = state.store.refresh_token(&hash).await?
-            && seen.rotated_at.is_some()
-            && seen.client_id == client.client_id
-        {
-            state.store.revoke_grant(&seen.grant_id, now).await?;
-            tracing::warn!(grant_id = %seen.grant_id, client_id = %client.client_id, "refresh token reused; grant revoked");
-            return Err(invalid_grant(
-                "the refresh token was already used; the authorization is revoked",
-            ));
-        }
+    // Look first and rotate last, so a request refused for its scope or resource does not
+    // spend the token (and the client's retry is not mistaken for theft).
+    let Some(old) = state.store.refresh_token(&hash).await? else {
         return Err(invalid_grant("the refresh token is invalid or expired"));
     };
+    if old.client_id != client.client_id || old.expires_at <= now {
+        return Err(invalid_grant("the refresh token is invalid or expired"));
+    }
+    if old.rotated_at.is_some() {
+        return Err(reuse(state, &old.grant_id, &client.client_id, now).await?);
+    }
     let grant = state.store.grant(&old.grant_id).await?;
     let live = state
         .store
@@ -81,6 +75,15 @@ pub async fn exchange(
             requested
         }
     };
+    if state
+        .store
+        .rotate_refresh_token(&hash, &client.client_id, now)
+        .await?
+        .is_none()
+    {
+        // Another request rotated it a moment ago: two uses of one token.
+        return Err(reuse(state, &old.grant_id, &client.client_id, now).await?);
+    }
     issue_for_user(
         state,
         client,
@@ -91,4 +94,18 @@ pub async fn exchange(
         &old.scope,
     )
     .await
+}
+
+/// A rotated token came back: it leaked, so the whole grant goes.
+async fn reuse(
+    state: &AppState,
+    grant_id: &str,
+    client_id: &str,
+    now: i64,
+) -> Result<OAuthError, OAuthError> {
+    state.store.revoke_grant(grant_id, now).await?;
+    tracing::warn!(grant_id = %grant_id, client_id = %client_id, "refresh token reused; grant revoked");
+    Ok(invalid_grant(
+        "the refresh token was already used; the authorization is revoked",
+    ))
 }
