@@ -8,6 +8,7 @@ pub mod admin;
 pub mod cli;
 pub mod clock;
 pub mod crypto;
+pub mod fetch;
 pub mod http;
 pub mod oauth;
 pub mod settings;

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use warden::cli::domains::DomainCommand;
 use warden::cli::registry::{ClientCommand, ResourceCommand, ScopeCommand};
 use warden::cli::users::UserCommand;
 use warden::clock::SystemClock;
@@ -41,6 +42,9 @@ enum Command {
     /// Manage local user accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Trust or block the domains that host client metadata documents.
+    #[command(subcommand)]
+    Domain(DomainCommand),
     /// Set up administration.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -129,6 +133,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Resource(command) => cli::registry::resource(&settings, command).await,
         Command::Client(command) => cli::registry::client(&settings, command).await,
         Command::User(command) => cli::users::user(&settings, command).await,
+        Command::Domain(command) => cli::domains::domain(&settings, command).await,
         Command::Admin(AdminCommand::Bootstrap { name }) => {
             cli::bootstrap::bootstrap(&settings, name).await
         }

@@ -39,6 +39,23 @@ pub struct Settings {
     pub key_refresh_interval: Duration,
     pub shutdown_timeout: Duration,
     pub workers: Option<usize>,
+    /// Who may use dynamic client registration (RFC 7591).
+    pub registration: RegistrationPolicy,
+    /// Registrations allowed per client address per hour.
+    pub registration_rate_limit: i64,
+    /// Dynamically registered clients that never completed an authorization are deleted
+    /// after this long.
+    pub registration_cleanup_after: i64,
+    /// Development only: fetch plain-http URLs on loopback addresses.
+    pub dev_allow_loopback_fetch: bool,
+}
+
+#[derive(Clone, Debug)]
+pub enum RegistrationPolicy {
+    Open,
+    /// Requires this initial access token as a bearer token.
+    Token(Secret),
+    Off,
 }
 
 #[derive(Clone)]
@@ -386,6 +403,52 @@ impl Settings {
                 defaults::SHUTDOWN_TIMEOUT as i64,
                 0..=3600,
             )? as u64),
+            registration: match get("WARDEN_REGISTRATION").as_deref() {
+                None | Some("open") => RegistrationPolicy::Open,
+                Some("off") => RegistrationPolicy::Off,
+                Some("token") => RegistrationPolicy::Token(
+                    secret(
+                        &lookup,
+                        "WARDEN_REGISTRATION_TOKEN",
+                        "WARDEN_REGISTRATION_TOKEN_FILE",
+                    )?
+                    .filter(|t| t.expose().len() >= 16)
+                    .ok_or_else(|| {
+                        bad(
+                            "WARDEN_REGISTRATION_TOKEN",
+                            "WARDEN_REGISTRATION=token needs a token of at least 16 characters",
+                        )
+                    })?,
+                ),
+                Some(other) => {
+                    return Err(bad(
+                        "WARDEN_REGISTRATION",
+                        format!("{other:?} is not open, token or off"),
+                    ));
+                }
+            },
+            registration_rate_limit: number(
+                &get,
+                "WARDEN_REGISTRATION_RATE_LIMIT",
+                60i64,
+                1..=100_000,
+            )?,
+            registration_cleanup_after: seconds(
+                &get,
+                "WARDEN_REGISTRATION_CLEANUP_AFTER",
+                86_400,
+                60..=365 * 86_400,
+            )?,
+            dev_allow_loopback_fetch: match get("WARDEN_DEV_ALLOW_LOOPBACK_FETCH").as_deref() {
+                None | Some("0") => false,
+                Some("1") => true,
+                Some(other) => {
+                    return Err(bad(
+                        "WARDEN_DEV_ALLOW_LOOPBACK_FETCH",
+                        format!("{other:?} is not 0 or 1"),
+                    ));
+                }
+            },
             workers: match get("WARDEN_WORKERS") {
                 None => None,
                 Some(_) => Some(number(&get, "WARDEN_WORKERS", 1usize, 1..=256)?),

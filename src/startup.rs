@@ -176,6 +176,27 @@ fn spawn_key_refresh(state: AppState) {
             if let Err(e) = state.refresh_metadata().await {
                 tracing::warn!(error = format!("{e:#}"), "could not refresh the metadata");
             }
+            if let Err(e) = maintain(&state).await {
+                tracing::warn!(error = format!("{e:#}"), "periodic clean-up failed");
+            }
         }
     });
+}
+
+/// Deletes what can no longer be used: expired codes, requests, refresh tokens, sessions
+/// and assertion ids, and dynamic registrations never used within the clean-up delay.
+async fn maintain(state: &AppState) -> anyhow::Result<()> {
+    let now = state.clock.now();
+    state.store.purge_expired(now).await?;
+    let abandoned = state
+        .store
+        .delete_abandoned_registrations(now - state.settings.registration_cleanup_after, now)
+        .await?;
+    if abandoned > 0 {
+        tracing::info!(
+            count = abandoned,
+            "deleted dynamically registered clients that were never used"
+        );
+    }
+    Ok(())
 }

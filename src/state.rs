@@ -7,6 +7,7 @@ use bytes::Bytes;
 use crate::clock::Clock;
 use crate::crypto::keys::KeySet;
 use crate::crypto::master_key::MasterKey;
+use crate::fetch::Fetcher;
 use crate::oauth::metadata::ServerMetadata;
 use crate::settings::Settings;
 use crate::store::Store;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub keys: Arc<KeySet>,
     pub master_key: MasterKey,
     pub clock: Arc<dyn Clock>,
+    /// Every outbound fetch goes through this (SSRF rules, caching).
+    pub fetcher: Arc<Fetcher>,
     /// The metadata document, serialized; replaced only when the catalogue changes.
     metadata: Arc<RwLock<Bytes>>,
 }
@@ -30,7 +33,9 @@ impl AppState {
         master_key: MasterKey,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<AppState> {
+        let fetcher = Arc::new(Fetcher::new(settings.dev_allow_loopback_fetch));
         let state = AppState {
+            fetcher,
             store,
             settings: Arc::new(settings),
             keys: Arc::new(keys),
@@ -69,9 +74,39 @@ impl AppState {
         Ok(())
     }
 
+    pub fn fetcher_allows_loopback(&self) -> bool {
+        self.settings.dev_allow_loopback_fetch
+    }
+
+    /// The client named `client_id`: from the database, or, for an https URL, from its
+    /// metadata document (fetched, validated, and stored). `Err` carries a message for the
+    /// user or developer; `Ok(None)` means no such client.
+    pub async fn client(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<crate::store::clients::ClientRow>, ClientLookupError> {
+        if crate::oauth::cimd::is_document_url(client_id) {
+            return crate::oauth::cimd::resolve(self, client_id)
+                .await
+                .map(Some)
+                .map_err(ClientLookupError::Document);
+        }
+        self.store
+            .client(client_id)
+            .await
+            .map_err(|e| ClientLookupError::Database(e.into()))
+    }
+
     /// Re-reads the signing keys from the database (rotation by another process).
     pub async fn reload_keys(&self) -> anyhow::Result<()> {
         let rows = self.store.signing_keys().await?;
         self.keys.install(rows, self.clock.now())
     }
+}
+
+#[derive(Debug)]
+pub enum ClientLookupError {
+    /// The metadata document could not be used; the message says why.
+    Document(String),
+    Database(anyhow::Error),
 }

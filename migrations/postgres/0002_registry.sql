@@ -34,7 +34,7 @@ CREATE TABLE clients (
     secret_hash                TEXT,
     name                       TEXT NOT NULL,
     token_endpoint_auth_method TEXT NOT NULL
-        CHECK (token_endpoint_auth_method IN ('client_secret_basic', 'client_secret_post', 'none')),
+        CHECK (token_endpoint_auth_method IN ('client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none')),
     redirect_uris              TEXT NOT NULL,
     grant_types                TEXT NOT NULL,
     resources                  TEXT NOT NULL,

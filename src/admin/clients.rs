@@ -61,6 +61,8 @@ pub struct ClientView {
     pub scopes: Option<Vec<String>>,
     pub served_resources: Vec<String>,
     pub enabled: bool,
+    /// How the client came to be: `admin`, `dynamic` or `metadata_document`.
+    pub registration: String,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -86,6 +88,7 @@ impl From<ClientRow> for ClientView {
             name: row.name,
             token_endpoint_auth_method: row.token_endpoint_auth_method,
             enabled: row.enabled,
+            registration: row.registration,
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
@@ -126,6 +129,10 @@ pub async fn create(
         served_resources: "[]".into(),
         enabled: true,
         registration: "admin".into(),
+        jwks: None,
+        jwks_uri: None,
+        registration_token_hash: None,
+        metadata: None,
         created_at: now,
         updated_at: now,
     };

@@ -2,6 +2,7 @@
 //! API and the CLI both call these functions, so both validate and store alike.
 
 pub mod clients;
+pub mod domains;
 pub mod resources;
 pub mod scopes;
 pub mod users;

@@ -2,6 +2,7 @@
 //! create as JSON on stdout, so operators can script them.
 
 pub mod bootstrap;
+pub mod domains;
 pub mod keys;
 pub mod registry;
 pub mod users;

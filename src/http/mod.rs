@@ -8,6 +8,7 @@ pub mod health;
 pub mod middleware;
 pub mod oauth;
 pub mod pages;
+pub mod register;
 pub mod resource_metadata;
 
 use actix_web::web;
@@ -66,6 +67,13 @@ pub fn routes(cfg: &mut web::ServiceConfig, issuer: &Issuer) {
             web::post().to(browser::account::post_revoke),
         )
         .route(&at("/static/warden.css"), web::get().to(stylesheet))
+        .service(post_only(&at(paths::REGISTER)).post(register::post_register))
+        .service(
+            web::resource(at(&format!("{}/{{client_id}}", paths::REGISTER)))
+                .get(register::get_registration)
+                .put(register::put_registration)
+                .delete(register::delete_registration),
+        )
         .service(web::scope(&at(paths::ADMIN_API)).configure(admin::routes));
     if !base.is_empty() {
         // OpenID Connect Discovery 1.0 §4 appends the well-known suffix to the issuer instead.

@@ -16,7 +16,7 @@ use crate::oauth::params::Params;
 use crate::oauth::policy::{self, uri_list};
 use crate::oauth::scope::ScopeSet;
 use crate::oauth::{pkce, redirect_uri};
-use crate::state::AppState;
+use crate::state::{AppState, ClientLookupError};
 use crate::store::authorization::{AuthorizationCodeRow, AuthorizationRequestRow};
 use crate::store::clients::ClientRow;
 use crate::store::sessions::SessionUser;
@@ -159,14 +159,18 @@ pub async fn start(state: &AppState, raw: &[u8]) -> Result<String, Failure> {
             "The request names no application (client_id is missing).",
         ));
     };
-    let client = match state.store.client(client_id).await? {
-        Some(c) if c.enabled => c,
-        _ => {
+    let client = match state.client(client_id).await {
+        Ok(Some(c)) if c.enabled => c,
+        Ok(_) => {
             return Err(Failure::page(
                 "Unknown application",
                 "This application is not registered with Warden, or it has been disabled.",
             ));
         }
+        Err(ClientLookupError::Document(why)) => {
+            return Err(Failure::page("This application cannot be used", why));
+        }
+        Err(ClientLookupError::Database(e)) => return Err(e.into()),
     };
     let registered = uri_list(&client.redirect_uris);
     let (redirect, sent) = match params.get("redirect_uri") {
@@ -419,7 +423,24 @@ pub async fn advance(
     let new: ScopeSet = requested.difference(&granted).map(str::to_owned).collect();
     let (registration, unverified) = match loaded.client.registration.as_str() {
         "admin" => ("Registered by an administrator of this server", false),
-        "metadata_document" => ("Identified only by a metadata document it publishes", true),
+        "metadata_document" => {
+            let domain = Url::parse(&loaded.client.client_id)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+                .unwrap_or_default();
+            match state
+                .store
+                .metadata_domain_policy(&domain)
+                .await?
+                .as_deref()
+            {
+                Some("trusted") => (
+                    "Published by a domain this server's administrators trust",
+                    false,
+                ),
+                _ => ("Identified only by a metadata document it publishes", true),
+            }
+        }
         _ => ("Registered itself with this server", true),
     };
     Ok(Step::Consent(ConsentPrompt {

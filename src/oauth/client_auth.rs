@@ -1,6 +1,6 @@
 //! Client authentication at the token, introspection and revocation endpoints
-//! (RFC 6749 §2.3.1: `client_secret_basic` and `client_secret_post`; `none` for public
-//! clients).
+//! (RFC 6749 §2.3.1: `client_secret_basic` and `client_secret_post`; RFC 7523 §2.2
+//! `private_key_jwt`; `none` for public clients).
 //!
 //! Basic credentials are form-urlencoded before base64 (§2.3.1), so we decode them; raw
 //! credentials decode to themselves because ids and secrets are URL-safe. A body
@@ -10,9 +10,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use subtle::ConstantTimeEq;
 
+use crate::oauth::client_assertion::{self, ASSERTION_TYPE, claimed_client};
 use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;
-use crate::state::AppState;
+use crate::state::{AppState, ClientLookupError};
 use crate::store::clients::ClientRow;
 
 /// Length of the secrets Warden generates (32 random bytes, base64url).
@@ -23,6 +24,8 @@ pub const SECRET_LEN: usize = 43;
 pub struct Credentials {
     pub client_id: Option<String>,
     pub secret: Option<String>,
+    /// A `private_key_jwt` assertion (RFC 7523).
+    pub assertion: Option<String>,
     pub used_basic: bool,
 }
 
@@ -33,10 +36,51 @@ pub fn credentials(
 ) -> Result<Credentials, OAuthError> {
     let body_id = params.get("client_id");
     let body_secret = params.get("client_secret");
+    let assertion = match (
+        params.get("client_assertion_type"),
+        params.get("client_assertion"),
+    ) {
+        (None, None) => None,
+        (Some(ASSERTION_TYPE), Some(a)) => Some(a.to_owned()),
+        (Some(ASSERTION_TYPE), None) => {
+            return Err(OAuthError::invalid_request("client_assertion is missing"));
+        }
+        (Some(_), _) => {
+            return Err(OAuthError::invalid_request(
+                "client_assertion_type is not supported",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_request(
+                "client_assertion_type is missing",
+            ));
+        }
+    };
+    if let Some(a) = &assertion {
+        if authorization.is_some() || body_secret.is_some() {
+            return Err(OAuthError::invalid_request(
+                "use one client authentication method, not two",
+            ));
+        }
+        // RFC 7523 §3: the client is the assertion's issuer; a body client_id must agree.
+        let claimed = claimed_client(a);
+        if body_id.is_some() && body_id != claimed.as_deref() {
+            return Err(OAuthError::invalid_request(
+                "client_id differs from the assertion's issuer",
+            ));
+        }
+        return Ok(Credentials {
+            client_id: claimed,
+            secret: None,
+            assertion,
+            used_basic: false,
+        });
+    }
     let Some(header) = authorization else {
         return Ok(Credentials {
             client_id: body_id.map(str::to_owned),
             secret: body_secret.map(str::to_owned),
+            assertion: None,
             used_basic: false,
         });
     };
@@ -54,6 +98,7 @@ pub fn credentials(
     Ok(Credentials {
         client_id: Some(id),
         secret: Some(secret),
+        assertion: None,
         used_basic: true,
     })
 }
@@ -82,7 +127,7 @@ fn form_decode(value: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Whether the client proved itself with a secret or merely named itself.
+/// Whether the client proved itself (a secret or a signed assertion) or merely named itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthMethod {
     Secret,
@@ -105,10 +150,26 @@ pub async fn authenticate(
     let Some(client_id) = creds.client_id.filter(|id| id.len() <= 2048) else {
         return Err(failed());
     };
-    let Some(client) = state.store.client(&client_id).await? else {
-        return Err(failed());
+    let client = match state.client(&client_id).await {
+        Ok(Some(c)) if c.enabled => c,
+        Ok(_) => return Err(failed()),
+        Err(ClientLookupError::Document(why)) => {
+            tracing::info!(client_id = %client_id, reason = %why, "metadata-document client refused");
+            return Err(failed());
+        }
+        Err(ClientLookupError::Database(e)) => return Err(e.into()),
     };
-    if !client.enabled {
+    if client.token_endpoint_auth_method == "private_key_jwt" {
+        let Some(assertion) = creds.assertion else {
+            return Err(failed());
+        };
+        client_assertion::verify(state, &client, &assertion, creds.used_basic).await?;
+        return Ok(AuthenticatedClient {
+            client,
+            method: AuthMethod::Secret,
+        });
+    }
+    if creds.assertion.is_some() {
         return Err(failed());
     }
     let method = match (&client.secret_hash, creds.secret) {

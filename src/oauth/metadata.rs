@@ -19,12 +19,19 @@ pub mod paths {
     pub const REVOKE: &str = "/revoke";
     pub const RESOURCE_METADATA: &str = "/resource-metadata";
     pub const ADMIN_API: &str = "/admin/v1";
+    pub const REGISTER: &str = "/register";
 }
 
 /// Client authentication methods of the token, introspection and revocation endpoints.
 pub const CLIENT_AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
-/// At the token endpoint public clients also authenticate with `none` (plus PKCE).
-pub const TOKEN_AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
+/// At the token endpoint public clients also authenticate with `none` (plus PKCE), and
+/// clients with keys with `private_key_jwt`.
+pub const TOKEN_AUTH_METHODS: [&str; 4] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+    "none",
+];
 
 #[derive(Debug, Serialize)]
 pub struct ServerMetadata {
@@ -38,7 +45,11 @@ pub struct ServerMetadata {
     pub response_modes_supported: [&'static str; 1],
     pub code_challenge_methods_supported: [&'static str; 1],
     pub grant_types_supported: Vec<&'static str>,
-    pub token_endpoint_auth_methods_supported: [&'static str; 3],
+    pub token_endpoint_auth_methods_supported: [&'static str; 4],
+    pub token_endpoint_auth_signing_alg_values_supported: [&'static str; 5],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_endpoint: Option<String>,
+    pub client_id_metadata_document_supported: bool,
     pub introspection_endpoint_auth_methods_supported: [&'static str; 2],
     pub revocation_endpoint_auth_methods_supported: [&'static str; 2],
     pub scopes_supported: Vec<String>,
@@ -64,6 +75,14 @@ impl ServerMetadata {
             code_challenge_methods_supported: ["S256"],
             grant_types_supported: GrantType::ALL.iter().map(|g| g.as_str()).collect(),
             token_endpoint_auth_methods_supported: TOKEN_AUTH_METHODS,
+            token_endpoint_auth_signing_alg_values_supported:
+                crate::oauth::client_assertion::SIGNING_ALGS,
+            registration_endpoint: (!matches!(
+                settings.registration,
+                crate::settings::RegistrationPolicy::Off
+            ))
+            .then(|| issuer.endpoint(paths::REGISTER)),
+            client_id_metadata_document_supported: true,
             introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
             revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
             scopes_supported: catalogue.into_iter().filter(|s| s != ADMIN_SCOPE).collect(),

@@ -2,6 +2,8 @@
 
 pub mod access_token;
 pub mod authorize;
+pub mod cimd;
+pub mod client_assertion;
 pub mod client_auth;
 pub mod error;
 pub mod introspect;
@@ -10,6 +12,7 @@ pub mod params;
 pub mod pkce;
 pub mod policy;
 pub mod redirect_uri;
+pub mod registration;
 pub mod resource;
 pub mod revoke;
 pub mod scope;

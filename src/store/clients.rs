@@ -23,6 +23,12 @@ pub struct ClientRow {
     pub enabled: bool,
     /// `admin`, `dynamic` (RFC 7591) or `metadata_document`.
     pub registration: String,
+    /// `private_key_jwt` keys: an inline JWK Set, or where to fetch one.
+    pub jwks: Option<String>,
+    pub jwks_uri: Option<String>,
+    pub registration_token_hash: Option<String>,
+    /// Registered metadata as echoed by RFC 7591/7592 (dynamic clients only).
+    pub metadata: Option<String>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -31,7 +37,8 @@ macro_rules! select {
     ($tail:literal) => {
         concat!(
             "SELECT client_id, secret_hash, name, token_endpoint_auth_method, redirect_uris, grant_types, ",
-            "resources, scopes, served_resources, enabled, registration, created_at, updated_at FROM clients ",
+            "resources, scopes, served_resources, enabled, registration, jwks, jwks_uri, registration_token_hash, metadata, ",
+            "created_at, updated_at FROM clients ",
             $tail
         )
     };
@@ -55,11 +62,13 @@ impl Store {
     pub async fn insert_client(&self, c: &ClientRow) -> Result<(), sqlx::Error> {
         on_pool!(self, pool => sqlx::query(
             "INSERT INTO clients (client_id, secret_hash, name, token_endpoint_auth_method, redirect_uris, \
-             grant_types, resources, scopes, served_resources, enabled, registration, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
+             grant_types, resources, scopes, served_resources, enabled, registration, jwks, jwks_uri, \
+             registration_token_hash, metadata, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)")
             .bind(&c.client_id).bind(&c.secret_hash).bind(&c.name).bind(&c.token_endpoint_auth_method)
             .bind(&c.redirect_uris).bind(&c.grant_types).bind(&c.resources).bind(&c.scopes)
-            .bind(&c.served_resources).bind(c.enabled).bind(&c.registration).bind(c.created_at).bind(c.updated_at)
+            .bind(&c.served_resources).bind(c.enabled).bind(&c.registration).bind(&c.jwks).bind(&c.jwks_uri)
+            .bind(&c.registration_token_hash).bind(&c.metadata).bind(c.created_at).bind(c.updated_at)
             .execute(pool).await.map(|_| ()))
     }
 

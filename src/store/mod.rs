@@ -6,6 +6,7 @@
 pub mod authorization;
 pub mod clients;
 pub mod grants;
+pub mod registration;
 pub mod resources;
 pub mod scopes;
 pub mod sessions;

@@ -4,6 +4,7 @@
 
 mod auth;
 mod clients;
+mod domains;
 mod grants;
 mod resources;
 mod scopes;
@@ -86,7 +87,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .delete(users::delete),
     )
     .route("/users/{id}/disable", web::post().to(users::disable))
-    .route("/users/{id}/enable", web::post().to(users::enable));
+    .route("/users/{id}/enable", web::post().to(users::enable))
+    .route("/metadata-domains", web::get().to(domains::list))
+    .service(
+        web::resource("/metadata-domains/{domain}")
+            .put(domains::put)
+            .delete(domains::delete),
+    );
 }
 
 async fn openapi() -> HttpResponse {
@@ -229,7 +236,9 @@ fn query_rejection(e: QueryPayloadError) -> ApiError {
 
 /// serde names the field in backticks: "missing field `name`", "unknown field `x`".
 fn field_of(message: &str) -> Option<&'static str> {
-    const FIELDS: [&str; 23] = [
+    const FIELDS: &[&str] = &[
+        "domain",
+        "policy",
         "username",
         "password",
         "disabled",

@@ -1,0 +1,60 @@
+//! Trust decisions about the domains that host client metadata documents: `trusted`
+//! drops the consent screen's warning, `blocked` refuses the domain's clients.
+
+use crate::admin::AdminError;
+use crate::store::Store;
+use crate::store::registration::DomainPolicy;
+
+fn check(domain: &str, policy: Option<&str>) -> Result<String, AdminError> {
+    let lowered = domain.trim().to_ascii_lowercase();
+    let ok = !lowered.is_empty()
+        && lowered.len() <= 253
+        && lowered.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || b == b'.'
+                || b == b'-'
+                || b == b':'
+                || b == b'['
+                || b == b']'
+        });
+    if !ok {
+        return Err(AdminError::invalid(
+            "domain",
+            "must be a host name such as app.example.com",
+        ));
+    }
+    if let Some(p) = policy
+        && p != "trusted"
+        && p != "blocked"
+    {
+        return Err(AdminError::invalid("policy", "must be trusted or blocked"));
+    }
+    Ok(lowered)
+}
+
+pub async fn set(
+    store: &Store,
+    domain: &str,
+    policy: &str,
+    now: i64,
+) -> Result<DomainPolicy, AdminError> {
+    let domain = check(domain, Some(policy))?;
+    store.set_metadata_domain(&domain, policy, now).await?;
+    Ok(DomainPolicy {
+        domain,
+        policy: policy.to_owned(),
+        created_at: now,
+    })
+}
+
+pub async fn forget(store: &Store, domain: &str) -> Result<(), AdminError> {
+    let domain = check(domain, None)?;
+    if !store.delete_metadata_domain(&domain).await? {
+        return Err(AdminError::NotFound(format!("no policy for {domain}")));
+    }
+    Ok(())
+}
+
+pub async fn list(store: &Store) -> Result<Vec<DomainPolicy>, AdminError> {
+    Ok(store.metadata_domains().await?)
+}

@@ -1,0 +1,374 @@
+//! The one way Warden fetches anything from the network (client metadata documents, their
+//! `jwks_uri`): SSRF-safe by construction.
+//!
+//! - only https (plain http to loopback only with `WARDEN_DEV_ALLOW_LOOPBACK_FETCH=1`);
+//! - the host is resolved here and every address checked against the special-use ranges
+//!   of RFC 6890 (private, loopback, link-local, CGNAT, documentation, multicast, IPv4 in
+//!   IPv6 forms…); the connection is then pinned to the checked address, so a second DNS
+//!   answer cannot rebind it;
+//! - no redirects, a time limit, a body cap, status 200 only;
+//! - cache lifetimes from `Cache-Control`, clamped; failures are never cached.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use url::{Host, Url};
+
+const TIMEOUT: Duration = Duration::from_secs(5);
+const MIN_CACHE: u64 = 60;
+const MAX_CACHE: u64 = 24 * 3600;
+const DEFAULT_CACHE: u64 = 300;
+const MAX_CACHE_ENTRIES: usize = 10_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("{0}")]
+    Refused(String),
+    #[error("the fetch failed: {0}")]
+    Failed(String),
+}
+
+pub struct Fetcher {
+    allow_loopback: bool,
+    cache: Mutex<HashMap<String, (Instant, Bytes)>>,
+}
+
+impl Fetcher {
+    pub fn new(allow_loopback: bool) -> Fetcher {
+        if allow_loopback {
+            tracing::warn!(
+                "WARDEN_DEV_ALLOW_LOOPBACK_FETCH is on: Warden will fetch plain-http URLs on loopback \
+                 addresses. Never use this in production."
+            );
+        }
+        Fetcher {
+            allow_loopback,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// GETs `url` as JSON, at most `max_bytes`, from a cache entry when one is fresh.
+    pub async fn get(&self, url: &str, max_bytes: usize) -> Result<Bytes, FetchError> {
+        if let Some(body) = self.cached(url) {
+            return Ok(body);
+        }
+        let (parsed, address) = self.check(url).await?;
+        let host = parsed.host_str().unwrap_or_default().to_owned();
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(TIMEOUT)
+            .connect_timeout(TIMEOUT)
+            .user_agent(concat!("Warden/", env!("CARGO_PKG_VERSION")));
+        if matches!(parsed.host(), Some(Host::Domain(_))) {
+            builder = builder.resolve(&host, address);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| FetchError::Failed(e.to_string()))?;
+        let response = client
+            .get(parsed.as_str())
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| {
+                FetchError::Failed(if e.is_timeout() {
+                    "timed out".into()
+                } else {
+                    e.to_string()
+                })
+            })?;
+        if response.status() != 200 {
+            return Err(FetchError::Failed(format!(
+                "status {} (only 200 is accepted; redirects are not followed)",
+                response.status().as_u16()
+            )));
+        }
+        if response
+            .content_length()
+            .is_some_and(|n| n > max_bytes as u64)
+        {
+            return Err(FetchError::Failed(format!(
+                "the document is larger than {max_bytes} bytes"
+            )));
+        }
+        let lifetime = cache_lifetime(
+            response
+                .headers()
+                .get("cache-control")
+                .and_then(|v| v.to_str().ok()),
+        );
+        let mut body = Vec::new();
+        let mut response = response;
+        let deadline = Instant::now() + TIMEOUT;
+        while let Some(chunk) = tokio::time::timeout_at(deadline.into(), response.chunk())
+            .await
+            .map_err(|_| FetchError::Failed("timed out".into()))?
+            .map_err(|e| FetchError::Failed(e.to_string()))?
+        {
+            if body.len() + chunk.len() > max_bytes {
+                return Err(FetchError::Failed(format!(
+                    "the document is larger than {max_bytes} bytes"
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let body = Bytes::from(body);
+        if let Some(seconds) = lifetime {
+            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            if cache.len() >= MAX_CACHE_ENTRIES {
+                let now = Instant::now();
+                cache.retain(|_, (expires, _)| *expires > now);
+            }
+            if cache.len() < MAX_CACHE_ENTRIES {
+                cache.insert(
+                    url.to_owned(),
+                    (Instant::now() + Duration::from_secs(seconds), body.clone()),
+                );
+            }
+        }
+        Ok(body)
+    }
+
+    /// Forgets a cached document (after it turned out invalid: never cache failures).
+    pub fn forget(&self, url: &str) {
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(url);
+    }
+
+    fn cached(&self, url: &str) -> Option<Bytes> {
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache
+            .get(url)
+            .filter(|(expires, _)| *expires > Instant::now())
+            .map(|(_, b)| b.clone())
+    }
+
+    /// Parses, resolves and checks `url`; returns the address to connect to.
+    async fn check(&self, url: &str) -> Result<(Url, SocketAddr), FetchError> {
+        let parsed = Url::parse(url)
+            .map_err(|e| FetchError::Refused(format!("{url:?} is not a URL ({e})")))?;
+        let plain_http = match parsed.scheme() {
+            "https" => false,
+            "http" if self.allow_loopback => true,
+            _ => return Err(FetchError::Refused("only https URLs are fetched".into())),
+        };
+        let port = parsed.port_or_known_default().unwrap_or(443);
+        let candidates: Vec<IpAddr> = match parsed.host() {
+            Some(Host::Ipv4(ip)) => vec![IpAddr::V4(ip)],
+            Some(Host::Ipv6(ip)) => vec![IpAddr::V6(ip)],
+            Some(Host::Domain(name)) => tokio::net::lookup_host((name, port))
+                .await
+                .map_err(|e| FetchError::Failed(format!("cannot resolve {name}: {e}")))?
+                .map(|a| a.ip())
+                .collect(),
+            None => return Err(FetchError::Refused("the URL has no host".into())),
+        };
+        let Some(first) = candidates.first().copied() else {
+            return Err(FetchError::Failed("the host has no address".into()));
+        };
+        if plain_http && !candidates.iter().all(|ip| canonical(*ip).is_loopback()) {
+            return Err(FetchError::Refused(
+                "plain http is fetched only from loopback addresses".into(),
+            ));
+        }
+        for ip in &candidates {
+            let loopback_ok = self.allow_loopback && canonical(*ip).is_loopback();
+            if is_special_use(*ip) && !loopback_ok {
+                return Err(FetchError::Refused(format!(
+                    "{ip} is a private or special-use address"
+                )));
+            }
+        }
+        Ok((parsed, SocketAddr::new(first, port)))
+    }
+}
+
+/// `max-age` clamped to [60 s, 24 h]; none for `no-store`/`no-cache`; 5 min by default.
+fn cache_lifetime(header: Option<&str>) -> Option<u64> {
+    let Some(header) = header else {
+        return Some(DEFAULT_CACHE);
+    };
+    let mut max_age = None;
+    for directive in header.split(',').map(str::trim) {
+        let lower = directive.to_ascii_lowercase();
+        if lower == "no-store" || lower == "no-cache" || lower == "private" {
+            return None;
+        }
+        if let Some(v) = lower.strip_prefix("max-age=") {
+            max_age = v.trim_matches('"').parse::<u64>().ok();
+        }
+    }
+    Some(max_age.unwrap_or(DEFAULT_CACHE).clamp(MIN_CACHE, MAX_CACHE))
+}
+
+/// IPv4 carried inside IPv6 (mapped, compatible, NAT64, 6to4) counts as that IPv4 address.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return IpAddr::V4(v4);
+            }
+            let s = v6.segments();
+            if s[0..6] == [0, 0, 0, 0, 0, 0] && !(s[6] == 0 && s[7] <= 1) {
+                return IpAddr::V4(v4_from(s[6], s[7]));
+            }
+            if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
+                return IpAddr::V4(v4_from(s[6], s[7]));
+            }
+            if s[0] == 0x2002 {
+                return IpAddr::V4(v4_from(s[1], s[2]));
+            }
+            IpAddr::V6(v6)
+        }
+        v4 => v4,
+    }
+}
+
+fn v4_from(high: u16, low: u16) -> Ipv4Addr {
+    let [a, b] = high.to_be_bytes();
+    let [c, d] = low.to_be_bytes();
+    Ipv4Addr::new(a, b, c, d)
+}
+
+/// RFC 6890 (and successors) special-use ranges: anything that is not the public internet.
+pub fn is_special_use(ip: IpAddr) -> bool {
+    match canonical(ip) {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            v4.is_unspecified()
+                || v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0 && c == 0)
+                || (a == 192 && b == 0 && c == 2)
+                || (a == 192 && b == 88 && c == 99)
+                || (a == 198 && (b == 18 || b == 19))
+                || (a == 198 && b == 51 && c == 100)
+                || (a == 203 && b == 0 && c == 113)
+                || a >= 240
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            v6.is_unspecified()
+                || v6.is_loopback()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] & 0xffc0) == 0xfec0
+                || (s[0] == 0x2001 && s[1] == 0x0db8)
+                || (s[0] == 0x2001 && s[1] < 0x0200)
+                || (s[0] == 0x0100 && s[1..4] == [0, 0, 0])
+                || s[0] == 0x3fff && s[1] < 0x1000
+                || v6 == Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0, 0)
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn special(s: &str) -> bool {
+        is_special_use(s.parse().unwrap())
+    }
+
+    #[test]
+    fn private_and_special_addresses_are_refused() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "192.0.2.1",
+            "198.18.0.1",
+            "224.0.0.1",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fe80::1",
+            "fc00::1",
+            "fd12::1",
+            "ff02::1",
+            "2001:db8::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "::127.0.0.1",
+            "64:ff9b::a00:1",
+            "2002:7f00:1::",
+            "::ffff:0:0",
+        ] {
+            assert!(special(ip), "{ip} must be refused");
+        }
+        for ip in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+            "1.1.1.1",
+        ] {
+            assert!(!special(ip), "{ip} is public");
+        }
+    }
+
+    #[test]
+    fn odd_ipv4_spellings_parse_to_the_address_they_mean() {
+        for url in [
+            "http://2130706433/",
+            "http://0177.0.0.1/",
+            "http://0x7f.0.0.1/",
+            "http://127.1/",
+            "http://017700000001/",
+        ] {
+            let parsed = Url::parse(url).unwrap();
+            match parsed.host() {
+                Some(Host::Ipv4(ip)) => assert!(is_special_use(IpAddr::V4(ip)), "{url} -> {ip}"),
+                other => panic!("{url} parsed as {other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn names_resolving_to_private_addresses_and_plain_http_are_refused() {
+        let strict = Fetcher::new(false);
+        for url in [
+            "https://localhost/doc",
+            "https://127.0.0.1/doc",
+            "http://example.com/doc",
+            "https://[::1]/doc",
+            "ftp://x/y",
+        ] {
+            assert!(
+                matches!(strict.check(url).await, Err(FetchError::Refused(_))),
+                "{url}"
+            );
+        }
+        let dev = Fetcher::new(true);
+        assert!(dev.check("http://127.0.0.1:9/doc").await.is_ok());
+        assert!(dev.check("http://localhost:9/doc").await.is_ok());
+        assert!(matches!(
+            dev.check("http://10.0.0.1/doc").await,
+            Err(FetchError::Refused(_))
+        ));
+    }
+
+    #[test]
+    fn cache_lifetimes_are_clamped_and_no_store_is_honoured() {
+        assert_eq!(cache_lifetime(None), Some(300));
+        assert_eq!(cache_lifetime(Some("max-age=5")), Some(60));
+        assert_eq!(cache_lifetime(Some("public, max-age=999999")), Some(86_400));
+        assert_eq!(cache_lifetime(Some("no-store")), None);
+    }
+}

@@ -1,0 +1,261 @@
+//! Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document): a
+//! `client_id` that is an https URL names a JSON document, fetched through the SSRF-safe
+//! fetcher, that describes the client. Such a client is public (`none`) or uses
+//! `private_key_jwt`; it never has a shared secret.
+
+use serde_json::Value;
+use url::Url;
+
+use crate::admin::clients::check_redirect_uri;
+use crate::state::AppState;
+use crate::store::clients::ClientRow;
+
+/// The recommended ceiling of the draft for a metadata document.
+pub const MAX_DOCUMENT_BYTES: usize = 5 * 1024;
+
+/// True when `client_id` is shaped like a metadata document URL (our own ids never are).
+pub fn is_document_url(client_id: &str) -> bool {
+    client_id.starts_with("https://") || client_id.starts_with("http://")
+}
+
+/// The client id URL rules: https, a path, no fragment, no userinfo, no dot segments, no
+/// query. Plain http only to loopback with the development setting.
+pub fn check_url(client_id: &str, allow_loopback_http: bool) -> Result<Url, String> {
+    let url = Url::parse(client_id).map_err(|e| format!("the client_id URL is malformed ({e})"))?;
+    let loopback = matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+        || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
+        || url.host_str() == Some("localhost");
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_loopback_http && loopback => {}
+        _ => return Err("a client_id URL must use https".into()),
+    }
+    if url.fragment().is_some() || client_id.contains('#') {
+        return Err("a client_id URL must not contain a fragment".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("a client_id URL must not contain credentials".into());
+    }
+    if url.query().is_some() {
+        return Err("a client_id URL must not contain a query".into());
+    }
+    let raw_path = client_id.splitn(4, '/').nth(3).unwrap_or("");
+    if raw_path.is_empty() || url.path() == "/" {
+        return Err("a client_id URL must have a path".into());
+    }
+    let lowered = raw_path.to_ascii_lowercase();
+    if lowered.split(['/', '?']).any(|seg| {
+        seg == "."
+            || seg == ".."
+            || seg == "%2e"
+            || seg == "%2e%2e"
+            || seg == ".%2e"
+            || seg == "%2e."
+    }) {
+        return Err("a client_id URL must not contain dot segments".into());
+    }
+    if url.as_str() != client_id {
+        return Err("a client_id URL must be in canonical form".into());
+    }
+    Ok(url)
+}
+
+/// Fetches, validates and stores (refreshes) the client a metadata document describes.
+pub async fn resolve(state: &AppState, client_id: &str) -> Result<ClientRow, String> {
+    let url = check_url(client_id, state.fetcher_allows_loopback())?;
+    let domain = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    let policy = state
+        .store
+        .metadata_domain_policy(&domain)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "metadata domain lookup failed");
+            "Warden cannot check this application right now".to_owned()
+        })?;
+    if policy.as_deref() == Some("blocked") {
+        return Err(format!(
+            "applications from {domain} are blocked on this server"
+        ));
+    }
+    let body = state
+        .fetcher
+        .get(client_id, MAX_DOCUMENT_BYTES)
+        .await
+        .map_err(|e| format!("the client metadata document could not be used: {e}"))?;
+    let row = match validate(client_id, &body, state.clock.now()) {
+        Ok(row) => row,
+        Err(e) => {
+            state.fetcher.forget(client_id);
+            return Err(format!("the client metadata document is invalid: {e}"));
+        }
+    };
+    state
+        .store
+        .upsert_document_client(&row)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "storing a metadata-document client failed");
+            "Warden cannot use this application right now".to_owned()
+        })?;
+    Ok(row)
+}
+
+/// Checks a document against the draft's rules and builds the client it describes.
+pub fn validate(client_id: &str, body: &[u8], now: i64) -> Result<ClientRow, String> {
+    let doc: Value = serde_json::from_slice(body).map_err(|_| "it is not JSON".to_owned())?;
+    let Some(doc) = doc.as_object() else {
+        return Err("it is not a JSON object".into());
+    };
+    if doc.get("client_id").and_then(Value::as_str) != Some(client_id) {
+        return Err("its client_id differs from the URL it was fetched from".into());
+    }
+    let name = doc
+        .get("client_name")
+        .and_then(Value::as_str)
+        .ok_or("client_name is missing")?;
+    if name.trim().is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err("client_name must be 1 to 200 printable characters".into());
+    }
+    let redirects = doc
+        .get("redirect_uris")
+        .and_then(Value::as_array)
+        .ok_or("redirect_uris is missing")?;
+    if redirects.is_empty() || redirects.len() > 20 {
+        return Err("redirect_uris must list 1 to 20 URIs".into());
+    }
+    let mut redirect_uris = Vec::new();
+    for r in redirects {
+        let r = r.as_str().ok_or("redirect_uris must be strings")?;
+        check_redirect_uri(r)?;
+        redirect_uris.push(r.to_owned());
+    }
+    if doc.contains_key("client_secret") || doc.contains_key("client_secret_expires_at") {
+        return Err("a metadata document must not carry a client_secret".into());
+    }
+    let method = doc
+        .get("token_endpoint_auth_method")
+        .and_then(Value::as_str)
+        .unwrap_or("none");
+    let (jwks, jwks_uri) = match method {
+        "none" => (None, None),
+        "private_key_jwt" => {
+            let jwks = doc.get("jwks").map(Value::to_string);
+            let jwks_uri = doc
+                .get("jwks_uri")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            if jwks.is_some() == jwks_uri.is_some() {
+                return Err("private_key_jwt needs exactly one of jwks and jwks_uri".into());
+            }
+            (jwks, jwks_uri)
+        }
+        other => {
+            return Err(format!(
+                "token_endpoint_auth_method {other:?} is not allowed (use none or private_key_jwt)"
+            ));
+        }
+    };
+    let mut grant_types: Vec<String> = match doc.get("grant_types").and_then(Value::as_array) {
+        None => vec!["authorization_code".into()],
+        Some(list) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+    };
+    grant_types.retain(|g| g == "authorization_code" || g == "refresh_token");
+    if !grant_types.iter().any(|g| g == "authorization_code") {
+        return Err("grant_types must include authorization_code".into());
+    }
+    grant_types.sort();
+    grant_types.dedup();
+    Ok(ClientRow {
+        client_id: client_id.to_owned(),
+        secret_hash: None,
+        name: name.to_owned(),
+        token_endpoint_auth_method: method.to_owned(),
+        redirect_uris: serde_json::to_string(&redirect_uris).unwrap_or_else(|_| "[]".into()),
+        grant_types: grant_types.join(" "),
+        resources: "[]".into(),
+        scopes: None,
+        served_resources: "[]".into(),
+        enabled: true,
+        registration: "metadata_document".into(),
+        jwks,
+        jwks_uri,
+        registration_token_hash: None,
+        metadata: None,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_id_urls_follow_the_draft() {
+        assert!(check_url("https://app.example.com/client.json", false).is_ok());
+        for bad in [
+            "http://app.example.com/client.json",
+            "https://app.example.com",
+            "https://app.example.com/",
+            "https://app.example.com/c.json#f",
+            "https://user@app.example.com/c.json",
+            "https://app.example.com/a/../c.json",
+            "https://app.example.com/a/./c.json",
+            "https://app.example.com/a/%2e%2e/c.json",
+            "https://app.example.com/c.json?x=1",
+            "https://APP.example.com/c.json",
+        ] {
+            assert!(check_url(bad, false).is_err(), "{bad}");
+        }
+        assert!(check_url("http://127.0.0.1:4000/c.json", true).is_ok());
+        assert!(check_url("http://127.0.0.1:4000/c.json", false).is_err());
+    }
+
+    #[test]
+    fn documents_must_name_themselves_and_carry_no_secret() {
+        let id = "https://app.example.com/c.json";
+        let good = serde_json::json!({"client_id": id, "client_name": "App", "redirect_uris": ["http://127.0.0.1/cb"]});
+        let row = validate(id, good.to_string().as_bytes(), 0).unwrap();
+        assert_eq!(row.token_endpoint_auth_method, "none");
+        assert_eq!(row.registration, "metadata_document");
+        for (doc, why) in [
+            (
+                serde_json::json!({"client_id": "https://other/c.json", "client_name": "A", "redirect_uris": ["https://a/cb"]}),
+                "differs",
+            ),
+            (
+                serde_json::json!({"client_id": id, "redirect_uris": ["https://a/cb"]}),
+                "client_name",
+            ),
+            (
+                serde_json::json!({"client_id": id, "client_name": "A"}),
+                "redirect_uris",
+            ),
+            (
+                serde_json::json!({"client_id": id, "client_name": "A", "redirect_uris": ["javascript:alert(1)"]}),
+                "scheme",
+            ),
+            (
+                serde_json::json!({"client_id": id, "client_name": "A", "redirect_uris": ["https://a/cb"], "client_secret": "s"}),
+                "secret",
+            ),
+            (
+                serde_json::json!({"client_id": id, "client_name": "A", "redirect_uris": ["https://a/cb"], "token_endpoint_auth_method": "client_secret_basic"}),
+                "not allowed",
+            ),
+            (
+                serde_json::json!({"client_id": id, "client_name": "A", "redirect_uris": ["https://a/cb"], "token_endpoint_auth_method": "private_key_jwt"}),
+                "jwks",
+            ),
+        ] {
+            let err = validate(id, doc.to_string().as_bytes(), 0).unwrap_err();
+            assert!(err.contains(why), "{doc}: {err}");
+        }
+        assert!(validate(id, b"<html>", 0).unwrap_err().contains("JSON"));
+    }
+}

@@ -1,0 +1,100 @@
+//! What self-registration needs: metadata-document clients, registration tokens, domain
+//! trust, remembered assertion ids, and the clean-up of abandoned registrations.
+
+use crate::clock::UnixTime;
+use crate::store::clients::ClientRow;
+use crate::store::{Store, is_unique_violation, on_pool};
+
+#[derive(Clone, Debug, serde::Serialize, sqlx::FromRow)]
+pub struct DomainPolicy {
+    pub domain: String,
+    pub policy: String,
+    pub created_at: UnixTime,
+}
+
+impl Store {
+    /// Creates or refreshes the row of a metadata-document client from its latest document.
+    pub async fn upsert_document_client(&self, c: &ClientRow) -> Result<(), sqlx::Error> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO clients (client_id, secret_hash, name, token_endpoint_auth_method, redirect_uris, grant_types, \
+             resources, scopes, served_resources, enabled, registration, jwks, jwks_uri, created_at, updated_at) \
+             VALUES ($1, NULL, $2, $3, $4, $5, '[]', NULL, '[]', TRUE, 'metadata_document', $6, $7, $8, $8) \
+             ON CONFLICT (client_id) DO UPDATE SET name = $2, token_endpoint_auth_method = $3, redirect_uris = $4, \
+             grant_types = $5, jwks = $6, jwks_uri = $7, updated_at = $8 WHERE clients.registration = 'metadata_document'")
+            .bind(&c.client_id).bind(&c.name).bind(&c.token_endpoint_auth_method).bind(&c.redirect_uris)
+            .bind(&c.grant_types).bind(&c.jwks).bind(&c.jwks_uri).bind(c.updated_at)
+            .execute(pool).await.map(|_| ()))
+    }
+
+    pub async fn update_registered_client(&self, c: &ClientRow) -> Result<(), sqlx::Error> {
+        on_pool!(self, pool => sqlx::query(
+            "UPDATE clients SET name = $2, token_endpoint_auth_method = $3, redirect_uris = $4, grant_types = $5, \
+             jwks = $6, jwks_uri = $7, metadata = $8, updated_at = $9 WHERE client_id = $1")
+            .bind(&c.client_id).bind(&c.name).bind(&c.token_endpoint_auth_method).bind(&c.redirect_uris)
+            .bind(&c.grant_types).bind(&c.jwks).bind(&c.jwks_uri).bind(&c.metadata).bind(c.updated_at)
+            .execute(pool).await.map(|_| ()))
+    }
+
+    pub async fn metadata_domain_policy(
+        &self,
+        domain: &str,
+    ) -> Result<Option<String>, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_scalar("SELECT policy FROM metadata_domains WHERE domain = $1")
+            .bind(domain).fetch_optional(pool).await)
+    }
+
+    pub async fn metadata_domains(&self) -> Result<Vec<DomainPolicy>, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_as::<_, DomainPolicy>(
+            "SELECT domain, policy, created_at FROM metadata_domains ORDER BY domain").fetch_all(pool).await)
+    }
+
+    pub async fn set_metadata_domain(
+        &self,
+        domain: &str,
+        policy: &str,
+        now: UnixTime,
+    ) -> Result<(), sqlx::Error> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO metadata_domains (domain, policy, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (domain) DO UPDATE SET policy = $2")
+            .bind(domain).bind(policy).bind(now).execute(pool).await.map(|_| ()))
+    }
+
+    pub async fn delete_metadata_domain(&self, domain: &str) -> Result<bool, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query("DELETE FROM metadata_domains WHERE domain = $1")
+            .bind(domain).execute(pool).await.map(|r| r.rows_affected() == 1))
+    }
+
+    /// Remembers an assertion id until `expires_at`; false when it was seen already.
+    pub async fn remember_assertion(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: UnixTime,
+    ) -> Result<bool, sqlx::Error> {
+        let inserted = on_pool!(self, pool => sqlx::query(
+            "INSERT INTO client_assertions (client_id, jti, expires_at) VALUES ($1, $2, $3)")
+            .bind(client_id).bind(jti).bind(expires_at).execute(pool).await.map(|_| ()));
+        match inserted {
+            Ok(()) => Ok(true),
+            Err(e) if is_unique_violation(&e) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes dynamically registered clients created before `before` that never got a
+    /// grant; returns how many. Also forgets expired assertion ids.
+    pub async fn delete_abandoned_registrations(
+        &self,
+        before: UnixTime,
+        now: UnixTime,
+    ) -> Result<u64, sqlx::Error> {
+        on_pool!(self, pool => {
+            sqlx::query("DELETE FROM client_assertions WHERE expires_at < $1").bind(now).execute(pool).await?;
+            sqlx::query(
+                "DELETE FROM clients WHERE registration = 'dynamic' AND created_at < $1 \
+                 AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.client_id = clients.client_id)")
+                .bind(before).execute(pool).await.map(|r| r.rows_affected())
+        })
+    }
+}
