@@ -53,6 +53,12 @@ impl Fetcher {
     /// GETs `url` as JSON, at most `max_bytes`, from a cache entry when one is fresh.
     pub async fn get(&self, url: &str, max_bytes: usize) -> Result<Bytes, FetchError> {
         if let Some(body) = self.cached(url) {
+            // One cache serves callers with different limits: each limit still holds.
+            if body.len() > max_bytes {
+                return Err(FetchError::Failed(format!(
+                    "the document is larger than {max_bytes} bytes"
+                )));
+            }
             return Ok(body);
         }
         let (parsed, address) = self.check(url).await?;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use warden::cli::domains::DomainCommand;
+use warden::cli::exchange::{DownstreamCommand, IssuerCommand};
 use warden::cli::registry::{ClientCommand, ResourceCommand, ScopeCommand};
 use warden::cli::users::UserCommand;
 use warden::clock::SystemClock;
@@ -45,6 +46,12 @@ enum Command {
     /// Trust or block the domains that host client metadata documents.
     #[command(subcommand)]
     Domain(DomainCommand),
+    /// Trusted external issuers of subject tokens for token exchange.
+    #[command(subcommand)]
+    Issuer(IssuerCommand),
+    /// Which resources may exchange tokens toward which (RFC 8693 policy).
+    #[command(subcommand)]
+    Downstream(DownstreamCommand),
     /// Set up administration.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -134,6 +141,8 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Client(command) => cli::registry::client(&settings, command).await,
         Command::User(command) => cli::users::user(&settings, command).await,
         Command::Domain(command) => cli::domains::domain(&settings, command).await,
+        Command::Issuer(command) => cli::exchange::issuer(&settings, command).await,
+        Command::Downstream(command) => cli::exchange::downstream(&settings, command).await,
         Command::Admin(AdminCommand::Bootstrap { name }) => {
             cli::bootstrap::bootstrap(&settings, name).await
         }

@@ -230,15 +230,19 @@ async fn apply(
         grants.dedup();
         row.grant_types = grants.join(" ");
     }
+    let needs_secret = [
+        "client_credentials",
+        crate::oauth::token::token_exchange::GRANT_TYPE,
+    ];
     if row.secret_hash.is_none()
         && row
             .grant_types
             .split(' ')
-            .any(|g| g == "client_credentials")
+            .any(|g| needs_secret.contains(&g))
     {
         return Err(AdminError::invalid(
             "grant_types",
-            "client_credentials needs a confidential client (a public client has no secret)",
+            "client_credentials and token exchange need a confidential client (a public client has no secret)",
         ));
     }
     if row

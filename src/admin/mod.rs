@@ -3,6 +3,7 @@
 
 pub mod clients;
 pub mod domains;
+pub mod exchange;
 pub mod resources;
 pub mod scopes;
 pub mod users;

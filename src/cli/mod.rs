@@ -3,6 +3,7 @@
 
 pub mod bootstrap;
 pub mod domains;
+pub mod exchange;
 pub mod keys;
 pub mod registry;
 pub mod users;

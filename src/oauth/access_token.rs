@@ -22,6 +22,12 @@ pub struct AccessTokenClaims {
     pub exp: UnixTime,
     pub jti: String,
     pub gid: String,
+    /// RFC 8693 §4.1: who acts on the subject's behalf (nested for chains).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<serde_json::Value>,
+    /// RFC 8693 §4.4: who may act for the subject.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub may_act: Option<serde_json::Value>,
 }
 
 /// Signs a token; returns it with its lifetime in seconds.

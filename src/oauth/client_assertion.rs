@@ -80,7 +80,16 @@ pub async fn verify(
             .to_vec(),
         (None, None) => return Err(fail("no keys registered")),
     };
-    let set = JwkSet::from_bytes(&jwks_bytes).map_err(|_| fail("bad JWK set"))?;
+    let set = match JwkSet::from_bytes(&jwks_bytes) {
+        Ok(set) => set,
+        Err(_) => {
+            // Never keep a failure: the client may fix its key set at once.
+            if let Some(uri) = &client.jwks_uri {
+                state.fetcher.forget(uri);
+            }
+            return Err(fail("bad JWK set"));
+        }
+    };
     let candidates: Vec<&josekit::jwk::Jwk> = match &kid {
         Some(k) => set.get(k),
         None => set.keys(),

@@ -29,6 +29,8 @@ pub struct ActiveToken {
     pub iat: i64,
     pub jti: String,
     pub token_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub act: Option<serde_json::Value>,
 }
 
 const INACTIVE: Introspection = Introspection {
@@ -74,6 +76,7 @@ pub async fn handle(
             iat: claims.iat,
             jti: claims.jti,
             token_type: "Bearer",
+            act: claims.act,
         }),
     })
 }

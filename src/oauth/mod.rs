@@ -6,6 +6,7 @@ pub mod cimd;
 pub mod client_assertion;
 pub mod client_auth;
 pub mod error;
+pub mod external_token;
 pub mod introspect;
 pub mod metadata;
 pub mod params;

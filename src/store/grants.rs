@@ -84,7 +84,7 @@ impl Store {
     pub async fn grant_status(&self, grant_id: &str) -> Result<Option<GrantStatus>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, GrantStatus>(
             "SELECT g.revoked_at, c.enabled AS client_enabled, r.enabled AS resource_enabled, \
-             (g.kind = 'client_credentials' OR COALESCE(u.disabled = FALSE, FALSE)) AS user_enabled \
+             (g.kind <> 'authorization_code' OR COALESCE(u.disabled = FALSE, FALSE)) AS user_enabled \
              FROM grants g JOIN clients c ON c.client_id = g.client_id \
              JOIN resources r ON r.uri = g.resource \
              LEFT JOIN users u ON u.id = g.subject AND g.kind = 'authorization_code' WHERE g.id = $1")

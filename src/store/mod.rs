@@ -1,10 +1,13 @@
 //! Storage: the only module with SQL. One `Store` over Postgres (the system of record) or an
 //! embedded SQLite file. Both run the same SQL text (`$N` placeholders, `ON CONFLICT`,
 //! `RETURNING`, times as BIGINT epoch seconds); the `on_pool!` macro expands each query once
-//! per backend, so there is no dynamic dispatch and no second copy of any statement.
+//! per backend, so there is no dynamic dispatch and no second copy of any statement. The
+//! migrations are one folder for both, written in the SQL the two share; a migration that
+//! must differ would split the folder then, not before.
 
 pub mod authorization;
 pub mod clients;
+pub mod exchange;
 pub mod grants;
 pub mod registration;
 pub mod resources;
@@ -140,12 +143,12 @@ impl Store {
     /// so several processes starting at once migrate exactly once.
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match &self.db {
-            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
+            Db::Postgres(pool) => sqlx::migrate!("./migrations").run(pool).await,
             Db::Sqlite(pool) => {
                 // sqlx has no migration lock for SQLite: hold an OS file lock beside the
                 // database instead, so two processes on one file migrate one at a time.
                 let _guard = lock_beside(pool.connect_options().get_filename()).await?;
-                sqlx::migrate!("./migrations/sqlite").run(pool).await
+                sqlx::migrate!("./migrations").run(pool).await
             }
         }
         .context("database migration failed")

@@ -15,4 +15,5 @@ mod helpers;
 mod introspection;
 mod keys;
 mod registry_cli;
+mod self_registration;
 mod startup;

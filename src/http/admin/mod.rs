@@ -5,6 +5,7 @@
 mod auth;
 mod clients;
 mod domains;
+mod exchange;
 mod grants;
 mod resources;
 mod scopes;
@@ -88,6 +89,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/users/{id}/disable", web::post().to(users::disable))
     .route("/users/{id}/enable", web::post().to(users::enable))
+    .service(
+        web::resource("/resources/{id}/downstreams")
+            .get(exchange::get_downstreams)
+            .put(exchange::put_downstreams),
+    )
+    .service(
+        web::resource("/trusted-issuers")
+            .get(exchange::list_issuers)
+            .post(exchange::add_issuer),
+    )
+    .route(
+        "/trusted-issuers/{id}",
+        web::delete().to(exchange::remove_issuer),
+    )
+    .route("/exchanges", web::get().to(exchange::audit))
     .route("/metadata-domains", web::get().to(domains::list))
     .service(
         web::resource("/metadata-domains/{domain}")
@@ -239,6 +255,15 @@ fn field_of(message: &str) -> Option<&'static str> {
     const FIELDS: &[&str] = &[
         "domain",
         "policy",
+        "target",
+        "scope_map",
+        "impersonation_clients",
+        "issuer",
+        "jwks_uri",
+        "audience",
+        "algorithms",
+        "subject",
+        "before",
         "username",
         "password",
         "disabled",

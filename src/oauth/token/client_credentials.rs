@@ -41,6 +41,8 @@ pub async fn exchange(
         exp: now + ttl,
         jti: uuid::Uuid::now_v7().simple().to_string(),
         gid: grant_id,
+        act: None,
+        may_act: None,
     };
     let access_token = access_token::mint(state, &claims)?;
     Ok(TokenResponse {
@@ -49,5 +51,6 @@ pub async fn exchange(
         expires_in: ttl,
         scope: claims.scope,
         refresh_token: None,
+        issued_token_type: None,
     })
 }

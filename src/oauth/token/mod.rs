@@ -4,6 +4,7 @@
 pub mod authorization_code;
 pub mod client_credentials;
 pub mod refresh_token;
+pub mod token_exchange;
 
 use serde::Serialize;
 
@@ -22,13 +23,15 @@ pub enum GrantType {
     AuthorizationCode,
     RefreshToken,
     ClientCredentials,
+    TokenExchange,
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 3] = [
+    pub const ALL: [GrantType; 4] = [
         GrantType::AuthorizationCode,
         GrantType::RefreshToken,
         GrantType::ClientCredentials,
+        GrantType::TokenExchange,
     ];
 
     pub fn parse(value: &str) -> Option<GrantType> {
@@ -36,6 +39,7 @@ impl GrantType {
             "authorization_code" => Some(GrantType::AuthorizationCode),
             "refresh_token" => Some(GrantType::RefreshToken),
             "client_credentials" => Some(GrantType::ClientCredentials),
+            token_exchange::GRANT_TYPE => Some(GrantType::TokenExchange),
             _ => None,
         }
     }
@@ -45,6 +49,7 @@ impl GrantType {
             GrantType::AuthorizationCode => "authorization_code",
             GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
+            GrantType::TokenExchange => token_exchange::GRANT_TYPE,
         }
     }
 }
@@ -58,6 +63,9 @@ pub struct TokenResponse {
     pub scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// RFC 8693 §2.2.1, token exchange only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<&'static str>,
 }
 
 pub async fn handle(
@@ -86,6 +94,7 @@ pub async fn handle(
         GrantType::AuthorizationCode => authorization_code::exchange(state, &client, params).await,
         GrantType::RefreshToken => refresh_token::exchange(state, &client, params).await,
         GrantType::ClientCredentials => client_credentials::exchange(state, &client, params).await,
+        GrantType::TokenExchange => token_exchange::exchange(state, &client, params).await,
     }
 }
 
@@ -116,6 +125,8 @@ pub(crate) async fn issue_for_user(
         exp: now + ttl,
         jti: uuid::Uuid::now_v7().simple().to_string(),
         gid: grant_id.to_owned(),
+        act: None,
+        may_act: None,
     };
     let access_token = access_token::mint(state, &claims)?;
     let refresh_token = if allows(client, GrantType::RefreshToken) {
@@ -143,5 +154,6 @@ pub(crate) async fn issue_for_user(
         expires_in: ttl,
         scope: claims.scope,
         refresh_token,
+        issued_token_type: None,
     })
 }

@@ -47,7 +47,7 @@ CREATE TABLE clients (
 
 CREATE TABLE grants (
     id          TEXT PRIMARY KEY,
-    kind        TEXT NOT NULL CHECK (kind IN ('client_credentials', 'authorization_code')),
+    kind        TEXT NOT NULL CHECK (kind IN ('client_credentials', 'authorization_code', 'token_exchange')),
     client_id   TEXT NOT NULL REFERENCES clients (client_id) ON DELETE CASCADE,
     subject     TEXT NOT NULL,
     resource    TEXT NOT NULL,

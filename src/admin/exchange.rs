@@ -1,0 +1,223 @@
+//! Token exchange policy: which resources may exchange toward which (with scope mappings
+//! and the clients allowed to impersonate), trusted external issuers, and the audit log.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::admin::{AdminError, conflict_on_duplicate};
+use crate::oauth::external_token::ALLOWED_ALGS;
+use crate::oauth::policy::uri_list;
+use crate::oauth::resource::canonicalize;
+use crate::oauth::scope::ScopeSet;
+use crate::store::Store;
+use crate::store::exchange::{DownstreamRow, ExchangeAuditRow, TrustedIssuerRow};
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Downstream {
+    pub target: String,
+    /// Source scope → target scopes it may become (beyond scopes both accept).
+    #[serde(default)]
+    pub scope_map: BTreeMap<String, Vec<String>>,
+    /// Clients that exchange for this target without an `act` claim.
+    #[serde(default)]
+    pub impersonation_clients: Vec<String>,
+}
+
+impl From<DownstreamRow> for Downstream {
+    fn from(row: DownstreamRow) -> Downstream {
+        Downstream {
+            target: row.target,
+            scope_map: serde_json::from_str(&row.scope_map).unwrap_or_default(),
+            impersonation_clients: uri_list(&row.impersonators),
+        }
+    }
+}
+
+/// Replaces the downstream targets of resource `id`.
+pub async fn set_downstreams(
+    store: &Store,
+    id: &str,
+    links: Vec<Downstream>,
+    now: i64,
+) -> Result<Vec<Downstream>, AdminError> {
+    let source = crate::admin::resources::get(store, id).await?;
+    let source_scopes = ScopeSet::from_stored(&source.scopes);
+    let mut rows: Vec<DownstreamRow> = Vec::new();
+    for link in links {
+        let target_uri =
+            canonicalize(&link.target).map_err(|m| AdminError::invalid("target", m))?;
+        let target = store
+            .resource_by_uri(&target_uri)
+            .await?
+            .filter(|t| !t.builtin)
+            .ok_or_else(|| {
+                AdminError::invalid(
+                    "target",
+                    format!("{target_uri} is not a registered resource"),
+                )
+            })?;
+        if target.uri == source.uri || rows.iter().any(|r| r.target == target.uri) {
+            return Err(AdminError::invalid(
+                "target",
+                format!("{target_uri} is listed twice or is the resource itself"),
+            ));
+        }
+        let accepted = ScopeSet::from_stored(&target.scopes);
+        for (from, to) in &link.scope_map {
+            if !source_scopes.contains(from) {
+                return Err(AdminError::invalid(
+                    "scope_map",
+                    format!("{from} is not accepted by {}", source.uri),
+                ));
+            }
+            if let Some(bad) = to.iter().find(|s| !accepted.contains(s)) {
+                return Err(AdminError::invalid(
+                    "scope_map",
+                    format!("{bad} is not accepted by {}", target.uri),
+                ));
+            }
+        }
+        for client in &link.impersonation_clients {
+            if store.client(client).await?.is_none() {
+                return Err(AdminError::invalid(
+                    "impersonation_clients",
+                    format!("no client {client}"),
+                ));
+            }
+        }
+        rows.push(DownstreamRow {
+            source: source.uri.clone(),
+            target: target.uri,
+            scope_map: serde_json::to_string(&link.scope_map).map_err(anyhow::Error::from)?,
+            impersonators: serde_json::to_string(&link.impersonation_clients)
+                .map_err(anyhow::Error::from)?,
+            created_at: now,
+        });
+    }
+    store.replace_downstreams(&source.uri, &rows).await?;
+    Ok(rows.into_iter().map(Downstream::from).collect())
+}
+
+pub async fn downstreams(store: &Store, id: &str) -> Result<Vec<Downstream>, AdminError> {
+    let source = crate::admin::resources::get(store, id).await?;
+    Ok(store
+        .downstreams_of(&source.uri)
+        .await?
+        .into_iter()
+        .map(Downstream::from)
+        .collect())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewIssuer {
+    pub issuer: String,
+    pub jwks_uri: String,
+    pub audience: String,
+    #[serde(default = "default_algs")]
+    pub algorithms: Vec<String>,
+    /// `keep` (default) or `username`.
+    pub subject: Option<String>,
+}
+
+fn default_algs() -> Vec<String> {
+    vec!["ES256".into(), "RS256".into()]
+}
+
+#[derive(Debug, Serialize)]
+pub struct IssuerView {
+    pub id: String,
+    pub issuer: String,
+    pub jwks_uri: String,
+    pub audience: String,
+    pub algorithms: Vec<String>,
+    pub subject: String,
+    pub created_at: i64,
+}
+
+impl From<TrustedIssuerRow> for IssuerView {
+    fn from(r: TrustedIssuerRow) -> IssuerView {
+        IssuerView {
+            id: r.id,
+            issuer: r.issuer,
+            jwks_uri: r.jwks_uri,
+            audience: r.audience,
+            algorithms: r.algorithms.split(' ').map(str::to_owned).collect(),
+            subject: r.subject_mode,
+            created_at: r.created_at,
+        }
+    }
+}
+
+pub async fn add_issuer(
+    store: &Store,
+    input: NewIssuer,
+    now: i64,
+) -> Result<IssuerView, AdminError> {
+    let url = |field: &'static str, value: &str| -> Result<(), AdminError> {
+        let parsed = url::Url::parse(value)
+            .map_err(|e| AdminError::invalid(field, format!("not a URL ({e})")))?;
+        let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+        if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
+            return Err(AdminError::invalid(field, "must be an https URL"));
+        }
+        Ok(())
+    };
+    url("issuer", &input.issuer)?;
+    url("jwks_uri", &input.jwks_uri)?;
+    let audience = canonicalize(&input.audience).map_err(|m| AdminError::invalid("audience", m))?;
+    if input.algorithms.is_empty()
+        || input
+            .algorithms
+            .iter()
+            .any(|a| !ALLOWED_ALGS.contains(&a.as_str()))
+    {
+        return Err(AdminError::invalid(
+            "algorithms",
+            format!("choose from {}", ALLOWED_ALGS.join(", ")),
+        ));
+    }
+    let subject = input.subject.unwrap_or_else(|| "keep".into());
+    if subject != "keep" && subject != "username" {
+        return Err(AdminError::invalid("subject", "must be keep or username"));
+    }
+    let row = TrustedIssuerRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        issuer: input.issuer,
+        jwks_uri: input.jwks_uri,
+        algorithms: input.algorithms.join(" "),
+        audience,
+        subject_mode: subject,
+        created_at: now,
+    };
+    store.insert_trusted_issuer(&row).await.map_err(|e| {
+        conflict_on_duplicate(e, format!("issuer {} is already trusted", row.issuer))
+    })?;
+    Ok(IssuerView::from(row))
+}
+
+pub async fn issuers(store: &Store) -> Result<Vec<IssuerView>, AdminError> {
+    Ok(store
+        .trusted_issuers()
+        .await?
+        .into_iter()
+        .map(IssuerView::from)
+        .collect())
+}
+
+pub async fn remove_issuer(store: &Store, id: &str) -> Result<(), AdminError> {
+    if !store.delete_trusted_issuer(id).await? {
+        return Err(AdminError::NotFound(format!("no trusted issuer {id}")));
+    }
+    Ok(())
+}
+
+pub async fn audit(
+    store: &Store,
+    before: Option<&str>,
+    limit: i64,
+) -> Result<Vec<ExchangeAuditRow>, AdminError> {
+    Ok(store.exchange_audit_page(before, limit).await?)
+}

@@ -1,0 +1,352 @@
+//! Token exchange (RFC 8693 §2): an MCP server trades the user's token it received for a
+//! token to a downstream resource, instead of passing the user's token on.
+//!
+//! Policy comes from the resource registry: the caller must serve the subject token's
+//! audience (no confused deputy), the target must be a downstream of that audience, and
+//! scopes only narrow (or map, where the admin mapped them). The result is delegation: the
+//! user stays `sub` and `act` names the caller (RFC 8693 §4.1), nested when the subject was
+//! itself delegated. Every exchange, issued or refused, is written to the audit log.
+
+use serde_json::{Value, json};
+
+use crate::oauth::access_token::{self, AccessTokenClaims};
+use crate::oauth::client_auth::{AuthMethod, AuthenticatedClient};
+use crate::oauth::error::OAuthError;
+use crate::oauth::external_token;
+use crate::oauth::params::Params;
+use crate::oauth::policy::{self, uri_list};
+use crate::oauth::resource;
+use crate::oauth::scope::ScopeSet;
+use crate::oauth::token::TokenResponse;
+use crate::state::AppState;
+use crate::store::exchange::ExchangeAuditRow;
+
+pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+pub const JWT_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
+const MAX_ACT_DEPTH: usize = 5;
+
+/// A verified subject token, wherever it came from.
+struct Subject {
+    sub: String,
+    audience: String,
+    scope: ScopeSet,
+    exp: i64,
+    act: Option<Value>,
+    may_act: Option<Value>,
+    /// Internal tokens: the grant the exchanged token joins (revoking it revokes both).
+    grant_id: Option<String>,
+}
+
+/// What the audit log records about an attempt, filled in as the checks go.
+#[derive(Default)]
+struct Attempt {
+    subject: String,
+    source: String,
+    target: String,
+    scope: String,
+    actor: String,
+}
+
+pub async fn exchange(
+    state: &AppState,
+    caller: &AuthenticatedClient,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    let mut attempt = Attempt::default();
+    let result = run(state, caller, params, &mut attempt).await;
+    let (outcome, reason) = match &result {
+        Ok(_) => ("issued", String::new()),
+        Err(e) => ("refused", format!("{}: {}", e.code.as_str(), e.description)),
+    };
+    let audit = ExchangeAuditRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        at: state.clock.now(),
+        client_id: caller.client.client_id.clone(),
+        subject: attempt.subject,
+        source: attempt.source,
+        target: attempt.target,
+        scope: attempt.scope,
+        actor: attempt.actor,
+        outcome: outcome.into(),
+        reason,
+    };
+    if let Err(e) = state.store.insert_exchange_audit(&audit).await {
+        // An exchange we cannot record is an exchange we do not make.
+        return Err(e.into());
+    }
+    result
+}
+
+async fn run(
+    state: &AppState,
+    caller: &AuthenticatedClient,
+    params: &Params,
+    attempt: &mut Attempt,
+) -> Result<TokenResponse, OAuthError> {
+    if caller.method != AuthMethod::Secret {
+        return Err(OAuthError::unauthorized_client(
+            "token exchange needs an authenticated confidential client",
+        ));
+    }
+    let client = &caller.client;
+    let token = params
+        .require("subject_token")
+        .map_err(OAuthError::invalid_request)?;
+    let token_type = params
+        .require("subject_token_type")
+        .map_err(OAuthError::invalid_request)?;
+    if token_type != ACCESS_TOKEN_TYPE && token_type != JWT_TYPE {
+        return Err(OAuthError::invalid_request(
+            "subject_token_type must be an access_token or jwt token type",
+        ));
+    }
+    match params.get("requested_token_type") {
+        None | Some(ACCESS_TOKEN_TYPE) | Some(JWT_TYPE) => {}
+        Some(_) => {
+            return Err(OAuthError::invalid_request(
+                "only access tokens can be requested",
+            ));
+        }
+    }
+    let subject = verify_subject(state, token).await?;
+    attempt.subject = subject.sub.clone();
+    attempt.source = subject.audience.clone();
+
+    if !uri_list(&client.served_resources).contains(&subject.audience) {
+        return Err(OAuthError::invalid_request(
+            "the subject token was not issued for a resource this client serves",
+        ));
+    }
+    if let Some(may_act) = &subject.may_act {
+        let named = |field: &str| {
+            may_act.get(field).and_then(Value::as_str) == Some(client.client_id.as_str())
+        };
+        if !(named("client_id") || named("sub")) {
+            return Err(OAuthError::invalid_request(
+                "the subject token's may_act does not name this client",
+            ));
+        }
+    }
+    let actor = match (params.get("actor_token"), params.get("actor_token_type")) {
+        (None, None) => None,
+        (Some(actor_token), Some(t)) if t == ACCESS_TOKEN_TYPE || t == JWT_TYPE => {
+            Some(verify_subject(state, actor_token).await?.sub)
+        }
+        _ => {
+            return Err(OAuthError::invalid_request(
+                "actor_token and a supported actor_token_type go together",
+            ));
+        }
+    };
+    attempt.actor = actor.clone().unwrap_or_else(|| client.client_id.clone());
+
+    let target_uri = target(params)?;
+    attempt.target = target_uri.clone();
+    let unknown = || {
+        OAuthError::invalid_target(format!(
+            "{target_uri} is not a downstream target of {}",
+            subject.audience
+        ))
+    };
+    let link = state
+        .store
+        .downstream(&subject.audience, &target_uri)
+        .await?
+        .ok_or_else(unknown)?;
+    let target = state
+        .store
+        .resource_by_uri(&target_uri)
+        .await?
+        .filter(|r| r.enabled && !r.builtin)
+        .ok_or_else(unknown)?;
+
+    let accepted = ScopeSet::from_stored(&target.scopes);
+    let map: serde_json::Map<String, Value> =
+        serde_json::from_str(&link.scope_map).unwrap_or_default();
+    let mut allowed: Vec<String> = subject
+        .scope
+        .intersection(&accepted)
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    for source_scope in subject.scope.iter() {
+        if let Some(Value::Array(mapped)) = map.get(source_scope) {
+            allowed.extend(
+                mapped
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .filter(|s| accepted.contains(s))
+                    .map(str::to_owned),
+            );
+        }
+    }
+    let allowed: ScopeSet = allowed.into_iter().collect();
+    let scope = match params.get("scope") {
+        None => allowed.clone(),
+        Some(requested) => {
+            let requested = ScopeSet::parse(requested).map_err(OAuthError::invalid_scope)?;
+            let beyond: Vec<&str> = requested.difference(&allowed).collect();
+            if !beyond.is_empty() {
+                return Err(OAuthError::invalid_scope(format!(
+                    "the subject token does not carry {}",
+                    beyond.join(" ")
+                )));
+            }
+            requested
+        }
+    };
+    if scope.is_empty() {
+        return Err(OAuthError::invalid_scope(
+            "no scope of the subject token reaches the target",
+        ));
+    }
+    attempt.scope = scope.to_scope_string();
+
+    let now = state.clock.now();
+    let ttl = (subject.exp - now).min(policy::access_token_ttl(state, &target));
+    if ttl <= 0 {
+        return Err(OAuthError::invalid_request("the subject token has expired"));
+    }
+    let impersonate = actor.is_none() && uri_list(&link.impersonators).contains(&client.client_id);
+    let act = if impersonate {
+        None
+    } else {
+        let mut act = json!({ "sub": actor.clone().unwrap_or_else(|| client.client_id.clone()), "client_id": client.client_id });
+        if let Some(previous) = subject.act.clone() {
+            if depth(&previous) >= MAX_ACT_DEPTH {
+                return Err(OAuthError::invalid_request(
+                    "the delegation chain is too long",
+                ));
+            }
+            act["act"] = previous;
+        }
+        Some(act)
+    };
+    let grant_id = match &subject.grant_id {
+        Some(g) => g.clone(),
+        None => {
+            state
+                .store
+                .insert_exchange_grant(
+                    &client.client_id,
+                    &subject.sub,
+                    &target.uri,
+                    &attempt.scope,
+                    now,
+                )
+                .await?
+        }
+    };
+    let claims = AccessTokenClaims {
+        iss: state.settings.issuer.as_str().to_owned(),
+        sub: subject.sub,
+        aud: target.uri.clone(),
+        client_id: client.client_id.clone(),
+        scope: attempt.scope.clone(),
+        iat: now,
+        exp: now + ttl,
+        jti: uuid::Uuid::now_v7().simple().to_string(),
+        gid: grant_id,
+        act,
+        may_act: None,
+    };
+    let access_token = access_token::mint(state, &claims)?;
+    tracing::info!(client_id = %client.client_id, source = %attempt.source, target = %target.uri, impersonate, "token exchanged");
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: ttl,
+        scope: claims.scope,
+        refresh_token: None,
+        issued_token_type: Some(ACCESS_TOKEN_TYPE),
+    })
+}
+
+fn depth(act: &Value) -> usize {
+    1 + act.get("act").map_or(0, depth)
+}
+
+/// The one target named by `resource` and/or `audience` (RFC 8693 §2.1).
+fn target(params: &Params) -> Result<String, OAuthError> {
+    let mut targets: Vec<String> = Vec::new();
+    for value in params.get_all("resource").chain(params.get_all("audience")) {
+        let canonical = resource::canonicalize(value).map_err(OAuthError::invalid_target)?;
+        if !targets.contains(&canonical) {
+            targets.push(canonical);
+        }
+    }
+    match targets.len() {
+        1 => Ok(targets.remove(0)),
+        0 => Err(OAuthError::invalid_target(
+            "name the target with resource or audience",
+        )),
+        _ => Err(OAuthError::invalid_target(
+            "exchange for one target at a time",
+        )),
+    }
+}
+
+/// Our own access token (live grant), or a JWT from a trusted external issuer.
+async fn verify_subject(state: &AppState, token: &str) -> Result<Subject, OAuthError> {
+    let now = state.clock.now();
+    if let Some(claims) = access_token::verify(state, token, now) {
+        let live = state
+            .store
+            .grant_status(&claims.gid)
+            .await?
+            .is_some_and(|g| g.is_live());
+        if !live {
+            return Err(OAuthError::invalid_request(
+                "the subject token has been revoked",
+            ));
+        }
+        return Ok(Subject {
+            sub: claims.sub,
+            audience: claims.aud,
+            scope: ScopeSet::from_stored(&claims.scope),
+            exp: claims.exp,
+            act: claims.act,
+            may_act: claims.may_act,
+            grant_id: Some(claims.gid),
+        });
+    }
+    let unacceptable = || {
+        OAuthError::invalid_request(
+            "the subject token is invalid, expired, or from an unknown issuer",
+        )
+    };
+    let issuer_name = external_token::unverified_issuer(token).ok_or_else(unacceptable)?;
+    if issuer_name == state.settings.issuer.as_str() {
+        return Err(unacceptable());
+    }
+    let issuer = state
+        .store
+        .trusted_issuer(&issuer_name)
+        .await?
+        .ok_or_else(unacceptable)?;
+    let claims = external_token::verify(state, &issuer, token)
+        .await
+        .map_err(OAuthError::invalid_request)?;
+    let sub = match issuer.subject_mode.as_str() {
+        "username" => state
+            .store
+            .user_by_name(&claims.sub)
+            .await?
+            .filter(|u| !u.disabled)
+            .map(|u| u.id)
+            .ok_or_else(|| {
+                OAuthError::invalid_request("the subject token's user is not known here")
+            })?,
+        _ => claims.sub,
+    };
+    Ok(Subject {
+        sub,
+        audience: issuer.audience,
+        scope: ScopeSet::parse(&claims.scope).unwrap_or_default(),
+        exp: claims.exp,
+        act: claims.act,
+        may_act: claims.may_act,
+        grant_id: None,
+    })
+}

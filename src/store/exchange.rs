@@ -1,0 +1,146 @@
+//! Token exchange policy (downstream links between resources, trusted external issuers)
+//! and the exchange audit log.
+
+use crate::clock::UnixTime;
+use crate::store::{Store, on_pool};
+
+/// May a token for `source` be exchanged for one for `target`, and how scopes map.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct DownstreamRow {
+    pub source: String,
+    pub target: String,
+    /// JSON object: source scope -> list of target scopes.
+    pub scope_map: String,
+    /// JSON array of client ids allowed to impersonate (no `act`) for this target.
+    pub impersonators: String,
+    pub created_at: UnixTime,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct TrustedIssuerRow {
+    pub id: String,
+    pub issuer: String,
+    pub jwks_uri: String,
+    /// Space-separated JWS algorithms accepted.
+    pub algorithms: String,
+    /// The `aud` its tokens must carry: the URI of the Warden resource they count as.
+    pub audience: String,
+    /// `keep` (use `sub` as is) or `username` (the Warden user whose username is `sub`).
+    pub subject_mode: String,
+    pub created_at: UnixTime,
+}
+
+#[derive(Clone, Debug, serde::Serialize, sqlx::FromRow)]
+pub struct ExchangeAuditRow {
+    pub id: String,
+    pub at: UnixTime,
+    pub client_id: String,
+    pub subject: String,
+    pub source: String,
+    pub target: String,
+    pub scope: String,
+    pub actor: String,
+    pub outcome: String,
+    pub reason: String,
+}
+
+impl Store {
+    pub async fn downstream(
+        &self,
+        source: &str,
+        target: &str,
+    ) -> Result<Option<DownstreamRow>, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_as::<_, DownstreamRow>(
+            "SELECT source, target, scope_map, impersonators, created_at FROM resource_downstreams WHERE source = $1 AND target = $2")
+            .bind(source).bind(target).fetch_optional(pool).await)
+    }
+
+    pub async fn downstreams_of(&self, source: &str) -> Result<Vec<DownstreamRow>, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_as::<_, DownstreamRow>(
+            "SELECT source, target, scope_map, impersonators, created_at FROM resource_downstreams WHERE source = $1 ORDER BY target")
+            .bind(source).fetch_all(pool).await)
+    }
+
+    /// Replaces every downstream link of `source` in one transaction.
+    pub async fn replace_downstreams(
+        &self,
+        source: &str,
+        links: &[DownstreamRow],
+    ) -> Result<(), sqlx::Error> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM resource_downstreams WHERE source = $1").bind(source).execute(&mut *tx).await?;
+            for l in links {
+                sqlx::query("INSERT INTO resource_downstreams (source, target, scope_map, impersonators, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&l.source).bind(&l.target).bind(&l.scope_map).bind(&l.impersonators).bind(l.created_at)
+                    .execute(&mut *tx).await?;
+            }
+            tx.commit().await
+        })
+    }
+
+    pub async fn trusted_issuer(
+        &self,
+        issuer: &str,
+    ) -> Result<Option<TrustedIssuerRow>, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_as::<_, TrustedIssuerRow>(
+            "SELECT id, issuer, jwks_uri, algorithms, audience, subject_mode, created_at FROM trusted_issuers WHERE issuer = $1")
+            .bind(issuer).fetch_optional(pool).await)
+    }
+
+    pub async fn trusted_issuers(&self) -> Result<Vec<TrustedIssuerRow>, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_as::<_, TrustedIssuerRow>(
+            "SELECT id, issuer, jwks_uri, algorithms, audience, subject_mode, created_at FROM trusted_issuers ORDER BY issuer")
+            .fetch_all(pool).await)
+    }
+
+    pub async fn insert_trusted_issuer(&self, t: &TrustedIssuerRow) -> Result<(), sqlx::Error> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO trusted_issuers (id, issuer, jwks_uri, algorithms, audience, subject_mode, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(&t.id).bind(&t.issuer).bind(&t.jwks_uri).bind(&t.algorithms).bind(&t.audience).bind(&t.subject_mode).bind(t.created_at)
+            .execute(pool).await.map(|_| ()))
+    }
+
+    pub async fn delete_trusted_issuer(&self, id: &str) -> Result<bool, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query("DELETE FROM trusted_issuers WHERE id = $1")
+            .bind(id).execute(pool).await.map(|r| r.rows_affected() == 1))
+    }
+
+    pub async fn insert_exchange_audit(&self, a: &ExchangeAuditRow) -> Result<(), sqlx::Error> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO exchange_audit (id, at, client_id, subject, source, target, scope, actor, outcome, reason) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(&a.id).bind(a.at).bind(&a.client_id).bind(&a.subject).bind(&a.source).bind(&a.target)
+            .bind(&a.scope).bind(&a.actor).bind(&a.outcome).bind(&a.reason)
+            .execute(pool).await.map(|_| ()))
+    }
+
+    /// Newest first; `before` is the id cursor of the previous page's last entry.
+    pub async fn exchange_audit_page(
+        &self,
+        before: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<ExchangeAuditRow>, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_as::<_, ExchangeAuditRow>(
+            "SELECT id, at, client_id, subject, source, target, scope, actor, outcome, reason FROM exchange_audit \
+             WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2")
+            .bind(before).bind(limit).fetch_all(pool).await)
+    }
+
+    /// A grant for tokens exchanged from an external issuer's subject token.
+    pub async fn insert_exchange_grant(
+        &self,
+        client_id: &str,
+        subject: &str,
+        resource: &str,
+        scope: &str,
+        now: UnixTime,
+    ) -> Result<String, sqlx::Error> {
+        let id = uuid::Uuid::now_v7().to_string();
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO grants (id, kind, client_id, subject, resource, scope, created_at) VALUES ($1, 'token_exchange', $2, $3, $4, $5, $6)")
+            .bind(&id).bind(client_id).bind(subject).bind(resource).bind(scope).bind(now)
+            .execute(pool).await.map(|_| ()))?;
+        Ok(id)
+    }
+}
