@@ -1,7 +1,9 @@
-//! Token revocation (RFC 7009 §2). Revoking an access token revokes its grant, which ends
-//! every token of that grant. Unknown or foreign tokens get the same 200 as a success
-//! (§2.2), so the endpoint reveals nothing.
+//! Token revocation (RFC 7009 §2). Revoking an access token or a refresh token revokes its
+//! grant, which ends every token of that grant (§2.1: revoking a refresh token should also
+//! invalidate the access tokens of the same authorization). Unknown or foreign tokens get
+//! the same 200 as a success (§2.2), so the endpoint reveals nothing.
 
+use crate::crypto::random;
 use crate::oauth::access_token;
 use crate::oauth::client_auth;
 use crate::oauth::error::OAuthError;
@@ -18,15 +20,26 @@ pub async fn handle(
         .map_err(OAuthError::invalid_request)?;
     let creds = client_auth::credentials(authorization, params)?;
     let caller = client_auth::authenticate(state, creds).await?.client;
-    // `token_type_hint` only speeds up a search (§2.1); with one token kind so far it is moot.
+    // `token_type_hint` only speeds up a search (§2.1); both kinds are cheap to try.
     let now = state.clock.now();
-    if let Some(claims) = access_token::verify(state, token, now) {
-        if claims.client_id == caller.client_id {
-            state.store.revoke_grant(&claims.gid, now).await?;
-            tracing::info!(grant_id = %claims.gid, client_id = %caller.client_id, "grant revoked by its client");
-        } else {
-            tracing::info!(client_id = %caller.client_id, "ignored a revocation of another client's token");
+    let grant = match access_token::verify(state, token, now) {
+        Some(claims) => Some((claims.gid, claims.client_id)),
+        None if token.len() == 43 => state
+            .store
+            .refresh_token(&random::sha256_b64(token))
+            .await?
+            .map(|r| (r.grant_id, r.client_id)),
+        None => None,
+    };
+    match grant {
+        Some((grant_id, owner)) if owner == caller.client_id => {
+            state.store.revoke_grant(&grant_id, now).await?;
+            tracing::info!(grant_id = %grant_id, client_id = %caller.client_id, "grant revoked by its client");
         }
+        Some(_) => {
+            tracing::info!(client_id = %caller.client_id, "ignored a revocation of another client's token")
+        }
+        None => {}
     }
     Ok(())
 }

@@ -245,3 +245,43 @@ async fn two_concurrent_redemptions_of_one_code_give_one_token() {
         .count();
     assert_eq!(won, 1);
 }
+
+#[tokio::test]
+async fn revoking_a_refresh_token_ends_its_grant_and_access_tokens() {
+    let app = spawn_app().await;
+    let setup = interactive(&app, false).await;
+    let mut browser = Browser::new();
+    let p = pkce();
+    let url = authorize_url(&app, &setup.client, &p.challenge, &[]);
+    let q = authorize(&app, &mut browser, &url, &setup.username).await;
+    let token: serde_json::Value = redeem(&app, &setup.client, &q["code"], &p.verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let refresh = token["refresh_token"].as_str().unwrap();
+    let access = token["access_token"].as_str().unwrap();
+    let form = [("token", refresh), ("token_type_hint", "refresh_token")];
+    // Another client cannot revoke it; its owner can.
+    assert_eq!(
+        app.post_form("/revoke", &form, Some(&setup.server))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(app.introspect(&setup.server, access).await["active"], true);
+    assert_eq!(
+        app.post_form("/revoke", &form, Some(&setup.client))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(app.introspect(&setup.server, access).await["active"], false);
+    let again = [("grant_type", "refresh_token"), ("refresh_token", refresh)];
+    assert_oauth_error(
+        app.post_form("/token", &again, Some(&setup.client)).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+}
