@@ -36,6 +36,7 @@ pub async fn resolve_resource(
     let uri = match requested {
         [] => match uri_list(&client.resources).as_slice() {
             [only] => only.clone(),
+            [] => return only_usable_resource(state, client).await,
             _ => {
                 return Err(OAuthError::invalid_target(
                     "the resource parameter is required",
@@ -54,6 +55,23 @@ pub async fn resolve_resource(
         return Err(unknown());
     }
     Ok(resource)
+}
+
+/// Without `resource`, a client that may use any open resource gets the one there is; with
+/// several (or none) it must say which. Some MCP clients (the conformance suite's among
+/// them) send no `resource` at all.
+async fn only_usable_resource(
+    state: &AppState,
+    client: &ClientRow,
+) -> Result<ResourceRow, OAuthError> {
+    let candidates = state.store.resources_page("", 1000).await?;
+    let mut usable = candidates.into_iter().filter(|r| client_may_use(client, r));
+    match (usable.next(), usable.next()) {
+        (Some(only), None) => Ok(only),
+        _ => Err(OAuthError::invalid_target(
+            "the resource parameter is required",
+        )),
+    }
 }
 
 /// The scopes to grant: the requested ones if the resource accepts them and the client may

@@ -285,3 +285,33 @@ async fn revoking_a_refresh_token_ends_its_grant_and_access_tokens() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_request_without_resource_or_scope_gets_the_only_resource_and_its_defaults() {
+    let app = spawn_app().await;
+    let setup = interactive(&app, true).await;
+    let token = app.admin_token().await;
+    // A self-service-style client that lists no resource.
+    let open = app
+        .create_client(
+            &token,
+            serde_json::json!({"name": "open", "grant_types": ["authorization_code"], "token_endpoint_auth_method": "none",
+                               "redirect_uris": [REDIRECT]}),
+        )
+        .await;
+    let mut browser = Browser::new();
+    let p = pkce();
+    let url = authorize_url(&app, &open, &p.challenge, &[("resource", "")]);
+    let q = authorize(&app, &mut browser, &url, &setup.username).await;
+    let token: serde_json::Value = redeem(&app, &open, &q["code"], &p.verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(token["scope"], "mcp:read");
+    assert_eq!(
+        app.introspect(&setup.server, token["access_token"].as_str().unwrap())
+            .await["aud"],
+        setup.resource_uri
+    );
+}
