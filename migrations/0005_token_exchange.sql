@@ -32,3 +32,8 @@ CREATE TABLE exchange_audit (
     outcome    TEXT NOT NULL CHECK (outcome IN ('issued', 'refused')),
     reason     TEXT NOT NULL
 );
+
+-- An exchanged token gets its own grant, child of the user's grant it came from (the root
+-- of the chain): revoking the child spares the user's grant, revoking the root ends both.
+ALTER TABLE grants ADD COLUMN parent_id TEXT;
+CREATE INDEX grants_by_parent ON grants (parent_id);

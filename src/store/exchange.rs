@@ -127,19 +127,22 @@ impl Store {
             .bind(before).bind(limit).fetch_all(pool).await)
     }
 
-    /// A grant for tokens exchanged from an external issuer's subject token.
+    /// The grant of one exchanged token: owned by the caller, for the target, child of the
+    /// subject token's root grant (none for external subject tokens).
     pub async fn insert_exchange_grant(
         &self,
         client_id: &str,
         subject: &str,
         resource: &str,
         scope: &str,
+        parent: Option<&str>,
         now: UnixTime,
     ) -> Result<String, sqlx::Error> {
         let id = uuid::Uuid::now_v7().to_string();
         on_pool!(self, pool => sqlx::query(
-            "INSERT INTO grants (id, kind, client_id, subject, resource, scope, created_at) VALUES ($1, 'token_exchange', $2, $3, $4, $5, $6)")
-            .bind(&id).bind(client_id).bind(subject).bind(resource).bind(scope).bind(now)
+            "INSERT INTO grants (id, kind, client_id, subject, resource, scope, parent_id, created_at) \
+             VALUES ($1, 'token_exchange', $2, $3, $4, $5, $6, $7)")
+            .bind(&id).bind(client_id).bind(subject).bind(resource).bind(scope).bind(parent).bind(now)
             .execute(pool).await.map(|_| ()))?;
         Ok(id)
     }

@@ -83,11 +83,16 @@ impl Store {
 
     pub async fn grant_status(&self, grant_id: &str) -> Result<Option<GrantStatus>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, GrantStatus>(
-            "SELECT g.revoked_at, c.enabled AS client_enabled, r.enabled AS resource_enabled, \
-             (g.kind <> 'authorization_code' OR COALESCE(u.disabled = FALSE, FALSE)) AS user_enabled \
+            "SELECT COALESCE(g.revoked_at, p.revoked_at) AS revoked_at, \
+             (c.enabled AND COALESCE(pc.enabled, TRUE)) AS client_enabled, r.enabled AS resource_enabled, \
+             CASE WHEN g.kind = 'client_credentials' THEN TRUE \
+                  WHEN u.id IS NULL THEN g.kind = 'token_exchange' \
+                  ELSE u.disabled = FALSE END AS user_enabled \
              FROM grants g JOIN clients c ON c.client_id = g.client_id \
              JOIN resources r ON r.uri = g.resource \
-             LEFT JOIN users u ON u.id = g.subject AND g.kind = 'authorization_code' WHERE g.id = $1")
+             LEFT JOIN grants p ON p.id = g.parent_id \
+             LEFT JOIN clients pc ON pc.client_id = p.client_id \
+             LEFT JOIN users u ON u.id = g.subject AND g.kind <> 'client_credentials' WHERE g.id = $1")
             .bind(grant_id).fetch_optional(pool).await)
     }
 
@@ -167,6 +172,12 @@ impl Store {
         on_pool!(self, pool => sqlx::query(
             "UPDATE grants SET revoked_at = $3 WHERE id = $1 AND subject = $2 AND kind = 'authorization_code' AND revoked_at IS NULL")
             .bind(grant_id).bind(user_id).bind(now).execute(pool).await.map(|r| r.rows_affected() == 1))
+    }
+
+    /// The root of an exchange chain: the grant's parent, or the grant itself.
+    pub async fn grant_root(&self, grant_id: &str) -> Result<Option<String>, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_scalar("SELECT COALESCE(parent_id, id) FROM grants WHERE id = $1")
+            .bind(grant_id).fetch_optional(pool).await)
     }
 
     /// Marks a grant revoked (idempotent); true when it exists.

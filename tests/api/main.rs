@@ -17,3 +17,4 @@ mod keys;
 mod registry_cli;
 mod self_registration;
 mod startup;
+mod token_exchange;

@@ -34,7 +34,7 @@ struct Subject {
     exp: i64,
     act: Option<Value>,
     may_act: Option<Value>,
-    /// Internal tokens: the grant the exchanged token joins (revoking it revokes both).
+    /// Internal tokens: their grant, whose root becomes the exchanged token's parent.
     grant_id: Option<String>,
 }
 
@@ -223,21 +223,23 @@ async fn run(
         }
         Some(act)
     };
-    let grant_id = match &subject.grant_id {
-        Some(g) => g.clone(),
-        None => {
-            state
-                .store
-                .insert_exchange_grant(
-                    &client.client_id,
-                    &subject.sub,
-                    &target.uri,
-                    &attempt.scope,
-                    now,
-                )
-                .await?
-        }
+    // The exchanged token gets a grant of its own, so the MCP server can revoke it without
+    // touching the user's grant, while revoking the user's grant still ends it.
+    let parent = match &subject.grant_id {
+        Some(g) => state.store.grant_root(g).await?,
+        None => None,
     };
+    let grant_id = state
+        .store
+        .insert_exchange_grant(
+            &client.client_id,
+            &subject.sub,
+            &target.uri,
+            &attempt.scope,
+            parent.as_deref(),
+            now,
+        )
+        .await?;
     let claims = AccessTokenClaims {
         iss: state.settings.issuer.as_str().to_owned(),
         sub: subject.sub,
