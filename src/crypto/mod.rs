@@ -2,6 +2,7 @@
 //! random opaque tokens and their hashes. Everything here is synchronous and cheap except
 //! key generation (RSA), which callers run off the async workers.
 
+pub mod foreign_jwt;
 pub mod keys;
 pub mod master_key;
 pub mod password;

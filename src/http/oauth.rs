@@ -16,13 +16,8 @@ pub async fn post_token(
     req: HttpRequest,
     body: web::Payload,
 ) -> HttpResponse {
-    let result = async {
-        let params = read_form(&req, body).await?;
-        token::handle(&state, authorization(&req), &params).await
-    }
-    .await;
-    match result {
-        Ok(response) => no_store_json(&response),
+    match read_form(&req, body).await {
+        Ok(params) => json_or_error(token::handle(&state, authorization(&req), &params).await),
         Err(e) => oauth_error(e),
     }
 }
@@ -32,13 +27,8 @@ pub async fn post_introspect(
     req: HttpRequest,
     body: web::Payload,
 ) -> HttpResponse {
-    let result = async {
-        let params = read_form(&req, body).await?;
-        introspect::handle(&state, authorization(&req), &params).await
-    }
-    .await;
-    match result {
-        Ok(response) => no_store_json(&response),
+    match read_form(&req, body).await {
+        Ok(params) => json_or_error(introspect::handle(&state, authorization(&req), &params).await),
         Err(e) => oauth_error(e),
     }
 }
@@ -48,15 +38,21 @@ pub async fn post_revoke(
     req: HttpRequest,
     body: web::Payload,
 ) -> HttpResponse {
-    let result = async {
-        let params = read_form(&req, body).await?;
-        revoke::handle(&state, authorization(&req), &params).await
-    }
-    .await;
+    let result = match read_form(&req, body).await {
+        Ok(params) => revoke::handle(&state, authorization(&req), &params).await,
+        Err(e) => Err(e),
+    };
     match result {
         Ok(()) => HttpResponse::Ok()
             .insert_header(CacheControl(vec![CacheDirective::NoStore]))
             .finish(),
+        Err(e) => oauth_error(e),
+    }
+}
+
+fn json_or_error<T: serde::Serialize>(result: Result<T, OAuthError>) -> HttpResponse {
+    match result {
+        Ok(body) => no_store_json(&body),
         Err(e) => oauth_error(e),
     }
 }

@@ -377,16 +377,7 @@ pub async fn advance(
         ));
     }
     let requested = ScopeSet::from_stored(&loaded.request.scope);
-    let granted = state
-        .store
-        .live_user_grant(
-            &loaded.client.client_id,
-            &session.user_id,
-            &loaded.request.resource,
-        )
-        .await?
-        .map(|g| ScopeSet::from_stored(&g.scope))
-        .unwrap_or_default();
+    let granted = granted_scopes(state, &loaded, &session.user_id).await?;
     if requested.is_subset(&granted) && !loaded.prompt.consent {
         return approve(state, &loaded, &session.user_id, &granted)
             .await
@@ -502,17 +493,22 @@ pub async fn decide(
             "the user denied the request",
         ));
     }
-    let granted = state
+    let granted = granted_scopes(state, &loaded, &session.user_id).await?;
+    approve(state, &loaded, &session.user_id, &granted).await
+}
+
+/// What the user already granted this client for this resource (the remembered consent).
+async fn granted_scopes(
+    state: &AppState,
+    loaded: &Loaded,
+    user_id: &str,
+) -> Result<ScopeSet, sqlx::Error> {
+    Ok(state
         .store
-        .live_user_grant(
-            &loaded.client.client_id,
-            &session.user_id,
-            &loaded.request.resource,
-        )
+        .live_user_grant(&loaded.client.client_id, user_id, &loaded.request.resource)
         .await?
         .map(|g| ScopeSet::from_stored(&g.scope))
-        .unwrap_or_default();
-    approve(state, &loaded, &session.user_id, &granted).await
+        .unwrap_or_default())
 }
 
 /// Records consent (the grant's scope grows to cover the request) and issues the code.

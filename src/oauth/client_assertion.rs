@@ -6,8 +6,8 @@
 //! `exp`, so an assertion works once. Only asymmetric algorithms: `none` and HMAC are
 //! refused, whatever the header says.
 
+use crate::crypto::foreign_jwt::verifier;
 use josekit::jwk::JwkSet;
-use josekit::jws::{ES256, ES384, EdDSA, JwsVerifier, PS256, RS256};
 use serde_json::Value;
 
 use crate::oauth::error::OAuthError;
@@ -16,32 +16,11 @@ use crate::state::AppState;
 use crate::store::clients::ClientRow;
 
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-pub const SIGNING_ALGS: [&str; 5] = ["ES256", "ES384", "RS256", "PS256", "EdDSA"];
+pub const SIGNING_ALGS: [&str; 5] = crate::crypto::foreign_jwt::ASYMMETRIC_ALGS;
+pub use crate::crypto::foreign_jwt::unverified_issuer as claimed_client;
 const MAX_LIFETIME: i64 = 300;
 const SKEW: i64 = 60;
 const MAX_JWKS_BYTES: usize = 64 * 1024;
-
-/// The `iss` of an assertion, read before verification only to find the client.
-pub fn claimed_client(assertion: &str) -> Option<String> {
-    use base64::Engine;
-    let payload = assertion.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .ok()?;
-    let claims: Value = serde_json::from_slice(&bytes).ok()?;
-    claims.get("iss")?.as_str().map(str::to_owned)
-}
-
-fn verifier(alg: &str, jwk: &josekit::jwk::Jwk) -> Option<Box<dyn JwsVerifier>> {
-    Some(match alg {
-        "ES256" => Box::new(ES256.verifier_from_jwk(jwk).ok()?),
-        "ES384" => Box::new(ES384.verifier_from_jwk(jwk).ok()?),
-        "RS256" => Box::new(RS256.verifier_from_jwk(jwk).ok()?),
-        "PS256" => Box::new(PS256.verifier_from_jwk(jwk).ok()?),
-        "EdDSA" => Box::new(EdDSA.verifier_from_jwk(jwk).ok()?),
-        _ => return None,
-    })
-}
 
 /// Verifies `assertion` for `client`; every failure is `invalid_client`.
 pub async fn verify(

@@ -100,6 +100,10 @@ impl OAuthError {
         }
     }
 
+    pub fn invalid_grant(d: impl Into<std::borrow::Cow<'static, str>>) -> OAuthError {
+        OAuthError::new(ErrorCode::InvalidGrant, d)
+    }
+
     pub fn invalid_scope(d: impl Into<std::borrow::Cow<'static, str>>) -> OAuthError {
         OAuthError::new(ErrorCode::InvalidScope, d)
     }

@@ -3,8 +3,8 @@
 //! the algorithms the admin allowed (never `none` or HMAC), `iss`, `aud`, `exp`, `nbf` and
 //! `iat` within a minute of skew.
 
+use crate::crypto::foreign_jwt::verifier;
 use josekit::jwk::JwkSet;
-use josekit::jws::{ES256, ES384, EdDSA, JwsVerifier, PS256, RS256};
 use serde_json::Value;
 
 use crate::state::AppState;
@@ -12,7 +12,7 @@ use crate::store::exchange::TrustedIssuerRow;
 
 const SKEW: i64 = 60;
 const MAX_JWKS_BYTES: usize = 64 * 1024;
-pub const ALLOWED_ALGS: [&str; 5] = ["ES256", "ES384", "RS256", "PS256", "EdDSA"];
+pub use crate::crypto::foreign_jwt::{ASYMMETRIC_ALGS as ALLOWED_ALGS, unverified_issuer};
 
 /// What an external subject token says, once verified.
 #[derive(Debug)]
@@ -22,28 +22,6 @@ pub struct ExternalClaims {
     pub exp: i64,
     pub act: Option<Value>,
     pub may_act: Option<Value>,
-}
-
-fn verifier(alg: &str, jwk: &josekit::jwk::Jwk) -> Option<Box<dyn JwsVerifier>> {
-    Some(match alg {
-        "ES256" => Box::new(ES256.verifier_from_jwk(jwk).ok()?),
-        "ES384" => Box::new(ES384.verifier_from_jwk(jwk).ok()?),
-        "RS256" => Box::new(RS256.verifier_from_jwk(jwk).ok()?),
-        "PS256" => Box::new(PS256.verifier_from_jwk(jwk).ok()?),
-        "EdDSA" => Box::new(EdDSA.verifier_from_jwk(jwk).ok()?),
-        _ => return None,
-    })
-}
-
-/// The unverified `iss` of a JWT: only to pick which issuer's keys to try.
-pub fn unverified_issuer(token: &str) -> Option<String> {
-    use base64::Engine;
-    let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .ok()?;
-    let claims: Value = serde_json::from_slice(&bytes).ok()?;
-    claims.get("iss")?.as_str().map(str::to_owned)
 }
 
 /// Verifies `token` as issued by `issuer`; the error says why it is unacceptable.

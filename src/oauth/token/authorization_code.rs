@@ -4,15 +4,11 @@
 
 use crate::crypto::random;
 use crate::oauth::client_auth::AuthenticatedClient;
-use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;
 use crate::oauth::token::{TokenResponse, issue_for_user};
 use crate::oauth::{pkce, resource};
 use crate::state::AppState;
-
-fn invalid_grant(description: &'static str) -> OAuthError {
-    OAuthError::new(ErrorCode::InvalidGrant, description)
-}
 
 pub async fn exchange(
     state: &AppState,
@@ -40,11 +36,11 @@ pub async fn exchange(
         {
             state.store.revoke_grant(&used.grant_id, now).await?;
             tracing::warn!(grant_id = %used.grant_id, client_id = %client.client_id, "authorization code replayed; grant revoked");
-            return Err(invalid_grant(
+            return Err(OAuthError::invalid_grant(
                 "the authorization code was already used; its tokens are revoked",
             ));
         }
-        return Err(invalid_grant(
+        return Err(OAuthError::invalid_grant(
             "the authorization code is invalid or expired",
         ));
     };
@@ -52,13 +48,13 @@ pub async fn exchange(
         Some(uri) if uri == row.redirect_uri => {}
         None if !row.redirect_uri_sent => {}
         _ => {
-            return Err(invalid_grant(
+            return Err(OAuthError::invalid_grant(
                 "redirect_uri does not match the authorization request",
             ));
         }
     }
     if !pkce::verify(&row.code_challenge, verifier) {
-        return Err(invalid_grant(
+        return Err(OAuthError::invalid_grant(
             "code_verifier does not match the code_challenge",
         ));
     }
@@ -76,7 +72,9 @@ pub async fn exchange(
         .is_some_and(|g| g.is_live());
     let resource = state.store.resource_by_uri(&row.resource).await?;
     let Some(resource) = resource.filter(|_| live) else {
-        return Err(invalid_grant("the authorization is no longer valid"));
+        return Err(OAuthError::invalid_grant(
+            "the authorization is no longer valid",
+        ));
     };
     let grant_scope = state
         .store

@@ -5,17 +5,13 @@
 
 use crate::crypto::random;
 use crate::oauth::client_auth::AuthenticatedClient;
-use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;
 use crate::oauth::policy;
 use crate::oauth::resource;
 use crate::oauth::scope::ScopeSet;
 use crate::oauth::token::{TokenResponse, issue_for_user};
 use crate::state::AppState;
-
-fn invalid_grant(description: &'static str) -> OAuthError {
-    OAuthError::new(ErrorCode::InvalidGrant, description)
-}
 
 pub async fn exchange(
     state: &AppState,
@@ -32,10 +28,14 @@ pub async fn exchange(
     // Look first and rotate last, so a request refused for its scope or resource does not
     // spend the token (and the client's retry is not mistaken for theft).
     let Some(old) = state.store.refresh_token(&hash).await? else {
-        return Err(invalid_grant("the refresh token is invalid or expired"));
+        return Err(OAuthError::invalid_grant(
+            "the refresh token is invalid or expired",
+        ));
     };
     if old.client_id != client.client_id || old.expires_at <= now {
-        return Err(invalid_grant("the refresh token is invalid or expired"));
+        return Err(OAuthError::invalid_grant(
+            "the refresh token is invalid or expired",
+        ));
     }
     if old.rotated_at.is_some() {
         return Err(reuse(state, &old.grant_id, &client.client_id, now).await?);
@@ -47,7 +47,7 @@ pub async fn exchange(
         .await?
         .is_some_and(|g| g.is_live());
     let Some(grant) = grant.filter(|_| live) else {
-        return Err(invalid_grant("the authorization was revoked"));
+        return Err(OAuthError::invalid_grant("the authorization was revoked"));
     };
     for requested in params.get_all("resource") {
         if resource::canonicalize(requested).ok().as_deref() != Some(grant.resource.as_str()) {
@@ -58,7 +58,7 @@ pub async fn exchange(
     }
     let resource = state.store.resource_by_uri(&grant.resource).await?;
     let Some(resource) = resource.filter(|r| policy::client_may_use(client, r)) else {
-        return Err(invalid_grant(
+        return Err(OAuthError::invalid_grant(
             "the resource is no longer available to this client",
         ));
     };
@@ -105,7 +105,7 @@ async fn reuse(
 ) -> Result<OAuthError, OAuthError> {
     state.store.revoke_grant(grant_id, now).await?;
     tracing::warn!(grant_id = %grant_id, client_id = %client_id, "refresh token reused; grant revoked");
-    Ok(invalid_grant(
+    Ok(OAuthError::invalid_grant(
         "the refresh token was already used; the authorization is revoked",
     ))
 }
