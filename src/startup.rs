@@ -147,6 +147,7 @@ fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<Server> {
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .wrap(from_fn(http::middleware::cors))
             .wrap(http::middleware::security_headers(https))
             .wrap(from_fn(http::middleware::request_context))
             .configure(|cfg| http::routes(cfg, &issuer))

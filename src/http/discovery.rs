@@ -1,7 +1,7 @@
 //! GET metadata (RFC 8414 §3, OIDC Discovery §4) and the JWKS (RFC 7517 §5): both served
 //! from memory, never touching the database.
 
-use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{HttpResponse, web};
 
 use crate::state::AppState;
@@ -25,7 +25,5 @@ fn public_json(body: bytes::Bytes, content_type: &'static str) -> HttpResponse {
             CacheDirective::Public,
             CacheDirective::MaxAge(MAX_AGE),
         ]))
-        // Browser-based MCP clients read these cross-origin.
-        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
         .body(body)
 }

@@ -68,3 +68,54 @@ pub fn security_headers(https: bool) -> DefaultHeaders {
         headers
     }
 }
+
+/// Browser-based MCP clients (the MCP Inspector among them) call discovery, registration,
+/// token and revocation endpoints from another origin. These endpoints never read cookies,
+/// so `Access-Control-Allow-Origin: *` exposes nothing; preflights get a 204 here.
+/// Everything else (the admin API, the browser pages) stays same-origin.
+pub async fn cors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    use actix_web::HttpResponse;
+    use actix_web::http::{Method, header};
+
+    let path = req.path();
+    let public = path.contains("/.well-known/")
+        || ["/token", "/revoke", "/register", "/jwks.json"]
+            .iter()
+            .any(|p| path.ends_with(p))
+        || path.contains("/register/")
+        || path.contains("/resource-metadata/");
+    if !public {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    }
+    if req.method() == Method::OPTIONS {
+        let response = HttpResponse::NoContent()
+            .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+            .insert_header((
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                "GET, POST, PUT, DELETE, OPTIONS",
+            ))
+            .insert_header((
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                "Authorization, Content-Type, MCP-Protocol-Version",
+            ))
+            .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"))
+            .finish();
+        return Ok(req.into_response(response));
+    }
+    let mut res = next.call(req).await?.map_into_boxed_body();
+    res.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    res.headers_mut().insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("WWW-Authenticate"),
+    );
+    Ok(res)
+}

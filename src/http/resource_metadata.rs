@@ -2,7 +2,7 @@
 //! registered MCP server so it can point `WWW-Authenticate: Bearer resource_metadata=…`
 //! here instead of writing its own.
 
-use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
@@ -45,6 +45,5 @@ pub async fn get_resource_metadata(
             CacheDirective::Public,
             CacheDirective::MaxAge(60),
         ]))
-        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
         .json(document)
 }

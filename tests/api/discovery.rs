@@ -136,3 +136,45 @@ async fn discovery_documents_carry_security_headers_and_a_request_id() {
         .unwrap();
     assert_ne!(replaced.headers()["x-request-id"], "bad id!");
 }
+
+#[tokio::test]
+async fn browser_clients_may_call_public_endpoints_cross_origin_but_not_the_admin_api() {
+    let app = spawn_app().await;
+    for path in ["/token", "/register", "/revoke"] {
+        let preflight = app
+            .http
+            .request(reqwest::Method::OPTIONS, format!("{}{path}", app.issuer))
+            .header("origin", "http://localhost:6274")
+            .header("access-control-request-method", "POST")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(preflight.status(), 204, "{path}");
+        assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+        assert!(
+            preflight.headers()["access-control-allow-headers"]
+                .to_str()
+                .unwrap()
+                .contains("Authorization")
+        );
+    }
+    for path in ["/.well-known/oauth-authorization-server", "/jwks.json"] {
+        assert_eq!(
+            app.get(path).await.headers()["access-control-allow-origin"],
+            "*",
+            "{path}"
+        );
+    }
+    let token = app
+        .post_form("/token", &[("grant_type", "client_credentials")], None)
+        .await;
+    assert_eq!(token.headers()["access-control-allow-origin"], "*");
+    assert!(
+        token.headers()["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .contains("WWW-Authenticate")
+    );
+    let admin = app.get("/admin/v1/resources").await;
+    assert!(admin.headers().get("access-control-allow-origin").is_none());
+}
