@@ -26,35 +26,48 @@ pub fn client_may_use(client: &ClientRow, resource: &ResourceRow) -> bool {
     resource.enabled && client_side && resource_side
 }
 
+/// The canonical URI a request names (or implies: the client's only listed resource);
+/// `None` when the client lists none and named none, so the registry must decide.
+pub fn requested_uri(client: &ClientRow, requested: &[&str]) -> Result<Option<String>, OAuthError> {
+    match requested {
+        [] => match uri_list(&client.resources).as_slice() {
+            [only] => Ok(Some(only.clone())),
+            [] => Ok(None),
+            _ => Err(OAuthError::invalid_target(
+                "the resource parameter is required",
+            )),
+        },
+        [one] => resource::canonicalize(one)
+            .map(Some)
+            .map_err(OAuthError::invalid_target),
+        _ => Err(OAuthError::invalid_target("request one resource per token")),
+    }
+}
+
+/// Checks that `client` may use `found` (the resource stored under `uri`, if any).
+pub fn usable(
+    client: &ClientRow,
+    uri: &str,
+    found: Option<ResourceRow>,
+) -> Result<ResourceRow, OAuthError> {
+    found.filter(|r| client_may_use(client, r)).ok_or_else(|| {
+        OAuthError::invalid_target(format!("{uri} is not a resource this client may use"))
+    })
+}
+
 /// Resolves the `resource` parameters of a request to one registered resource.
-/// Without one, a client that lists exactly one resource gets that one.
 pub async fn resolve_resource(
     state: &AppState,
     client: &ClientRow,
     requested: &[&str],
 ) -> Result<ResourceRow, OAuthError> {
-    let uri = match requested {
-        [] => match uri_list(&client.resources).as_slice() {
-            [only] => only.clone(),
-            [] => return only_usable_resource(state, client).await,
-            _ => {
-                return Err(OAuthError::invalid_target(
-                    "the resource parameter is required",
-                ));
-            }
-        },
-        [one] => resource::canonicalize(one).map_err(OAuthError::invalid_target)?,
-        _ => return Err(OAuthError::invalid_target("request one resource per token")),
-    };
-    let unknown =
-        || OAuthError::invalid_target(format!("{uri} is not a resource this client may use"));
-    let Some(resource) = state.store.resource_by_uri(&uri).await? else {
-        return Err(unknown());
-    };
-    if !client_may_use(client, &resource) {
-        return Err(unknown());
+    match requested_uri(client, requested)? {
+        Some(uri) => {
+            let found = state.store.resource_by_uri(&uri).await?;
+            usable(client, &uri, found)
+        }
+        None => only_usable_resource(state, client).await,
     }
-    Ok(resource)
 }
 
 /// Without `resource`, a client that may use any open resource gets the one there is; with

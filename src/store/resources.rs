@@ -22,6 +22,14 @@ pub struct ResourceRow {
     pub updated_at: UnixTime,
 }
 
+/// A resource with the live client_credentials grant of one client for it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct ResourceWithGrant {
+    #[sqlx(flatten)]
+    pub resource: ResourceRow,
+    pub cc_grant: Option<String>,
+}
+
 macro_rules! select {
     ($tail:literal) => {
         concat!(
@@ -36,6 +44,20 @@ impl Store {
     pub async fn resource_by_uri(&self, uri: &str) -> Result<Option<ResourceRow>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, ResourceRow>(select!("WHERE uri = $1"))
             .bind(uri).fetch_optional(pool).await)
+    }
+
+    /// One round trip for the token hot path: the resource and `client_id`'s live grant.
+    pub async fn resource_with_client_grant(
+        &self,
+        uri: &str,
+        client_id: &str,
+    ) -> Result<Option<ResourceWithGrant>, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_as::<_, ResourceWithGrant>(
+            "SELECT r.id, r.uri, r.name, r.description, r.scopes, r.default_scopes, r.access_token_ttl, \
+             r.allowed_clients, r.enabled, r.builtin, r.created_at, r.updated_at, g.id AS cc_grant \
+             FROM resources r LEFT JOIN grants g ON g.resource = r.uri AND g.client_id = $2 \
+             AND g.kind = 'client_credentials' AND g.revoked_at IS NULL WHERE r.uri = $1")
+            .bind(uri).bind(client_id).fetch_optional(pool).await)
     }
 
     pub async fn resource_by_id(&self, id: &str) -> Result<Option<ResourceRow>, sqlx::Error> {

@@ -22,13 +22,34 @@ pub async fn exchange(
     }
     let client = &authenticated.client;
     let requested: Vec<&str> = params.get_all("resource").collect();
-    let resource = policy::resolve_resource(state, client, &requested).await?;
-    let scope = policy::resolve_scope(client, &resource, params.get("scope"))?;
     let now = state.clock.now();
-    let grant_id = state
-        .store
-        .client_credentials_grant(&client.client_id, &resource.uri, now)
-        .await?;
+    // The hot path: one read fetches the resource and the client's live grant for it.
+    let (resource, live_grant) = match policy::requested_uri(client, &requested)? {
+        Some(uri) => {
+            let found = state
+                .store
+                .resource_with_client_grant(&uri, &client.client_id)
+                .await?;
+            let (resource, grant) = found
+                .map(|f| (Some(f.resource), f.cc_grant))
+                .unwrap_or((None, None));
+            (policy::usable(client, &uri, resource)?, grant)
+        }
+        None => (
+            policy::resolve_resource(state, client, &requested).await?,
+            None,
+        ),
+    };
+    let scope = policy::resolve_scope(client, &resource, params.get("scope"))?;
+    let grant_id = match live_grant {
+        Some(id) => id,
+        None => {
+            state
+                .store
+                .client_credentials_grant(&client.client_id, &resource.uri, now)
+                .await?
+        }
+    };
     let ttl = policy::access_token_ttl(state, &resource);
     let scope = scope.to_scope_string();
     let claims = AccessTokenClaims {
