@@ -28,6 +28,8 @@ pub struct Settings {
     /// Ceiling for per-resource lifetimes; also how long a retired key stays published.
     pub access_token_max_ttl: i64,
     pub refresh_token_ttl: i64,
+    /// How long a just-rotated refresh token may still be used (parallel refreshes).
+    pub refresh_grace: i64,
     pub authorization_code_ttl: i64,
     /// A browser session ends after this long without use…
     pub session_idle_ttl: i64,
@@ -370,6 +372,7 @@ impl Settings {
                 defaults::REFRESH_TOKEN_TTL,
                 60..=365 * 86_400,
             )?,
+            refresh_grace: seconds(&get, "WARDEN_REFRESH_GRACE", 10, 0..=60)?,
             authorization_code_ttl: seconds(
                 &get,
                 "WARDEN_AUTHORIZATION_CODE_TTL",

@@ -76,12 +76,16 @@ fn validate(doc: &Value) -> Result<Valid, OAuthError> {
     };
     let mut echo = Map::new();
 
-    let application_type =
-        string_field(doc, "application_type", 20)?.unwrap_or_else(|| "web".into());
-    if application_type != "web" && application_type != "native" {
+    // OIDC Registration defaults application_type to web, but RFC 7591 has no such member
+    // and the TypeScript MCP SDK omits it while registering a loopback redirect; so the
+    // strict web rule applies only when a client says it is a web application.
+    let declared_type = string_field(doc, "application_type", 20)?;
+    if declared_type
+        .as_deref()
+        .is_some_and(|t| t != "web" && t != "native")
+    {
         return Err(bad_metadata("application_type must be web or native"));
     }
-    echo.insert("application_type".into(), application_type.clone().into());
 
     let mut grant_types =
         string_list(doc, "grant_types")?.unwrap_or_else(|| vec!["authorization_code".into()]);
@@ -127,7 +131,7 @@ fn validate(doc: &Value) -> Result<Valid, OAuthError> {
             ));
         }
         check_redirect_uri(uri).map_err(bad_redirect)?;
-        if application_type == "web" {
+        if declared_type.as_deref() == Some("web") {
             let parsed = url::Url::parse(uri).map_err(|e| bad_redirect(e.to_string()))?;
             let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
             if parsed.scheme() != "https" || loopback {
@@ -207,6 +211,20 @@ fn validate(doc: &Value) -> Result<Valid, OAuthError> {
     }
     let name = name.unwrap_or_else(|| "Unnamed application".into());
     echo.insert("client_name".into(), name.clone().into());
+    let application_type = declared_type.unwrap_or_else(|| {
+        let public_https = redirect_uris.iter().any(|u| {
+            url::Url::parse(u).is_ok_and(|p| {
+                p.scheme() == "https"
+                    && !matches!(p.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+            })
+        });
+        if public_https {
+            "web".into()
+        } else {
+            "native".into()
+        }
+    });
+    echo.insert("application_type".into(), application_type.into());
     echo.insert("redirect_uris".into(), redirect_uris.clone().into());
     echo.insert("grant_types".into(), grant_types.clone().into());
     echo.insert("response_types".into(), vec!["code"].into());
@@ -400,8 +418,14 @@ mod tests {
     fn redirect_uris_follow_application_type() {
         let native = serde_json::json!({"redirect_uris": ["http://127.0.0.1:3000/cb", "com.example.app:/cb"], "application_type": "native"});
         assert_eq!(code(native), "ok");
-        let web_loopback = serde_json::json!({"redirect_uris": ["http://localhost:3000/cb"]});
+        let web_loopback = serde_json::json!({"redirect_uris": ["http://localhost:3000/cb"], "application_type": "web"});
         assert_eq!(code(web_loopback), "invalid_redirect_uri");
+        // Undeclared (the TypeScript SDK): loopback is fine, and echoed as native.
+        let undeclared = serde_json::json!({"redirect_uris": ["http://localhost:3000/cb"]});
+        assert_eq!(
+            validate(&undeclared).unwrap().echo["application_type"],
+            "native"
+        );
         assert_eq!(
             code(serde_json::json!({"redirect_uris": ["https://app.example.com/cb"]})),
             "ok"

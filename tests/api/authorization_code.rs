@@ -75,7 +75,9 @@ async fn the_oauth2_crate_runs_the_whole_flow_with_pkce_and_refresh() {
         first_refresh.secret()
     );
     let second_refresh = refreshed.refresh_token().unwrap().clone();
-    // The rotated token, presented again, revokes the grant: every token of it dies.
+    // The rotated token, presented again after the grace window, revokes the grant: every
+    // token of it dies.
+    app.clock.advance(11);
     let reuse = client
         .exchange_refresh_token(&first_refresh)
         .request_async(&http)
@@ -313,5 +315,50 @@ async fn a_request_without_resource_or_scope_gets_the_only_resource_and_its_defa
         app.introspect(&setup.server, token["access_token"].as_str().unwrap())
             .await["aud"],
         setup.resource_uri
+    );
+}
+
+#[tokio::test]
+async fn parallel_refreshes_within_the_grace_window_keep_the_grant() {
+    let app = spawn_app().await;
+    let setup = interactive(&app, true).await;
+    let mut browser = Browser::new();
+    let p = pkce();
+    let url = authorize_url(&app, &setup.client, &p.challenge, &[]);
+    let q = authorize(&app, &mut browser, &url, &setup.username).await;
+    let token: serde_json::Value = redeem(&app, &setup.client, &q["code"], &p.verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let refresh = token["refresh_token"].as_str().unwrap();
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh),
+        ("client_id", setup.client.client_id.as_str()),
+    ];
+    // Three requests in flight refresh with the same token, as the TypeScript SDK does.
+    let attempts = (0..3).map(|_| app.post_form("/token", &form, None));
+    let results = futures_util::future::join_all(attempts).await;
+    let mut access = Vec::new();
+    for r in results {
+        assert_eq!(r.status(), 200);
+        let body: serde_json::Value = r.json().await.unwrap();
+        access.push(body["access_token"].as_str().unwrap().to_owned());
+    }
+    for a in &access {
+        assert_eq!(app.introspect(&setup.server, a).await["active"], true);
+    }
+    // Past the window, the same token is a replay and ends the grant.
+    app.clock.advance(11);
+    assert_oauth_error(
+        app.post_form("/token", &form, None).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    assert_eq!(
+        app.introspect(&setup.server, &access[0]).await["active"],
+        false
     );
 }

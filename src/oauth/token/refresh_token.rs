@@ -1,7 +1,10 @@
 //! The refresh token grant (OAuth 2.1 §4.3, §6.1). Every use rotates the token; using a
-//! rotated token again means it leaked, so the whole grant is revoked (no grace window:
-//! a client that lost the response of a refresh signs in again, which is cheaper than
-//! leaving a stolen token a second chance). `scope` and `resource` may only narrow.
+//! rotated token again means it leaked, so the whole grant is revoked. One exception, the
+//! grace window (`WARDEN_REFRESH_GRACE`, 10 s): the TypeScript MCP SDK refreshes once per
+//! request in flight when a token expires, so a token rotated a few seconds ago may come
+//! back from the same client; it gets a fresh pair instead of a revocation. A thief would
+//! have to replay within those seconds, and could not extend the window. `scope` and
+//! `resource` may only narrow.
 
 use crate::crypto::random;
 use crate::oauth::client_auth::AuthenticatedClient;
@@ -37,9 +40,11 @@ pub async fn exchange(
             "the refresh token is invalid or expired",
         ));
     }
-    if old.rotated_at.is_some() {
+    let grace = state.settings.refresh_grace;
+    if old.rotated_at.is_some_and(|at| now - at > grace) {
         return Err(reuse(state, &old.grant_id, &client.client_id, now).await?);
     }
+
     let grant = state.store.grant(&old.grant_id).await?;
     let live = state
         .store
@@ -75,15 +80,17 @@ pub async fn exchange(
             requested
         }
     };
-    if state
-        .store
-        .rotate_refresh_token(&hash, &client.client_id, now)
-        .await?
-        .is_none()
-    {
+    let rotated_now = old.rotated_at.is_none()
+        && state
+            .store
+            .rotate_refresh_token(&hash, &client.client_id, now)
+            .await?
+            .is_some();
+    if !rotated_now && grace == 0 {
         // Another request rotated it a moment ago: two uses of one token.
         return Err(reuse(state, &old.grant_id, &client.client_id, now).await?);
     }
+
     issue_for_user(
         state,
         client,
