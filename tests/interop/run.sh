@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# Interoperability harness: the official MCP SDK clients (TypeScript and Python), unpatched,
+# against Warden and a small SDK-built MCP server that Warden protects; then the MCP conformance
+# suite's authorization-server scenarios.
+#
+#   tests/interop/run.sh
+#
+# Builds Warden (debug), installs the harness's npm packages and Python venv when missing, then
+# for each backend (embedded SQLite; Postgres too when WARDEN_TEST_DATABASE_URL is set): starts
+# Warden on a free loopback port with a fresh database, provisions it with the CLI, starts the
+# MCP server and runs every client scenario. Stops everything it started. Exit status is non-zero
+# if any scenario failed; a failed scenario prints its HTTP log (method, URL, status, and the
+# OAuth request/response bodies with secrets shortened).
+#
+# Environment:
+#   WARDEN_TEST_DATABASE_URL  postgres://… admin URL: also run on a fresh Postgres database
+#   INTEROP_ONLY              space-separated scenario names to run (e.g. "ts:dcr py:dcr")
+#   INTEROP_SKIP              space-separated scenario names to skip
+#   INTEROP_KEEP=1            keep the work directory (logs, databases) even on success
+#   INTEROP_VERBOSE=1         print every client's HTTP log, not only failed ones
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+STARTED=$(date +%s)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/warden-interop.XXXXXX")
+PASSWORD="interop-$(head -c 12 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
+TTL=10
+PIDS=()
+PG_DATABASES=()
+FAILED=()
+PASSED=()
+CLIENT_TIMEOUT=240
+SUMMARY_PY='
+import json, sys
+d = json.load(sys.stdin)
+print(str(d["checks"]) + " checks" + ("; notes: " + " | ".join(d["notes"]) if d["notes"] else ""))
+'
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+cleanup() {
+    local status=$?
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    for db in "${PG_DATABASES[@]}"; do
+        psql -q "$WARDEN_TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+    done
+    if [[ $status -eq 0 && -z "${INTEROP_KEEP:-}" ]]; then
+        rm -rf "$WORK"
+    else
+        echo "work directory kept: $WORK" >&2
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+json_field() { # json_field FIELD < json
+    python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
+}
+
+wait_for_url() { # wait_for_url URL PID LOG
+    for _ in $(seq 1 150); do
+        if curl -fsS -o /dev/null "$1" 2>/dev/null; then return 0; fi
+        if ! kill -0 "$2" 2>/dev/null; then
+            echo "process $2 exited; its log:" >&2
+            tail -n 30 "$3" >&2
+            return 1
+        fi
+        sleep 0.2
+    done
+    echo "timed out waiting for $1" >&2
+    tail -n 30 "$3" >&2
+    return 1
+}
+
+wanted() {
+    local name=$1
+    if [[ -n "${INTEROP_ONLY:-}" && " $INTEROP_ONLY " != *" $name "* ]]; then return 1; fi
+    if [[ " ${INTEROP_SKIP:-} " == *" $name "* ]]; then return 1; fi
+    return 0
+}
+
+# ------------------------------------------------------------------ install
+if [[ ! -d "$HERE/node_modules" || "$HERE/package-lock.json" -nt "$HERE/node_modules/.package-lock.json" ]]; then
+    say "npm ci (tests/interop)"
+    (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+VENV="$HERE/python/.venv"
+if [[ ! -x "$VENV/bin/python" ]] || ! cmp -s "$HERE/python/requirements.txt" "$VENV/.requirements.txt"; then
+    say "python venv + pip install -r requirements.txt"
+    rm -rf "$VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$HERE/python/requirements.txt"
+    cp "$HERE/python/requirements.txt" "$VENV/.requirements.txt"
+fi
+[[ -x /usr/bin/chromium || -n "${CHROMIUM:-}" ]] || { echo "Chromium is needed: apt-get install chromium" >&2; exit 1; }
+
+# ------------------------------------------------------------------ build
+say "cargo build (debug)"
+(cd "$ROOT" && cargo build --bin warden)
+# A private copy: a concurrent build in the same target directory cannot swap it mid-run.
+cp "$ROOT/target/debug/warden" "$WORK/warden"
+WARDEN="$WORK/warden"
+
+# ------------------------------------------------------------------ TLS for the metadata documents
+# Client ID Metadata Document URLs must be https (both SDKs refuse anything else), so the clients
+# serve theirs on https://127.0.0.1 with a certificate from this throwaway CA, which Warden's
+# outbound fetcher is told to trust through SSL_CERT_FILE.
+mkdir -p "$WORK/tls"
+(
+    cd "$WORK/tls"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 1 \
+        -subj "/CN=Warden interop test CA" -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key -out leaf.csr \
+        -subj "/CN=127.0.0.1" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' > leaf.ext
+    openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out leaf.pem -days 1 -extfile leaf.ext 2>/dev/null
+)
+
+# ------------------------------------------------------------------ one backend
+run_client() { # run_client BACKEND NAME COMMAND...
+    local backend=$1 name=$2
+    shift 2
+    wanted "$name" || return 0
+    local out="$WORK/$backend/${name//:/-}.out"
+    local t0=$(date +%s)
+    if timeout "$CLIENT_TIMEOUT" "$@" > "$out" 2>&1; then
+        PASSED+=("$backend $name")
+        printf '  \033[32mPASS\033[0m %-24s %3ss  %s\n' "$name" "$(( $(date +%s) - t0 ))" "$(tail -n 1 "$out" | python3 -c "$SUMMARY_PY" 2>/dev/null)" >&2
+        if [[ -n "${INTEROP_VERBOSE:-}" ]]; then sed 's/^/      /' "$out" >&2; fi
+    else
+        local rc=$?
+        FAILED+=("$backend $name")
+        printf '  \033[31mFAIL\033[0m %-24s %3ss  (exit %s)\n' "$name" "$(( $(date +%s) - t0 ))" "$rc" >&2
+        sed 's/^/      /' "$out" >&2
+        echo "      ---- warden log (last 40 lines) ----" >&2
+        tail -n 40 "$WORK/$backend/warden.log" | sed 's/^/      /' >&2
+        echo "      ---- mcp-server log (last 20 lines) ----" >&2
+        tail -n 20 "$WORK/$backend/mcp-server.log" | sed 's/^/      /' >&2
+    fi
+}
+
+run_backend() { # run_backend NAME [DATABASE_URL]
+    local backend=$1 database_url=${2:-}
+    local dir="$WORK/$backend"
+    mkdir -p "$dir/data"
+    local wport mport
+    wport=$(free_port)
+    mport=$(free_port)
+    while [[ "$mport" == "$wport" ]]; do mport=$(free_port); done
+    local issuer="http://127.0.0.1:$wport"
+    local mcp="http://127.0.0.1:$mport/mcp"
+    say "backend $backend: Warden $issuer, MCP server $mcp"
+
+    local env=(
+        WARDEN_DATA_DIR="$dir/data"
+        WARDEN_BIND="127.0.0.1:$wport"
+        WARDEN_ACCESS_TOKEN_TTL="$TTL"
+        WARDEN_DEV_ALLOW_LOOPBACK_FETCH=1
+        SSL_CERT_FILE="$WORK/tls/ca.pem"
+        RUST_LOG="${RUST_LOG:-info}"
+        NO_COLOR=1
+    )
+    if [[ -n "$database_url" ]]; then
+        env+=(DATABASE_URL="$database_url" WARDEN_SECRET_KEY="interop-secret-$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')")
+    fi
+    w() { env "${env[@]}" "$WARDEN" "$@"; }
+
+    # Provision exactly as the README shows.
+    local resource cc
+    resource=$(w resource create --uri "$mcp" --name "Interop notes" --scopes "mcp:read mcp:write")
+    local prm
+    prm=$(json_field resource_metadata <<< "$resource")
+    printf '%s\n' "$PASSWORD" | w user add alice --password-stdin > /dev/null
+    cc=$(w client create --name "interop agent" --grant-type client_credentials --resource "$mcp" --scope "mcp:read")
+    local cc_id cc_secret
+    cc_id=$(json_field client_id <<< "$cc")
+    cc_secret=$(json_field client_secret <<< "$cc")
+    # The conformance suite's client: pre-registered, public, fixed loopback callback.
+    local cport conf_id
+    cport=$(free_port)
+    conf_id=$(w client create --name "MCP conformance suite" --grant-type authorization_code \
+        --redirect-uri "http://127.0.0.1:$cport/callback" --public --resource "$mcp" | json_field client_id)
+
+    env "${env[@]}" "$WARDEN" serve > "$dir/warden.log" 2>&1 &
+    local wpid=$!
+    PIDS+=("$wpid")
+    wait_for_url "$issuer/readyz" "$wpid" "$dir/warden.log"
+
+    node "$HERE/mcp-server.mjs" --port "$mport" --issuer "$issuer" --resource-metadata "$prm" > "$dir/mcp-server.log" 2>&1 &
+    local mpid=$!
+    PIDS+=("$mpid")
+    for _ in $(seq 1 100); do
+        grep -qs READY "$dir/mcp-server.log" && break
+        kill -0 "$mpid" 2>/dev/null || { cat "$dir/mcp-server.log" >&2; return 1; }
+        sleep 0.1
+    done
+
+    local common=(--mcp "$mcp" --issuer "$issuer" --username alice --password "$PASSWORD" --log "$dir/http.jsonl")
+    local tls=(--cimd-cert "$WORK/tls/leaf.pem" --cimd-key "$WORK/tls/leaf.key")
+    local ts=(node "$HERE/ts-client.mjs")
+    local py=("$VENV/bin/python" "$HERE/python/client.py")
+    run_client "$backend" ts:dcr-example "${ts[@]}" --scenario dcr-example "${common[@]}"
+    run_client "$backend" ts:dcr "${ts[@]}" --scenario dcr --ttl "$TTL" "${common[@]}"
+    run_client "$backend" ts:dcr-norefresh "${ts[@]}" --scenario dcr-norefresh "${common[@]}"
+    run_client "$backend" ts:parallel-refresh "${ts[@]}" --scenario parallel-refresh --ttl "$TTL" "${common[@]}"
+    run_client "$backend" ts:cimd "${ts[@]}" --scenario cimd --ttl "$TTL" "${tls[@]}" "${common[@]}"
+    run_client "$backend" ts:client-credentials "${ts[@]}" --scenario client-credentials --client-id "$cc_id" --client-secret "$cc_secret" "${common[@]}"
+    run_client "$backend" py:dcr "${py[@]}" --scenario dcr "${common[@]}"
+    run_client "$backend" py:cimd "${py[@]}" --scenario cimd "${tls[@]}" "${common[@]}"
+    run_client "$backend" conformance node "$HERE/conformance.mjs" --issuer "$issuer" --client-id "$conf_id" --port "$cport" \
+        --username alice --password "$PASSWORD" --out "$dir/conformance" --log "$dir/http.jsonl"
+    run_client "$backend" py:client-credentials "${py[@]}" --scenario client-credentials --client-id "$cc_id" --client-secret "$cc_secret" "${common[@]}"
+
+    kill "$mpid" "$wpid" 2>/dev/null || true
+    wait "$mpid" "$wpid" 2>/dev/null || true
+}
+
+run_backend sqlite
+
+if [[ -n "${WARDEN_TEST_DATABASE_URL:-}" ]]; then
+    db="warden_interop_$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+    psql -q "$WARDEN_TEST_DATABASE_URL" -c "CREATE DATABASE $db" > /dev/null
+    PG_DATABASES+=("$db")
+    pg_url=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$WARDEN_TEST_DATABASE_URL" "$db")
+    run_backend postgres "$pg_url"
+fi
+
+# ------------------------------------------------------------------ summary
+say "summary: ${#PASSED[@]} passed, ${#FAILED[@]} failed in $(( $(date +%s) - STARTED )) s"
+for f in "${FAILED[@]}"; do echo "  FAILED: $f" >&2; done
+[[ ${#FAILED[@]} -eq 0 ]]
