@@ -145,8 +145,8 @@ pub async fn update(
 }
 
 /// Deletes the account, its sessions, and revokes its grants.
-pub async fn delete(store: &Store, id_or_name: &str) -> Result<(), AdminError> {
+pub async fn delete(store: &Store, id_or_name: &str, now: i64) -> Result<(), AdminError> {
     let row = get(store, id_or_name).await?;
-    store.delete_user(&row.id).await?;
+    store.delete_user(&row.id, now).await?;
     Ok(())
 }

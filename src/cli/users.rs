@@ -89,7 +89,7 @@ pub async fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<(
             ))
         }
         UserCommand::Delete { username } => {
-            users::delete(&store, &username).await?;
+            users::delete(&store, &username, now).await?;
             print_json(&serde_json::json!({ "deleted": username }))
         }
         UserCommand::List => {

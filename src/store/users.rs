@@ -52,11 +52,11 @@ impl Store {
             .execute(pool).await.map(|r| r.rows_affected() == 1))
     }
 
-    pub async fn delete_user(&self, id: &str) -> Result<bool, sqlx::Error> {
+    pub async fn delete_user(&self, id: &str, now: UnixTime) -> Result<bool, sqlx::Error> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query("UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) WHERE subject = $1 AND kind = 'authorization_code'")
-                .bind(id).bind(crate::clock::Clock::now(&crate::clock::SystemClock)).execute(&mut *tx).await?;
+                .bind(id).bind(now).execute(&mut *tx).await?;
             let deleted = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
             tx.commit().await?;
             Ok(deleted == 1)

@@ -10,6 +10,7 @@ mod browser;
 mod cli;
 mod client_credentials;
 mod discovery;
+mod doc_server;
 mod health;
 mod helpers;
 mod introspection;

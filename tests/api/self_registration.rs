@@ -4,8 +4,6 @@
 //! registrations, and `private_key_jwt` client authentication (RFC 7523).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
@@ -16,162 +14,18 @@ use josekit::jws::{ES256, HS256, JwsHeader};
 use josekit::jwt::JwtPayload;
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::browser::{
     Browser, PASSWORD, REDIRECT, authorize, authorize_url, hidden, interactive, location, pkce,
     query, redeem, sign_in,
 };
+use crate::doc_server::{Doc, DocServer};
 use crate::helpers::{TestApp, TestClient, assert_oauth_error, spawn_app, spawn_app_with};
 
 const LOOPBACK_FETCH: (&str, &str) = ("WARDEN_DEV_ALLOW_LOOPBACK_FETCH", "1");
 
 // ---------------------------------------------------------------------------------------
 // A loopback HTTP server for metadata documents and JWK sets.
-
-/// One canned answer of the document server.
-#[derive(Clone)]
-struct Doc {
-    status: u16,
-    content_type: &'static str,
-    body: Vec<u8>,
-    headers: Vec<(String, String)>,
-    delay: Option<Duration>,
-    /// No Content-Length: the body ends when the connection closes.
-    no_length: bool,
-}
-
-impl Doc {
-    fn json(value: &Value) -> Doc {
-        Doc {
-            status: 200,
-            content_type: "application/json",
-            body: value.to_string().into_bytes(),
-            headers: Vec::new(),
-            delay: None,
-            no_length: false,
-        }
-    }
-
-    fn raw(content_type: &'static str, body: &str) -> Doc {
-        Doc {
-            content_type,
-            body: body.as_bytes().to_vec(),
-            ..Doc::json(&Value::Null)
-        }
-    }
-
-    fn redirect(to: &str) -> Doc {
-        Doc::raw("text/plain", "moved")
-            .status(302)
-            .header("location", to)
-    }
-
-    fn status(mut self, status: u16) -> Doc {
-        self.status = status;
-        self
-    }
-
-    fn header(mut self, name: &str, value: &str) -> Doc {
-        self.headers.push((name.to_owned(), value.to_owned()));
-        self
-    }
-
-    fn delay(mut self, delay: Duration) -> Doc {
-        self.delay = Some(delay);
-        self
-    }
-
-    fn without_length(mut self) -> Doc {
-        self.no_length = true;
-        self
-    }
-}
-
-/// Serves `Doc`s by path on 127.0.0.1; counts the requests it answers.
-struct DocServer {
-    port: u16,
-    docs: Arc<Mutex<HashMap<String, Doc>>>,
-    hits: Arc<AtomicUsize>,
-}
-
-impl DocServer {
-    async fn start() -> DocServer {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let docs: Arc<Mutex<HashMap<String, Doc>>> = Arc::default();
-        let hits = Arc::new(AtomicUsize::new(0));
-        let (d, h) = (docs.clone(), hits.clone());
-        tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                tokio::spawn(answer(socket, d.clone(), h.clone()));
-            }
-        });
-        DocServer { port, docs, hits }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    fn serve(&self, path: &str, doc: Doc) {
-        self.docs.lock().unwrap().insert(path.to_owned(), doc);
-    }
-
-    fn hits(&self) -> usize {
-        self.hits.load(Ordering::SeqCst)
-    }
-}
-
-async fn answer(
-    mut socket: tokio::net::TcpStream,
-    docs: Arc<Mutex<HashMap<String, Doc>>>,
-    hits: Arc<AtomicUsize>,
-) {
-    let mut request = Vec::new();
-    let mut buf = [0u8; 2048];
-    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-        match socket.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => request.extend_from_slice(&buf[..n]),
-        }
-        if request.len() > 64 * 1024 {
-            return;
-        }
-    }
-    hits.fetch_add(1, Ordering::SeqCst);
-    let text = String::from_utf8_lossy(&request);
-    let path = text.split(' ').nth(1).unwrap_or("/").to_owned();
-    let doc = docs
-        .lock()
-        .unwrap()
-        .get(&path)
-        .cloned()
-        .unwrap_or_else(|| Doc::raw("text/plain", "not found").status(404));
-    if let Some(delay) = doc.delay {
-        tokio::time::sleep(delay).await;
-    }
-    let reason = match doc.status {
-        200 => "OK",
-        302 => "Found",
-        404 => "Not Found",
-        _ => "Whatever",
-    };
-    let mut head = format!(
-        "HTTP/1.1 {} {reason}\r\ncontent-type: {}\r\nconnection: close\r\n",
-        doc.status, doc.content_type
-    );
-    if !doc.no_length {
-        head.push_str(&format!("content-length: {}\r\n", doc.body.len()));
-    }
-    for (name, value) in &doc.headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    let _ = socket.write_all(head.as_bytes()).await;
-    let _ = socket.write_all(&doc.body).await;
-    let _ = socket.shutdown().await;
-}
 
 /// A valid metadata document for the public client `client_id`.
 fn document(client_id: &str) -> Value {

@@ -3,8 +3,7 @@
 //! downstream links with scope maps and impersonation, revocation through the user's
 //! grant, the audit log, and subject tokens from trusted external issuers.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeSet;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -14,9 +13,9 @@ use josekit::jws::{ES256, HS256, JwsHeader};
 use josekit::jwt::JwtPayload;
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::browser::{Browser, authorize, authorize_url, interactive, pkce, redeem};
+use crate::doc_server::{Doc, DocServer};
 use crate::helpers::{TestApp, TestClient, assert_oauth_error, setup, spawn_app, spawn_app_with};
 
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -1145,66 +1144,6 @@ async fn disabling_the_target_or_disabling_or_deleting_the_caller_ends_exchanged
 // ---------------------------------------------------------------------------------------
 // Trusted external issuers.
 
-/// Serves JSON documents by path on 127.0.0.1 (the approach of `self_registration`).
-struct DocServer {
-    port: u16,
-    docs: Arc<Mutex<HashMap<String, String>>>,
-}
-
-impl DocServer {
-    async fn start() -> DocServer {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let docs: Arc<Mutex<HashMap<String, String>>> = Arc::default();
-        let shared = docs.clone();
-        tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                tokio::spawn(answer(socket, shared.clone()));
-            }
-        });
-        DocServer { port, docs }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    fn serve(&self, path: &str, body: &Value) {
-        self.docs
-            .lock()
-            .unwrap()
-            .insert(path.to_owned(), body.to_string());
-    }
-}
-
-async fn answer(mut socket: tokio::net::TcpStream, docs: Arc<Mutex<HashMap<String, String>>>) {
-    let mut request = Vec::new();
-    let mut buf = [0u8; 2048];
-    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-        match socket.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => request.extend_from_slice(&buf[..n]),
-        }
-        if request.len() > 64 * 1024 {
-            return;
-        }
-    }
-    let text = String::from_utf8_lossy(&request);
-    let path = text.split(' ').nth(1).unwrap_or("/").to_owned();
-    let doc = docs.lock().unwrap().get(&path).cloned();
-    let (status, body) = match doc {
-        Some(body) => ("200 OK", body),
-        None => ("404 Not Found", "not found".to_owned()),
-    };
-    let head = format!(
-        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
-        body.len()
-    );
-    let _ = socket.write_all(head.as_bytes()).await;
-    let _ = socket.write_all(body.as_bytes()).await;
-    let _ = socket.shutdown().await;
-}
-
 struct IssuerKey {
     private: Jwk,
     public: Value,
@@ -1276,7 +1215,7 @@ async fn a_jwt_from_a_trusted_external_issuer_is_exchanged_and_anything_else_is_
     let app = spawn_app_with(&[LOOPBACK_FETCH]).await;
     let fx = registry(&app).await;
     let key = es256_key("idp-1");
-    docs.serve("/jwks.json", &json!({"keys": [key.public]}));
+    docs.serve("/jwks.json", Doc::json(&json!({"keys": [key.public]})));
     let issuer = docs.url("/idp");
     trust(
         &app,
@@ -1557,7 +1496,7 @@ async fn disabling_a_user_ends_tokens_exchanged_for_them_including_from_external
     let app = spawn_app_with(&[LOOPBACK_FETCH]).await;
     let fx = registry(&app).await;
     let key = es256_key("corp-1");
-    docs.serve("/jwks.json", &json!({"keys": [key.public]}));
+    docs.serve("/jwks.json", Doc::json(&json!({"keys": [key.public]})));
     let corp = docs.url("/corp");
     trust(
         &app,

@@ -76,6 +76,6 @@ pub async fn enable(state: web::Data<AppState>, req: HttpRequest, id: web::Path<
 
 pub async fn delete(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result {
     admin(&state, &req).await?;
-    users::delete(&state.store, &id).await?;
+    users::delete(&state.store, &id, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
