@@ -16,6 +16,9 @@ pub const TEST_SECRET: &str = "test-secret-key-that-is-long-enough-0123456789";
 
 pub struct TestApp {
     pub issuer: String,
+    /// Where this node answers (`http://127.0.0.1:{port}` plus the issuer's path); equal to
+    /// the issuer unless several nodes share one issuer.
+    pub base: String,
     pub port: u16,
     pub http: reqwest::Client,
     pub clock: Arc<ManualClock>,
@@ -140,6 +143,7 @@ pub async fn try_spawn_app_on(
     let app = Application::build(settings, clock.clone(), Some(listener)).await?;
     let state = app.state().clone();
     let issuer = state.settings.issuer.to_string();
+    let base = format!("http://127.0.0.1:{port}{}", state.settings.issuer.path());
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
     let http = reqwest::Client::builder()
@@ -148,6 +152,7 @@ pub async fn try_spawn_app_on(
         .unwrap();
     Ok(TestApp {
         issuer,
+        base,
         port,
         http,
         clock,
@@ -299,7 +304,7 @@ impl TestApp {
     ) -> (u16, serde_json::Value) {
         let mut request = self
             .http
-            .request(method, format!("{}/admin/v1{path}", self.issuer))
+            .request(method, format!("{}/admin/v1{path}", self.base))
             .bearer_auth(token);
         if let Some(body) = body {
             request = request.json(&body);
@@ -338,7 +343,7 @@ impl TestApp {
         form: &[(&str, &str)],
         basic: Option<&TestClient>,
     ) -> reqwest::Response {
-        let mut request = self.http.post(format!("{}{path}", self.issuer)).form(form);
+        let mut request = self.http.post(format!("{}{path}", self.base)).form(form);
         if let Some(client) = basic {
             request = request.basic_auth(&client.client_id, Some(&client.client_secret));
         }

@@ -15,6 +15,7 @@ mod health;
 mod helpers;
 mod introspection;
 mod keys;
+mod nodes;
 mod registry_cli;
 mod self_registration;
 mod startup;
