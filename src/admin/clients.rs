@@ -162,11 +162,35 @@ pub async fn get(store: &Store, client_id: &str) -> Result<ClientRow, AdminError
         .ok_or_else(|| AdminError::NotFound(format!("no client {client_id}")))
 }
 
-pub async fn list(store: &Store, query: &PageQuery) -> Result<Page<ClientRow>, AdminError> {
-    let limit = query.limit()?;
-    let items = store
-        .clients_page(query.after.as_deref().unwrap_or(""), limit)
-        .await?;
+/// The query of a client listing: a page, optionally only the clients that came to be one
+/// way (`?registration=dynamic` lists self-registered clients).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientQuery {
+    pub limit: Option<i64>,
+    pub after: Option<String>,
+    pub registration: Option<String>,
+}
+
+pub async fn list(store: &Store, query: &ClientQuery) -> Result<Page<ClientRow>, AdminError> {
+    let limit = PageQuery {
+        limit: query.limit,
+        after: None,
+    }
+    .limit()?;
+    let after = query.after.as_deref().unwrap_or("");
+    let items = match query.registration.as_deref() {
+        None => store.clients_page(after, limit).await?,
+        Some(r @ ("admin" | "dynamic" | "metadata_document")) => {
+            store.clients_page_by_registration(r, after, limit).await?
+        }
+        Some(_) => {
+            return Err(AdminError::invalid(
+                "registration",
+                "must be admin, dynamic or metadata_document",
+            ));
+        }
+    };
     let next = (items.len() as i64 == limit)
         .then(|| items.last().map(|c| c.client_id.clone()))
         .flatten();

@@ -97,7 +97,11 @@ pub enum ClientCommand {
         #[arg(long)]
         auth_method: Option<String>,
     },
-    List,
+    List {
+        /// Only clients that came to be this way: admin, dynamic or metadata_document.
+        #[arg(long)]
+        registration: Option<String>,
+    },
     Get {
         client_id: String,
     },
@@ -230,11 +234,16 @@ pub async fn client(settings: &Settings, command: ClientCommand) -> anyhow::Resu
             };
             print_json(&clients::create(&store, &master, input, now).await?)
         }
-        ClientCommand::List => {
+        ClientCommand::List { registration } => {
             let items = all_pages(
                 |q| {
                     let store = &store;
-                    async move { clients::list(store, &q).await }
+                    let query = clients::ClientQuery {
+                        limit: q.limit,
+                        after: q.after,
+                        registration: registration.clone(),
+                    };
+                    async move { clients::list(store, &query).await }
                 },
                 |c| c.client_id.clone(),
             )

@@ -59,6 +59,18 @@ impl Store {
             .bind(after).bind(limit).fetch_all(pool).await)
     }
 
+    /// A page of the clients that came to be by `registration` (`admin`, `dynamic` or
+    /// `metadata_document`).
+    pub async fn clients_page_by_registration(
+        &self,
+        registration: &str,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<ClientRow>, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_as::<_, ClientRow>(select!("WHERE registration = $1 AND client_id > $2 ORDER BY client_id LIMIT $3"))
+            .bind(registration).bind(after).bind(limit).fetch_all(pool).await)
+    }
+
     pub async fn insert_client(&self, c: &ClientRow) -> Result<(), sqlx::Error> {
         on_pool!(self, pool => sqlx::query(
             "INSERT INTO clients (client_id, secret_hash, name, token_endpoint_auth_method, redirect_uris, \

@@ -559,3 +559,57 @@ async fn malformed_json_is_400_and_the_builtin_resource_is_protected() {
         409
     );
 }
+
+#[tokio::test]
+async fn admins_list_self_registered_clients_apart() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let registered: serde_json::Value = app
+        .http
+        .post(format!("{}/register", app.issuer))
+        .json(&serde_json::json!({"client_name": "Inspector", "redirect_uris": ["http://localhost:6274/oauth/callback"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (status, page) = app
+        .admin_call(
+            &s.admin_token,
+            Method::GET,
+            "/clients?registration=dynamic",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let ids: Vec<_> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["client_id"].clone())
+        .collect();
+    assert_eq!(ids, vec![registered["client_id"].clone()]);
+    assert_eq!(page["items"][0]["registration"], "dynamic");
+    let (status, all) = app
+        .admin_call(&s.admin_token, Method::GET, "/clients", None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        all["items"].as_array().unwrap().len(),
+        4,
+        "admin, agent, server and the registered one"
+    );
+    let (status, error) = app
+        .admin_call(
+            &s.admin_token,
+            Method::GET,
+            "/clients?registration=bogus",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, error["field"].as_str()),
+        (422, Some("registration"))
+    );
+}

@@ -3,8 +3,8 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::{ApiError, admin};
+use crate::admin::Page;
 use crate::admin::clients::{self, ClientChanges, ClientView};
-use crate::admin::{Page, PageQuery};
 use crate::state::AppState;
 
 type Result = std::result::Result<HttpResponse, ApiError>;
@@ -12,7 +12,7 @@ type Result = std::result::Result<HttpResponse, ApiError>;
 pub async fn list(
     state: web::Data<AppState>,
     req: HttpRequest,
-    query: web::Query<PageQuery>,
+    query: web::Query<clients::ClientQuery>,
 ) -> Result {
     admin(&state, &req).await?;
     let page = clients::list(&state.store, &query).await?;
