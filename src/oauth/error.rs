@@ -122,15 +122,9 @@ impl OAuthError {
 impl<E: Into<anyhow::Error>> From<E> for OAuthError {
     fn from(e: E) -> OAuthError {
         let cause: anyhow::Error = e.into();
-        let unavailable = cause.downcast_ref::<sqlx::Error>().is_some_and(|e| {
-            matches!(
-                e,
-                sqlx::Error::PoolTimedOut
-                    | sqlx::Error::PoolClosed
-                    | sqlx::Error::Io(_)
-                    | sqlx::Error::Tls(_)
-            )
-        });
+        let unavailable = cause
+            .downcast_ref::<sqlx::Error>()
+            .is_some_and(crate::store::is_unavailable);
         let (code, description) = if unavailable {
             (
                 ErrorCode::TemporarilyUnavailable,

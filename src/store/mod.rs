@@ -218,6 +218,22 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// True when `e` means the database cannot be reached right now (the pool is closed or
+/// starved, the connection broke, or the server is shutting down or refusing connections:
+/// SQLSTATE classes 08 and 57P): callers answer 503 and clients may retry.
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "3D000"),
+        _ => false,
+    }
+}
+
 /// True when `e` is a unique-constraint violation (a conflict, not a failure).
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error()

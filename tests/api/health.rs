@@ -34,3 +34,59 @@ async fn readyz_turns_503_when_the_database_is_gone_while_discovery_keeps_servin
     );
     assert_eq!(app.get("/jwks.json").await.status(), 200);
 }
+
+#[tokio::test]
+async fn with_the_database_gone_protocol_endpoints_answer_503_and_pages_say_so() {
+    let app = crate::helpers::spawn_app().await;
+    let s = crate::helpers::setup(&app).await;
+    match &app.db.postgres {
+        Some((admin_url, name)) => {
+            crate::helpers::postgres_exec(admin_url, &format!("DROP DATABASE {name} WITH (FORCE)"))
+                .await;
+        }
+        None => app.state.store.close().await,
+    }
+    let started = std::time::Instant::now();
+    let token = app
+        .post_form(
+            "/token",
+            &[("grant_type", "client_credentials")],
+            Some(&s.agent),
+        )
+        .await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "bounded, not a hang"
+    );
+    assert_eq!(token.headers()["retry-after"], "5");
+    crate::helpers::assert_oauth_error(token, 503, "temporarily_unavailable").await;
+    let introspection = app
+        .post_form("/introspect", &[("token", "x")], Some(&s.server))
+        .await;
+    crate::helpers::assert_oauth_error(introspection, 503, "temporarily_unavailable").await;
+    let (status, body) = app
+        .admin_call(&s.admin_token, reqwest::Method::GET, "/clients", None)
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (503, Some("temporarily_unavailable"))
+    );
+    // A signed-in page needs the database: an error page, not a crash.
+    let account = app
+        .http
+        .get(app.url("/account"))
+        .header(
+            "cookie",
+            "warden-session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(account.status(), 503);
+    assert!(
+        account.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+}

@@ -192,12 +192,9 @@ impl From<AdminError> for ApiError {
 
 fn internal(cause: anyhow::Error) -> ApiError {
     tracing::error!(error = format!("{cause:#}"), "admin request failed");
-    let unavailable = cause.downcast_ref::<sqlx::Error>().is_some_and(|e| {
-        matches!(
-            e,
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
-        )
-    });
+    let unavailable = cause
+        .downcast_ref::<sqlx::Error>()
+        .is_some_and(crate::store::is_unavailable);
     if unavailable {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
