@@ -89,15 +89,47 @@ pub async fn resolve(state: &AppState, client_id: &str) -> Result<ClientRow, Str
             return Err(format!("the client metadata document is invalid: {e}"));
         }
     };
-    state
-        .store
-        .upsert_document_client(&row)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "storing a metadata-document client failed");
-            "Warden cannot use this application right now".to_owned()
-        })?;
-    Ok(row)
+    let unavailable = |e: sqlx::Error| {
+        tracing::error!(error = %e, "storing a metadata-document client failed");
+        "Warden cannot use this application right now".to_owned()
+    };
+    // The stored row carries what the document cannot: whether an admin disabled the
+    // client, and when it first appeared. Write only when the document changed, so a
+    // cached document costs a read, not a write, per request.
+    let stored = state.store.client(client_id).await.map_err(unavailable)?;
+    let unchanged = stored.as_ref().is_some_and(|s| {
+        (
+            &s.name,
+            &s.token_endpoint_auth_method,
+            &s.redirect_uris,
+            &s.grant_types,
+            &s.jwks,
+            &s.jwks_uri,
+        ) == (
+            &row.name,
+            &row.token_endpoint_auth_method,
+            &row.redirect_uris,
+            &row.grant_types,
+            &row.jwks,
+            &row.jwks_uri,
+        )
+    });
+    if !unchanged {
+        state
+            .store
+            .upsert_document_client(&row)
+            .await
+            .map_err(unavailable)?;
+    }
+    Ok(match stored {
+        Some(s) => ClientRow {
+            enabled: s.enabled,
+            created_at: s.created_at,
+            updated_at: s.updated_at.max(row.updated_at),
+            ..row
+        },
+        None => row,
+    })
 }
 
 /// Checks a document against the draft's rules and builds the client it describes.

@@ -234,6 +234,29 @@ async fn a_trusted_domain_drops_the_warning_and_a_blocked_domain_is_refused() {
 }
 
 #[tokio::test]
+async fn an_admin_can_disable_a_metadata_document_client() {
+    let docs = DocServer::start().await;
+    let app = spawn_app_with(&[LOOPBACK_FETCH]).await;
+    let _setup = interactive(&app, true).await;
+    let client_id = docs.url("/client.json");
+    docs.serve("/client.json", Doc::json(&document(&client_id)));
+    let client = public(&client_id);
+    let p = pkce();
+    let url = authorize_url(&app, &client, &p.challenge, &[("scope", "mcp:read")]);
+    let mut browser = Browser::new();
+    consent_page(&app, &mut browser, &url).await;
+
+    let output = app.cli(&["client", "disable", &client_id]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let page = assert_error_page(browser.get(&url).await).await;
+    assert!(page.contains("disabled"), "{page}");
+}
+
+#[tokio::test]
 async fn bad_metadata_documents_and_client_id_urls_give_error_pages() {
     let docs = DocServer::start().await;
     let app = spawn_app_with(&[LOOPBACK_FETCH]).await;
