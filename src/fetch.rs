@@ -31,6 +31,13 @@ pub enum FetchError {
     Failed(String),
 }
 
+/// A response read whole, under the size cap.
+pub struct Fetched {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Bytes,
+}
+
 pub struct Fetcher {
     allow_loopback: bool,
     cache: Mutex<HashMap<String, (Instant, Bytes)>>,
@@ -61,7 +68,49 @@ impl Fetcher {
             }
             return Ok(body);
         }
-        let (parsed, address) = self.check(url).await?;
+        let request = reqwest::Request::new(
+            reqwest::Method::GET,
+            Url::parse(url)
+                .map_err(|e| FetchError::Refused(format!("{url:?} is not a URL ({e})")))?,
+        );
+        let response = self.send(request, max_bytes).await?;
+        if response.status != 200 {
+            return Err(FetchError::Failed(format!(
+                "status {} (only 200 is accepted; redirects are not followed)",
+                response.status
+            )));
+        }
+        let lifetime = cache_lifetime(
+            response
+                .headers
+                .get("cache-control")
+                .and_then(|v| v.to_str().ok()),
+        );
+        let body = response.body;
+        if let Some(seconds) = lifetime {
+            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            if cache.len() >= MAX_CACHE_ENTRIES {
+                let now = Instant::now();
+                cache.retain(|_, (expires, _)| *expires > now);
+            }
+            if cache.len() < MAX_CACHE_ENTRIES {
+                cache.insert(
+                    url.to_owned(),
+                    (Instant::now() + Duration::from_secs(seconds), body.clone()),
+                );
+            }
+        }
+        Ok(body)
+    }
+
+    /// Sends any request (a token request, a user-info call) under the same rules as
+    /// `get`, without caching; every status is returned to the caller.
+    pub async fn send(
+        &self,
+        mut request: reqwest::Request,
+        max_bytes: usize,
+    ) -> Result<Fetched, FetchError> {
+        let (parsed, address) = self.check(request.url().as_str()).await?;
         let host = parsed.host_str().unwrap_or_default().to_owned();
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -74,24 +123,19 @@ impl Fetcher {
         let client = builder
             .build()
             .map_err(|e| FetchError::Failed(e.to_string()))?;
-        let response = client
-            .get(parsed.as_str())
-            .header("accept", "application/json")
-            .send()
-            .await
-            .map_err(|e| {
-                FetchError::Failed(if e.is_timeout() {
-                    "timed out".into()
-                } else {
-                    e.to_string()
-                })
-            })?;
-        if response.status() != 200 {
-            return Err(FetchError::Failed(format!(
-                "status {} (only 200 is accepted; redirects are not followed)",
-                response.status().as_u16()
-            )));
+        if !request.headers().contains_key("accept") {
+            request.headers_mut().insert(
+                "accept",
+                reqwest::header::HeaderValue::from_static("application/json"),
+            );
         }
+        let response = client.execute(request).await.map_err(|e| {
+            FetchError::Failed(if e.is_timeout() {
+                "timed out".into()
+            } else {
+                e.to_string()
+            })
+        })?;
         if response
             .content_length()
             .is_some_and(|n| n > max_bytes as u64)
@@ -100,12 +144,8 @@ impl Fetcher {
                 "the document is larger than {max_bytes} bytes"
             )));
         }
-        let lifetime = cache_lifetime(
-            response
-                .headers()
-                .get("cache-control")
-                .and_then(|v| v.to_str().ok()),
-        );
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
         let mut body = Vec::new();
         let mut response = response;
         let deadline = Instant::now() + TIMEOUT;
@@ -121,21 +161,11 @@ impl Fetcher {
             }
             body.extend_from_slice(&chunk);
         }
-        let body = Bytes::from(body);
-        if let Some(seconds) = lifetime {
-            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            if cache.len() >= MAX_CACHE_ENTRIES {
-                let now = Instant::now();
-                cache.retain(|_, (expires, _)| *expires > now);
-            }
-            if cache.len() < MAX_CACHE_ENTRIES {
-                cache.insert(
-                    url.to_owned(),
-                    (Instant::now() + Duration::from_secs(seconds), body.clone()),
-                );
-            }
-        }
-        Ok(body)
+        Ok(Fetched {
+            status,
+            headers,
+            body: Bytes::from(body),
+        })
     }
 
     /// Forgets a cached document (after it turned out invalid: never cache failures).

@@ -49,6 +49,9 @@ enum Command {
     /// Trusted external issuers of subject tokens for token exchange.
     #[command(subcommand)]
     Issuer(IssuerCommand),
+    /// Upstream identity providers users can sign in with (OpenID Connect, OAuth 2.0).
+    #[command(subcommand)]
+    Upstream(warden::cli::upstream::UpstreamCommand),
     /// Which resources may exchange tokens toward which (RFC 8693 policy).
     #[command(subcommand)]
     Downstream(DownstreamCommand),
@@ -142,6 +145,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::User(command) => cli::users::user(&settings, command).await,
         Command::Domain(command) => cli::domains::domain(&settings, command).await,
         Command::Issuer(command) => cli::exchange::issuer(&settings, command).await,
+        Command::Upstream(command) => cli::upstream::upstream(&settings, command).await,
         Command::Downstream(command) => cli::exchange::downstream(&settings, command).await,
         Command::Admin(AdminCommand::Bootstrap { name }) => {
             cli::bootstrap::bootstrap(&settings, name).await

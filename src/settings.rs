@@ -50,6 +50,9 @@ pub struct Settings {
     pub registration_cleanup_after: i64,
     /// Development only: fetch plain-http URLs on loopback addresses.
     pub dev_allow_loopback_fetch: bool,
+    /// Whether the login page offers the local username/password form (upstream
+    /// providers can replace it).
+    pub password_login: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -448,6 +451,16 @@ impl Settings {
                 Some(other) => {
                     return Err(bad(
                         "WARDEN_DEV_ALLOW_LOOPBACK_FETCH",
+                        format!("{other:?} is not 0 or 1"),
+                    ));
+                }
+            },
+            password_login: match get("WARDEN_PASSWORD_LOGIN").as_deref() {
+                None | Some("1") => true,
+                Some("0") => false,
+                Some(other) => {
+                    return Err(bad(
+                        "WARDEN_PASSWORD_LOGIN",
                         format!("{other:?} is not 0 or 1"),
                     ));
                 }

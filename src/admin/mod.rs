@@ -6,6 +6,7 @@ pub mod domains;
 pub mod exchange;
 pub mod resources;
 pub mod scopes;
+pub mod upstream;
 pub mod users;
 
 use serde::{Deserialize, Deserializer, Serialize};

@@ -40,6 +40,19 @@ pub enum UserCommand {
         username: String,
     },
     List,
+    /// The upstream identities linked to the account.
+    Identities {
+        username: String,
+    },
+    /// Remove a linked upstream identity (the next sign-in with it follows the provider's
+    /// first-sign-in rule again).
+    Unlink {
+        username: String,
+        #[arg(long)]
+        provider: String,
+        #[arg(long)]
+        subject: String,
+    },
 }
 
 fn read_password() -> anyhow::Result<String> {
@@ -91,6 +104,19 @@ pub async fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<(
         UserCommand::Delete { username } => {
             users::delete(&store, &username, now).await?;
             print_json(&serde_json::json!({ "deleted": username }))
+        }
+        UserCommand::Identities { username } => {
+            print_json(&crate::admin::upstream::identities(&store, &username).await?)
+        }
+        UserCommand::Unlink {
+            username,
+            provider,
+            subject,
+        } => {
+            crate::admin::upstream::unlink(&store, &username, &provider, &subject).await?;
+            print_json(
+                &serde_json::json!({ "unlinked": { "provider": provider, "subject": subject } }),
+            )
         }
         UserCommand::List => {
             let mut query = PageQuery {

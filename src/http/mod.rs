@@ -59,6 +59,14 @@ pub fn routes(cfg: &mut web::ServiceConfig, issuer: &Issuer) {
         )
         .route(&at("/logout"), web::post().to(browser::login::post_logout))
         .route(
+            &at("/login/upstream/{provider}"),
+            web::post().to(browser::upstream::start),
+        )
+        .route(
+            &at("/login/upstream/{provider}/callback"),
+            web::get().to(browser::upstream::callback),
+        )
+        .route(
             &at("/account"),
             web::get().to(browser::account::get_account),
         )

@@ -15,6 +15,21 @@ pub struct LoginPage {
     pub client_name: Option<String>,
     pub username: String,
     pub error: Option<String>,
+    /// One button per enabled upstream identity provider.
+    pub providers: Vec<ProviderButton>,
+    /// The local username/password form (WARDEN_PASSWORD_LOGIN).
+    pub password_login: bool,
+}
+
+pub struct ProviderButton {
+    pub id: String,
+    pub display_name: String,
+}
+
+pub struct IdentityLine {
+    pub provider: String,
+    pub email: Option<String>,
+    pub last_used: String,
 }
 
 #[derive(Template)]
@@ -48,6 +63,9 @@ pub struct AccountPage {
     pub username: String,
     pub grants: Vec<GrantLine>,
     pub notice: Option<String>,
+    /// Linked upstream identities, and the providers that could be linked.
+    pub identities: Vec<IdentityLine>,
+    pub providers: Vec<ProviderButton>,
 }
 
 pub struct GrantLine {

@@ -180,6 +180,7 @@ impl Store {
         on_pool!(self, pool => {
             sqlx::query("DELETE FROM authorization_requests WHERE expires_at < $1").bind(now).execute(pool).await?;
             sqlx::query("DELETE FROM authorization_codes WHERE expires_at < $1").bind(now - 3600).execute(pool).await?;
+            sqlx::query("DELETE FROM upstream_logins WHERE expires_at < $1").bind(now).execute(pool).await?;
             sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1").bind(now).execute(pool).await?;
             sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(now).execute(pool).await.map(|_| ())
         })

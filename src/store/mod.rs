@@ -14,6 +14,7 @@ pub mod resources;
 pub mod scopes;
 pub mod sessions;
 pub mod signing_keys;
+pub mod upstream;
 pub mod users;
 
 use std::str::FromStr;

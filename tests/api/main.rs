@@ -20,3 +20,5 @@ mod registry_cli;
 mod self_registration;
 mod startup;
 mod token_exchange;
+mod upstream_idp;
+mod upstream_login;

@@ -9,6 +9,7 @@ mod exchange;
 mod grants;
 mod resources;
 mod scopes;
+mod upstream;
 mod users;
 
 use actix_web::error::{JsonPayloadError, QueryPayloadError};
@@ -89,6 +90,33 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/users/{id}/disable", web::post().to(users::disable))
     .route("/users/{id}/enable", web::post().to(users::enable))
+    .route(
+        "/users/{id}/identities",
+        web::get().to(upstream::identities),
+    )
+    .route(
+        "/users/{id}/identities/{provider}/{subject}",
+        web::delete().to(upstream::unlink),
+    )
+    .service(
+        web::resource("/upstream-providers")
+            .get(upstream::list)
+            .post(upstream::create),
+    )
+    .service(
+        web::resource("/upstream-providers/{id}")
+            .get(upstream::get)
+            .put(upstream::replace)
+            .delete(upstream::delete),
+    )
+    .route(
+        "/upstream-providers/{id}/enable",
+        web::post().to(upstream::enable),
+    )
+    .route(
+        "/upstream-providers/{id}/disable",
+        web::post().to(upstream::disable),
+    )
     .service(
         web::resource("/resources/{id}/downstreams")
             .get(exchange::get_downstreams)

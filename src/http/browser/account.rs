@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::{base, current_session, same_token, see_other, unavailable};
 use crate::http::oauth::read_form;
-use crate::http::pages::{AccountPage, GrantLine, error_page, human_time, render};
+use crate::http::pages::{AccountPage, GrantLine, IdentityLine, error_page, human_time, render};
 use crate::oauth::params::Params;
 use crate::oauth::scope::ScopeSet;
 use crate::state::AppState;
@@ -42,9 +42,23 @@ pub async fn get_account(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
                 .unwrap_or_else(|| "never".into()),
         })
         .collect();
+    let identities = match state.store.identities_of(&session.user_id).await {
+        Ok(rows) => rows
+            .into_iter()
+            .map(|i| IdentityLine {
+                provider: i.provider_id,
+                email: i.email,
+                last_used: human_time(i.last_login_at),
+            })
+            .collect(),
+        Err(e) => return unavailable(&state, e.into()),
+    };
+    let providers = super::login::enabled_providers(&state).await;
     render(
         StatusCode::OK,
         &AccountPage {
+            identities,
+            providers,
             base: base(&state),
             csrf: session.csrf,
             username: session.username,

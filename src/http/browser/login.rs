@@ -13,7 +13,7 @@ use super::{
 use crate::accounts::{self, SignIn};
 use crate::crypto::random;
 use crate::http::oauth::read_form;
-use crate::http::pages::{LoginPage, error_page, render_with};
+use crate::http::pages::{LoginPage, ProviderButton, error_page, render_with};
 use crate::oauth::params::Params;
 use crate::state::AppState;
 
@@ -44,6 +44,7 @@ async fn page(
         },
         None => None,
     };
+    let providers = enabled_providers(state).await;
     let csrf = random::token();
     let mut builder = HttpResponse::build(status);
     builder.cookie(cookie(state, login_cookie(state), csrf.clone()));
@@ -59,8 +60,38 @@ async fn page(
             client_name,
             username,
             error,
+            providers,
+            password_login: state.settings.password_login,
         },
     )
+}
+
+/// The buttons for enabled upstream providers; none when the database is unreachable
+/// (the password form still renders, and its POST reports the outage).
+pub async fn enabled_providers(state: &AppState) -> Vec<ProviderButton> {
+    match state.store.upstream_providers(true).await {
+        Ok(rows) => rows
+            .into_iter()
+            .map(|p| ProviderButton {
+                id: p.id,
+                display_name: p.display_name,
+            })
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot list upstream providers");
+            Vec::new()
+        }
+    }
+}
+
+/// Re-renders the login page with an error (used by the upstream callback too).
+pub async fn page_with_error(
+    state: &AppState,
+    status: StatusCode,
+    request: Option<String>,
+    error: String,
+) -> HttpResponse {
+    page(state, status, request, String::new(), Some(error)).await
 }
 
 pub async fn post_login(
@@ -80,6 +111,16 @@ pub async fn post_login(
         }
     };
     let request = opaque_id(params.get("request"));
+    if !state.settings.password_login {
+        return page(
+            &state,
+            StatusCode::FORBIDDEN,
+            request,
+            String::new(),
+            Some("Password sign-in is turned off here. Use one of the buttons.".to_owned()),
+        )
+        .await;
+    }
     let username = params.get("username").unwrap_or("").trim().to_owned();
     let expected = req
         .cookie(login_cookie(&state))
@@ -127,21 +168,32 @@ pub async fn post_login(
         }
         Err(e) => return unavailable(&state, e),
     };
+    signed_in(&state, &req, &user.id, request).await
+}
+
+/// Starts a fresh session for `user_id` and sends the browser on: back to the pending
+/// authorization request, or to the account page.
+pub async fn signed_in(
+    state: &AppState,
+    req: &HttpRequest,
+    user_id: &str,
+    request: Option<String>,
+) -> HttpResponse {
     // A new session on every sign-in (no fixation); the old one, if any, ends.
-    if let Ok(Some((old, _))) = current_session(&state, &req).await {
-        let _ = accounts::end_session(&state, &old).await;
+    if let Ok(Some((old, _))) = current_session(state, req).await {
+        let _ = accounts::end_session(state, &old).await;
     }
-    let token = match accounts::start_session(&state, &user.id).await {
+    let token = match accounts::start_session(state, user_id).await {
         Ok(t) => t,
-        Err(e) => return unavailable(&state, e),
+        Err(e) => return unavailable(state, e),
     };
     let next = match request {
-        Some(id) => format!("{}/authorize/continue?request={id}", base(&state)),
-        None => format!("{}/account", base(&state)),
+        Some(id) => format!("{}/authorize/continue?request={id}", base(state)),
+        None => format!("{}/account", base(state)),
     };
     let mut response = see_other(&next);
-    let _ = response.add_cookie(&cookie(&state, session_cookie(&state), token));
-    let _ = response.add_cookie(&removal(&state, login_cookie(&state)));
+    let _ = response.add_cookie(&cookie(state, session_cookie(state), token));
+    let _ = response.add_cookie(&removal(state, login_cookie(state)));
     response
 }
 

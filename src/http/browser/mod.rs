@@ -4,6 +4,7 @@
 pub mod account;
 pub mod authorize;
 pub mod login;
+pub mod upstream;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
@@ -30,6 +31,14 @@ pub fn login_cookie(state: &AppState) -> &'static str {
         "__Host-warden-login"
     } else {
         "warden-login"
+    }
+}
+
+pub fn upstream_cookie(state: &AppState) -> &'static str {
+    if state.settings.issuer.is_https() {
+        "__Host-warden-upstream"
+    } else {
+        "warden-upstream"
     }
 }
 

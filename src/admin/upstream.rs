@@ -1,0 +1,378 @@
+//! Upstream identity providers (admin API and CLI alike) and the identities users have
+//! linked. The client secret is sealed under the master key on the way in and never
+//! comes back out.
+
+use serde::{Deserialize, Serialize};
+
+use crate::admin::AdminError;
+use crate::crypto::master_key::MasterKey;
+use crate::store::Store;
+use crate::store::upstream::{IdentityRow, ProviderRow};
+use crate::upstream::secret_kid;
+
+pub const KINDS: [&str; 2] = ["oidc", "oauth2"];
+pub const FIRST_LOGIN_RULES: [&str; 3] = ["create", "link-by-email", "existing-only"];
+pub const AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
+
+/// A provider as an admin writes it. On update, a missing `client_secret` keeps the
+/// stored one.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderInput {
+    pub id: String,
+    pub kind: String,
+    pub display_name: String,
+    #[serde(default)]
+    pub issuer: Option<String>,
+    #[serde(default)]
+    pub authorization_endpoint: Option<String>,
+    #[serde(default)]
+    pub token_endpoint: Option<String>,
+    #[serde(default)]
+    pub userinfo_endpoint: Option<String>,
+    pub client_id: String,
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    #[serde(default)]
+    pub token_auth_method: Option<String>,
+    #[serde(default)]
+    pub scopes: Option<String>,
+    #[serde(default)]
+    pub subject_claim: Option<String>,
+    #[serde(default)]
+    pub email_claim: Option<String>,
+    #[serde(default)]
+    pub name_claim: Option<String>,
+    #[serde(default)]
+    pub trust_email: bool,
+    #[serde(default)]
+    pub allowed_domains: Vec<String>,
+    #[serde(default)]
+    pub on_first_login: Option<String>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProviderView {
+    pub id: String,
+    pub kind: String,
+    pub display_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userinfo_endpoint: Option<String>,
+    pub client_id: String,
+    pub token_auth_method: String,
+    pub scopes: String,
+    pub subject_claim: String,
+    pub email_claim: String,
+    pub name_claim: String,
+    pub trust_email: bool,
+    pub allowed_domains: Vec<String>,
+    pub on_first_login: String,
+    pub enabled: bool,
+    /// Where the provider must send browsers back (register it there).
+    pub redirect_uri: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl ProviderView {
+    pub fn new(p: ProviderRow, issuer: &crate::settings::Issuer) -> ProviderView {
+        ProviderView {
+            redirect_uri: issuer.endpoint(&format!("/login/upstream/{}/callback", p.id)),
+            id: p.id,
+            kind: p.kind,
+            display_name: p.display_name,
+            issuer: p.issuer,
+            authorization_endpoint: p.authorization_endpoint,
+            token_endpoint: p.token_endpoint,
+            userinfo_endpoint: p.userinfo_endpoint,
+            client_id: p.client_id,
+            token_auth_method: p.token_auth_method,
+            scopes: p.scopes,
+            subject_claim: p.subject_claim,
+            email_claim: p.email_claim,
+            name_claim: p.name_claim,
+            trust_email: p.trust_email,
+            allowed_domains: p
+                .allowed_domains
+                .split_ascii_whitespace()
+                .map(str::to_owned)
+                .collect(),
+            on_first_login: p.on_first_login,
+            enabled: p.enabled,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+fn endpoint(field: &'static str, value: Option<&str>) -> Result<String, AdminError> {
+    let value = value.ok_or_else(|| AdminError::invalid(field, "is required for this kind"))?;
+    let parsed = url::Url::parse(value)
+        .map_err(|e| AdminError::invalid(field, format!("not a URL ({e})")))?;
+    let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
+        return Err(AdminError::invalid(field, "must be an https URL"));
+    }
+    if parsed.fragment().is_some() || !parsed.username().is_empty() || value.len() > 2048 {
+        return Err(AdminError::invalid(
+            field,
+            "must have no fragment or credentials and be at most 2048 bytes",
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+fn one_of(field: &'static str, value: String, allowed: &[&str]) -> Result<String, AdminError> {
+    if allowed.contains(&value.as_str()) {
+        Ok(value)
+    } else {
+        Err(AdminError::invalid(
+            field,
+            format!("must be one of {}", allowed.join(", ")),
+        ))
+    }
+}
+
+fn short(field: &'static str, value: String, max: usize) -> Result<String, AdminError> {
+    if value.is_empty() || value.len() > max || value.chars().any(char::is_control) {
+        return Err(AdminError::invalid(
+            field,
+            format!("1 to {max} bytes, no control characters"),
+        ));
+    }
+    Ok(value)
+}
+
+/// Validates an input into a row; `existing` supplies the secret and creation time.
+fn to_row(
+    input: ProviderInput,
+    keys: &MasterKey,
+    existing: Option<&ProviderRow>,
+    now: i64,
+) -> Result<ProviderRow, AdminError> {
+    let id_ok = (1..=32).contains(&input.id.len())
+        && input
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !id_ok {
+        return Err(AdminError::invalid(
+            "id",
+            "1 to 32 characters: lowercase letters, digits and '-'",
+        ));
+    }
+    let kind = one_of("kind", input.kind, &KINDS)?;
+    let oidc = kind == "oidc";
+    let (issuer, authorization, token, userinfo) = if oidc {
+        let issuer = endpoint("issuer", input.issuer.as_deref())?;
+        if input.authorization_endpoint.is_some()
+            || input.token_endpoint.is_some()
+            || input.userinfo_endpoint.is_some()
+        {
+            return Err(AdminError::invalid(
+                "issuer",
+                "an OpenID Connect provider's endpoints come from its discovery document; give only the issuer",
+            ));
+        }
+        (Some(issuer), None, None, None)
+    } else {
+        if input.issuer.is_some() {
+            return Err(AdminError::invalid(
+                "issuer",
+                "only OpenID Connect providers have an issuer",
+            ));
+        }
+        (
+            None,
+            Some(endpoint(
+                "authorization_endpoint",
+                input.authorization_endpoint.as_deref(),
+            )?),
+            Some(endpoint("token_endpoint", input.token_endpoint.as_deref())?),
+            Some(endpoint(
+                "userinfo_endpoint",
+                input.userinfo_endpoint.as_deref(),
+            )?),
+        )
+    };
+    let client_secret_sealed = match (input.client_secret, existing) {
+        (Some(secret), _) => {
+            let secret = short("client_secret", secret, 1024)?;
+            keys.seal(&secret_kid(&input.id), secret.as_bytes())?
+        }
+        (None, Some(e)) => e.client_secret_sealed.clone(),
+        (None, None) => return Err(AdminError::invalid("client_secret", "is required")),
+    };
+    let scopes = input
+        .scopes
+        .unwrap_or_else(|| if oidc { "openid email profile" } else { "" }.to_owned());
+    if oidc && !scopes.split_ascii_whitespace().any(|s| s == "openid") {
+        return Err(AdminError::invalid(
+            "scopes",
+            "an OpenID Connect provider needs the openid scope",
+        ));
+    }
+    if scopes.len() > 1024
+        || scopes
+            .chars()
+            .any(|c| c.is_control() || c == '"' || c == '\\')
+    {
+        return Err(AdminError::invalid("scopes", "not a valid scope list"));
+    }
+    let mut domains = Vec::new();
+    for d in input.allowed_domains {
+        let d = d.trim().to_ascii_lowercase();
+        let ok = !d.is_empty()
+            && d.len() <= 253
+            && d.contains('.')
+            && d.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+        if !ok {
+            return Err(AdminError::invalid(
+                "allowed_domains",
+                format!("{d:?} is not a domain"),
+            ));
+        }
+        domains.push(d);
+    }
+    let claim = |field, v: Option<String>, default: &str| {
+        short(field, v.unwrap_or_else(|| default.to_owned()), 64)
+    };
+    Ok(ProviderRow {
+        subject_claim: claim(
+            "subject_claim",
+            input.subject_claim,
+            if oidc { "sub" } else { "id" },
+        )?,
+        email_claim: claim("email_claim", input.email_claim, "email")?,
+        name_claim: claim("name_claim", input.name_claim, "name")?,
+        display_name: short("display_name", input.display_name, 64)?,
+        client_id: short("client_id", input.client_id, 512)?,
+        token_auth_method: one_of(
+            "token_auth_method",
+            input
+                .token_auth_method
+                .unwrap_or_else(|| "client_secret_basic".into()),
+            &AUTH_METHODS,
+        )?,
+        on_first_login: one_of(
+            "on_first_login",
+            input.on_first_login.unwrap_or_else(|| "create".into()),
+            &FIRST_LOGIN_RULES,
+        )?,
+        id: input.id,
+        kind,
+        issuer,
+        authorization_endpoint: authorization,
+        token_endpoint: token,
+        userinfo_endpoint: userinfo,
+        client_secret_sealed,
+        scopes,
+        trust_email: input.trust_email,
+        allowed_domains: domains.join(" "),
+        enabled: input.enabled,
+        created_at: existing.map_or(now, |e| e.created_at),
+        updated_at: now,
+    })
+}
+
+pub async fn create(
+    store: &Store,
+    keys: &MasterKey,
+    input: ProviderInput,
+    now: i64,
+) -> Result<ProviderRow, AdminError> {
+    let row = to_row(input, keys, None, now)?;
+    if !store.save_upstream_provider(&row, false).await? {
+        return Err(AdminError::Conflict(format!(
+            "provider {} already exists",
+            row.id
+        )));
+    }
+    Ok(row)
+}
+
+/// Replaces a provider's configuration (the id in the path wins).
+pub async fn replace(
+    store: &Store,
+    keys: &MasterKey,
+    id: &str,
+    mut input: ProviderInput,
+    now: i64,
+) -> Result<ProviderRow, AdminError> {
+    let existing = get(store, id).await?;
+    input.id = existing.id.clone();
+    let row = to_row(input, keys, Some(&existing), now)?;
+    store.save_upstream_provider(&row, true).await?;
+    Ok(row)
+}
+
+pub async fn set_enabled(
+    store: &Store,
+    id: &str,
+    enabled: bool,
+    now: i64,
+) -> Result<ProviderRow, AdminError> {
+    let mut row = get(store, id).await?;
+    row.enabled = enabled;
+    row.updated_at = now;
+    store.save_upstream_provider(&row, true).await?;
+    Ok(row)
+}
+
+pub async fn get(store: &Store, id: &str) -> Result<ProviderRow, AdminError> {
+    store
+        .upstream_provider(id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("no provider {id}")))
+}
+
+pub async fn list(store: &Store) -> Result<Vec<ProviderRow>, AdminError> {
+    Ok(store.upstream_providers(false).await?)
+}
+
+/// Deletes a provider and every identity linked through it (the users stay).
+pub async fn delete(store: &Store, id: &str) -> Result<(), AdminError> {
+    if store.delete_upstream_provider(id).await? {
+        Ok(())
+    } else {
+        Err(AdminError::NotFound(format!("no provider {id}")))
+    }
+}
+
+pub async fn identities(store: &Store, user: &str) -> Result<Vec<IdentityRow>, AdminError> {
+    let user = crate::admin::users::get(store, user).await?;
+    Ok(store.identities_of(&user.id).await?)
+}
+
+pub async fn unlink(
+    store: &Store,
+    user: &str,
+    provider_id: &str,
+    subject: &str,
+) -> Result<(), AdminError> {
+    let user = crate::admin::users::get(store, user).await?;
+    if store
+        .unlink_identity(&user.id, provider_id, subject)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(AdminError::NotFound(format!(
+            "user {} has no {provider_id} identity {subject:?}",
+            user.username
+        )))
+    }
+}

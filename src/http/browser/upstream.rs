@@ -1,0 +1,227 @@
+//! POST /login/upstream/{provider} (a button on the login or account page) and
+//! GET /login/upstream/{provider}/callback (where the provider sends the browser back).
+//! Every failure is a page and leaves no session: see `crate::upstream` for the checks.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::{
+    base, cookie, current_session, login_cookie, opaque_id, removal, same_token, see_other,
+    unavailable, upstream_cookie,
+};
+use crate::crypto::random;
+use crate::http::oauth::read_form;
+use crate::http::pages::error_page;
+use crate::oauth::params::Params;
+use crate::state::AppState;
+use crate::upstream::{self, UpstreamError};
+
+pub async fn start(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    provider: web::Path<String>,
+    body: web::Payload,
+) -> HttpResponse {
+    let params = match read_form(&req, body).await {
+        Ok(p) => p,
+        Err(e) => return refused(&state, StatusCode::BAD_REQUEST, &e.description),
+    };
+    let request = opaque_id(params.get("request"));
+    let csrf = params.get("csrf").unwrap_or("");
+    // Linking from the account page proves the session; signing in proves the login form.
+    let link_user_id = if params.get("link") == Some("1") {
+        match current_session(&state, &req).await {
+            Ok(Some((_, s))) if same_token(csrf, &s.csrf) => Some(s.user_id),
+            Ok(_) => return expired(&state),
+            Err(e) => return unavailable(&state, e),
+        }
+    } else {
+        let expected = req
+            .cookie(login_cookie(&state))
+            .map(|c| c.value().to_owned())
+            .unwrap_or_default();
+        if !same_token(csrf, &expected) {
+            return expired(&state);
+        }
+        None
+    };
+    let provider = match state.store.upstream_provider(&provider).await {
+        Ok(Some(p)) if p.enabled => p,
+        Ok(_) => {
+            return refused(
+                &state,
+                StatusCode::NOT_FOUND,
+                "This sign-in option is not available.",
+            );
+        }
+        Err(e) => return unavailable(&state, e.into()),
+    };
+    match upstream::begin(&state, &provider, request, link_user_id).await {
+        Ok(begun) => {
+            let mut response = see_other(&begun.location);
+            let _ = response.add_cookie(&cookie(
+                &state,
+                upstream_cookie(&state),
+                begun.browser_secret,
+            ));
+            response
+        }
+        Err(e) => failure(&state, &provider.display_name, e),
+    }
+}
+
+pub async fn callback(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    provider: web::Path<String>,
+) -> HttpResponse {
+    let Ok(params) = Params::parse(req.query_string().as_bytes()) else {
+        return refused(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "The identity provider sent back a malformed answer.",
+        );
+    };
+    let browser = req
+        .cookie(upstream_cookie(&state))
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    let state_value = params.get("state").unwrap_or("");
+    // The row goes whatever happens next: a callback is good for one try.
+    let pending = if state_value.is_empty() || state_value.len() > 512 {
+        None
+    } else {
+        match state
+            .store
+            .take_upstream_login(&random::sha256_b64(state_value), state.clock.now())
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => return unavailable(&state, e.into()),
+        }
+    };
+    let Some(pending) = pending.filter(|p| p.provider_id == *provider) else {
+        return clear(
+            refused(
+                &state,
+                StatusCode::BAD_REQUEST,
+                "This sign-in has expired, was already used, or was not started here. Start again from the sign-in page.",
+            ),
+            &state,
+        );
+    };
+    if !same_token(&random::sha256_b64(&browser), &pending.browser_hash) || browser.is_empty() {
+        return clear(
+            refused(
+                &state,
+                StatusCode::BAD_REQUEST,
+                "This sign-in was started in another browser. Start again from the sign-in page.",
+            ),
+            &state,
+        );
+    }
+    let provider = match state.store.upstream_provider(&provider).await {
+        Ok(Some(p)) if p.enabled => p,
+        Ok(_) => {
+            return clear(
+                refused(
+                    &state,
+                    StatusCode::NOT_FOUND,
+                    "This sign-in option is not available.",
+                ),
+                &state,
+            );
+        }
+        Err(e) => return unavailable(&state, e.into()),
+    };
+    let result = async {
+        if let Some(error) = params.get("error") {
+            let detail = params
+                .get("error_description")
+                .map(|d| format!(": {}", d.chars().take(200).collect::<String>()))
+                .unwrap_or_default();
+            return Err(UpstreamError::Denied(format!(
+                "{} did not sign you in ({}{detail}).",
+                provider.display_name,
+                error.chars().take(64).collect::<String>()
+            )));
+        }
+        // RFC 9207: a provider that names itself must name the one we sent the user to.
+        if let (Some(iss), Some(expected)) = (params.get("iss"), provider.issuer.as_deref())
+            && iss != expected
+        {
+            return Err(UpstreamError::Invalid(
+                "the answer came from another issuer".into(),
+            ));
+        }
+        let code = params
+            .get("code")
+            .filter(|c| !c.is_empty() && c.len() <= 2048)
+            .ok_or_else(|| UpstreamError::Invalid("the answer has no code".into()))?;
+        let identity = upstream::finish(&state, &provider, &pending, code).await?;
+        upstream::accounts::resolve(
+            &state,
+            &provider,
+            &identity,
+            pending.link_user_id.as_deref(),
+        )
+        .await
+    }
+    .await;
+    let user = match result {
+        Ok(user) => user,
+        Err(e) => return clear(failure(&state, &provider.display_name, e), &state),
+    };
+    tracing::info!(provider = %provider.id, user_id = %user.id, "upstream sign-in");
+    let response = if pending.link_user_id.is_some() {
+        see_other(&format!("{}/account", base(&state)))
+    } else {
+        super::login::signed_in(&state, &req, &user.id, pending.request_id).await
+    };
+    clear(response, &state)
+}
+
+fn clear(mut response: HttpResponse, state: &AppState) -> HttpResponse {
+    let _ = response.add_cookie(&removal(state, upstream_cookie(state)));
+    response
+}
+
+fn expired(state: &AppState) -> HttpResponse {
+    refused(
+        state,
+        StatusCode::FORBIDDEN,
+        "The sign-in form expired. Reload the page and try again.",
+    )
+}
+
+fn refused(state: &AppState, status: StatusCode, detail: &str) -> HttpResponse {
+    error_page(&base(state), status, "Sign-in failed", detail)
+}
+
+fn failure(state: &AppState, provider: &str, e: UpstreamError) -> HttpResponse {
+    match e {
+        UpstreamError::Internal(e) => unavailable(state, e),
+        UpstreamError::Unavailable(why) => {
+            tracing::warn!(provider, reason = %why, "upstream provider unavailable");
+            refused(
+                state,
+                StatusCode::BAD_GATEWAY,
+                &format!(
+                    "{provider} could not be reached or gave an unusable answer. Try again later, or use another way to sign in."
+                ),
+            )
+        }
+        UpstreamError::Denied(why) => refused(state, StatusCode::FORBIDDEN, &why),
+        UpstreamError::Invalid(why) => {
+            tracing::warn!(provider, reason = %why, "upstream sign-in rejected");
+            refused(
+                state,
+                StatusCode::BAD_REQUEST,
+                &format!(
+                    "The answer from {provider} could not be trusted ({why}). Start again from the sign-in page."
+                ),
+            )
+        }
+        UpstreamError::Forbidden(why) => refused(state, StatusCode::FORBIDDEN, &why),
+    }
+}

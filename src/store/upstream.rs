@@ -1,0 +1,218 @@
+//! Upstream identity providers, the identities they vouch for, and pending round trips.
+
+use crate::clock::UnixTime;
+use crate::store::{Store, on_pool};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ProviderRow {
+    pub id: String,
+    /// `oidc` or `oauth2`.
+    pub kind: String,
+    pub display_name: String,
+    pub issuer: Option<String>,
+    pub authorization_endpoint: Option<String>,
+    pub token_endpoint: Option<String>,
+    pub userinfo_endpoint: Option<String>,
+    pub client_id: String,
+    pub client_secret_sealed: String,
+    /// `client_secret_basic` or `client_secret_post`.
+    pub token_auth_method: String,
+    pub scopes: String,
+    pub subject_claim: String,
+    pub email_claim: String,
+    pub name_claim: String,
+    /// Treat the provider's email as verified when it says nothing (GitHub-style APIs).
+    pub trust_email: bool,
+    /// Space-separated email domains; empty admits every address.
+    pub allowed_domains: String,
+    /// `create`, `link-by-email` or `existing-only`.
+    pub on_first_login: String,
+    pub enabled: bool,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow, serde::Serialize)]
+pub struct IdentityRow {
+    pub provider_id: String,
+    pub subject: String,
+    pub user_id: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub created_at: UnixTime,
+    pub last_login_at: UnixTime,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct UpstreamLoginRow {
+    pub state_hash: String,
+    pub provider_id: String,
+    pub browser_hash: String,
+    pub nonce: String,
+    pub verifier_sealed: String,
+    pub request_id: Option<String>,
+    pub link_user_id: Option<String>,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+const PROVIDER_COLUMNS: &str = "id, kind, display_name, issuer, authorization_endpoint, token_endpoint, \
+     userinfo_endpoint, client_id, client_secret_sealed, token_auth_method, scopes, subject_claim, \
+     email_claim, name_claim, trust_email, allowed_domains, on_first_login, enabled, created_at, updated_at";
+
+impl Store {
+    pub async fn upstream_provider(&self, id: &str) -> Result<Option<ProviderRow>, sqlx::Error> {
+        let sql = format!("SELECT {PROVIDER_COLUMNS} FROM upstream_providers WHERE id = $1");
+        on_pool!(self, pool => sqlx::query_as::<_, ProviderRow>(sqlx::AssertSqlSafe(sql))
+            .bind(id).fetch_optional(pool).await)
+    }
+
+    pub async fn upstream_providers(
+        &self,
+        enabled_only: bool,
+    ) -> Result<Vec<ProviderRow>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {PROVIDER_COLUMNS} FROM upstream_providers WHERE enabled OR NOT $1 ORDER BY display_name, id"
+        );
+        on_pool!(self, pool => sqlx::query_as::<_, ProviderRow>(sqlx::AssertSqlSafe(sql))
+            .bind(enabled_only).fetch_all(pool).await)
+    }
+
+    /// Inserts or replaces a provider; `false` from an insert when the id is taken.
+    pub async fn save_upstream_provider(
+        &self,
+        p: &ProviderRow,
+        replace: bool,
+    ) -> Result<bool, sqlx::Error> {
+        let conflict = if replace {
+            "ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, display_name = excluded.display_name, \
+             issuer = excluded.issuer, authorization_endpoint = excluded.authorization_endpoint, \
+             token_endpoint = excluded.token_endpoint, userinfo_endpoint = excluded.userinfo_endpoint, \
+             client_id = excluded.client_id, client_secret_sealed = excluded.client_secret_sealed, \
+             token_auth_method = excluded.token_auth_method, scopes = excluded.scopes, \
+             subject_claim = excluded.subject_claim, email_claim = excluded.email_claim, \
+             name_claim = excluded.name_claim, trust_email = excluded.trust_email, \
+             allowed_domains = excluded.allowed_domains, on_first_login = excluded.on_first_login, \
+             enabled = excluded.enabled, updated_at = excluded.updated_at"
+        } else {
+            "ON CONFLICT (id) DO NOTHING"
+        };
+        let sql = format!(
+            "INSERT INTO upstream_providers ({PROVIDER_COLUMNS}) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) {conflict}"
+        );
+        on_pool!(self, pool => sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&p.id).bind(&p.kind).bind(&p.display_name).bind(&p.issuer)
+            .bind(&p.authorization_endpoint).bind(&p.token_endpoint).bind(&p.userinfo_endpoint)
+            .bind(&p.client_id).bind(&p.client_secret_sealed).bind(&p.token_auth_method)
+            .bind(&p.scopes).bind(&p.subject_claim).bind(&p.email_claim).bind(&p.name_claim)
+            .bind(p.trust_email).bind(&p.allowed_domains).bind(&p.on_first_login).bind(p.enabled)
+            .bind(p.created_at).bind(p.updated_at)
+            .execute(pool).await.map(|r| r.rows_affected() == 1))
+    }
+
+    /// Deletes a provider with its identities and pending logins.
+    pub async fn delete_upstream_provider(&self, id: &str) -> Result<bool, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query("DELETE FROM upstream_providers WHERE id = $1")
+            .bind(id).execute(pool).await.map(|r| r.rows_affected() == 1))
+    }
+
+    pub async fn insert_upstream_login(&self, l: &UpstreamLoginRow) -> Result<(), sqlx::Error> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO upstream_logins (state_hash, provider_id, browser_hash, nonce, verifier_sealed, \
+             request_id, link_user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(&l.state_hash).bind(&l.provider_id).bind(&l.browser_hash).bind(&l.nonce)
+            .bind(&l.verifier_sealed).bind(&l.request_id).bind(&l.link_user_id)
+            .bind(l.created_at).bind(l.expires_at)
+            .execute(pool).await.map(|_| ()))
+    }
+
+    /// Takes a pending login out of the table: whoever deletes the row owns it, so a
+    /// replayed callback finds nothing.
+    pub async fn take_upstream_login(
+        &self,
+        state_hash: &str,
+        now: UnixTime,
+    ) -> Result<Option<UpstreamLoginRow>, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_as::<_, UpstreamLoginRow>(
+            "DELETE FROM upstream_logins WHERE state_hash = $1 AND expires_at > $2 \
+             RETURNING state_hash, provider_id, browser_hash, nonce, verifier_sealed, request_id, \
+             link_user_id, created_at, expires_at")
+            .bind(state_hash).bind(now).fetch_optional(pool).await)
+    }
+
+    pub async fn identity(
+        &self,
+        provider_id: &str,
+        subject: &str,
+    ) -> Result<Option<IdentityRow>, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_as::<_, IdentityRow>(
+            "SELECT provider_id, subject, user_id, email, name, created_at, last_login_at \
+             FROM user_identities WHERE provider_id = $1 AND subject = $2")
+            .bind(provider_id).bind(subject).fetch_optional(pool).await)
+    }
+
+    pub async fn identities_of(&self, user_id: &str) -> Result<Vec<IdentityRow>, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_as::<_, IdentityRow>(
+            "SELECT provider_id, subject, user_id, email, name, created_at, last_login_at \
+             FROM user_identities WHERE user_id = $1 ORDER BY provider_id, subject")
+            .bind(user_id).fetch_all(pool).await)
+    }
+
+    /// Links an identity to a user; `false` when the identity already belongs to someone.
+    pub async fn link_identity(&self, i: &IdentityRow) -> Result<bool, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO user_identities (provider_id, subject, user_id, email, name, created_at, last_login_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (provider_id, subject) DO NOTHING")
+            .bind(&i.provider_id).bind(&i.subject).bind(&i.user_id).bind(&i.email).bind(&i.name)
+            .bind(i.created_at).bind(i.last_login_at)
+            .execute(pool).await.map(|r| r.rows_affected() == 1))
+    }
+
+    /// Creates a user and links its first identity in one transaction, so a failed link
+    /// leaves no orphan account.
+    pub async fn create_user_with_identity(
+        &self,
+        user: &crate::store::users::UserRow,
+        i: &IdentityRow,
+    ) -> Result<(), sqlx::Error> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("INSERT INTO users (id, username, password_hash, disabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(&user.id).bind(&user.username).bind(&user.password_hash).bind(user.disabled)
+                .bind(user.created_at).bind(user.updated_at).execute(&mut *tx).await?;
+            sqlx::query(
+                "INSERT INTO user_identities (provider_id, subject, user_id, email, name, created_at, last_login_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(&i.provider_id).bind(&i.subject).bind(&i.user_id).bind(&i.email).bind(&i.name)
+                .bind(i.created_at).bind(i.last_login_at).execute(&mut *tx).await?;
+            tx.commit().await
+        })
+    }
+
+    pub async fn touch_identity(
+        &self,
+        provider_id: &str,
+        subject: &str,
+        email: Option<&str>,
+        name: Option<&str>,
+        now: UnixTime,
+    ) -> Result<(), sqlx::Error> {
+        on_pool!(self, pool => sqlx::query(
+            "UPDATE user_identities SET email = $3, name = $4, last_login_at = $5 WHERE provider_id = $1 AND subject = $2")
+            .bind(provider_id).bind(subject).bind(email).bind(name).bind(now)
+            .execute(pool).await.map(|_| ()))
+    }
+
+    pub async fn unlink_identity(
+        &self,
+        user_id: &str,
+        provider_id: &str,
+        subject: &str,
+    ) -> Result<bool, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query(
+            "DELETE FROM user_identities WHERE user_id = $1 AND provider_id = $2 AND subject = $3")
+            .bind(user_id).bind(provider_id).bind(subject)
+            .execute(pool).await.map(|r| r.rows_affected() == 1))
+    }
+}
