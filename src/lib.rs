@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod cache;
 pub mod cli;
 pub mod clock;
 pub mod crypto;

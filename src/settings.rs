@@ -53,6 +53,8 @@ pub struct Settings {
     /// Whether the login page offers the local username/password form (upstream
     /// providers can replace it).
     pub password_login: bool,
+    /// Seconds a cached client or resource row may be served (0: no cache).
+    pub cache_ttl: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -455,6 +457,7 @@ impl Settings {
                     ));
                 }
             },
+            cache_ttl: number(&get, "WARDEN_CACHE_TTL", 5i64, 0..=60)?,
             password_login: match get("WARDEN_PASSWORD_LOGIN").as_deref() {
                 None | Some("1") => true,
                 Some("0") => false,

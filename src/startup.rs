@@ -194,6 +194,7 @@ async fn maintain(state: &AppState) -> anyhow::Result<()> {
         .delete_abandoned_registrations(now - state.settings.registration_cleanup_after, now)
         .await?;
     if abandoned > 0 {
+        state.hot.clear();
         tracing::info!(
             count = abandoned,
             "deleted dynamically registered clients that were never used"

@@ -4,6 +4,7 @@ use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 
+use crate::cache::HotCache;
 use crate::clock::Clock;
 use crate::crypto::keys::KeySet;
 use crate::crypto::master_key::MasterKey;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Every outbound fetch goes through this (SSRF rules, caching).
     pub fetcher: Arc<Fetcher>,
+    /// Client and resource rows for the token hot path (see `cache` for the staleness bound).
+    pub hot: Arc<HotCache>,
     /// The metadata document, serialized; replaced only when the catalogue changes.
     metadata: Arc<RwLock<Bytes>>,
 }
@@ -36,6 +39,7 @@ impl AppState {
         let fetcher = Arc::new(Fetcher::new(settings.dev_allow_loopback_fetch));
         let state = AppState {
             fetcher,
+            hot: Arc::new(HotCache::new(settings.cache_ttl)),
             store,
             settings: Arc::new(settings),
             keys: Arc::new(keys),
@@ -91,10 +95,19 @@ impl AppState {
                 .map(Some)
                 .map_err(ClientLookupError::Document);
         }
-        self.store
+        let now = self.clock.now();
+        if let Some(hit) = self.hot.client(client_id, now) {
+            return Ok(Some(hit));
+        }
+        let found = self
+            .store
             .client(client_id)
             .await
-            .map_err(|e| ClientLookupError::Database(e.into()))
+            .map_err(|e| ClientLookupError::Database(e.into()))?;
+        if let Some(client) = &found {
+            self.hot.put_client(client, now);
+        }
+        Ok(found)
     }
 
     /// Re-reads the signing keys from the database (rotation by another process).

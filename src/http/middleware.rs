@@ -119,3 +119,24 @@ pub async fn cors(
     );
     Ok(res)
 }
+
+/// After a request that may have changed clients, resources or grants (any method but
+/// GET/HEAD on the admin API or the registration management endpoint), forgets the hot
+/// path's cached rows, so this node sees the change at once (others within the TTL).
+pub async fn forget_cached_rows(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let writes = !matches!(
+        *req.method(),
+        actix_web::http::Method::GET | actix_web::http::Method::HEAD
+    );
+    let state = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .cloned();
+    let response = next.call(req).await?;
+    if writes && let Some(state) = state {
+        state.hot.clear();
+    }
+    Ok(response)
+}

@@ -43,9 +43,13 @@ pub async fn post_revoke(
         Err(e) => Err(e),
     };
     match result {
-        Ok(()) => HttpResponse::Ok()
-            .insert_header(CacheControl(vec![CacheDirective::NoStore]))
-            .finish(),
+        Ok(()) => {
+            // A revoked client_credentials grant must not be handed out again from cache.
+            state.hot.clear();
+            HttpResponse::Ok()
+                .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+                .finish()
+        }
         Err(e) => oauth_error(e),
     }
 }

@@ -23,7 +23,7 @@ pub struct ResourceRow {
 }
 
 /// A resource with the live client_credentials grant of one client for it.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ResourceWithGrant {
     #[sqlx(flatten)]
     pub resource: ResourceRow,

@@ -13,6 +13,7 @@ mod discovery;
 mod doc_server;
 mod health;
 mod helpers;
+mod hot_cache;
 mod introspection;
 mod keys;
 mod nodes;

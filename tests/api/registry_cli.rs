@@ -69,7 +69,10 @@ async fn an_operator_registers_a_resource_and_an_agent_by_cli_and_the_server_iss
     let id = resource["id"].as_str().unwrap();
     let disabled = stdout_json(&app.cli(&["resource", "disable", id]));
     assert_eq!(disabled["enabled"], false);
+    // The CLI is another process: the server's cached resource row (WARDEN_CACHE_TTL,
+    // 5 s) may still be served until it expires, never after.
     let form = [("grant_type", "client_credentials")];
+    app.clock.advance(5);
     assert_eq!(
         app.post_form("/token", &form, Some(&agent)).await.status(),
         400

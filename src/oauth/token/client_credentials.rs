@@ -9,6 +9,7 @@ use crate::oauth::params::Params;
 use crate::oauth::policy;
 use crate::oauth::token::TokenResponse;
 use crate::state::AppState;
+use crate::store::resources::ResourceWithGrant;
 
 pub async fn exchange(
     state: &AppState,
@@ -26,10 +27,15 @@ pub async fn exchange(
     // The hot path: one read fetches the resource and the client's live grant for it.
     let (resource, live_grant) = match policy::requested_uri(client, &requested)? {
         Some(uri) => {
-            let found = state
-                .store
-                .resource_with_client_grant(&uri, &client.client_id)
-                .await?;
+            let found = match state.hot.resource(&uri, &client.client_id, now) {
+                Some(hit) => Some(hit),
+                None => {
+                    state
+                        .store
+                        .resource_with_client_grant(&uri, &client.client_id)
+                        .await?
+                }
+            };
             let (resource, grant) = found
                 .map(|f| (Some(f.resource), f.cc_grant))
                 .unwrap_or((None, None));
@@ -50,6 +56,15 @@ pub async fn exchange(
                 .await?
         }
     };
+    state.hot.put_resource(
+        &resource.uri,
+        &client.client_id,
+        &ResourceWithGrant {
+            resource: resource.clone(),
+            cc_grant: Some(grant_id.clone()),
+        },
+        now,
+    );
     let ttl = policy::access_token_ttl(state, &resource);
     let scope = scope.to_scope_string();
     let claims = AccessTokenClaims {

@@ -1,0 +1,125 @@
+//! The token hot path's cache of client and resource rows: what it saves, and its
+//! staleness bound (WARDEN_CACHE_TTL) against disabling and revocation.
+
+use reqwest::Method;
+
+use crate::client_credentials::decode_claims;
+use crate::helpers::{TestApp, setup, spawn_app, spawn_app_with};
+
+async fn cc_status(app: &TestApp, agent: &crate::helpers::TestClient) -> u16 {
+    app.post_form(
+        "/token",
+        &[("grant_type", "client_credentials")],
+        Some(agent),
+    )
+    .await
+    .status()
+    .as_u16()
+}
+
+#[tokio::test]
+async fn a_change_behind_this_node_is_seen_within_the_ttl_and_never_after() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    app.client_credentials(&s.agent, None, None).await;
+    // Another node (or the CLI) disables the client: this node may serve its cached row
+    // until the TTL (5 s) runs out, and not a second longer.
+    app.db
+        .exec(&format!(
+            "UPDATE clients SET enabled = FALSE WHERE client_id = '{}'",
+            s.agent.client_id
+        ))
+        .await;
+    assert_eq!(
+        cc_status(&app, &s.agent).await,
+        200,
+        "served from the cache"
+    );
+    app.clock.advance(4);
+    assert_eq!(cc_status(&app, &s.agent).await, 200, "still within the TTL");
+    app.clock.advance(1);
+    assert_eq!(cc_status(&app, &s.agent).await, 401);
+}
+
+#[tokio::test]
+async fn without_the_cache_every_request_reads_the_database() {
+    let app = spawn_app_with(&[("WARDEN_CACHE_TTL", "0")]).await;
+    let s = setup(&app).await;
+    app.client_credentials(&s.agent, None, None).await;
+    app.db
+        .exec(&format!(
+            "UPDATE clients SET enabled = FALSE WHERE client_id = '{}'",
+            s.agent.client_id
+        ))
+        .await;
+    assert_eq!(cc_status(&app, &s.agent).await, 401);
+}
+
+#[tokio::test]
+async fn changes_through_this_node_take_effect_at_once() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let first = app.client_credentials(&s.agent, None, None).await;
+    let gid = decode_claims(first["access_token"].as_str().unwrap())["gid"].clone();
+
+    // Revoking the token (RFC 7009) revokes its grant: the next token is bound to a new one.
+    let token = first["access_token"].as_str().unwrap();
+    let revoked = app
+        .post_form("/revoke", &[("token", token)], Some(&s.agent))
+        .await;
+    assert_eq!(revoked.status(), 200);
+    let second = app.client_credentials(&s.agent, None, None).await;
+    let gid2 = decode_claims(second["access_token"].as_str().unwrap())["gid"].clone();
+    assert_ne!(gid, gid2);
+    assert_eq!(
+        app.introspect(&s.server, second["access_token"].as_str().unwrap())
+            .await["active"],
+        true
+    );
+
+    // An admin revokes the grant: the same.
+    let (status, _) = app
+        .admin_call(
+            &s.admin_token,
+            Method::POST,
+            &format!("/grants/{}/revoke", gid2.as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let third = app.client_credentials(&s.agent, None, None).await;
+    let gid3 = decode_claims(third["access_token"].as_str().unwrap())["gid"].clone();
+    assert_ne!(gid2, gid3);
+
+    // An admin disables the client or the resource: refused on the next request.
+    let (status, _) = app
+        .admin_call(
+            &s.admin_token,
+            Method::POST,
+            &format!("/resources/{}/disable", s.resource["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(cc_status(&app, &s.agent).await, 400);
+    let (status, _) = app
+        .admin_call(
+            &s.admin_token,
+            Method::POST,
+            &format!("/resources/{}/enable", s.resource["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(cc_status(&app, &s.agent).await, 200);
+    let (status, _) = app
+        .admin_call(
+            &s.admin_token,
+            Method::POST,
+            &format!("/clients/{}/disable", s.agent.client_id),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(cc_status(&app, &s.agent).await, 401);
+}
