@@ -1,6 +1,7 @@
 //! A bounded, short-lived, in-process cache for the rows every token request reads: the
-//! client (for client authentication) and the resource with the client's live
-//! client_credentials grant. It saves one or two database round trips per request.
+//! client (for client authentication), the resource (by URI), and the resource with the
+//! client's live client_credentials grant. It saves one or two database round trips per
+//! request.
 //!
 //! Staleness bound: an entry lives `WARDEN_CACHE_TTL` seconds (default 5; `0` turns the
 //! cache off). A change made through this process's admin API, registration management
@@ -15,7 +16,7 @@ use std::sync::Mutex;
 
 use crate::clock::UnixTime;
 use crate::store::clients::ClientRow;
-use crate::store::resources::ResourceWithGrant;
+use crate::store::resources::{ResourceRow, ResourceWithGrant};
 
 /// Entries per map; beyond it new entries are not cached until old ones expire.
 const CAPACITY: usize = 10_000;
@@ -24,6 +25,7 @@ pub struct HotCache {
     ttl: i64,
     clients: Map<String, ClientRow>,
     resources: Map<(String, String), ResourceWithGrant>,
+    resources_by_uri: Map<String, ResourceRow>,
 }
 
 struct Map<K, V>(Mutex<HashMap<K, (UnixTime, V)>>);
@@ -66,6 +68,7 @@ impl HotCache {
             ttl,
             clients: Map::new(),
             resources: Map::new(),
+            resources_by_uri: Map::new(),
         }
     }
 
@@ -118,9 +121,24 @@ impl HotCache {
         }
     }
 
+    pub fn resource_by_uri(&self, uri: &str, now: UnixTime) -> Option<ResourceRow> {
+        if !self.enabled() {
+            return None;
+        }
+        self.resources_by_uri.get(uri, now)
+    }
+
+    pub fn put_resource_by_uri(&self, resource: &ResourceRow, now: UnixTime) {
+        if self.enabled() {
+            self.resources_by_uri
+                .put(resource.uri.clone(), resource.clone(), now + self.ttl, now);
+        }
+    }
+
     /// Forgets everything: after any change to clients, resources or grants.
     pub fn clear(&self) {
         self.clients.clear();
         self.resources.clear();
+        self.resources_by_uri.clear();
     }
 }

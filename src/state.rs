@@ -95,17 +95,40 @@ impl AppState {
                 .map(Some)
                 .map_err(ClientLookupError::Document);
         }
+        self.stored_client(client_id)
+            .await
+            .map_err(|e| ClientLookupError::Database(e.into()))
+    }
+
+    /// A stored client, never fetched (for requests that already resolved it), through the
+    /// hot-path cache.
+    pub async fn stored_client(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<crate::store::clients::ClientRow>, sqlx::Error> {
         let now = self.clock.now();
         if let Some(hit) = self.hot.client(client_id, now) {
             return Ok(Some(hit));
         }
-        let found = self
-            .store
-            .client(client_id)
-            .await
-            .map_err(|e| ClientLookupError::Database(e.into()))?;
+        let found = self.store.client(client_id).await?;
         if let Some(client) = &found {
             self.hot.put_client(client, now);
+        }
+        Ok(found)
+    }
+
+    /// A resource by its canonical URI, through the hot-path cache.
+    pub async fn resource(
+        &self,
+        uri: &str,
+    ) -> Result<Option<crate::store::resources::ResourceRow>, sqlx::Error> {
+        let now = self.clock.now();
+        if let Some(hit) = self.hot.resource_by_uri(uri, now) {
+            return Ok(Some(hit));
+        }
+        let found = self.store.resource_by_uri(uri).await?;
+        if let Some(resource) = &found {
+            self.hot.put_resource_by_uri(resource, now);
         }
         Ok(found)
     }

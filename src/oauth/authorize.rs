@@ -313,7 +313,7 @@ async fn load(state: &AppState, id: &str) -> Result<Loaded, Failure> {
         Some(r) if r.expires_at > now && r.consumed_at.is_none() => r,
         _ => return Err(expired()),
     };
-    let client = match state.store.client(&request.client_id).await? {
+    let client = match state.stored_client(&request.client_id).await? {
         Some(c) if c.enabled => c,
         _ => return Err(expired()),
     };
@@ -366,20 +366,25 @@ pub async fn advance(
             client_name: loaded.client.name.clone(),
         });
     };
-    if !state
-        .store
-        .claim_authorization_request(id, &session.user_id, false)
-        .await?
-    {
-        return Err(Failure::page(
+    let someone_else = || {
+        Failure::page(
             "This request belongs to someone else",
             "Go back to the application and start again.",
-        ));
+        )
+    };
+    if loaded
+        .request
+        .user_id
+        .as_deref()
+        .is_some_and(|u| u != session.user_id)
+    {
+        return Err(someone_else());
     }
     let requested = ScopeSet::from_stored(&loaded.request.scope);
-    let granted = granted_scopes(state, &loaded, &session.user_id).await?;
+    let (live_grant, granted) = granted_scopes(state, &loaded, &session.user_id).await?;
     if requested.is_subset(&granted) && !loaded.prompt.consent {
-        return approve(state, &loaded, &session.user_id, &granted)
+        // Consent remembered: claiming, consuming and the code are one transaction.
+        return approve(state, &loaded, &session.user_id, live_grant, &granted)
             .await
             .map(Step::Redirect);
     }
@@ -390,10 +395,13 @@ pub async fn advance(
             "the user has not consented to this request",
         ));
     }
-    state
+    if !state
         .store
         .claim_authorization_request(id, &session.user_id, true)
-        .await?;
+        .await?
+    {
+        return Err(someone_else());
+    }
     let resource = state
         .store
         .resource_by_uri(&loaded.request.resource)
@@ -493,21 +501,22 @@ pub async fn decide(
             "the user denied the request",
         ));
     }
-    let granted = granted_scopes(state, &loaded, &session.user_id).await?;
-    approve(state, &loaded, &session.user_id, &granted).await
+    let (live_grant, granted) = granted_scopes(state, &loaded, &session.user_id).await?;
+    approve(state, &loaded, &session.user_id, live_grant, &granted).await
 }
 
-/// What the user already granted this client for this resource (the remembered consent).
+/// What the user already granted this client for this resource (the remembered consent),
+/// with the id of that grant.
 async fn granted_scopes(
     state: &AppState,
     loaded: &Loaded,
     user_id: &str,
-) -> Result<ScopeSet, sqlx::Error> {
+) -> Result<(Option<String>, ScopeSet), sqlx::Error> {
     Ok(state
         .store
         .live_user_grant(&loaded.client.client_id, user_id, &loaded.request.resource)
         .await?
-        .map(|g| ScopeSet::from_stored(&g.scope))
+        .map(|g| (Some(g.id), ScopeSet::from_stored(&g.scope)))
         .unwrap_or_default())
 }
 
@@ -516,54 +525,62 @@ async fn approve(
     state: &AppState,
     loaded: &Loaded,
     user_id: &str,
+    live_grant: Option<String>,
     granted: &ScopeSet,
 ) -> Result<String, Failure> {
     let now = state.clock.now();
     let request = &loaded.request;
-    if !state
+    let requested = ScopeSet::from_stored(&request.scope);
+    let grant_id = match live_grant {
+        // Everything asked for is already granted: nothing to record.
+        Some(id) if requested.is_subset(granted) => id,
+        _ => {
+            let union: ScopeSet = granted
+                .iter()
+                .chain(requested.iter())
+                .map(str::to_owned)
+                .collect();
+            state
+                .store
+                .upsert_user_grant(
+                    &request.client_id,
+                    user_id,
+                    &request.resource,
+                    &union.to_scope_string(),
+                    now,
+                )
+                .await?
+        }
+    };
+    let code = random::token();
+    let approved = state
         .store
-        .consume_authorization_request(&request.id, user_id, now)
-        .await?
-    {
+        .approve_request(
+            &request.id,
+            user_id,
+            now,
+            &AuthorizationCodeRow {
+                code_hash: random::sha256_b64(&code),
+                grant_id,
+                client_id: request.client_id.clone(),
+                redirect_uri: request.redirect_uri.clone(),
+                redirect_uri_sent: request.redirect_uri_sent,
+                code_challenge: request.code_challenge.clone(),
+                resource: request.resource.clone(),
+                scope: request.scope.clone(),
+                user_id: user_id.to_owned(),
+                created_at: now,
+                expires_at: now + state.settings.authorization_code_ttl,
+                consumed_at: None,
+            },
+        )
+        .await?;
+    if !approved {
         return Err(Failure::page(
             "This sign-in has expired",
             "Go back to the application and start again.",
         ));
     }
-    let requested = ScopeSet::from_stored(&request.scope);
-    let union: ScopeSet = granted
-        .iter()
-        .chain(requested.iter())
-        .map(str::to_owned)
-        .collect();
-    let grant_id = state
-        .store
-        .upsert_user_grant(
-            &request.client_id,
-            user_id,
-            &request.resource,
-            &union.to_scope_string(),
-            now,
-        )
-        .await?;
-    let code = random::token();
-    state
-        .store
-        .insert_authorization_code(&AuthorizationCodeRow {
-            code_hash: random::sha256_b64(&code),
-            grant_id,
-            client_id: request.client_id.clone(),
-            redirect_uri: request.redirect_uri.clone(),
-            redirect_uri_sent: request.redirect_uri_sent,
-            code_challenge: request.code_challenge.clone(),
-            resource: request.resource.clone(),
-            scope: request.scope.clone(),
-            user_id: user_id.to_owned(),
-            created_at: now,
-            expires_at: now + state.settings.authorization_code_ttl,
-            consumed_at: None,
-        })
-        .await?;
     Ok(response_url(
         state,
         &request.redirect_uri,

@@ -63,7 +63,7 @@ pub async fn resolve_resource(
 ) -> Result<ResourceRow, OAuthError> {
     match requested_uri(client, requested)? {
         Some(uri) => {
-            let found = state.store.resource_by_uri(&uri).await?;
+            let found = state.resource(&uri).await?;
             usable(client, &uri, found)
         }
         None => only_usable_resource(state, client).await,

@@ -39,6 +39,23 @@ pub struct AuthorizationCodeRow {
     pub consumed_at: Option<UnixTime>,
 }
 
+/// A refresh token, its grant and the grant's status, read together.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct RefreshForIssue {
+    pub token_hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub scope: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub rotated_at: Option<UnixTime>,
+    pub subject: String,
+    pub resource: String,
+    pub last_used_at: Option<UnixTime>,
+    #[sqlx(flatten)]
+    pub status: crate::store::grants::GrantStatus,
+}
+
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct RefreshTokenRow {
     pub token_hash: String,
@@ -108,16 +125,78 @@ impl Store {
             .bind(id).bind(user_id).bind(now).execute(pool).await.map(|r| r.rows_affected() == 1))
     }
 
-    pub async fn insert_authorization_code(
+    /// Finishes a request and stores its code in one transaction (one commit): the request
+    /// is claimed for `user_id` (if unclaimed) and consumed; false, with nothing written,
+    /// when it is claimed by someone else, consumed or expired.
+    pub async fn approve_request(
         &self,
+        id: &str,
+        user_id: &str,
+        now: UnixTime,
         c: &AuthorizationCodeRow,
-    ) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query(
-            "INSERT INTO authorization_codes (code_hash, grant_id, client_id, redirect_uri, redirect_uri_sent, code_challenge, \
-             resource, scope, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
-            .bind(&c.code_hash).bind(&c.grant_id).bind(&c.client_id).bind(&c.redirect_uri).bind(c.redirect_uri_sent)
-            .bind(&c.code_challenge).bind(&c.resource).bind(&c.scope).bind(&c.user_id).bind(c.created_at).bind(c.expires_at)
-            .execute(pool).await.map(|_| ()))
+    ) -> Result<bool, sqlx::Error> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let claimed = sqlx::query(
+                "UPDATE authorization_requests SET user_id = $2, consumed_at = $3 \
+                 WHERE id = $1 AND (user_id IS NULL OR user_id = $2) AND consumed_at IS NULL AND expires_at > $3")
+                .bind(id).bind(user_id).bind(now).execute(&mut *tx).await?.rows_affected() == 1;
+            if !claimed {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            sqlx::query(
+                "INSERT INTO authorization_codes (code_hash, grant_id, client_id, redirect_uri, redirect_uri_sent, code_challenge, \
+                 resource, scope, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+                .bind(&c.code_hash).bind(&c.grant_id).bind(&c.client_id).bind(&c.redirect_uri).bind(c.redirect_uri_sent)
+                .bind(&c.code_challenge).bind(&c.resource).bind(&c.scope).bind(&c.user_id).bind(c.created_at).bind(c.expires_at)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Records an issuance from a user grant in one transaction (one commit): rotates out
+    /// the presented refresh token (`rotate`: its hash and client), stores the new one,
+    /// and marks the grant used. With `must_rotate`, false (and nothing written) when the
+    /// presented token was already rotated by a concurrent request.
+    pub async fn record_issue(
+        &self,
+        grant_id: &str,
+        now: UnixTime,
+        rotate: Option<(&str, &str)>,
+        must_rotate: bool,
+        new: Option<&RefreshTokenRow>,
+        touch: bool,
+    ) -> Result<bool, sqlx::Error> {
+        if rotate.is_none() && new.is_none() && !touch {
+            return Ok(true);
+        }
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            if let Some((hash, client_id)) = rotate {
+                let rotated = sqlx::query(
+                    "UPDATE refresh_tokens SET rotated_at = $3 \
+                     WHERE token_hash = $1 AND client_id = $2 AND rotated_at IS NULL AND expires_at > $3")
+                    .bind(hash).bind(client_id).bind(now).execute(&mut *tx).await?.rows_affected() == 1;
+                if !rotated && must_rotate {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+            }
+            if let Some(t) = new {
+                sqlx::query(
+                    "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(&t.token_hash).bind(&t.grant_id).bind(&t.client_id).bind(&t.scope).bind(t.created_at).bind(t.expires_at)
+                    .execute(&mut *tx).await?;
+            }
+            if touch {
+                sqlx::query("UPDATE grants SET last_used_at = $2 WHERE id = $1")
+                    .bind(grant_id).bind(now).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     /// Atomically consumes an unexpired, unused code of `client_id`.
@@ -144,34 +223,25 @@ impl Store {
             .bind(code_hash).fetch_optional(pool).await)
     }
 
-    pub async fn insert_refresh_token(&self, t: &RefreshTokenRow) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&t.token_hash).bind(&t.grant_id).bind(&t.client_id).bind(&t.scope).bind(t.created_at).bind(t.expires_at)
-            .execute(pool).await.map(|_| ()))
-    }
-
-    /// Atomically rotates out an unexpired, unrotated refresh token of `client_id`.
-    pub async fn rotate_refresh_token(
-        &self,
-        token_hash: &str,
-        client_id: &str,
-        now: UnixTime,
-    ) -> Result<Option<RefreshTokenRow>, sqlx::Error> {
-        let sql = format!(
-            "UPDATE refresh_tokens SET rotated_at = $3 \
-             WHERE token_hash = $1 AND client_id = $2 AND rotated_at IS NULL AND expires_at > $3 RETURNING {REFRESH_COLUMNS}"
-        );
-        on_pool!(self, pool => sqlx::query_as::<_, RefreshTokenRow>(sqlx::AssertSqlSafe(sql))
-            .bind(token_hash).bind(client_id).bind(now).fetch_optional(pool).await)
-    }
-
     pub async fn refresh_token(
         &self,
         token_hash: &str,
     ) -> Result<Option<RefreshTokenRow>, sqlx::Error> {
         let sql = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = $1");
         on_pool!(self, pool => sqlx::query_as::<_, RefreshTokenRow>(sqlx::AssertSqlSafe(sql))
+            .bind(token_hash).fetch_optional(pool).await)
+    }
+
+    /// A refresh token with its grant and the grant's status: the one read of a refresh.
+    pub async fn refresh_token_for_issue(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<RefreshForIssue>, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_as::<_, RefreshForIssue>(crate::store::grants::status_sql!(
+            "rt.token_hash, rt.grant_id, rt.client_id, rt.scope, rt.created_at, rt.expires_at, rt.rotated_at, \
+             g.subject, g.resource, g.last_used_at, ",
+            "refresh_tokens rt CROSS JOIN ",
+            "g.id = rt.grant_id AND rt.token_hash = $1"))
             .bind(token_hash).fetch_optional(pool).await)
     }
 

@@ -34,6 +34,51 @@ impl GrantStatus {
     }
 }
 
+/// A grant's identity and status together, for issuing tokens from it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct GrantForIssue {
+    pub id: String,
+    pub subject: String,
+    pub resource: String,
+    pub scope: String,
+    pub last_used_at: Option<UnixTime>,
+    #[sqlx(flatten)]
+    pub status: GrantStatus,
+}
+
+impl GrantForIssue {
+    /// Whether `last_used_at` is stale enough to write (at most once a minute: the account
+    /// page shows it to the minute, and a write per token costs a round trip).
+    pub fn needs_touch(&self, now: UnixTime) -> bool {
+        self.last_used_at.is_none_or(|at| now - at >= 60)
+    }
+}
+
+/// The status of a grant `g`: revoked (itself or its parent), client(s), resource, user.
+/// `$extra` adds columns, `$from` what comes before `grants g`, `$where` the condition.
+macro_rules! status_sql {
+    ($extra:literal, $from:literal, $where:literal) => {
+        concat!(
+            "SELECT ",
+            $extra,
+            "COALESCE(g.revoked_at, p.revoked_at) AS revoked_at, \
+             (c.enabled AND COALESCE(pc.enabled, TRUE)) AS client_enabled, r.enabled AS resource_enabled, \
+             CASE WHEN g.kind = 'client_credentials' THEN TRUE \
+                  WHEN u.id IS NULL THEN g.kind = 'token_exchange' \
+                  ELSE u.disabled = FALSE END AS user_enabled \
+             FROM ",
+            $from,
+            "grants g JOIN clients c ON c.client_id = g.client_id \
+             JOIN resources r ON r.uri = g.resource \
+             LEFT JOIN grants p ON p.id = g.parent_id \
+             LEFT JOIN clients pc ON pc.client_id = p.client_id \
+             LEFT JOIN users u ON u.id = g.subject AND g.kind <> 'client_credentials' WHERE ",
+            $where
+        )
+    };
+}
+pub(crate) use status_sql;
+
 /// A user's authorization as the account page shows it.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct UserGrant {
@@ -82,17 +127,17 @@ impl Store {
     }
 
     pub async fn grant_status(&self, grant_id: &str) -> Result<Option<GrantStatus>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_as::<_, GrantStatus>(
-            "SELECT COALESCE(g.revoked_at, p.revoked_at) AS revoked_at, \
-             (c.enabled AND COALESCE(pc.enabled, TRUE)) AS client_enabled, r.enabled AS resource_enabled, \
-             CASE WHEN g.kind = 'client_credentials' THEN TRUE \
-                  WHEN u.id IS NULL THEN g.kind = 'token_exchange' \
-                  ELSE u.disabled = FALSE END AS user_enabled \
-             FROM grants g JOIN clients c ON c.client_id = g.client_id \
-             JOIN resources r ON r.uri = g.resource \
-             LEFT JOIN grants p ON p.id = g.parent_id \
-             LEFT JOIN clients pc ON pc.client_id = p.client_id \
-             LEFT JOIN users u ON u.id = g.subject AND g.kind <> 'client_credentials' WHERE g.id = $1")
+        on_pool!(self, pool => sqlx::query_as::<_, GrantStatus>(status_sql!("", "", "g.id = $1"))
+            .bind(grant_id).fetch_optional(pool).await)
+    }
+
+    /// The grant a refresh or a code redemption issues from, with its status: one read.
+    pub async fn grant_for_issue(
+        &self,
+        grant_id: &str,
+    ) -> Result<Option<GrantForIssue>, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_as::<_, GrantForIssue>(
+            status_sql!("g.id, g.subject, g.resource, g.scope, g.last_used_at, ", "", "g.id = $1"))
             .bind(grant_id).fetch_optional(pool).await)
     }
 
@@ -147,11 +192,6 @@ impl Store {
             }
         }
         Err(sqlx::Error::RowNotFound)
-    }
-
-    pub async fn touch_grant(&self, grant_id: &str, now: UnixTime) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query("UPDATE grants SET last_used_at = $2 WHERE id = $1")
-            .bind(grant_id).bind(now).execute(pool).await.map(|_| ()))
     }
 
     pub async fn user_grants(&self, user_id: &str) -> Result<Vec<UserGrant>, sqlx::Error> {

@@ -65,23 +65,16 @@ pub async fn exchange(
             ));
         }
     }
-    let live = state
-        .store
-        .grant_status(&row.grant_id)
-        .await?
-        .is_some_and(|g| g.is_live());
-    let resource = state.store.resource_by_uri(&row.resource).await?;
+    let grant = state.store.grant_for_issue(&row.grant_id).await?;
+    let live = grant.as_ref().is_some_and(|g| g.status.is_live());
+    let resource = state.resource(&row.resource).await?;
     let Some(resource) = resource.filter(|_| live) else {
         return Err(OAuthError::invalid_grant(
             "the authorization is no longer valid",
         ));
     };
-    let grant_scope = state
-        .store
-        .grant(&row.grant_id)
-        .await?
-        .map(|g| g.scope)
-        .unwrap_or_else(|| row.scope.clone());
+    let touch = grant.as_ref().is_none_or(|g| g.needs_touch(now));
+    let grant_scope = grant.map(|g| g.scope).unwrap_or_else(|| row.scope.clone());
     // The refresh token may later reach back to everything the user granted this client.
     let refresh_scope = if grant_scope.is_empty() {
         row.scope.clone()
@@ -96,6 +89,8 @@ pub async fn exchange(
         &resource,
         row.scope.clone(),
         &refresh_scope,
+        None,
+        touch,
     )
     .await
 }

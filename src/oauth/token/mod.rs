@@ -102,8 +102,18 @@ pub fn allows(client: &ClientRow, grant: GrantType) -> bool {
     client.grant_types.split(' ').any(|g| g == grant.as_str())
 }
 
+/// The refresh token a request presented, rotated out in the same transaction that
+/// stores its successor.
+pub(crate) struct Rotation<'a> {
+    pub token_hash: &'a str,
+    /// Refuse (reuse) if a concurrent request rotated it first.
+    pub must_rotate: bool,
+}
+
 /// Mints the access token of a user grant and, for clients registered for it, a fresh
-/// refresh token (stored as a hash) carrying `refresh_scope`.
+/// refresh token (stored as a hash) carrying `refresh_scope`. The database work (rotation,
+/// new refresh token, last use) is one transaction: one commit per issuance.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn issue_for_user(
     state: &AppState,
     client: &ClientRow,
@@ -112,8 +122,37 @@ pub(crate) async fn issue_for_user(
     resource: &crate::store::resources::ResourceRow,
     scope: String,
     refresh_scope: &str,
+    rotation: Option<Rotation<'_>>,
+    touch: bool,
 ) -> Result<TokenResponse, OAuthError> {
     let now = state.clock.now();
+    let refresh_token = allows(client, GrantType::RefreshToken).then(random::token);
+    let row = refresh_token.as_ref().map(|token| RefreshTokenRow {
+        token_hash: random::sha256_b64(token),
+        grant_id: grant_id.to_owned(),
+        client_id: client.client_id.clone(),
+        scope: refresh_scope.to_owned(),
+        created_at: now,
+        expires_at: now + state.settings.refresh_token_ttl,
+        rotated_at: None,
+    });
+    let recorded = state
+        .store
+        .record_issue(
+            grant_id,
+            now,
+            rotation
+                .as_ref()
+                .map(|r| (r.token_hash, client.client_id.as_str())),
+            rotation.as_ref().is_some_and(|r| r.must_rotate),
+            row.as_ref(),
+            touch,
+        )
+        .await?;
+    if !recorded {
+        // Another request rotated the presented token a moment ago: two uses of one token.
+        return Err(refresh_token::reuse(state, grant_id, &client.client_id, now).await?);
+    }
     let ttl = crate::oauth::policy::access_token_ttl(state, resource);
     let claims = AccessTokenClaims {
         iss: state.settings.issuer.as_str().to_owned(),
@@ -129,25 +168,6 @@ pub(crate) async fn issue_for_user(
         may_act: None,
     };
     let access_token = access_token::mint(state, &claims)?;
-    let refresh_token = if allows(client, GrantType::RefreshToken) {
-        let token = random::token();
-        state
-            .store
-            .insert_refresh_token(&RefreshTokenRow {
-                token_hash: random::sha256_b64(&token),
-                grant_id: grant_id.to_owned(),
-                client_id: client.client_id.clone(),
-                scope: refresh_scope.to_owned(),
-                created_at: now,
-                expires_at: now + state.settings.refresh_token_ttl,
-                rotated_at: None,
-            })
-            .await?;
-        Some(token)
-    } else {
-        None
-    };
-    state.store.touch_grant(grant_id, now).await?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

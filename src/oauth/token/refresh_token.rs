@@ -13,7 +13,7 @@ use crate::oauth::params::Params;
 use crate::oauth::policy;
 use crate::oauth::resource;
 use crate::oauth::scope::ScopeSet;
-use crate::oauth::token::{TokenResponse, issue_for_user};
+use crate::oauth::token::{Rotation, TokenResponse, issue_for_user};
 use crate::state::AppState;
 
 pub async fn exchange(
@@ -30,7 +30,8 @@ pub async fn exchange(
 
     // Look first and rotate last, so a request refused for its scope or resource does not
     // spend the token (and the client's retry is not mistaken for theft).
-    let Some(old) = state.store.refresh_token(&hash).await? else {
+    // One read: the token, its grant and whether that grant is still live.
+    let Some(old) = state.store.refresh_token_for_issue(&hash).await? else {
         return Err(OAuthError::invalid_grant(
             "the refresh token is invalid or expired",
         ));
@@ -45,23 +46,17 @@ pub async fn exchange(
         return Err(reuse(state, &old.grant_id, &client.client_id, now).await?);
     }
 
-    let grant = state.store.grant(&old.grant_id).await?;
-    let live = state
-        .store
-        .grant_status(&old.grant_id)
-        .await?
-        .is_some_and(|g| g.is_live());
-    let Some(grant) = grant.filter(|_| live) else {
+    if !old.status.is_live() {
         return Err(OAuthError::invalid_grant("the authorization was revoked"));
-    };
+    }
     for requested in params.get_all("resource") {
-        if resource::canonicalize(requested).ok().as_deref() != Some(grant.resource.as_str()) {
+        if resource::canonicalize(requested).ok().as_deref() != Some(old.resource.as_str()) {
             return Err(OAuthError::invalid_target(
                 "a refresh may not change the resource",
             ));
         }
     }
-    let resource = state.store.resource_by_uri(&grant.resource).await?;
+    let resource = state.resource(&old.resource).await?;
     let Some(resource) = resource.filter(|r| policy::client_may_use(client, r)) else {
         return Err(OAuthError::invalid_grant(
             "the resource is no longer available to this client",
@@ -80,31 +75,28 @@ pub async fn exchange(
             requested
         }
     };
-    let rotated_now = old.rotated_at.is_none()
-        && state
-            .store
-            .rotate_refresh_token(&hash, &client.client_id, now)
-            .await?
-            .is_some();
-    if !rotated_now && grace == 0 {
-        // Another request rotated it a moment ago: two uses of one token.
-        return Err(reuse(state, &old.grant_id, &client.client_id, now).await?);
-    }
-
+    // Within the grace window a token rotated a moment ago may come back: no rotation
+    // then, and a concurrent rotation is not a reuse either.
+    let rotation = old.rotated_at.is_none().then_some(Rotation {
+        token_hash: &hash,
+        must_rotate: grace == 0,
+    });
     issue_for_user(
         state,
         client,
-        &grant.id,
-        &grant.subject,
+        &old.grant_id,
+        &old.subject,
         &resource,
         scope.to_scope_string(),
         &old.scope,
+        rotation,
+        old.last_used_at.is_none_or(|at| now - at >= 60),
     )
     .await
 }
 
 /// A rotated token came back: it leaked, so the whole grant goes.
-async fn reuse(
+pub(crate) async fn reuse(
     state: &AppState,
     grant_id: &str,
     client_id: &str,
