@@ -1,21 +1,26 @@
-//! A bounded, short-lived, in-process cache for the rows every token request reads: the
-//! client (for client authentication), the resource (by URI), and the resource with the
-//! client's live client_credentials grant. It saves one or two database round trips per
-//! request.
+//! A bounded, short-lived, in-process cache for what the hot paths read on every request:
+//! the client (client authentication), the resource (by URI, and with the client's live
+//! client_credentials grant), the status of live grants (introspection), and access tokens
+//! whose signature was already verified. A warm client_credentials grant or introspection
+//! then needs no database round trip and no signature check.
 //!
-//! Staleness bound: an entry lives `WARDEN_CACHE_TTL` seconds (default 5; `0` turns the
-//! cache off). A change made through this process's admin API, registration management
-//! endpoint or `/revoke` clears the cache at once; a change made on another node or by the
-//! CLI is seen within the TTL. So a disabled client or a revoked client_credentials grant
-//! gets no new token after at most that many seconds. Grant status for introspection and
-//! refresh is never cached: revocation is seen there at once.
+//! Staleness bound: every change that can disable or revoke something clears the cache of
+//! the node that made it at once (admin API, registration management, `/revoke`, the
+//! account page, reuse and replay detection) and, on Postgres, of every other node within
+//! milliseconds (`NOTIFY warden_cache`, which the CLI sends too). Should a notification be
+//! lost (the listener reconnecting, or SQLite changed by the CLI), an entry still expires
+//! `WARDEN_CACHE_TTL` seconds after it was read (default 5; `0` turns the cache off).
+//! Only live grant statuses are cached, so a refused token is always read again. Refresh
+//! and code redemption always read the grant's status from the database.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
 
 use crate::clock::UnixTime;
+use crate::oauth::access_token::AccessTokenClaims;
 use crate::store::clients::ClientRow;
+use crate::store::grants::GrantStatus;
 use crate::store::resources::{ResourceRow, ResourceWithGrant};
 
 /// Entries per map; beyond it new entries are not cached until old ones expire.
@@ -26,6 +31,9 @@ pub struct HotCache {
     clients: Map<String, ClientRow>,
     resources: Map<(String, String), ResourceWithGrant>,
     resources_by_uri: Map<String, ResourceRow>,
+    live_grants: Map<String, GrantStatus>,
+    /// By signature segment; the whole token is compared on a hit.
+    verified: Map<String, (String, AccessTokenClaims)>,
 }
 
 struct Map<K, V>(Mutex<HashMap<K, (UnixTime, V)>>);
@@ -69,6 +77,8 @@ impl HotCache {
             clients: Map::new(),
             resources: Map::new(),
             resources_by_uri: Map::new(),
+            live_grants: Map::new(),
+            verified: Map::new(),
         }
     }
 
@@ -140,5 +150,44 @@ impl HotCache {
         self.clients.clear();
         self.resources.clear();
         self.resources_by_uri.clear();
+        self.live_grants.clear();
+    }
+
+    pub fn live_grant(&self, grant_id: &str, now: UnixTime) -> Option<GrantStatus> {
+        if !self.enabled() {
+            return None;
+        }
+        self.live_grants.get(grant_id, now)
+    }
+
+    /// Remembers a grant status, only if it is live.
+    pub fn put_grant(&self, grant_id: &str, status: &GrantStatus, now: UnixTime) {
+        if self.enabled() && status.is_live() {
+            self.live_grants
+                .put(grant_id.to_owned(), status.clone(), now + self.ttl, now);
+        }
+    }
+
+    /// The claims of `token` if its signature was verified before (and it has not expired).
+    pub fn verified(&self, token: &str, now: UnixTime) -> Option<AccessTokenClaims> {
+        if !self.enabled() {
+            return None;
+        }
+        let signature = token.rsplit_once('.')?.1;
+        self.verified
+            .get(signature, now)
+            .filter(|(t, claims)| t == token && claims.exp > now)
+            .map(|(_, claims)| claims)
+    }
+
+    pub fn put_verified(&self, token: &str, claims: &AccessTokenClaims, now: UnixTime) {
+        if let (true, Some((_, signature))) = (self.enabled(), token.rsplit_once('.')) {
+            self.verified.put(
+                signature.to_owned(),
+                (token.to_owned(), claims.clone()),
+                (now + self.ttl).min(claims.exp),
+                now,
+            );
+        }
     }
 }

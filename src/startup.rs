@@ -111,6 +111,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let server = serve(state.clone(), listener)?;
         spawn_key_refresh(state.clone());
+        spawn_change_listener(state.clone());
         Ok(Application {
             port,
             server,
@@ -184,6 +185,38 @@ fn spawn_key_refresh(state: AppState) {
     });
 }
 
+/// Forgets the hot-path cache whenever another node (or the CLI) announces a change on
+/// Postgres. While the listener is down, entries still expire after WARDEN_CACHE_TTL, and
+/// the cache is cleared on every (re)connection, since notifications may have been missed.
+fn spawn_change_listener(state: AppState) {
+    tokio::spawn(async move {
+        loop {
+            match state.store.changes_listener().await {
+                None => return,
+                Some(Ok(mut listener)) => {
+                    state.hot.clear();
+                    loop {
+                        match listener.try_recv().await {
+                            Ok(Some(_)) => state.hot.clear(),
+                            // The connection dropped; the next call reconnects.
+                            Ok(None) => state.hot.clear(),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "change listener failed; reconnecting");
+                                break;
+                            }
+                        }
+                    }
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "cannot listen for changes; retrying");
+                }
+            }
+            state.hot.clear();
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    });
+}
+
 /// Deletes what can no longer be used: expired codes, requests, refresh tokens, sessions
 /// and assertion ids, and dynamic registrations never used within the clean-up delay.
 async fn maintain(state: &AppState) -> anyhow::Result<()> {
@@ -194,7 +227,7 @@ async fn maintain(state: &AppState) -> anyhow::Result<()> {
         .delete_abandoned_registrations(now - state.settings.registration_cleanup_after, now)
         .await?;
     if abandoned > 0 {
-        state.hot.clear();
+        state.forget_cached().await;
         tracing::info!(
             count = abandoned,
             "deleted dynamically registered clients that were never used"

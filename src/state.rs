@@ -133,6 +133,31 @@ impl AppState {
         Ok(found)
     }
 
+    /// Whether grant `grant_id` is live (revocation, client, resource, user), through the
+    /// hot-path cache, which holds live statuses only.
+    pub async fn grant_is_live(&self, grant_id: &str) -> Result<bool, sqlx::Error> {
+        let now = self.clock.now();
+        if self.hot.live_grant(grant_id, now).is_some() {
+            return Ok(true);
+        }
+        Ok(match self.store.grant_status(grant_id).await? {
+            Some(status) => {
+                self.hot.put_grant(grant_id, &status, now);
+                status.is_live()
+            }
+            None => false,
+        })
+    }
+
+    /// After anything that may disable or revoke: forget the hot-path cache here, and tell
+    /// the other nodes (Postgres NOTIFY) to do the same.
+    pub async fn forget_cached(&self) {
+        self.hot.clear();
+        if let Err(e) = self.store.notify_changed().await {
+            tracing::warn!(error = %e, "could not notify other nodes of a change");
+        }
+    }
+
     /// Re-reads the signing keys from the database (rotation by another process).
     pub async fn reload_keys(&self) -> anyhow::Result<()> {
         let rows = self.store.signing_keys().await?;

@@ -136,7 +136,7 @@ pub async fn forget_cached_rows(
         .cloned();
     let response = next.call(req).await?;
     if writes && let Some(state) = state {
-        state.hot.clear();
+        state.forget_cached().await;
     }
     Ok(response)
 }

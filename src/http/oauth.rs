@@ -45,7 +45,7 @@ pub async fn post_revoke(
     match result {
         Ok(()) => {
             // A revoked client_credentials grant must not be handed out again from cache.
-            state.hot.clear();
+            state.forget_cached().await;
             HttpResponse::Ok()
                 .insert_header(CacheControl(vec![CacheDirective::NoStore]))
                 .finish()

@@ -11,7 +11,7 @@ use crate::clock::UnixTime;
 use crate::crypto::keys::JwtType;
 use crate::state::AppState;
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AccessTokenClaims {
     pub iss: String,
     pub sub: String,
@@ -41,6 +41,10 @@ pub fn verify(state: &AppState, token: &str, now: UnixTime) -> Option<AccessToke
     if token.len() > 8192 {
         return None;
     }
+    // A token already verified here: its signature has not changed (keys outlive tokens).
+    if let Some(claims) = state.hot.verified(token, now) {
+        return Some(claims);
+    }
     let (header_b64, _) = token.split_once('.')?;
     let header: Header = serde_json::from_slice(&decode(header_b64)?).ok()?;
     if header.typ != "at+jwt" {
@@ -52,7 +56,11 @@ pub fn verify(state: &AppState, token: &str, now: UnixTime) -> Option<AccessToke
     }
     let payload = key.verify_compact(token)?;
     let claims: AccessTokenClaims = serde_json::from_slice(&payload).ok()?;
-    (claims.iss == state.settings.issuer.as_str() && claims.exp > now).then_some(claims)
+    if claims.iss != state.settings.issuer.as_str() || claims.exp <= now {
+        return None;
+    }
+    state.hot.put_verified(token, &claims, now);
+    Some(claims)
 }
 
 #[derive(Deserialize)]

@@ -56,12 +56,7 @@ pub async fn handle(
     if !uri_list(&caller.served_resources).contains(&claims.aud) {
         return Ok(INACTIVE);
     }
-    let live = state
-        .store
-        .grant_status(&claims.gid)
-        .await?
-        .is_some_and(|g| g.is_live());
-    if !live {
+    if !state.grant_is_live(&claims.gid).await? {
         return Ok(INACTIVE);
     }
     Ok(Introspection {

@@ -222,6 +222,41 @@ pub fn redact(url: &str) -> String {
 /// True when `e` means the database cannot be reached right now (the pool is closed or
 /// starved, the connection broke, or the server is shutting down or refusing connections:
 /// SQLSTATE classes 08 and 57P): callers answer 503 and clients may retry.
+/// The channel on which nodes tell each other to forget their hot-path caches.
+pub const CHANGES_CHANNEL: &str = "warden_cache";
+
+impl Store {
+    /// Tells every node's cache listener that something changed (Postgres only: an
+    /// embedded SQLite file has one server).
+    pub async fn notify_changed(&self) -> Result<(), sqlx::Error> {
+        match &self.db {
+            Db::Postgres(pool) => sqlx::query("SELECT pg_notify($1, '')")
+                .bind(CHANGES_CHANNEL)
+                .execute(pool)
+                .await
+                .map(|_| ()),
+            Db::Sqlite(_) => Ok(()),
+        }
+    }
+
+    /// A listener for `CHANGES_CHANNEL`, on Postgres.
+    pub async fn changes_listener(
+        &self,
+    ) -> Option<Result<sqlx::postgres::PgListener, sqlx::Error>> {
+        match &self.db {
+            Db::Postgres(pool) => Some(
+                async {
+                    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+                    listener.listen(CHANGES_CHANNEL).await?;
+                    Ok(listener)
+                }
+                .await,
+            ),
+            Db::Sqlite(_) => None,
+        }
+    }
+}
+
 pub fn is_unavailable(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::PoolTimedOut

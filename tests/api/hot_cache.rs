@@ -123,3 +123,49 @@ async fn changes_through_this_node_take_effect_at_once() {
     assert_eq!(status, 200);
     assert_eq!(cc_status(&app, &s.agent).await, 401);
 }
+
+/// Polls `check` for up to three seconds of real time (the test clocks stand still, so
+/// only a notification, never the TTL, can make it true).
+async fn soon(mut check: impl AsyncFnMut() -> bool) -> bool {
+    for _ in 0..30 {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn a_revocation_on_one_node_reaches_the_others_cache() {
+    let db = crate::helpers::TestDb::new().await;
+    let a = crate::helpers::spawn_app_on(db.clone(), &[]).await;
+    let b = crate::helpers::spawn_app_on(db.clone(), &[("WARDEN_ISSUER", &a.issuer)]).await;
+    let s = setup(&a).await;
+    let token = a.client_credentials(&s.agent, None, None).await;
+    let token = token["access_token"].as_str().unwrap().to_owned();
+    // Both nodes now hold the grant as live in their caches.
+    assert_eq!(a.introspect(&s.server, &token).await["active"], true);
+    assert_eq!(b.introspect(&s.server, &token).await["active"], true);
+    let revoked = a
+        .post_form("/revoke", &[("token", &token)], Some(&s.agent))
+        .await;
+    assert_eq!(revoked.status(), 200);
+    assert_eq!(a.introspect(&s.server, &token).await["active"], false);
+    if db.is_postgres() {
+        // NOTIFY: the other node forgets within milliseconds.
+        assert!(
+            soon(async || b.introspect(&s.server, &token).await["active"] == false).await,
+            "node b still saw the revoked token as active"
+        );
+        // The CLI notifies as well.
+        assert_eq!(cc_status(&b, &s.agent).await, 200);
+        let out = b.cli(&["client", "disable", &s.agent.client_id]);
+        assert!(out.status.success());
+        assert!(soon(async || cc_status(&b, &s.agent).await == 401).await);
+    } else {
+        // One SQLite file has one server in production; here the TTL is the bound.
+        b.clock.advance(5);
+        assert_eq!(b.introspect(&s.server, &token).await["active"], false);
+    }
+}

@@ -35,6 +35,7 @@ pub async fn exchange(
             && used.client_id == client.client_id
         {
             state.store.revoke_grant(&used.grant_id, now).await?;
+            state.forget_cached().await;
             tracing::warn!(grant_id = %used.grant_id, client_id = %client.client_id, "authorization code replayed; grant revoked");
             return Err(OAuthError::invalid_grant(
                 "the authorization code was already used; its tokens are revoked",

@@ -103,6 +103,7 @@ pub(crate) async fn reuse(
     now: i64,
 ) -> Result<OAuthError, OAuthError> {
     state.store.revoke_grant(grant_id, now).await?;
+    state.forget_cached().await;
     tracing::warn!(grant_id = %grant_id, client_id = %client_id, "refresh token reused; grant revoked");
     Ok(OAuthError::invalid_grant(
         "the refresh token was already used; the authorization is revoked",

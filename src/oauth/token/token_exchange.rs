@@ -293,12 +293,7 @@ fn target(params: &Params) -> Result<String, OAuthError> {
 async fn verify_subject(state: &AppState, token: &str) -> Result<Subject, OAuthError> {
     let now = state.clock.now();
     if let Some(claims) = access_token::verify(state, token, now) {
-        let live = state
-            .store
-            .grant_status(&claims.gid)
-            .await?
-            .is_some_and(|g| g.is_live());
-        if !live {
+        if !state.grant_is_live(&claims.gid).await? {
             return Err(OAuthError::invalid_request(
                 "the subject token has been revoked",
             ));
