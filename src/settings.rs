@@ -55,6 +55,8 @@ pub struct Settings {
     pub password_login: bool,
     /// Seconds a cached client or resource row may be served (0: no cache).
     pub cache_ttl: i64,
+    /// Bearer token for /metrics from anywhere (otherwise loopback only).
+    pub metrics_token: Option<Secret>,
 }
 
 #[derive(Clone, Debug)]
@@ -458,6 +460,7 @@ impl Settings {
                 }
             },
             cache_ttl: number(&get, "WARDEN_CACHE_TTL", 5i64, 0..=60)?,
+            metrics_token: secret(&lookup, "WARDEN_METRICS_TOKEN", "WARDEN_METRICS_TOKEN_FILE")?,
             password_login: match get("WARDEN_PASSWORD_LOGIN").as_deref() {
                 None | Some("1") => true,
                 Some("0") => false,

@@ -5,6 +5,7 @@ pub mod browser;
 pub mod discovery;
 pub mod errors;
 pub mod health;
+pub mod metrics;
 pub mod middleware;
 pub mod oauth;
 pub mod pages;
@@ -23,6 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, issuer: &Issuer) {
     let at = |path: &str| format!("{base}{path}");
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(metrics::metrics))
         .route(
             &format!("/.well-known/oauth-authorization-server{base}"),
             web::get().to(discovery::metadata),

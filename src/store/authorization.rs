@@ -86,7 +86,7 @@ impl Store {
             .bind(&r.id).bind(&r.client_id).bind(&r.redirect_uri).bind(r.redirect_uri_sent).bind(&r.state)
             .bind(&r.scope).bind(&r.resource).bind(&r.code_challenge).bind(&r.prompt).bind(&r.user_id)
             .bind(r.consent_shown).bind(r.created_at).bind(r.expires_at)
-            .execute(pool).await.map(|_| ()))
+            .execute(&mut *pool).await.map(|_| ()))
     }
 
     pub async fn authorization_request(
@@ -95,7 +95,7 @@ impl Store {
     ) -> Result<Option<AuthorizationRequestRow>, sqlx::Error> {
         let sql = format!("SELECT {REQUEST_COLUMNS} FROM authorization_requests WHERE id = $1");
         on_pool!(self, pool => sqlx::query_as::<_, AuthorizationRequestRow>(sqlx::AssertSqlSafe(sql))
-            .bind(id).fetch_optional(pool).await)
+            .bind(id).fetch_optional(&mut *pool).await)
     }
 
     /// Binds a pending request to the signed-in user (first user wins) and records that the
@@ -109,7 +109,7 @@ impl Store {
         on_pool!(self, pool => sqlx::query(
             "UPDATE authorization_requests SET user_id = $2, consent_shown = (consent_shown OR $3) \
              WHERE id = $1 AND (user_id IS NULL OR user_id = $2) AND consumed_at IS NULL")
-            .bind(id).bind(user_id).bind(consent_shown).execute(pool).await.map(|r| r.rows_affected() == 1))
+            .bind(id).bind(user_id).bind(consent_shown).execute(&mut *pool).await.map(|r| r.rows_affected() == 1))
     }
 
     /// Marks the request finished; false if it already was (a double submit).
@@ -122,7 +122,7 @@ impl Store {
         on_pool!(self, pool => sqlx::query(
             "UPDATE authorization_requests SET consumed_at = $3 \
              WHERE id = $1 AND user_id = $2 AND consumed_at IS NULL AND expires_at > $3")
-            .bind(id).bind(user_id).bind(now).execute(pool).await.map(|r| r.rows_affected() == 1))
+            .bind(id).bind(user_id).bind(now).execute(&mut *pool).await.map(|r| r.rows_affected() == 1))
     }
 
     /// Finishes a request and stores its code in one transaction (one commit): the request
@@ -211,7 +211,7 @@ impl Store {
              WHERE code_hash = $1 AND client_id = $2 AND consumed_at IS NULL AND expires_at > $3 RETURNING {CODE_COLUMNS}"
         );
         on_pool!(self, pool => sqlx::query_as::<_, AuthorizationCodeRow>(sqlx::AssertSqlSafe(sql))
-            .bind(code_hash).bind(client_id).bind(now).fetch_optional(pool).await)
+            .bind(code_hash).bind(client_id).bind(now).fetch_optional(&mut *pool).await)
     }
 
     pub async fn authorization_code(
@@ -220,7 +220,7 @@ impl Store {
     ) -> Result<Option<AuthorizationCodeRow>, sqlx::Error> {
         let sql = format!("SELECT {CODE_COLUMNS} FROM authorization_codes WHERE code_hash = $1");
         on_pool!(self, pool => sqlx::query_as::<_, AuthorizationCodeRow>(sqlx::AssertSqlSafe(sql))
-            .bind(code_hash).fetch_optional(pool).await)
+            .bind(code_hash).fetch_optional(&mut *pool).await)
     }
 
     pub async fn refresh_token(
@@ -229,7 +229,7 @@ impl Store {
     ) -> Result<Option<RefreshTokenRow>, sqlx::Error> {
         let sql = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = $1");
         on_pool!(self, pool => sqlx::query_as::<_, RefreshTokenRow>(sqlx::AssertSqlSafe(sql))
-            .bind(token_hash).fetch_optional(pool).await)
+            .bind(token_hash).fetch_optional(&mut *pool).await)
     }
 
     /// A refresh token with its grant and the grant's status: the one read of a refresh.
@@ -242,17 +242,17 @@ impl Store {
              g.subject, g.resource, g.last_used_at, ",
             "refresh_tokens rt CROSS JOIN ",
             "g.id = rt.grant_id AND rt.token_hash = $1"))
-            .bind(token_hash).fetch_optional(pool).await)
+            .bind(token_hash).fetch_optional(&mut *pool).await)
     }
 
     /// Deletes what can no longer be used: expired requests, codes and refresh tokens.
     pub async fn purge_expired(&self, now: UnixTime) -> Result<(), sqlx::Error> {
         on_pool!(self, pool => {
-            sqlx::query("DELETE FROM authorization_requests WHERE expires_at < $1").bind(now).execute(pool).await?;
-            sqlx::query("DELETE FROM authorization_codes WHERE expires_at < $1").bind(now - 3600).execute(pool).await?;
-            sqlx::query("DELETE FROM upstream_logins WHERE expires_at < $1").bind(now).execute(pool).await?;
-            sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1").bind(now).execute(pool).await?;
-            sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(now).execute(pool).await.map(|_| ())
+            sqlx::query("DELETE FROM authorization_requests WHERE expires_at < $1").bind(now).execute(&mut *pool).await?;
+            sqlx::query("DELETE FROM authorization_codes WHERE expires_at < $1").bind(now - 3600).execute(&mut *pool).await?;
+            sqlx::query("DELETE FROM upstream_logins WHERE expires_at < $1").bind(now).execute(&mut *pool).await?;
+            sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1").bind(now).execute(&mut *pool).await?;
+            sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(now).execute(&mut *pool).await.map(|_| ())
         })
     }
 }

@@ -47,7 +47,7 @@ macro_rules! select {
 impl Store {
     pub async fn client(&self, client_id: &str) -> Result<Option<ClientRow>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, ClientRow>(select!("WHERE client_id = $1"))
-            .bind(client_id).fetch_optional(pool).await)
+            .bind(client_id).fetch_optional(&mut *pool).await)
     }
 
     pub async fn clients_page(
@@ -56,7 +56,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<ClientRow>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, ClientRow>(select!("WHERE client_id > $1 ORDER BY client_id LIMIT $2"))
-            .bind(after).bind(limit).fetch_all(pool).await)
+            .bind(after).bind(limit).fetch_all(&mut *pool).await)
     }
 
     /// A page of the clients that came to be by `registration` (`admin`, `dynamic` or
@@ -68,7 +68,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<ClientRow>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, ClientRow>(select!("WHERE registration = $1 AND client_id > $2 ORDER BY client_id LIMIT $3"))
-            .bind(registration).bind(after).bind(limit).fetch_all(pool).await)
+            .bind(registration).bind(after).bind(limit).fetch_all(&mut *pool).await)
     }
 
     pub async fn insert_client(&self, c: &ClientRow) -> Result<(), sqlx::Error> {
@@ -81,7 +81,7 @@ impl Store {
             .bind(&c.redirect_uris).bind(&c.grant_types).bind(&c.resources).bind(&c.scopes)
             .bind(&c.served_resources).bind(c.enabled).bind(&c.registration).bind(&c.jwks).bind(&c.jwks_uri)
             .bind(&c.registration_token_hash).bind(&c.metadata).bind(c.created_at).bind(c.updated_at)
-            .execute(pool).await.map(|_| ()))
+            .execute(&mut *pool).await.map(|_| ()))
     }
 
     /// Replaces every mutable field of client `c.client_id` (not its secret).
@@ -92,12 +92,12 @@ impl Store {
             .bind(&c.client_id).bind(&c.name).bind(&c.token_endpoint_auth_method).bind(&c.redirect_uris)
             .bind(&c.grant_types).bind(&c.resources).bind(&c.scopes).bind(&c.served_resources)
             .bind(c.enabled).bind(c.updated_at)
-            .execute(pool).await.map(|r| r.rows_affected() == 1))
+            .execute(&mut *pool).await.map(|r| r.rows_affected() == 1))
     }
 
     /// Deletes a client; its grants go with it (ON DELETE CASCADE), so its tokens die.
     pub async fn delete_client(&self, client_id: &str) -> Result<bool, sqlx::Error> {
         on_pool!(self, pool => sqlx::query("DELETE FROM clients WHERE client_id = $1")
-            .bind(client_id).execute(pool).await.map(|r| r.rows_affected() == 1))
+            .bind(client_id).execute(&mut *pool).await.map(|r| r.rows_affected() == 1))
     }
 }

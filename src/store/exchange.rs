@@ -52,13 +52,13 @@ impl Store {
     ) -> Result<Option<DownstreamRow>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, DownstreamRow>(
             "SELECT source, target, scope_map, impersonators, created_at FROM resource_downstreams WHERE source = $1 AND target = $2")
-            .bind(source).bind(target).fetch_optional(pool).await)
+            .bind(source).bind(target).fetch_optional(&mut *pool).await)
     }
 
     pub async fn downstreams_of(&self, source: &str) -> Result<Vec<DownstreamRow>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, DownstreamRow>(
             "SELECT source, target, scope_map, impersonators, created_at FROM resource_downstreams WHERE source = $1 ORDER BY target")
-            .bind(source).fetch_all(pool).await)
+            .bind(source).fetch_all(&mut *pool).await)
     }
 
     /// Replaces every downstream link of `source` in one transaction.
@@ -85,25 +85,25 @@ impl Store {
     ) -> Result<Option<TrustedIssuerRow>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, TrustedIssuerRow>(
             "SELECT id, issuer, jwks_uri, algorithms, audience, subject_mode, created_at FROM trusted_issuers WHERE issuer = $1")
-            .bind(issuer).fetch_optional(pool).await)
+            .bind(issuer).fetch_optional(&mut *pool).await)
     }
 
     pub async fn trusted_issuers(&self) -> Result<Vec<TrustedIssuerRow>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, TrustedIssuerRow>(
             "SELECT id, issuer, jwks_uri, algorithms, audience, subject_mode, created_at FROM trusted_issuers ORDER BY issuer")
-            .fetch_all(pool).await)
+            .fetch_all(&mut *pool).await)
     }
 
     pub async fn insert_trusted_issuer(&self, t: &TrustedIssuerRow) -> Result<(), sqlx::Error> {
         on_pool!(self, pool => sqlx::query(
             "INSERT INTO trusted_issuers (id, issuer, jwks_uri, algorithms, audience, subject_mode, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(&t.id).bind(&t.issuer).bind(&t.jwks_uri).bind(&t.algorithms).bind(&t.audience).bind(&t.subject_mode).bind(t.created_at)
-            .execute(pool).await.map(|_| ()))
+            .execute(&mut *pool).await.map(|_| ()))
     }
 
     pub async fn delete_trusted_issuer(&self, id: &str) -> Result<bool, sqlx::Error> {
         on_pool!(self, pool => sqlx::query("DELETE FROM trusted_issuers WHERE id = $1")
-            .bind(id).execute(pool).await.map(|r| r.rows_affected() == 1))
+            .bind(id).execute(&mut *pool).await.map(|r| r.rows_affected() == 1))
     }
 
     pub async fn insert_exchange_audit(&self, a: &ExchangeAuditRow) -> Result<(), sqlx::Error> {
@@ -112,7 +112,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
             .bind(&a.id).bind(a.at).bind(&a.client_id).bind(&a.subject).bind(&a.source).bind(&a.target)
             .bind(&a.scope).bind(&a.actor).bind(&a.outcome).bind(&a.reason)
-            .execute(pool).await.map(|_| ()))
+            .execute(&mut *pool).await.map(|_| ()))
     }
 
     /// Newest first; `before` is the id cursor of the previous page's last entry.
@@ -124,7 +124,7 @@ impl Store {
         on_pool!(self, pool => sqlx::query_as::<_, ExchangeAuditRow>(
             "SELECT id, at, client_id, subject, source, target, scope, actor, outcome, reason FROM exchange_audit \
              WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2")
-            .bind(before).bind(limit).fetch_all(pool).await)
+            .bind(before).bind(limit).fetch_all(&mut *pool).await)
     }
 
     /// The grant of one exchanged token: owned by the caller, for the target, child of the
@@ -143,7 +143,7 @@ impl Store {
             "INSERT INTO grants (id, kind, client_id, subject, resource, scope, parent_id, created_at) \
              VALUES ($1, 'token_exchange', $2, $3, $4, $5, $6, $7)")
             .bind(&id).bind(client_id).bind(subject).bind(resource).bind(scope).bind(parent).bind(now)
-            .execute(pool).await.map(|_| ()))?;
+            .execute(&mut *pool).await.map(|_| ()))?;
         Ok(id)
     }
 }

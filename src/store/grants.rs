@@ -107,7 +107,7 @@ impl Store {
              AND kind = 'client_credentials' AND revoked_at IS NULL";
         for _ in 0..2 {
             let found: Option<String> = on_pool!(self, pool => sqlx::query_scalar(FIND)
-                .bind(client_id).bind(resource).fetch_optional(pool).await)?;
+                .bind(client_id).bind(resource).fetch_optional(&mut *pool).await)?;
             if let Some(id) = found {
                 return Ok(id);
             }
@@ -115,7 +115,7 @@ impl Store {
             let inserted = on_pool!(self, pool => sqlx::query(
                 "INSERT INTO grants (id, kind, client_id, subject, resource, scope, created_at) \
                  VALUES ($1, 'client_credentials', $2, $2, $3, '', $4)")
-                .bind(&id).bind(client_id).bind(resource).bind(now).execute(pool).await.map(|_| ()));
+                .bind(&id).bind(client_id).bind(resource).bind(now).execute(&mut *pool).await.map(|_| ()));
             match inserted {
                 Ok(_) => return Ok(id),
                 // Another request created it first: read theirs.
@@ -128,7 +128,7 @@ impl Store {
 
     pub async fn grant_status(&self, grant_id: &str) -> Result<Option<GrantStatus>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, GrantStatus>(status_sql!("", "", "g.id = $1"))
-            .bind(grant_id).fetch_optional(pool).await)
+            .bind(grant_id).fetch_optional(&mut *pool).await)
     }
 
     /// The grant a refresh or a code redemption issues from, with its status: one read.
@@ -138,17 +138,17 @@ impl Store {
     ) -> Result<Option<GrantForIssue>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, GrantForIssue>(
             status_sql!("g.id, g.subject, g.resource, g.scope, g.last_used_at, ", "", "g.id = $1"))
-            .bind(grant_id).fetch_optional(pool).await)
+            .bind(grant_id).fetch_optional(&mut *pool).await)
     }
 
     pub async fn grant(&self, grant_id: &str) -> Result<Option<GrantRow>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, GrantRow>(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = $1")))
-            .bind(grant_id).fetch_optional(pool).await)
+            .bind(grant_id).fetch_optional(&mut *pool).await)
     }
 
     pub async fn grants_of_client(&self, client_id: &str) -> Result<Vec<GrantRow>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, GrantRow>(sqlx::AssertSqlSafe(format!("{SELECT} WHERE client_id = $1 ORDER BY id")))
-            .bind(client_id).fetch_all(pool).await)
+            .bind(client_id).fetch_all(&mut *pool).await)
     }
 
     /// The live grant a user gave a client for a resource: the remembered consent.
@@ -160,7 +160,7 @@ impl Store {
     ) -> Result<Option<GrantRow>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, GrantRow>(sqlx::AssertSqlSafe(format!(
             "{SELECT} WHERE client_id = $1 AND subject = $2 AND resource = $3 AND kind = 'authorization_code' AND revoked_at IS NULL")))
-            .bind(client_id).bind(user_id).bind(resource).fetch_optional(pool).await)
+            .bind(client_id).bind(user_id).bind(resource).fetch_optional(&mut *pool).await)
     }
 
     /// Records the user's consent: the live grant's scope becomes `scope` (callers pass the
@@ -176,7 +176,7 @@ impl Store {
         for _ in 0..2 {
             if let Some(live) = self.live_user_grant(client_id, user_id, resource).await? {
                 on_pool!(self, pool => sqlx::query("UPDATE grants SET scope = $2 WHERE id = $1")
-                    .bind(&live.id).bind(scope).execute(pool).await.map(|_| ()))?;
+                    .bind(&live.id).bind(scope).execute(&mut *pool).await.map(|_| ()))?;
                 return Ok(live.id);
             }
             let id = uuid::Uuid::now_v7().to_string();
@@ -184,7 +184,7 @@ impl Store {
                 "INSERT INTO grants (id, kind, client_id, subject, resource, scope, created_at) \
                  VALUES ($1, 'authorization_code', $2, $3, $4, $5, $6)")
                 .bind(&id).bind(client_id).bind(user_id).bind(resource).bind(scope).bind(now)
-                .execute(pool).await.map(|_| ()));
+                .execute(&mut *pool).await.map(|_| ()));
             match inserted {
                 Ok(()) => return Ok(id),
                 Err(e) if is_unique_violation(&e) => continue,
@@ -199,7 +199,7 @@ impl Store {
             "SELECT g.id, c.name AS client_name, r.name AS resource_name, g.resource, g.scope, g.created_at, g.last_used_at \
              FROM grants g JOIN clients c ON c.client_id = g.client_id LEFT JOIN resources r ON r.uri = g.resource \
              WHERE g.subject = $1 AND g.kind = 'authorization_code' AND g.revoked_at IS NULL ORDER BY g.created_at DESC, g.id")
-            .bind(user_id).fetch_all(pool).await)
+            .bind(user_id).fetch_all(&mut *pool).await)
     }
 
     /// Revokes a grant of this user only; false when it is not theirs or already revoked.
@@ -211,19 +211,19 @@ impl Store {
     ) -> Result<bool, sqlx::Error> {
         on_pool!(self, pool => sqlx::query(
             "UPDATE grants SET revoked_at = $3 WHERE id = $1 AND subject = $2 AND kind = 'authorization_code' AND revoked_at IS NULL")
-            .bind(grant_id).bind(user_id).bind(now).execute(pool).await.map(|r| r.rows_affected() == 1))
+            .bind(grant_id).bind(user_id).bind(now).execute(&mut *pool).await.map(|r| r.rows_affected() == 1))
     }
 
     /// The root of an exchange chain: the grant's parent, or the grant itself.
     pub async fn grant_root(&self, grant_id: &str) -> Result<Option<String>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_scalar("SELECT COALESCE(parent_id, id) FROM grants WHERE id = $1")
-            .bind(grant_id).fetch_optional(pool).await)
+            .bind(grant_id).fetch_optional(&mut *pool).await)
     }
 
     /// Marks a grant revoked (idempotent); true when it exists.
     pub async fn revoke_grant(&self, grant_id: &str, now: UnixTime) -> Result<bool, sqlx::Error> {
         on_pool!(self, pool => sqlx::query(
             "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1")
-            .bind(grant_id).bind(now).execute(pool).await.map(|r| r.rows_affected() == 1))
+            .bind(grant_id).bind(now).execute(&mut *pool).await.map(|r| r.rows_affected() == 1))
     }
 }

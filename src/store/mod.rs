@@ -9,6 +9,7 @@ pub mod authorization;
 pub mod clients;
 pub mod exchange;
 pub mod grants;
+pub mod pool_metrics;
 pub mod registration;
 pub mod resources;
 pub mod scopes;
@@ -25,12 +26,25 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
-/// Runs `$body` with `$pool` bound to the concrete pool of either backend.
+/// Runs `$body` with `$pool` bound to a connection of either backend, taken from the pool
+/// with its wait timed (`pool_metrics`).
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match &$store.db {
-            $crate::store::Db::Postgres($pool) => $body,
-            $crate::store::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Postgres(p) => {
+                #[allow(unused_imports)]
+                use sqlx::Connection as _;
+                let mut conn = $crate::store::pool_metrics::acquire(p).await?;
+                let $pool = &mut *conn;
+                $body
+            }
+            $crate::store::Db::Sqlite(p) => {
+                #[allow(unused_imports)]
+                use sqlx::Connection as _;
+                let mut conn = $crate::store::pool_metrics::acquire(p).await?;
+                let $pool = &mut *conn;
+                $body
+            }
         }
     };
 }
@@ -155,9 +169,17 @@ impl Store {
         .context("database migration failed")
     }
 
+    /// The pool's limit, its open connections and the idle ones among them.
+    pub fn pool_stats(&self) -> (u32, u32, usize) {
+        match &self.db {
+            Db::Postgres(p) => (p.options().get_max_connections(), p.size(), p.num_idle()),
+            Db::Sqlite(p) => (p.options().get_max_connections(), p.size(), p.num_idle()),
+        }
+    }
+
     /// One round trip: is the database answering?
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
+        on_pool!(self, pool => sqlx::query("SELECT 1").execute(&mut *pool).await.map(|_| ()))
     }
 
     pub fn location(&self) -> Location {
@@ -182,7 +204,10 @@ impl Store {
 
     /// Closes every connection; used at shutdown and by tests that simulate an outage.
     pub async fn close(&self) {
-        on_pool!(self, pool => pool.close().await)
+        match &self.db {
+            Db::Postgres(pool) => pool.close().await,
+            Db::Sqlite(pool) => pool.close().await,
+        }
     }
 }
 

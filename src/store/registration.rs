@@ -23,7 +23,7 @@ impl Store {
              grant_types = $5, jwks = $6, jwks_uri = $7, updated_at = $8 WHERE clients.registration = 'metadata_document'")
             .bind(&c.client_id).bind(&c.name).bind(&c.token_endpoint_auth_method).bind(&c.redirect_uris)
             .bind(&c.grant_types).bind(&c.jwks).bind(&c.jwks_uri).bind(c.updated_at)
-            .execute(pool).await.map(|_| ()))
+            .execute(&mut *pool).await.map(|_| ()))
     }
 
     pub async fn update_registered_client(&self, c: &ClientRow) -> Result<(), sqlx::Error> {
@@ -32,7 +32,7 @@ impl Store {
              jwks = $6, jwks_uri = $7, metadata = $8, updated_at = $9 WHERE client_id = $1")
             .bind(&c.client_id).bind(&c.name).bind(&c.token_endpoint_auth_method).bind(&c.redirect_uris)
             .bind(&c.grant_types).bind(&c.jwks).bind(&c.jwks_uri).bind(&c.metadata).bind(c.updated_at)
-            .execute(pool).await.map(|_| ()))
+            .execute(&mut *pool).await.map(|_| ()))
     }
 
     pub async fn metadata_domain_policy(
@@ -40,12 +40,12 @@ impl Store {
         domain: &str,
     ) -> Result<Option<String>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_scalar("SELECT policy FROM metadata_domains WHERE domain = $1")
-            .bind(domain).fetch_optional(pool).await)
+            .bind(domain).fetch_optional(&mut *pool).await)
     }
 
     pub async fn metadata_domains(&self) -> Result<Vec<DomainPolicy>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, DomainPolicy>(
-            "SELECT domain, policy, created_at FROM metadata_domains ORDER BY domain").fetch_all(pool).await)
+            "SELECT domain, policy, created_at FROM metadata_domains ORDER BY domain").fetch_all(&mut *pool).await)
     }
 
     pub async fn set_metadata_domain(
@@ -57,12 +57,12 @@ impl Store {
         on_pool!(self, pool => sqlx::query(
             "INSERT INTO metadata_domains (domain, policy, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (domain) DO UPDATE SET policy = $2")
-            .bind(domain).bind(policy).bind(now).execute(pool).await.map(|_| ()))
+            .bind(domain).bind(policy).bind(now).execute(&mut *pool).await.map(|_| ()))
     }
 
     pub async fn delete_metadata_domain(&self, domain: &str) -> Result<bool, sqlx::Error> {
         on_pool!(self, pool => sqlx::query("DELETE FROM metadata_domains WHERE domain = $1")
-            .bind(domain).execute(pool).await.map(|r| r.rows_affected() == 1))
+            .bind(domain).execute(&mut *pool).await.map(|r| r.rows_affected() == 1))
     }
 
     /// Remembers an assertion id until `expires_at`; false when it was seen already.
@@ -74,7 +74,7 @@ impl Store {
     ) -> Result<bool, sqlx::Error> {
         let inserted = on_pool!(self, pool => sqlx::query(
             "INSERT INTO client_assertions (client_id, jti, expires_at) VALUES ($1, $2, $3)")
-            .bind(client_id).bind(jti).bind(expires_at).execute(pool).await.map(|_| ()));
+            .bind(client_id).bind(jti).bind(expires_at).execute(&mut *pool).await.map(|_| ()));
         match inserted {
             Ok(()) => Ok(true),
             Err(e) if is_unique_violation(&e) => Ok(false),
@@ -90,11 +90,11 @@ impl Store {
         now: UnixTime,
     ) -> Result<u64, sqlx::Error> {
         on_pool!(self, pool => {
-            sqlx::query("DELETE FROM client_assertions WHERE expires_at < $1").bind(now).execute(pool).await?;
+            sqlx::query("DELETE FROM client_assertions WHERE expires_at < $1").bind(now).execute(&mut *pool).await?;
             sqlx::query(
                 "DELETE FROM clients WHERE registration = 'dynamic' AND created_at < $1 \
                  AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.client_id = clients.client_id)")
-                .bind(before).execute(pool).await.map(|r| r.rows_affected())
+                .bind(before).execute(&mut *pool).await.map(|r| r.rows_affected())
         })
     }
 }

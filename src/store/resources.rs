@@ -43,7 +43,7 @@ macro_rules! select {
 impl Store {
     pub async fn resource_by_uri(&self, uri: &str) -> Result<Option<ResourceRow>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, ResourceRow>(select!("WHERE uri = $1"))
-            .bind(uri).fetch_optional(pool).await)
+            .bind(uri).fetch_optional(&mut *pool).await)
     }
 
     /// One round trip for the token hot path: the resource and `client_id`'s live grant.
@@ -57,12 +57,12 @@ impl Store {
              r.allowed_clients, r.enabled, r.builtin, r.created_at, r.updated_at, g.id AS cc_grant \
              FROM resources r LEFT JOIN grants g ON g.resource = r.uri AND g.client_id = $2 \
              AND g.kind = 'client_credentials' AND g.revoked_at IS NULL WHERE r.uri = $1")
-            .bind(uri).bind(client_id).fetch_optional(pool).await)
+            .bind(uri).bind(client_id).fetch_optional(&mut *pool).await)
     }
 
     pub async fn resource_by_id(&self, id: &str) -> Result<Option<ResourceRow>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, ResourceRow>(select!("WHERE id = $1"))
-            .bind(id).fetch_optional(pool).await)
+            .bind(id).fetch_optional(&mut *pool).await)
     }
 
     /// One page, ordered by id (UUIDv7: creation order), starting after `after`.
@@ -72,13 +72,13 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<ResourceRow>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, ResourceRow>(select!("WHERE id > $1 ORDER BY id LIMIT $2"))
-            .bind(after).bind(limit).fetch_all(pool).await)
+            .bind(after).bind(limit).fetch_all(&mut *pool).await)
     }
 
     /// Resources whose accepted scopes mention `scope` (to refuse deleting it).
     pub async fn resources_using_scope(&self, scope: &str) -> Result<Vec<String>, sqlx::Error> {
         let rows = on_pool!(self, pool => sqlx::query_as::<_, ResourceRow>(select!("ORDER BY id"))
-            .fetch_all(pool).await)?;
+            .fetch_all(&mut *pool).await)?;
         Ok(rows
             .into_iter()
             .filter(|r| r.scopes.split(' ').any(|s| s == scope))
@@ -94,7 +94,7 @@ impl Store {
             .bind(&r.id).bind(&r.uri).bind(&r.name).bind(&r.description).bind(&r.scopes)
             .bind(&r.default_scopes).bind(r.access_token_ttl).bind(&r.allowed_clients)
             .bind(r.enabled).bind(r.builtin).bind(r.created_at).bind(r.updated_at)
-            .execute(pool).await.map(|_| ()))
+            .execute(&mut *pool).await.map(|_| ()))
     }
 
     /// Replaces every mutable field of resource `r.id`; false when it does not exist.
@@ -105,12 +105,12 @@ impl Store {
             .bind(&r.id).bind(&r.uri).bind(&r.name).bind(&r.description).bind(&r.scopes)
             .bind(&r.default_scopes).bind(r.access_token_ttl).bind(&r.allowed_clients)
             .bind(r.enabled).bind(r.updated_at)
-            .execute(pool).await.map(|x| x.rows_affected() == 1))
+            .execute(&mut *pool).await.map(|x| x.rows_affected() == 1))
     }
 
     pub async fn delete_resource(&self, id: &str) -> Result<bool, sqlx::Error> {
         on_pool!(self, pool => sqlx::query("DELETE FROM resources WHERE id = $1 AND builtin = FALSE")
-            .bind(id).execute(pool).await.map(|r| r.rows_affected() == 1))
+            .bind(id).execute(&mut *pool).await.map(|r| r.rows_affected() == 1))
     }
 
     /// Creates or refreshes the built-in admin resource (`{issuer}/admin`). The issuer can

@@ -17,13 +17,13 @@ impl Store {
     pub async fn scopes(&self) -> Result<Vec<ScopeRow>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, ScopeRow>(
             "SELECT name, description, is_default, created_at FROM scopes ORDER BY name")
-            .fetch_all(pool).await)
+            .fetch_all(&mut *pool).await)
     }
 
     pub async fn scope(&self, name: &str) -> Result<Option<ScopeRow>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, ScopeRow>(
             "SELECT name, description, is_default, created_at FROM scopes WHERE name = $1")
-            .bind(name).fetch_optional(pool).await)
+            .bind(name).fetch_optional(&mut *pool).await)
     }
 
     /// Inserts a scope; a duplicate name is a unique violation for the caller to map.
@@ -31,7 +31,7 @@ impl Store {
         on_pool!(self, pool => sqlx::query(
             "INSERT INTO scopes (name, description, is_default, created_at) VALUES ($1, $2, $3, $4)")
             .bind(&row.name).bind(&row.description).bind(row.is_default).bind(row.created_at)
-            .execute(pool).await.map(|_| ()))
+            .execute(&mut *pool).await.map(|_| ()))
     }
 
     pub async fn update_scope(
@@ -43,11 +43,11 @@ impl Store {
         on_pool!(self, pool => sqlx::query(
             "UPDATE scopes SET description = $2, is_default = $3 WHERE name = $1")
             .bind(name).bind(description).bind(is_default)
-            .execute(pool).await.map(|r| r.rows_affected() == 1))
+            .execute(&mut *pool).await.map(|r| r.rows_affected() == 1))
     }
 
     pub async fn delete_scope(&self, name: &str) -> Result<bool, sqlx::Error> {
         on_pool!(self, pool => sqlx::query("DELETE FROM scopes WHERE name = $1")
-            .bind(name).execute(pool).await.map(|r| r.rows_affected() == 1))
+            .bind(name).execute(&mut *pool).await.map(|r| r.rows_affected() == 1))
     }
 }

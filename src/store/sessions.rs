@@ -29,7 +29,7 @@ impl Store {
         on_pool!(self, pool => sqlx::query(
             "INSERT INTO sessions (token_hash, user_id, csrf, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&s.token_hash).bind(&s.user_id).bind(&s.csrf).bind(s.created_at).bind(s.last_seen_at).bind(s.expires_at)
-            .execute(pool).await.map(|_| ()))
+            .execute(&mut *pool).await.map(|_| ()))
     }
 
     /// The session if it is neither past its absolute expiry nor idle since `idle_after`.
@@ -43,22 +43,22 @@ impl Store {
             "SELECT s.token_hash, s.user_id, u.username, s.csrf, s.created_at, s.last_seen_at FROM sessions s \
              JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 AND u.disabled = FALSE")
-            .bind(token_hash).bind(now).bind(idle_after).fetch_optional(pool).await)
+            .bind(token_hash).bind(now).bind(idle_after).fetch_optional(&mut *pool).await)
     }
 
     pub async fn touch_session(&self, token_hash: &str, now: UnixTime) -> Result<(), sqlx::Error> {
         on_pool!(self, pool => sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1")
-            .bind(token_hash).bind(now).execute(pool).await.map(|_| ()))
+            .bind(token_hash).bind(now).execute(&mut *pool).await.map(|_| ()))
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<(), sqlx::Error> {
         on_pool!(self, pool => sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(token_hash).execute(pool).await.map(|_| ()))
+            .bind(token_hash).execute(&mut *pool).await.map(|_| ()))
     }
 
     pub async fn delete_sessions_of(&self, user_id: &str) -> Result<(), sqlx::Error> {
         on_pool!(self, pool => sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(user_id).execute(pool).await.map(|_| ()))
+            .bind(user_id).execute(&mut *pool).await.map(|_| ()))
     }
 
     /// Failures recorded for `key` within the window that started after `window_start`.
@@ -69,7 +69,7 @@ impl Store {
     ) -> Result<i64, sqlx::Error> {
         let found: Option<i64> = on_pool!(self, pool => sqlx::query_scalar(
             "SELECT failures FROM login_throttle WHERE key = $1 AND window_start > $2")
-            .bind(key).bind(window_start).fetch_optional(pool).await)?;
+            .bind(key).bind(window_start).fetch_optional(&mut *pool).await)?;
         Ok(found.unwrap_or(0))
     }
 
@@ -85,11 +85,11 @@ impl Store {
              ON CONFLICT (key) DO UPDATE SET \
                failures = CASE WHEN login_throttle.window_start > $3 THEN login_throttle.failures + 1 ELSE 1 END, \
                window_start = CASE WHEN login_throttle.window_start > $3 THEN login_throttle.window_start ELSE $2 END")
-            .bind(key).bind(now).bind(window_start).execute(pool).await.map(|_| ()))
+            .bind(key).bind(now).bind(window_start).execute(&mut *pool).await.map(|_| ()))
     }
 
     pub async fn clear_failures(&self, key: &str) -> Result<(), sqlx::Error> {
         on_pool!(self, pool => sqlx::query("DELETE FROM login_throttle WHERE key = $1")
-            .bind(key).execute(pool).await.map(|_| ()))
+            .bind(key).execute(&mut *pool).await.map(|_| ()))
     }
 }

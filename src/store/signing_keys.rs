@@ -24,7 +24,7 @@ const INSERT: &str = "INSERT INTO signing_keys (kid, alg, public_jwk, private_jw
 
 impl Store {
     pub async fn signing_keys(&self) -> Result<Vec<SigningKeyRow>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_as::<_, SigningKeyRow>(SELECT_ALL).fetch_all(pool).await)
+        on_pool!(self, pool => sqlx::query_as::<_, SigningKeyRow>(SELECT_ALL).fetch_all(&mut *pool).await)
     }
 
     /// Stores the first key unless another process already did; true when ours was stored.
@@ -61,7 +61,7 @@ impl Store {
             .bind(now)
             .bind(activate_at)
             .bind(initial)
-            .execute(pool)
+            .execute(&mut *pool)
             .await
             .map(|r| r.rows_affected()))?;
         Ok(result == 1)

@@ -64,7 +64,7 @@ impl Store {
     pub async fn upstream_provider(&self, id: &str) -> Result<Option<ProviderRow>, sqlx::Error> {
         let sql = format!("SELECT {PROVIDER_COLUMNS} FROM upstream_providers WHERE id = $1");
         on_pool!(self, pool => sqlx::query_as::<_, ProviderRow>(sqlx::AssertSqlSafe(sql))
-            .bind(id).fetch_optional(pool).await)
+            .bind(id).fetch_optional(&mut *pool).await)
     }
 
     pub async fn upstream_providers(
@@ -75,7 +75,7 @@ impl Store {
             "SELECT {PROVIDER_COLUMNS} FROM upstream_providers WHERE enabled OR NOT $1 ORDER BY display_name, id"
         );
         on_pool!(self, pool => sqlx::query_as::<_, ProviderRow>(sqlx::AssertSqlSafe(sql))
-            .bind(enabled_only).fetch_all(pool).await)
+            .bind(enabled_only).fetch_all(&mut *pool).await)
     }
 
     /// Inserts or replaces a provider; `false` from an insert when the id is taken.
@@ -108,13 +108,13 @@ impl Store {
             .bind(&p.scopes).bind(&p.subject_claim).bind(&p.email_claim).bind(&p.name_claim)
             .bind(p.trust_email).bind(&p.allowed_domains).bind(&p.on_first_login).bind(p.enabled)
             .bind(p.created_at).bind(p.updated_at)
-            .execute(pool).await.map(|r| r.rows_affected() == 1))
+            .execute(&mut *pool).await.map(|r| r.rows_affected() == 1))
     }
 
     /// Deletes a provider with its identities and pending logins.
     pub async fn delete_upstream_provider(&self, id: &str) -> Result<bool, sqlx::Error> {
         on_pool!(self, pool => sqlx::query("DELETE FROM upstream_providers WHERE id = $1")
-            .bind(id).execute(pool).await.map(|r| r.rows_affected() == 1))
+            .bind(id).execute(&mut *pool).await.map(|r| r.rows_affected() == 1))
     }
 
     pub async fn insert_upstream_login(&self, l: &UpstreamLoginRow) -> Result<(), sqlx::Error> {
@@ -124,7 +124,7 @@ impl Store {
             .bind(&l.state_hash).bind(&l.provider_id).bind(&l.browser_hash).bind(&l.nonce)
             .bind(&l.verifier_sealed).bind(&l.request_id).bind(&l.link_user_id)
             .bind(l.created_at).bind(l.expires_at)
-            .execute(pool).await.map(|_| ()))
+            .execute(&mut *pool).await.map(|_| ()))
     }
 
     /// Takes a pending login out of the table: whoever deletes the row owns it, so a
@@ -138,7 +138,7 @@ impl Store {
             "DELETE FROM upstream_logins WHERE state_hash = $1 AND expires_at > $2 \
              RETURNING state_hash, provider_id, browser_hash, nonce, verifier_sealed, request_id, \
              link_user_id, created_at, expires_at")
-            .bind(state_hash).bind(now).fetch_optional(pool).await)
+            .bind(state_hash).bind(now).fetch_optional(&mut *pool).await)
     }
 
     pub async fn identity(
@@ -149,14 +149,14 @@ impl Store {
         on_pool!(self, pool => sqlx::query_as::<_, IdentityRow>(
             "SELECT provider_id, subject, user_id, email, name, created_at, last_login_at \
              FROM user_identities WHERE provider_id = $1 AND subject = $2")
-            .bind(provider_id).bind(subject).fetch_optional(pool).await)
+            .bind(provider_id).bind(subject).fetch_optional(&mut *pool).await)
     }
 
     pub async fn identities_of(&self, user_id: &str) -> Result<Vec<IdentityRow>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, IdentityRow>(
             "SELECT provider_id, subject, user_id, email, name, created_at, last_login_at \
              FROM user_identities WHERE user_id = $1 ORDER BY provider_id, subject")
-            .bind(user_id).fetch_all(pool).await)
+            .bind(user_id).fetch_all(&mut *pool).await)
     }
 
     /// Links an identity to a user; `false` when the identity already belongs to someone.
@@ -166,7 +166,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (provider_id, subject) DO NOTHING")
             .bind(&i.provider_id).bind(&i.subject).bind(&i.user_id).bind(&i.email).bind(&i.name)
             .bind(i.created_at).bind(i.last_login_at)
-            .execute(pool).await.map(|r| r.rows_affected() == 1))
+            .execute(&mut *pool).await.map(|r| r.rows_affected() == 1))
     }
 
     /// Creates a user and links its first identity in one transaction, so a failed link
@@ -201,7 +201,7 @@ impl Store {
         on_pool!(self, pool => sqlx::query(
             "UPDATE user_identities SET email = $3, name = $4, last_login_at = $5 WHERE provider_id = $1 AND subject = $2")
             .bind(provider_id).bind(subject).bind(email).bind(name).bind(now)
-            .execute(pool).await.map(|_| ()))
+            .execute(&mut *pool).await.map(|_| ()))
     }
 
     pub async fn unlink_identity(
@@ -213,6 +213,6 @@ impl Store {
         on_pool!(self, pool => sqlx::query(
             "DELETE FROM user_identities WHERE user_id = $1 AND provider_id = $2 AND subject = $3")
             .bind(user_id).bind(provider_id).bind(subject)
-            .execute(pool).await.map(|r| r.rows_affected() == 1))
+            .execute(&mut *pool).await.map(|r| r.rows_affected() == 1))
     }
 }

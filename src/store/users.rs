@@ -25,31 +25,31 @@ macro_rules! select {
 impl Store {
     pub async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, UserRow>(select!("WHERE username = $1"))
-            .bind(username).fetch_optional(pool).await)
+            .bind(username).fetch_optional(&mut *pool).await)
     }
 
     pub async fn user_by_id(&self, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, UserRow>(select!("WHERE id = $1"))
-            .bind(id).fetch_optional(pool).await)
+            .bind(id).fetch_optional(&mut *pool).await)
     }
 
     pub async fn users_page(&self, after: &str, limit: i64) -> Result<Vec<UserRow>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, UserRow>(select!("WHERE username > $1 ORDER BY username LIMIT $2"))
-            .bind(after).bind(limit).fetch_all(pool).await)
+            .bind(after).bind(limit).fetch_all(&mut *pool).await)
     }
 
     pub async fn insert_user(&self, u: &UserRow) -> Result<(), sqlx::Error> {
         on_pool!(self, pool => sqlx::query(
             "INSERT INTO users (id, username, password_hash, disabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&u.id).bind(&u.username).bind(&u.password_hash).bind(u.disabled).bind(u.created_at).bind(u.updated_at)
-            .execute(pool).await.map(|_| ()))
+            .execute(&mut *pool).await.map(|_| ()))
     }
 
     pub async fn update_user(&self, u: &UserRow) -> Result<bool, sqlx::Error> {
         on_pool!(self, pool => sqlx::query(
             "UPDATE users SET password_hash = $2, disabled = $3, updated_at = $4 WHERE id = $1")
             .bind(&u.id).bind(&u.password_hash).bind(u.disabled).bind(u.updated_at)
-            .execute(pool).await.map(|r| r.rows_affected() == 1))
+            .execute(&mut *pool).await.map(|r| r.rows_affected() == 1))
     }
 
     pub async fn delete_user(&self, id: &str, now: UnixTime) -> Result<bool, sqlx::Error> {

@@ -1,4 +1,4 @@
-//! `/healthz` and `/readyz`.
+//! `/healthz`, `/readyz` and `/metrics`.
 
 use crate::helpers::spawn_app;
 
@@ -89,4 +89,49 @@ async fn with_the_database_gone_protocol_endpoints_answer_503_and_pages_say_so()
             .unwrap()
             .starts_with("text/html")
     );
+}
+
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn metrics_show_the_pool_and_its_wait_to_loopback_or_a_bearer() {
+    let app = crate::helpers::spawn_app().await;
+    let first = app.get("/metrics").await;
+    assert_eq!(first.status(), 200);
+    let before = first.text().await.unwrap();
+    assert!(metric(&before, "warden_db_pool_max_connections") >= 1.0);
+    app.admin_token().await;
+    let after = app.get("/metrics").await.text().await.unwrap();
+    assert!(metric(&after, "warden_db_acquire_total") > metric(&before, "warden_db_acquire_total"));
+    assert!(metric(&after, "warden_db_acquire_wait_seconds_total") >= 0.0);
+
+    let guarded =
+        crate::helpers::spawn_app_with(&[("WARDEN_METRICS_TOKEN", "metrics-secret-123")]).await;
+    assert_eq!(
+        guarded.get("/metrics").await.status(),
+        403,
+        "loopback is not enough then"
+    );
+    let wrong = guarded
+        .http
+        .get(guarded.url("/metrics"))
+        .bearer_auth("nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 403);
+    let right = guarded
+        .http
+        .get(guarded.url("/metrics"))
+        .bearer_auth("metrics-secret-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 200);
 }

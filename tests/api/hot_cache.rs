@@ -30,14 +30,21 @@ async fn a_change_behind_this_node_is_seen_within_the_ttl_and_never_after() {
             s.agent.client_id
         ))
         .await;
-    assert_eq!(
-        cc_status(&app, &s.agent).await,
-        200,
-        "served from the cache"
-    );
-    app.clock.advance(4);
-    assert_eq!(cc_status(&app, &s.agent).await, 200, "still within the TTL");
-    app.clock.advance(1);
+    // On Postgres the node's change listener also clears the cache whenever it
+    // (re)connects, which may fall in between: a fresher answer is allowed there, a staler
+    // one never. SQLite has no listener, so there the cached answer is certain.
+    if !app.db.is_postgres() {
+        assert_eq!(
+            cc_status(&app, &s.agent).await,
+            200,
+            "served from the cache"
+        );
+        app.clock.advance(4);
+        assert_eq!(cc_status(&app, &s.agent).await, 200, "still within the TTL");
+        app.clock.advance(1);
+    } else {
+        app.clock.advance(5);
+    }
     assert_eq!(cc_status(&app, &s.agent).await, 401);
 }
 
