@@ -124,7 +124,14 @@ async fn start(database_url: Option<String>) -> Server {
         ),
         ("WARDEN_BIND".to_owned(), format!("127.0.0.1:{port}")),
         ("RUST_LOG".to_owned(), "warn".to_owned()),
+        // One client drives each scenario far beyond any sane per-client limit: the
+        // limiter is measured off (it is a per-node map lookup when on).
+        ("WARDEN_TOKEN_RATE_LIMIT".to_owned(), "0".to_owned()),
     ]);
+    // Pool-sizing experiments: pass the pool size through.
+    if let Ok(n) = std::env::var("WARDEN_DB_MAX_CONNECTIONS") {
+        env.insert("WARDEN_DB_MAX_CONNECTIONS".into(), n);
+    }
     if let Some(url) = &database_url {
         env.insert("DATABASE_URL".into(), url.clone());
         env.insert(

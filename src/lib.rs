@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod fetch;
 pub mod http;
 pub mod oauth;
+pub mod ratelimit;
 pub mod settings;
 pub mod startup;
 pub mod state;

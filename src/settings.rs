@@ -55,6 +55,8 @@ pub struct Settings {
     pub password_login: bool,
     /// Seconds a cached client or resource row may be served (0: no cache).
     pub cache_ttl: i64,
+    /// Token requests per second per client on each node (0: no limit).
+    pub token_rate_limit: u32,
     /// Bearer token for /metrics from anywhere (otherwise loopback only).
     pub metrics_token: Option<Secret>,
 }
@@ -460,6 +462,7 @@ impl Settings {
                 }
             },
             cache_ttl: number(&get, "WARDEN_CACHE_TTL", 5i64, 0..=60)?,
+            token_rate_limit: number(&get, "WARDEN_TOKEN_RATE_LIMIT", 200u32, 0..=1_000_000)?,
             metrics_token: secret(&lookup, "WARDEN_METRICS_TOKEN", "WARDEN_METRICS_TOKEN_FILE")?,
             password_login: match get("WARDEN_PASSWORD_LOGIN").as_deref() {
                 None | Some("1") => true,

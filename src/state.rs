@@ -24,6 +24,8 @@ pub struct AppState {
     pub fetcher: Arc<Fetcher>,
     /// Client and resource rows for the token hot path (see `cache` for the staleness bound).
     pub hot: Arc<HotCache>,
+    /// Token requests per client per second, on this node.
+    pub token_limiter: Arc<crate::ratelimit::RateLimiter>,
     /// The metadata document, serialized; replaced only when the catalogue changes.
     metadata: Arc<RwLock<Bytes>>,
 }
@@ -40,6 +42,9 @@ impl AppState {
         let state = AppState {
             fetcher,
             hot: Arc::new(HotCache::new(settings.cache_ttl)),
+            token_limiter: Arc::new(crate::ratelimit::RateLimiter::new(
+                settings.token_rate_limit,
+            )),
             store,
             settings: Arc::new(settings),
             keys: Arc::new(keys),

@@ -13,6 +13,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::InsufficientScope | ErrorCode::AccessDenied => StatusCode::FORBIDDEN,
         ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::SlowDown => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::BAD_REQUEST,
     }
 }
@@ -53,6 +54,9 @@ pub fn oauth_error(e: crate::oauth::error::OAuthError) -> HttpResponse {
     }
     if e.code == ErrorCode::TemporarilyUnavailable {
         response.insert_header((actix_web::http::header::RETRY_AFTER, "5"));
+    }
+    if e.code == ErrorCode::SlowDown {
+        response.insert_header((actix_web::http::header::RETRY_AFTER, "1"));
     }
     response.json(ErrorBody {
         error: e.code,

@@ -26,6 +26,8 @@ pub enum ErrorCode {
     ConsentRequired,
     RequestNotSupported,
     RequestUriNotSupported,
+    /// RFC 8628 §3.5: the client asks too often (429 with Retry-After on /token).
+    SlowDown,
 }
 
 impl ErrorCode {
@@ -52,6 +54,7 @@ impl ErrorCode {
             ErrorCode::ConsentRequired => "consent_required",
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
+            ErrorCode::SlowDown => "slow_down",
         }
     }
 }

@@ -17,6 +17,7 @@ mod hot_cache;
 mod introspection;
 mod keys;
 mod nodes;
+mod rate_limits;
 mod registry_cli;
 mod self_registration;
 mod startup;

@@ -84,6 +84,12 @@ pub async fn handle(
     };
     let creds: Credentials = client_auth::credentials(authorization, params)?;
     let client = client_auth::authenticate(state, creds).await?;
+    if !state.token_limiter.allow(&client.client.client_id) {
+        return Err(OAuthError::new(
+            ErrorCode::SlowDown,
+            "too many token requests from this client; retry after a second",
+        ));
+    }
     if !allows(&client.client, grant_type) {
         return Err(OAuthError::unauthorized_client(format!(
             "this client may not use the {} grant",
