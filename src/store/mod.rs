@@ -284,10 +284,13 @@ impl Store {
 
 pub fn is_unavailable(e: &sqlx::Error) -> bool {
     match e {
+        // Protocol: the connection broke mid-conversation (seen when a proxy in front of
+        // a stopped Postgres accepts and hangs up), not a fault of the request.
         sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_) => true,
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_) => true,
         sqlx::Error::Database(d) => d
             .code()
             .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "3D000"),

@@ -1,0 +1,224 @@
+//! Postgres goes away under load and comes back: requests that need it get 503
+//! `temporarily_unavailable` (never a 500, never a hang beyond the pool's 5 s acquire
+//! timeout), `/readyz` says so, and Warden recovers by itself, losing nothing it had
+//! acknowledged. The outage is a TCP proxy between Warden and the real server that drops
+//! every connection and refuses new ones: to Warden that is Postgres stopping.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::AbortHandle;
+
+use crate::helpers::{TestDb, setup, spawn_app_on, with_database};
+
+/// Forwards 127.0.0.1:<port> to Postgres while up; down cuts every connection and stops
+/// listening, so new connections are refused, as with a stopped server.
+struct Proxy {
+    port: u16,
+    up: Arc<tokio::sync::watch::Sender<bool>>,
+    links: Arc<Mutex<Vec<AbortHandle>>>,
+}
+
+impl Proxy {
+    async fn start(target: String) -> Proxy {
+        let first = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = first.local_addr().unwrap().port();
+        let (up, mut watch) = tokio::sync::watch::channel(true);
+        let links = Arc::new(Mutex::new(Vec::new()));
+        let links2 = links.clone();
+        tokio::spawn(async move {
+            let mut listener = Some(first);
+            loop {
+                let Some(l) = listener.take() else {
+                    // Down: wait to come back up, then listen on the same port again.
+                    if watch.wait_for(|up| *up).await.is_err() {
+                        return;
+                    }
+                    listener = Some(TcpListener::bind(("127.0.0.1", port)).await.unwrap());
+                    continue;
+                };
+                tokio::select! {
+                    accepted = l.accept() => {
+                        let Ok((mut inbound, _)) = accepted else { return };
+                        let target = target.clone();
+                        let link = tokio::spawn(async move {
+                            if let Ok(mut outbound) = TcpStream::connect(&target).await {
+                                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                            }
+                        });
+                        links2.lock().unwrap().push(link.abort_handle());
+                        listener = Some(l);
+                    }
+                    changed = watch.changed() => {
+                        if changed.is_err() {
+                            return;
+                        }
+                        if *watch.borrow() {
+                            listener = Some(l);
+                        } // else: the listener is dropped here
+                    }
+                }
+            }
+        });
+        Proxy {
+            port,
+            up: Arc::new(up),
+            links,
+        }
+    }
+
+    fn down(&self) {
+        let _ = self.up.send(false);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    fn up(&self) {
+        let _ = self.up.send(true);
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    ok: AtomicU64,
+    unavailable: AtomicU64,
+    other: AtomicU64,
+    slowest_ms: AtomicU64,
+}
+
+#[tokio::test]
+async fn postgres_stopping_under_load_gives_503s_and_warden_recovers_by_itself() {
+    let db = TestDb::new().await;
+    let Some((admin_url, name)) = db.postgres.clone() else {
+        // An embedded SQLite file cannot go away underneath its only server.
+        return;
+    };
+    let direct = url::Url::parse(&with_database(&admin_url, &name)).unwrap();
+    let target = format!(
+        "{}:{}",
+        direct.host_str().unwrap(),
+        direct.port().unwrap_or(5432)
+    );
+    let proxy = Proxy::start(target).await;
+    let mut via_proxy = direct.clone();
+    via_proxy.set_port(Some(proxy.port)).unwrap();
+    // No hot cache: every request below needs the database.
+    let app = spawn_app_on(
+        db.clone(),
+        &[
+            ("DATABASE_URL", via_proxy.as_str()),
+            ("WARDEN_CACHE_TTL", "0"),
+            ("WARDEN_TOKEN_RATE_LIMIT", "0"),
+        ],
+    )
+    .await;
+    let s = setup(&app).await;
+    let app = Arc::new(app);
+
+    // Acknowledged before the outage: these tokens must survive it.
+    let mut before = Vec::new();
+    for _ in 0..5 {
+        let t = app.client_credentials(&s.agent, None, None).await;
+        before.push(t["access_token"].as_str().unwrap().to_owned());
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let tally = Arc::new(Tally::default());
+    let mut load = Vec::new();
+    for i in 0..4 {
+        let (app, stop, tally) = (app.clone(), stop.clone(), tally.clone());
+        let (agent, server, token) = (s.agent.clone(), s.server.clone(), before[i].clone());
+        load.push(tokio::spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                let started = Instant::now();
+                let response = if i % 2 == 0 {
+                    app.post_form(
+                        "/token",
+                        &[("grant_type", "client_credentials")],
+                        Some(&agent),
+                    )
+                    .await
+                } else {
+                    app.post_form("/introspect", &[("token", &token)], Some(&server))
+                        .await
+                };
+                let ms = started.elapsed().as_millis() as u64;
+                tally.slowest_ms.fetch_max(ms, Ordering::SeqCst);
+                match response.status().as_u16() {
+                    200 => tally.ok.fetch_add(1, Ordering::SeqCst),
+                    503 => {
+                        assert_eq!(response.headers()["retry-after"], "5");
+                        let body: serde_json::Value = response.json().await.unwrap();
+                        assert_eq!(body["error"], "temporarily_unavailable");
+                        tally.unavailable.fetch_add(1, Ordering::SeqCst)
+                    }
+                    other => {
+                        eprintln!(
+                            "unexpected status {other}: {}",
+                            response.text().await.unwrap()
+                        );
+                        tally.other.fetch_add(1, Ordering::SeqCst)
+                    }
+                };
+            }
+        }));
+    }
+
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let ok_before_outage = tally.ok.load(Ordering::SeqCst);
+    assert!(ok_before_outage > 0);
+    proxy.down();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        app.get("/readyz").await.status(),
+        503,
+        "readiness reports the outage"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        tally.unavailable.load(Ordering::SeqCst) > 0,
+        "the outage was felt"
+    );
+
+    proxy.up();
+    let back = Instant::now();
+    let mut recovered = false;
+    while back.elapsed() < Duration::from_secs(15) {
+        if app.get("/readyz").await.status() == 200 {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(recovered, "Warden did not recover within 15 s");
+    eprintln!("recovered {:?} after Postgres came back", back.elapsed());
+    // Once ready, the load succeeds again: count fresh successes over a second.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let ok_after = tally.ok.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        tally.ok.load(Ordering::SeqCst) > ok_after,
+        "the load succeeds again"
+    );
+    stop.store(true, Ordering::SeqCst);
+    for task in load {
+        task.await.unwrap();
+    }
+
+    assert_eq!(
+        tally.other.load(Ordering::SeqCst),
+        0,
+        "only 200 and 503, never a 500"
+    );
+    let slowest = tally.slowest_ms.load(Ordering::SeqCst);
+    assert!(
+        slowest < 8_000,
+        "a request took {slowest} ms: more than the bounded wait"
+    );
+    for token in &before {
+        assert_eq!(app.introspect(&s.server, token).await["active"], true);
+    }
+}
