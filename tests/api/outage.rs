@@ -128,9 +128,9 @@ async fn postgres_stopping_under_load_gives_503s_and_warden_recovers_by_itself()
     let stop = Arc::new(AtomicBool::new(false));
     let tally = Arc::new(Tally::default());
     let mut load = Vec::new();
-    for i in 0..4 {
+    for (i, token) in before.iter().take(4).cloned().enumerate() {
         let (app, stop, tally) = (app.clone(), stop.clone(), tally.clone());
-        let (agent, server, token) = (s.agent.clone(), s.server.clone(), before[i].clone());
+        let (agent, server) = (s.agent.clone(), s.server.clone());
         load.push(tokio::spawn(async move {
             while !stop.load(Ordering::SeqCst) {
                 let started = Instant::now();
