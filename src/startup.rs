@@ -200,6 +200,8 @@ fn spawn_change_listener(state: AppState) {
                             Ok(Some(_)) => state.hot.clear(),
                             // The connection dropped; the next call reconnects.
                             Ok(None) => state.hot.clear(),
+                            // Shutting down.
+                            Err(sqlx::Error::PoolClosed) => return,
                             Err(e) => {
                                 tracing::warn!(error = %e, "change listener failed; reconnecting");
                                 break;
@@ -207,6 +209,7 @@ fn spawn_change_listener(state: AppState) {
                         }
                     }
                 }
+                Some(Err(sqlx::Error::PoolClosed)) => return,
                 Some(Err(e)) => {
                     tracing::warn!(error = %e, "cannot listen for changes; retrying");
                 }

@@ -70,6 +70,11 @@ fn string_list(doc: &Map<String, Value>, name: &str) -> Result<Option<Vec<String
     }
 }
 
+/// Checks a registration document without storing anything (the fuzz target's entry).
+pub fn check_metadata(doc: &Value) -> Result<(), OAuthError> {
+    validate(doc).map(|_| ())
+}
+
 fn validate(doc: &Value) -> Result<Valid, OAuthError> {
     let Some(doc) = doc.as_object() else {
         return Err(bad_metadata("the body must be a JSON object"));

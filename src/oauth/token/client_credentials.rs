@@ -25,10 +25,14 @@ pub async fn exchange(
     let requested: Vec<&str> = params.get_all("resource").collect();
     let now = state.clock.now();
     // The hot path: one read fetches the resource and the client's live grant for it.
+    let mut cached = false;
     let (resource, live_grant) = match policy::requested_uri(client, &requested)? {
         Some(uri) => {
             let found = match state.hot.resource(&uri, &client.client_id, now) {
-                Some(hit) => Some(hit),
+                Some(hit) => {
+                    cached = hit.cc_grant.is_some();
+                    Some(hit)
+                }
                 None => {
                     state
                         .store
@@ -56,15 +60,17 @@ pub async fn exchange(
                 .await?
         }
     };
-    state.hot.put_resource(
-        &resource.uri,
-        &client.client_id,
-        &ResourceWithGrant {
-            resource: resource.clone(),
-            cc_grant: Some(grant_id.clone()),
-        },
-        now,
-    );
+    if !cached {
+        state.hot.put_resource(
+            &resource.uri,
+            &client.client_id,
+            &ResourceWithGrant {
+                resource: resource.clone(),
+                cc_grant: Some(grant_id.clone()),
+            },
+            now,
+        );
+    }
     let ttl = policy::access_token_ttl(state, &resource);
     let scope = scope.to_scope_string();
     let claims = AccessTokenClaims {
