@@ -40,6 +40,9 @@ pub struct Settings {
     /// How often each process re-reads the key table (bounds the staleness of rotation).
     pub key_refresh_interval: Duration,
     pub shutdown_timeout: Duration,
+    /// On SIGTERM, how long to keep serving with /readyz at 503 before closing the
+    /// listener, so a load balancer stops sending first.
+    pub shutdown_drain: Duration,
     pub workers: Option<usize>,
     /// Who may use dynamic client registration (RFC 7591).
     pub registration: RegistrationPolicy,
@@ -409,6 +412,9 @@ impl Settings {
                 key_refresh_interval..=7 * 86_400,
             )?,
             key_refresh_interval: Duration::from_secs(key_refresh_interval as u64),
+            shutdown_drain: Duration::from_secs(
+                seconds(&get, "WARDEN_SHUTDOWN_DRAIN", 0, 0..=600)? as u64,
+            ),
             shutdown_timeout: Duration::from_secs(seconds(
                 &get,
                 "WARDEN_SHUTDOWN_TIMEOUT",

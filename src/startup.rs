@@ -131,12 +131,45 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until SIGTERM/SIGINT, then lets in-flight requests finish
-    /// (`WARDEN_SHUTDOWN_TIMEOUT`) and closes the database pool.
+    /// Serves until SIGTERM/SIGINT; then reports not ready and keeps serving for
+    /// `WARDEN_SHUTDOWN_DRAIN` (so a load balancer stops sending), stops accepting, lets
+    /// in-flight requests finish (`WARDEN_SHUTDOWN_TIMEOUT`) and closes the database pool.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let state = self.state.clone();
+        let signals = tokio::spawn(async move {
+            stop_signal().await;
+            state
+                .draining
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            let drain = state.settings.shutdown_drain;
+            tracing::info!(
+                drain_seconds = drain.as_secs(),
+                "stopping: not ready any more, draining"
+            );
+            tokio::time::sleep(drain).await;
+            handle.stop(true).await;
+        });
         let result = self.server.await;
+        signals.abort();
         self.state.store.close().await;
         result
+    }
+}
+
+/// SIGTERM or SIGINT.
+async fn stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
@@ -155,6 +188,8 @@ fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<Server> {
             .default_service(web::to(http::errors::not_found))
     })
     .shutdown_timeout(settings.shutdown_timeout.as_secs())
+    // Signals are ours (run_until_stopped): the drain comes before actix stops accepting.
+    .disable_signals()
     .listen(listener)?;
     if let Some(workers) = settings.workers {
         server = server.workers(workers);

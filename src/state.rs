@@ -24,6 +24,8 @@ pub struct AppState {
     pub fetcher: Arc<Fetcher>,
     /// Client and resource rows for the token hot path (see `cache` for the staleness bound).
     pub hot: Arc<HotCache>,
+    /// Set on SIGTERM: /readyz answers 503 while the node drains.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
     /// Token requests per client per second, on this node.
     pub token_limiter: Arc<crate::ratelimit::RateLimiter>,
     /// The metadata document, serialized; replaced only when the catalogue changes.
@@ -42,6 +44,7 @@ impl AppState {
         let state = AppState {
             fetcher,
             hot: Arc::new(HotCache::new(settings.cache_ttl)),
+            draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             token_limiter: Arc::new(crate::ratelimit::RateLimiter::new(
                 settings.token_rate_limit,
             )),

@@ -14,6 +14,12 @@ pub async fn healthz() -> HttpResponse {
 
 /// 200 when the database answers within two seconds, 503 otherwise.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    if state.draining.load(std::sync::atomic::Ordering::SeqCst) {
+        return json_error(
+            ErrorCode::TemporarilyUnavailable,
+            Some("this node is shutting down"),
+        );
+    }
     match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
         Ok(Ok(())) => HttpResponse::Ok().json(serde_json::json!({"status": "ready"})),
         Ok(Err(e)) => {

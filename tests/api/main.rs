@@ -21,6 +21,7 @@ mod nodes;
 mod outage;
 mod rate_limits;
 mod registry_cli;
+mod restart;
 mod self_registration;
 mod startup;
 mod token_exchange;
