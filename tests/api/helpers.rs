@@ -102,7 +102,7 @@ pub fn with_database(url: &str, name: &str) -> String {
     parsed.to_string()
 }
 
-fn install_crypto_provider() {
+pub fn install_crypto_provider() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();

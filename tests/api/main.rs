@@ -9,6 +9,7 @@ mod authorization_errors;
 mod browser;
 mod cli;
 mod client_credentials;
+mod crash;
 mod discovery;
 mod doc_server;
 mod health;

@@ -62,6 +62,7 @@ struct Tally {
 
 #[tokio::test]
 async fn sigterm_and_restart_under_load_lose_no_accepted_request() {
+    crate::helpers::install_crypto_provider();
     let db = TestDb::new().await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

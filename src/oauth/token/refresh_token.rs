@@ -42,7 +42,12 @@ pub async fn exchange(
         ));
     }
     let grace = state.settings.refresh_grace;
-    if old.rotated_at.is_some_and(|at| now - at > grace) {
+    // Without a grace window any rotated token coming back is a reuse, even within the
+    // second it was rotated in.
+    if old
+        .rotated_at
+        .is_some_and(|at| grace == 0 || now - at > grace)
+    {
         return Err(reuse(state, &old.grant_id, &client.client_id, now).await?);
     }
 
