@@ -11,7 +11,9 @@
 //!   the peer alternating which goes first;
 //! - `WARDEN_BENCH_SEED=1`: then seed 1,000,000 grants, 100,000 refresh tokens and 10,000
 //!   clients and run Warden's scenarios again, with the plans of the hot queries;
-//! - `WARDEN_BENCH_ONLY=sqlite|postgres`, `WARDEN_BENCH_PEER=0` to skip parts.
+//! - `WARDEN_BENCH_ONLY=sqlite|postgres`, `WARDEN_BENCH_PEER=0` to skip parts;
+//! - `WARDEN_BENCH_MIX=SECONDS`: instead, every flow interleaved for that long
+//!   (benches/mix.sh: three minutes on Postgres).
 //!
 //! Every response is checked; loopback only; bounded in time and request count.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
@@ -40,6 +42,8 @@ struct Config {
     rounds: usize,
     peer: bool,
     seed: bool,
+    /// Seconds of the mixed-flow load test instead of the scenarios (0: scenarios).
+    mix: u64,
 }
 
 struct Server {
@@ -982,9 +986,123 @@ async fn seed(server: &Server, f: &Fixture) {
     }
 }
 
+/// Every flow at once, for minutes: per connection and request, 4 in 10 are
+/// client_credentials, 3 introspection, 1 a whole authorization-code flow, 1 a refresh
+/// (each connection rotates its own chain) and 1 a token exchange.
+async fn mix(label: &str, server: &Server, f: &Arc<Fixture>, c: &Config) {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut chains = Vec::new();
+    let mut subjects = Vec::new();
+    for _ in 0..c.connections {
+        let body = code_flow(&http, f).await.unwrap();
+        chains.push(Mutex::new(
+            body["refresh_token"].as_str().unwrap().to_owned(),
+        ));
+        subjects.push(body["access_token"].as_str().unwrap().to_owned());
+    }
+    let (chains, subjects) = (Arc::new(chains), Arc::new(subjects));
+    let tokens = mint_tokens(&f.target, 64).await;
+    let idle = rss_mib(server.child.id()).0;
+    let fixture = f.clone();
+    let o = scenario(c.connections, c.mix, move |h, i, n| {
+        let (f, chains, subjects, tokens) = (
+            fixture.clone(),
+            chains.clone(),
+            subjects.clone(),
+            tokens.clone(),
+        );
+        async move {
+            let t = &f.target;
+            match n % 10 {
+                0..=3 => {
+                    let r = h
+                        .post(&t.token)
+                        .basic_auth(&t.agent.0, Some(&t.agent.1))
+                        .form(&[("grant_type", "client_credentials")])
+                        .send()
+                        .await;
+                    ok(r, b"{\"access_token\":\"ey").await
+                }
+                4..=6 => {
+                    let r = h
+                        .post(&t.introspection)
+                        .basic_auth(&t.rs.0, Some(&t.rs.1))
+                        .form(&[("token", tokens[(i + n) % tokens.len()].as_str())])
+                        .send()
+                        .await;
+                    ok(r, b"{\"active\":true").await
+                }
+                7 => code_flow(&h, &f).await.is_some(),
+                8 => {
+                    let current = chains[i].lock().unwrap().clone();
+                    let r = h
+                        .post(format!("{}/token", f.issuer))
+                        .basic_auth(&f.ide.0, Some(&f.ide.1))
+                        .form(&[
+                            ("grant_type", "refresh_token"),
+                            ("refresh_token", current.as_str()),
+                        ])
+                        .send()
+                        .await;
+                    let Ok(r) = r else { return false };
+                    let Ok(body) = r.json::<Value>().await else {
+                        return false;
+                    };
+                    match body["refresh_token"].as_str() {
+                        Some(next) => {
+                            *chains[i].lock().unwrap() = next.to_owned();
+                            true
+                        }
+                        None => false,
+                    }
+                }
+                _ => {
+                    let r = h
+                        .post(format!("{}/token", f.issuer))
+                        .basic_auth(&t.rs.0, Some(&t.rs.1))
+                        .form(&[
+                            ("grant_type", EXCHANGE),
+                            ("subject_token", subjects[i].as_str()),
+                            (
+                                "subject_token_type",
+                                "urn:ietf:params:oauth:token-type:access_token",
+                            ),
+                            ("resource", DOWNSTREAM),
+                        ])
+                        .send()
+                        .await;
+                    ok(r, b"{\"access_token\":\"ey").await
+                }
+            }
+        }
+    })
+    .await;
+    let (now, peak) = rss_mib(server.child.id());
+    println!(
+        "\n### Mixed load, {label}: {} connections for {} s\n",
+        c.connections, c.mix
+    );
+    println!("| requests/s | p50 | p99 | errors | RSS idle | RSS peak | RSS after |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!(
+        "| {:.0} | {:.2} ms | {:.2} ms | {} | {idle:.0} MiB | {peak:.0} MiB | {now:.0} MiB |",
+        o.rate,
+        o.p50.as_secs_f64() * 1e3,
+        o.p99.as_secs_f64() * 1e3,
+        o.errors
+    );
+}
+
 async fn run(label: &str, database_url: Option<String>, c: &Config) {
     let server = start(database_url).await;
     let fixture = Arc::new(provision(&server).await);
+    if c.mix > 0 {
+        mix(label, &server, &fixture, c).await;
+        return;
+    }
     let empty = measure(label, &server, &fixture, c, true).await;
     if c.seed {
         seed(&server, &fixture).await;
@@ -1017,6 +1135,7 @@ async fn main() {
         rounds: env_number("WARDEN_BENCH_ROUNDS", 3usize).clamp(1, 9),
         peer: std::env::var("WARDEN_BENCH_PEER").as_deref() != Ok("0"),
         seed: std::env::var("WARDEN_BENCH_SEED").as_deref() == Ok("1"),
+        mix: env_number("WARDEN_BENCH_MIX", 0u64).min(3600),
     };
     let only = std::env::var("WARDEN_BENCH_ONLY").unwrap_or_default();
     println!(
