@@ -50,8 +50,13 @@ impl GrantForIssue {
     /// Whether `last_used_at` is stale enough to write (at most once a minute: the account
     /// page shows it to the minute, and a write per token costs a round trip).
     pub fn needs_touch(&self, now: UnixTime) -> bool {
-        self.last_used_at.is_none_or(|at| now - at >= 60)
+        last_use_is_stale(self.last_used_at, now)
     }
+}
+
+/// Whether a grant's `last_used_at` should be written now (at most once a minute).
+pub fn last_use_is_stale(last_used_at: Option<UnixTime>, now: UnixTime) -> bool {
+    last_used_at.is_none_or(|at| now - at >= 60)
 }
 
 /// The status of a grant `g`: revoked (itself or its parent), client(s), resource, user.

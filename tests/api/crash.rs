@@ -4,7 +4,7 @@
 //! crash either happened completely or not at all.
 
 use std::collections::HashMap;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,45 +12,12 @@ use std::time::Duration;
 use base64::Engine;
 use sha2::Digest;
 
-use crate::helpers::{TestDb, stdout_json, warden_command};
+use crate::helpers::{TestDb, serve_process, stdout_json, wait_ready, warden_command};
 
 const RESOURCE: &str = "https://mcp.example.com/";
 const REDIRECT: &str = "http://127.0.0.1:7777/callback";
 const PASSWORD: &str = "crash test password 123";
 const LOOPS: usize = 4;
-
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(env: &HashMap<String, String>) -> Serve {
-    Serve(
-        warden_command(env)
-            .arg("serve")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
-}
-
-async fn ready(base: &str) {
-    for _ in 0..200 {
-        if reqwest::get(format!("{base}/readyz"))
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("warden never became ready");
-}
 
 fn cookie(response: &reqwest::Response, name: &str) -> String {
     response
@@ -189,8 +156,8 @@ async fn kill_9_mid_flow_loses_nothing_answered_and_nothing_is_usable_twice() {
         assert!(child.wait().unwrap().success());
     }
 
-    let mut server = serve(&env);
-    ready(&base).await;
+    let mut server = serve_process(&env);
+    wait_ready(&base).await;
 
     // Each user signs in and consents once; every flow after that is authorize → code →
     // token.
@@ -326,8 +293,8 @@ async fn kill_9_mid_flow_loses_nothing_answered_and_nothing_is_usable_twice() {
     }
     drop(server);
 
-    let _restarted = serve(&env);
-    ready(&base).await;
+    let _restarted = serve_process(&env);
+    wait_ready(&base).await;
     let seen = std::mem::take(&mut *seen.lock().unwrap());
     assert!(seen.access_tokens.len() > 10, "the load ran");
     assert!(seen.chains.iter().any(|c| c.in_flight) || !seen.chains.is_empty());

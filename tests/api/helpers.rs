@@ -475,3 +475,38 @@ impl<'c> oauth2::AsyncHttpClient<'c> for Oauth2Http {
         })
     }
 }
+
+/// `warden serve` as a real process (quiet), killed if the test ends before it is stopped.
+pub struct ServeProcess(pub std::process::Child);
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn serve_process(env: &HashMap<String, String>) -> ServeProcess {
+    ServeProcess(
+        warden_command(env)
+            .arg("serve")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// Waits (up to 10 s) for `{base}/readyz` to answer 200.
+pub async fn wait_ready(base: &str) {
+    for _ in 0..200 {
+        if reqwest::get(format!("{base}/readyz"))
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("warden never became ready");
+}

@@ -9,48 +9,12 @@
 //! Without the drain (and without a health check) a few connections still in the
 //! kernel's accept queue when the listener closed were reset: that is what this found.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::helpers::{TestDb, stdout_json, warden_command};
-
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(env: &std::collections::HashMap<String, String>) -> Serve {
-    Serve(
-        warden_command(env)
-            .arg("serve")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
-}
-
-async fn ready(base: &str) {
-    let http = reqwest::Client::new();
-    for _ in 0..200 {
-        if http
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("warden never became ready");
-}
+use crate::helpers::{TestDb, serve_process, stdout_json, wait_ready, warden_command};
 
 #[derive(Default)]
 struct Tally {
@@ -114,8 +78,8 @@ async fn sigterm_and_restart_under_load_lose_no_accepted_request() {
         "https://mcp.example.com/",
     ]));
 
-    let mut first = serve(&env);
-    ready(&base).await;
+    let mut first = serve_process(&env);
+    wait_ready(&base).await;
 
     let stop = Arc::new(AtomicBool::new(false));
     // The balancer's view: route to the node only while its health check passes.
@@ -219,8 +183,8 @@ async fn sigterm_and_restart_under_load_lose_no_accepted_request() {
         "SIGTERM is a clean exit"
     );
 
-    let _second = serve(&env);
-    ready(&base).await;
+    let _second = serve_process(&env);
+    wait_ready(&base).await;
     let after_restart = tally.ok.load(Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(700)).await;
     stop.store(true, Ordering::SeqCst);

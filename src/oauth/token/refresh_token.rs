@@ -95,7 +95,7 @@ pub async fn exchange(
         scope.to_scope_string(),
         &old.scope,
         rotation,
-        old.last_used_at.is_none_or(|at| now - at >= 60),
+        crate::store::grants::last_use_is_stale(old.last_used_at, now),
     )
     .await
 }
