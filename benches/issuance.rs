@@ -1,6 +1,7 @@
 //! In-process cost of the hot paths, without HTTP: signing an access token, the whole
 //! client_credentials exchange (client auth, policy, grant read, signing) and the whole
-//! introspection, on the embedded SQLite store. `cargo bench --bench issuance`.
+//! introspection, on the embedded SQLite store; and sealing a refresh-token successor.
+//! `cargo bench --bench issuance`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use warden::admin::clients::{self, NewClient};
 use warden::admin::resources::{self, NewResource};
 use warden::clock::{Clock, SystemClock};
 use warden::crypto::keys::JwtType;
+use warden::crypto::{random, successor};
 use warden::oauth::params::Params;
 use warden::oauth::{introspect, token};
 use warden::settings::Settings;
@@ -98,6 +100,11 @@ fn hot_paths(c: &mut Criterion) {
     c.bench_function("sign an access token (ES256)", |b| {
         let claims = serde_json::json!({"iss": "x", "sub": "y", "aud": "z", "scope": "mcp:read", "exp": 1, "iat": 0});
         b.iter(|| f.state.keys.sign(SystemClock.now(), JwtType::AccessToken, &claims).unwrap())
+    });
+    // Paid once per refresh rotation while WARDEN_REFRESH_GRACE is on.
+    c.bench_function("seal a refresh-token successor", |b| {
+        let (rotated, successor) = (random::token(), random::token());
+        b.iter(|| successor::seal(&rotated, &successor).unwrap())
     });
     c.bench_function("client_credentials exchange (SQLite)", |b| {
         b.to_async(&rt)

@@ -1,15 +1,24 @@
 //! End users signing in: password checks (argon2id, off the async workers), throttling of
-//! failed attempts per account and per address (in the database, so every node counts
-//! the same), and server-side sessions.
+//! failed attempts (in the database, so every node counts the same), and server-side
+//! sessions.
+//!
+//! The throttle counts per account *and address* (5), per address (20) and per account
+//! from anywhere (100, the NIST SP 800-63B §5.2.2 ceiling): someone guessing from one
+//! address locks out only that address, not the user, and no one gets more than 100
+//! guesses at an account per window. An attempt is taken from each counter before the
+//! password is checked, atomically, so a burst of parallel guesses cannot all slip under
+//! the limit; a throttled attempt and a success hand their places back.
 
 use crate::crypto::{password, random};
 use crate::state::AppState;
 use crate::store::sessions::{SessionRow, SessionUser};
 use crate::store::users::UserRow;
 
-/// Failed attempts allowed per account, and per client address, within the window.
-pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
+/// Failed attempts allowed within the window: per account from one address, per address,
+/// and per account from anywhere.
+pub const MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS: i64 = 5;
 pub const MAX_FAILURES_PER_ADDRESS: i64 = 20;
+pub const MAX_FAILURES_PER_ACCOUNT: i64 = 100;
 pub const THROTTLE_WINDOW: i64 = 15 * 60;
 
 pub enum SignIn {
@@ -29,20 +38,22 @@ pub async fn sign_in(
 ) -> anyhow::Result<SignIn> {
     let now = state.clock.now();
     let window_start = now - THROTTLE_WINDOW;
-    let account_key = format!("user:{}", username.to_lowercase());
-    let address_key = format!("ip:{address}");
-    if state
-        .store
-        .throttle_failures(&account_key, window_start)
-        .await?
-        >= MAX_FAILURES_PER_ACCOUNT
-        || state
-            .store
-            .throttle_failures(&address_key, window_start)
-            .await?
-            >= MAX_FAILURES_PER_ADDRESS
-    {
-        return Ok(SignIn::Throttled(THROTTLE_WINDOW));
+    let account = username.to_lowercase();
+    let keys = [
+        (
+            format!("user:{account}@{address}"),
+            MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS,
+        ),
+        (format!("ip:{address}"), MAX_FAILURES_PER_ADDRESS),
+        (format!("user:{account}"), MAX_FAILURES_PER_ACCOUNT),
+    ];
+    for (taken, (key, limit)) in keys.iter().enumerate() {
+        if state.store.take_attempt(key, now, window_start).await? > *limit {
+            for (key, _) in &keys[..=taken] {
+                state.store.give_back_attempt(key).await?;
+            }
+            return Ok(SignIn::Throttled(THROTTLE_WINDOW));
+        }
     }
     let user = if password_in.len() > password::MAX_PASSWORD_BYTES {
         None
@@ -72,20 +83,15 @@ pub async fn sign_in(
     };
     match matched {
         Some(user) => {
-            state.store.clear_failures(&account_key).await?;
+            // A success is no failure: this address may try afresh, and the others' counts
+            // get back the place this attempt took.
+            let [(pair, _), (address, _), (account, _)] = &keys;
+            state.store.clear_failures(pair).await?;
+            state.store.give_back_attempt(address).await?;
+            state.store.give_back_attempt(account).await?;
             Ok(SignIn::Ok(user))
         }
-        None => {
-            state
-                .store
-                .record_failure(&account_key, now, window_start)
-                .await?;
-            state
-                .store
-                .record_failure(&address_key, now, window_start)
-                .await?;
-            Ok(SignIn::Refused)
-        }
+        None => Ok(SignIn::Refused),
     }
 }
 

@@ -297,6 +297,13 @@ async fn apply(
         row.served_resources =
             to_json(&registered_resources(store, "served_resources", &served).await?)?;
     }
+    // Serving a resource means introspecting its tokens, which needs a credential.
+    if row.secret_hash.is_none() && row.served_resources != "[]" {
+        return Err(AdminError::invalid(
+            "served_resources",
+            "a resource server must be a confidential client (it authenticates to introspect)",
+        ));
+    }
     if let Some(enabled) = changes.enabled {
         row.enabled = enabled;
     }
@@ -332,6 +339,10 @@ pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
         url::Url::parse(uri).map_err(|e| format!("{uri:?} is not an absolute URI ({e})"))?;
     if uri.contains('#') {
         return Err(format!("{uri:?} must not contain a fragment"));
+    }
+    // `https://app.example@evil.example/cb` goes to evil.example: userinfo only misleads.
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(format!("{uri:?} must not contain user information"));
     }
     match parsed.scheme() {
         "https" => Ok(()),

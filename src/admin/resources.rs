@@ -174,8 +174,9 @@ pub async fn update(
 }
 
 /// Refuses while clients name the resource: a later resource with the same URI must not
-/// inherit their access. Disable it instead, or edit those clients first.
-pub async fn delete(store: &Store, id: &str) -> Result<(), AdminError> {
+/// inherit their access. Disable it instead, or edit those clients first. Its grants are
+/// revoked, for the same reason.
+pub async fn delete(store: &Store, id: &str, now: i64) -> Result<(), AdminError> {
     let row = get(store, id).await?;
     if row.builtin {
         return Err(AdminError::Conflict(
@@ -204,7 +205,7 @@ pub async fn delete(store: &Store, id: &str) -> Result<(), AdminError> {
             users.join(", ")
         )));
     }
-    store.delete_resource(id).await?;
+    store.delete_resource(id, now).await?;
     Ok(())
 }
 

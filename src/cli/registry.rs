@@ -194,7 +194,7 @@ pub async fn resource(settings: &Settings, command: ResourceCommand) -> anyhow::
             resources::update(&store, settings, &id, change(true), now).await?,
         )),
         ResourceCommand::Delete { id } => {
-            resources::delete(&store, &id).await?;
+            resources::delete(&store, &id, now).await?;
             print_json(&serde_json::json!({ "deleted": id }))
         }
     }

@@ -178,6 +178,14 @@ struct Snapshot {
     /// Published keys, oldest activation first.
     keys: Vec<Arc<LoadedKey>>,
     jwks: Bytes,
+    /// Strong entity tag of `jwks` (RFC 9110 §8.8.3), computed once per reload.
+    etag: Arc<str>,
+}
+
+fn etag_of(body: &[u8]) -> Arc<str> {
+    use sha2::Digest;
+    let digest = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(body));
+    format!("\"{}\"", &digest[..22]).into()
 }
 
 /// The keys of this process: reloaded from the database, read on every signature.
@@ -195,6 +203,7 @@ impl KeySet {
             snapshot: RwLock::new(Arc::new(Snapshot {
                 keys: Vec::new(),
                 jwks: Bytes::from_static(b"{\"keys\":[]}"),
+                etag: etag_of(b"{\"keys\":[]}"),
             })),
         }
     }
@@ -225,6 +234,7 @@ impl KeySet {
         }))?;
         let snapshot = Arc::new(Snapshot {
             keys,
+            etag: etag_of(&jwks),
             jwks: Bytes::from(jwks),
         });
         *self.snapshot.write().unwrap_or_else(|p| p.into_inner()) = snapshot;
@@ -238,9 +248,10 @@ impl KeySet {
             .clone()
     }
 
-    /// The serialized JWK Set, built at the last reload.
-    pub fn jwks(&self) -> Bytes {
-        self.current().jwks.clone()
+    /// The serialized JWK Set, built at the last reload, and its entity tag.
+    pub fn jwks(&self) -> (Bytes, Arc<str>) {
+        let current = self.current();
+        (current.jwks.clone(), current.etag.clone())
     }
 
     /// The key that signs at `now`: the most recently activated one.

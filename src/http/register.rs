@@ -91,8 +91,10 @@ pub async fn post_register(
         .unwrap_or_default();
     let key = format!("register:{address}");
     let now = state.clock.now();
-    match state.store.throttle_failures(&key, now - RATE_WINDOW).await {
-        Ok(n) if n >= state.settings.registration_rate_limit => {
+    // Counted before the body is read, in one atomic step: requests racing each other (or
+    // holding their bodies back) cannot all find room under the limit.
+    match state.store.take_attempt(&key, now, now - RATE_WINDOW).await {
+        Ok(n) if n > state.settings.registration_rate_limit => {
             return HttpResponse::TooManyRequests()
                 .insert_header((header::RETRY_AFTER, RATE_WINDOW.to_string()))
                 .insert_header(CacheControl(vec![CacheDirective::NoStore]))
@@ -105,13 +107,6 @@ pub async fn post_register(
         Ok(d) => d,
         Err(e) => return oauth_error(e),
     };
-    if let Err(e) = state
-        .store
-        .record_failure(&key, now, now - RATE_WINDOW)
-        .await
-    {
-        return oauth_error(e.into());
-    }
     match registration::register(&state, &doc).await {
         Ok(body) => json(StatusCode::CREATED, &body),
         Err(e) => oauth_error(e),

@@ -145,7 +145,13 @@ fn error_url(
     response_url(
         state,
         redirect,
-        &[("error", code.as_str()), ("error_description", description)],
+        &[
+            ("error", code.as_str()),
+            (
+                "error_description",
+                &crate::oauth::error::rfc6749_description(description.to_owned().into()),
+            ),
+        ],
         client_state,
     )
 }

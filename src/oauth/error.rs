@@ -86,7 +86,7 @@ impl OAuthError {
     ) -> OAuthError {
         OAuthError {
             code,
-            description: description.into(),
+            description: rfc6749_description(description.into()),
             used_basic: false,
             cause: None,
         }
@@ -144,4 +144,23 @@ impl<E: Into<anyhow::Error>> From<E> for OAuthError {
             ..OAuthError::new(code, description)
         }
     }
+}
+
+/// RFC 6749 §5.2: `error_description` is limited to %x20-21 / %x23-5B / %x5D-7E. A
+/// description that quotes the request could carry a quote, backslash or control
+/// character (even a CR LF); those become `'`, `/` and `?`.
+pub fn rfc6749_description(d: std::borrow::Cow<'static, str>) -> std::borrow::Cow<'static, str> {
+    let allowed = |c: char| matches!(c, ' '..='~') && c != '"' && c != '\\';
+    if d.chars().all(allowed) {
+        return d;
+    }
+    d.chars()
+        .map(|c| match c {
+            '"' => '\'',
+            '\\' => '/',
+            c if allowed(c) => c,
+            _ => '?',
+        })
+        .collect::<String>()
+        .into()
 }

@@ -1,4 +1,5 @@
-//! Token introspection (RFC 7662 §2). The caller authenticates as a client; a token is
+//! Token introspection (RFC 7662 §2, §4). The caller authenticates as a confidential
+//! client (a public client has nothing to authenticate with); a token is
 //! reported active only when it is ours, unexpired, its grant is live, and its audience is
 //! a resource the caller serves, so a resource server learns nothing of others' tokens.
 
@@ -47,7 +48,12 @@ pub async fn handle(
         .require("token")
         .map_err(OAuthError::invalid_request)?;
     let creds = client_auth::credentials(authorization, params)?;
-    let caller = client_auth::authenticate(state, creds).await?.client;
+    let authenticated = client_auth::authenticate(state, creds).await?;
+    // A public client only names itself: anyone could, so it may not read token claims.
+    if matches!(authenticated.method, client_auth::AuthMethod::None) {
+        return Err(OAuthError::invalid_client(false));
+    }
+    let caller = authenticated.client;
 
     let now = state.clock.now();
     let Some(claims) = access_token::verify(state, token, now) else {

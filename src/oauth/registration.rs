@@ -175,11 +175,18 @@ fn validate(doc: &Value) -> Result<Valid, OAuthError> {
                     "private_key_jwt needs exactly one of jwks and jwks_uri",
                 ));
             }
-            if let Some(u) = &jwks_uri
-                && !u.starts_with("https://")
-                && !u.starts_with("http://127.0.0.1")
-                && !u.starts_with("http://localhost")
-            {
+            // Plain http only on loopback, which the fetcher itself allows only with
+            // WARDEN_DEV_ALLOW_LOOPBACK_FETCH; never user information (`https://a@b/`).
+            let acceptable = |u: &str| {
+                url::Url::parse(u).is_ok_and(|p| {
+                    let loopback =
+                        matches!(p.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+                    p.username().is_empty()
+                        && p.password().is_none()
+                        && (p.scheme() == "https" || (p.scheme() == "http" && loopback))
+                })
+            };
+            if jwks_uri.as_deref().is_some_and(|u| !acceptable(u)) {
                 return Err(bad_metadata("jwks_uri must be an https URL"));
             }
         }

@@ -39,6 +39,41 @@ pub struct AuthorizationCodeRow {
     pub consumed_at: Option<UnixTime>,
 }
 
+/// What an issuance spends, in the transaction that records it; `record_issue` refuses
+/// (`false`) if a concurrent request spent it first.
+pub enum Spend<'a> {
+    /// The authorization code being redeemed.
+    Code {
+        code_hash: &'a str,
+        client_id: &'a str,
+    },
+    /// The refresh token being rotated, with its successor sealed for the grace window.
+    Refresh {
+        token_hash: &'a str,
+        client_id: &'a str,
+        successor_sealed: Option<&'a str>,
+    },
+}
+
+/// An authorization code with its grant and the grant's status, read together.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct CodeForIssue {
+    pub grant_id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub redirect_uri_sent: bool,
+    pub code_challenge: String,
+    pub resource: String,
+    pub scope: String,
+    pub user_id: String,
+    pub expires_at: UnixTime,
+    pub consumed_at: Option<UnixTime>,
+    pub grant_scope: String,
+    pub last_used_at: Option<UnixTime>,
+    #[sqlx(flatten)]
+    pub status: crate::store::grants::GrantStatus,
+}
+
 /// A refresh token, its grant and the grant's status, read together.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct RefreshForIssue {
@@ -164,25 +199,31 @@ impl Store {
         &self,
         grant_id: &str,
         now: UnixTime,
-        rotate: Option<(&str, &str)>,
-        must_rotate: bool,
+        spend: Option<Spend<'_>>,
         new: Option<&RefreshTokenRow>,
         touch: bool,
     ) -> Result<bool, sqlx::Error> {
-        if rotate.is_none() && new.is_none() && !touch {
+        if spend.is_none() && new.is_none() && !touch {
             return Ok(true);
         }
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            if let Some((hash, client_id)) = rotate {
-                let rotated = sqlx::query(
-                    "UPDATE refresh_tokens SET rotated_at = $3 \
+            let spent = match &spend {
+                None => true,
+                Some(Spend::Code { code_hash, client_id }) => sqlx::query(
+                    "UPDATE authorization_codes SET consumed_at = $3 \
+                     WHERE code_hash = $1 AND client_id = $2 AND consumed_at IS NULL AND expires_at > $3")
+                    .bind(code_hash).bind(client_id).bind(now)
+                    .execute(&mut *tx).await?.rows_affected() == 1,
+                Some(Spend::Refresh { token_hash, client_id, successor_sealed }) => sqlx::query(
+                    "UPDATE refresh_tokens SET rotated_at = $3, successor_sealed = $4 \
                      WHERE token_hash = $1 AND client_id = $2 AND rotated_at IS NULL AND expires_at > $3")
-                    .bind(hash).bind(client_id).bind(now).execute(&mut *tx).await?.rows_affected() == 1;
-                if !rotated && must_rotate {
-                    tx.rollback().await?;
-                    return Ok(false);
-                }
+                    .bind(token_hash).bind(client_id).bind(now).bind(successor_sealed)
+                    .execute(&mut *tx).await?.rows_affected() == 1,
+            };
+            if !spent {
+                tx.rollback().await?;
+                return Ok(false);
             }
             if let Some(t) = new {
                 sqlx::query(
@@ -199,19 +240,25 @@ impl Store {
         })
     }
 
-    /// Atomically consumes an unexpired, unused code of `client_id`.
-    pub async fn consume_authorization_code(
+    /// The sealed successor of a rotated refresh token (see `crypto::successor`).
+    pub async fn refresh_successor(&self, token_hash: &str) -> Result<Option<String>, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_scalar::<_, Option<String>>(
+            "SELECT successor_sealed FROM refresh_tokens WHERE token_hash = $1")
+            .bind(token_hash).fetch_optional(&mut *pool).await.map(Option::flatten))
+    }
+
+    /// A code with its grant and the grant's status: the one read of a redemption. The code
+    /// is spent later, in `record_issue`, together with what it buys.
+    pub async fn authorization_code_for_issue(
         &self,
         code_hash: &str,
-        client_id: &str,
-        now: UnixTime,
-    ) -> Result<Option<AuthorizationCodeRow>, sqlx::Error> {
-        let sql = format!(
-            "UPDATE authorization_codes SET consumed_at = $3 \
-             WHERE code_hash = $1 AND client_id = $2 AND consumed_at IS NULL AND expires_at > $3 RETURNING {CODE_COLUMNS}"
-        );
-        on_pool!(self, pool => sqlx::query_as::<_, AuthorizationCodeRow>(sqlx::AssertSqlSafe(sql))
-            .bind(code_hash).bind(client_id).bind(now).fetch_optional(&mut *pool).await)
+    ) -> Result<Option<CodeForIssue>, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_as::<_, CodeForIssue>(crate::store::grants::status_sql!(
+            "ac.grant_id, ac.client_id, ac.redirect_uri, ac.redirect_uri_sent, ac.code_challenge, ac.resource, \
+             ac.scope, ac.user_id, ac.expires_at, ac.consumed_at, g.scope AS grant_scope, g.last_used_at, ",
+            "authorization_codes ac CROSS JOIN ",
+            "g.id = ac.grant_id AND ac.code_hash = $1"))
+            .bind(code_hash).fetch_optional(&mut *pool).await)
     }
 
     pub async fn authorization_code(

@@ -34,27 +34,8 @@ impl GrantStatus {
     }
 }
 
-/// A grant's identity and status together, for issuing tokens from it.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct GrantForIssue {
-    pub id: String,
-    pub subject: String,
-    pub resource: String,
-    pub scope: String,
-    pub last_used_at: Option<UnixTime>,
-    #[sqlx(flatten)]
-    pub status: GrantStatus,
-}
-
-impl GrantForIssue {
-    /// Whether `last_used_at` is stale enough to write (at most once a minute: the account
-    /// page shows it to the minute, and a write per token costs a round trip).
-    pub fn needs_touch(&self, now: UnixTime) -> bool {
-        last_use_is_stale(self.last_used_at, now)
-    }
-}
-
-/// Whether a grant's `last_used_at` should be written now (at most once a minute).
+/// Whether a grant's `last_used_at` should be written now: at most once a minute (the
+/// account page shows it to the minute, and a write per token costs a round trip).
 pub fn last_use_is_stale(last_used_at: Option<UnixTime>, now: UnixTime) -> bool {
     last_used_at.is_none_or(|at| now - at >= 60)
 }
@@ -137,15 +118,6 @@ impl Store {
     }
 
     /// The grant a refresh or a code redemption issues from, with its status: one read.
-    pub async fn grant_for_issue(
-        &self,
-        grant_id: &str,
-    ) -> Result<Option<GrantForIssue>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_as::<_, GrantForIssue>(
-            status_sql!("g.id, g.subject, g.resource, g.scope, g.last_used_at, ", "", "g.id = $1"))
-            .bind(grant_id).fetch_optional(&mut *pool).await)
-    }
-
     pub async fn grant(&self, grant_id: &str) -> Result<Option<GrantRow>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, GrantRow>(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = $1")))
             .bind(grant_id).fetch_optional(&mut *pool).await)

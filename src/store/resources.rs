@@ -98,19 +98,41 @@ impl Store {
     }
 
     /// Replaces every mutable field of resource `r.id`; false when it does not exist.
+    /// Writes `r`. A changed URI revokes the grants of the old one in the same transaction:
+    /// grants name their resource by URI, and a resource registered later under the old URI
+    /// must not inherit them.
     pub async fn update_resource(&self, r: &ResourceRow) -> Result<bool, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query(
-            "UPDATE resources SET uri = $2, name = $3, description = $4, scopes = $5, default_scopes = $6, \
-             access_token_ttl = $7, allowed_clients = $8, enabled = $9, updated_at = $10 WHERE id = $1")
-            .bind(&r.id).bind(&r.uri).bind(&r.name).bind(&r.description).bind(&r.scopes)
-            .bind(&r.default_scopes).bind(r.access_token_ttl).bind(&r.allowed_clients)
-            .bind(r.enabled).bind(r.updated_at)
-            .execute(&mut *pool).await.map(|x| x.rows_affected() == 1))
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "UPDATE grants SET revoked_at = $3 WHERE revoked_at IS NULL \
+                 AND resource = (SELECT uri FROM resources WHERE id = $1) AND resource <> $2")
+                .bind(&r.id).bind(&r.uri).bind(r.updated_at).execute(&mut *tx).await?;
+            let updated = sqlx::query(
+                "UPDATE resources SET uri = $2, name = $3, description = $4, scopes = $5, default_scopes = $6, \
+                 access_token_ttl = $7, allowed_clients = $8, enabled = $9, updated_at = $10 WHERE id = $1")
+                .bind(&r.id).bind(&r.uri).bind(&r.name).bind(&r.description).bind(&r.scopes)
+                .bind(&r.default_scopes).bind(r.access_token_ttl).bind(&r.allowed_clients)
+                .bind(r.enabled).bind(r.updated_at)
+                .execute(&mut *tx).await?.rows_affected() == 1;
+            tx.commit().await?;
+            Ok(updated)
+        })
     }
 
-    pub async fn delete_resource(&self, id: &str) -> Result<bool, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query("DELETE FROM resources WHERE id = $1 AND builtin = FALSE")
-            .bind(id).execute(&mut *pool).await.map(|r| r.rows_affected() == 1))
+    /// Deletes a resource and revokes its grants, for the same reason as a URI change.
+    pub async fn delete_resource(&self, id: &str, now: UnixTime) -> Result<bool, sqlx::Error> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "UPDATE grants SET revoked_at = $2 WHERE revoked_at IS NULL \
+                 AND resource = (SELECT uri FROM resources WHERE id = $1 AND builtin = FALSE)")
+                .bind(id).bind(now).execute(&mut *tx).await?;
+            let deleted = sqlx::query("DELETE FROM resources WHERE id = $1 AND builtin = FALSE")
+                .bind(id).execute(&mut *tx).await?.rows_affected() == 1;
+            tx.commit().await?;
+            Ok(deleted)
+        })
     }
 
     /// Creates or refreshes the built-in admin resource (`{issuer}/admin`). The issuer can

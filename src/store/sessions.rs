@@ -61,31 +61,29 @@ impl Store {
             .bind(user_id).execute(&mut *pool).await.map(|_| ()))
     }
 
-    /// Failures recorded for `key` within the window that started after `window_start`.
-    pub async fn throttle_failures(
-        &self,
-        key: &str,
-        window_start: UnixTime,
-    ) -> Result<i64, sqlx::Error> {
-        let found: Option<i64> = on_pool!(self, pool => sqlx::query_scalar(
-            "SELECT failures FROM login_throttle WHERE key = $1 AND window_start > $2")
-            .bind(key).bind(window_start).fetch_optional(&mut *pool).await)?;
-        Ok(found.unwrap_or(0))
-    }
-
-    /// Counts one failure; a window older than `window_start` begins again.
-    pub async fn record_failure(
+    /// Takes one attempt for `key` and returns how many the window now holds (this one
+    /// included); a window older than `window_start` begins again. One atomic statement,
+    /// so parallel requests can never all see room left: check the result, not a read.
+    pub async fn take_attempt(
         &self,
         key: &str,
         now: UnixTime,
         window_start: UnixTime,
-    ) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query(
+    ) -> Result<i64, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_scalar(
             "INSERT INTO login_throttle (key, failures, window_start) VALUES ($1, 1, $2) \
              ON CONFLICT (key) DO UPDATE SET \
                failures = CASE WHEN login_throttle.window_start > $3 THEN login_throttle.failures + 1 ELSE 1 END, \
-               window_start = CASE WHEN login_throttle.window_start > $3 THEN login_throttle.window_start ELSE $2 END")
-            .bind(key).bind(now).bind(window_start).execute(&mut *pool).await.map(|_| ()))
+               window_start = CASE WHEN login_throttle.window_start > $3 THEN login_throttle.window_start ELSE $2 END \
+             RETURNING failures")
+            .bind(key).bind(now).bind(window_start).fetch_one(&mut *pool).await)
+    }
+
+    /// Hands back an attempt taken by `take_attempt` that turned out not to count.
+    pub async fn give_back_attempt(&self, key: &str) -> Result<(), sqlx::Error> {
+        on_pool!(self, pool => sqlx::query(
+            "UPDATE login_throttle SET failures = failures - 1 WHERE key = $1 AND failures > 0")
+            .bind(key).execute(&mut *pool).await.map(|_| ()))
     }
 
     pub async fn clear_failures(&self, key: &str) -> Result<(), sqlx::Error> {

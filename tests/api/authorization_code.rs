@@ -218,9 +218,9 @@ async fn two_concurrent_redemptions_of_one_code_give_one_token() {
     let attempts = (0..6).map(|_| redeem(&app, &setup.client, &code, &p.verifier));
     let results = futures_util::future::join_all(attempts).await;
     let successes = results.iter().filter(|r| r.status() == 200).count();
-    // Exactly one redemption consumes the code; the others are replays, which revoke the
-    // grant, so the winner may itself be refused if a replay lands before it finishes.
-    assert!(successes <= 1, "{successes} token responses for one code");
+    // Exactly one redemption spends the code, in the transaction that records its tokens,
+    // so it always gets them; the others are replays, which then revoke the grant.
+    assert_eq!(successes, 1, "{successes} token responses for one code");
     for r in results.into_iter().filter(|r| r.status() != 200) {
         assert_oauth_error(r, 400, "invalid_grant").await;
     }
@@ -235,15 +235,29 @@ async fn two_concurrent_redemptions_of_one_code_give_one_token() {
     .await;
     let hash = warden::crypto::random::sha256_b64(&code["code"]);
     let now = warden::clock::Clock::now(&*app.clock);
+    let row = app
+        .state
+        .store
+        .authorization_code_for_issue(&hash)
+        .await
+        .unwrap()
+        .unwrap();
     let consumers = (0..8).map(|_| {
-        app.state
-            .store
-            .consume_authorization_code(&hash, &setup.client.client_id, now)
+        app.state.store.record_issue(
+            &row.grant_id,
+            now,
+            Some(warden::store::authorization::Spend::Code {
+                code_hash: &hash,
+                client_id: &setup.client.client_id,
+            }),
+            None,
+            false,
+        )
     });
     let won = futures_util::future::join_all(consumers)
         .await
         .into_iter()
-        .filter(|r| r.as_ref().unwrap().is_some())
+        .filter(|r| *r.as_ref().unwrap())
         .count();
     assert_eq!(won, 1);
 }

@@ -102,6 +102,6 @@ async fn change(state: &AppState, id: &str, changes: ResourceChanges) -> Result 
 
 pub async fn delete(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result {
     admin(&state, &req).await?;
-    resources::delete(&state.store, &id).await?;
+    resources::delete(&state.store, &id, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,12 +1,14 @@
 //! The authorization code grant at the token endpoint (OAuth 2.1 §4.1.3, RFC 7636 §4.6,
-//! RFC 8707 §2.2). The code is consumed atomically; a second use of a code revokes the
-//! grant it came from, and every token issued from it with it.
+//! RFC 8707 §2.2). The code is spent in the transaction that records its tokens, so a
+//! crash leaves either an unused code or a used code with its tokens. A second use of a
+//! code, by its client with the right verifier, revokes the grant it came from and every
+//! token issued from it; a request that fails those checks spends and revokes nothing.
 
 use crate::crypto::random;
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;
-use crate::oauth::token::{TokenResponse, issue_for_user};
+use crate::oauth::token::{Spent, TokenResponse, issue_for_user};
 use crate::oauth::{pkce, resource};
 use crate::state::AppState;
 
@@ -19,28 +21,23 @@ pub async fn exchange(
     let code = params
         .require("code")
         .map_err(OAuthError::invalid_request)?;
+    // Every code has a challenge, so a missing verifier fails PKCE like a wrong one
+    // (OAuth 2.1 §4.1.3): invalid_grant, as conformance suites expect.
     let verifier = params
         .require("code_verifier")
-        .map_err(OAuthError::invalid_request)?;
+        .map_err(OAuthError::invalid_grant)?;
     let now = state.clock.now();
     let code_hash = random::sha256_b64(code);
 
-    let Some(row) = state
+    // Nothing is spent or revoked until the request proves it comes from whoever started the
+    // authorization (client, redirect URI, PKCE verifier): someone holding only the code
+    // can neither burn it nor revoke the tokens it bought (OAuth 2.1 §4.1.3, §7.5.4).
+    let row = state
         .store
-        .consume_authorization_code(&code_hash, &client.client_id, now)
+        .authorization_code_for_issue(&code_hash)
         .await?
-    else {
-        if let Some(used) = state.store.authorization_code(&code_hash).await?
-            && used.consumed_at.is_some()
-            && used.client_id == client.client_id
-        {
-            state.store.revoke_grant(&used.grant_id, now).await?;
-            state.forget_cached().await;
-            tracing::warn!(grant_id = %used.grant_id, client_id = %client.client_id, "authorization code replayed; grant revoked");
-            return Err(OAuthError::invalid_grant(
-                "the authorization code was already used; its tokens are revoked",
-            ));
-        }
+        .filter(|row| row.client_id == client.client_id);
+    let Some(row) = row else {
         return Err(OAuthError::invalid_grant(
             "the authorization code is invalid or expired",
         ));
@@ -59,6 +56,14 @@ pub async fn exchange(
             "code_verifier does not match the code_challenge",
         ));
     }
+    if row.consumed_at.is_some() {
+        return Err(replayed(state, &row.grant_id, &client.client_id, now).await?);
+    }
+    if row.expires_at <= now {
+        return Err(OAuthError::invalid_grant(
+            "the authorization code is invalid or expired",
+        ));
+    }
     for requested in params.get_all("resource") {
         if resource::canonicalize(requested).ok().as_deref() != Some(row.resource.as_str()) {
             return Err(OAuthError::invalid_target(
@@ -66,21 +71,18 @@ pub async fn exchange(
             ));
         }
     }
-    let grant = state.store.grant_for_issue(&row.grant_id).await?;
-    let live = grant.as_ref().is_some_and(|g| g.status.is_live());
     let resource = state.resource(&row.resource).await?;
-    let Some(resource) = resource.filter(|_| live) else {
+    let Some(resource) = resource.filter(|_| row.status.is_live()) else {
         return Err(OAuthError::invalid_grant(
             "the authorization is no longer valid",
         ));
     };
-    let touch = grant.as_ref().is_none_or(|g| g.needs_touch(now));
-    let grant_scope = grant.map(|g| g.scope).unwrap_or_else(|| row.scope.clone());
+    let touch = crate::store::grants::last_use_is_stale(row.last_used_at, now);
     // The refresh token may later reach back to everything the user granted this client.
-    let refresh_scope = if grant_scope.is_empty() {
+    let refresh_scope = if row.grant_scope.is_empty() {
         row.scope.clone()
     } else {
-        grant_scope
+        row.grant_scope.clone()
     };
     issue_for_user(
         state,
@@ -90,8 +92,24 @@ pub async fn exchange(
         &resource,
         row.scope.clone(),
         &refresh_scope,
-        None,
+        Some(Spent::Code(&code_hash)),
         touch,
     )
     .await
+}
+
+/// A code redeemed a second time by its own client with the right verifier: it leaked (or
+/// the first response was intercepted), so the grant and every token it bought are revoked.
+pub(crate) async fn replayed(
+    state: &AppState,
+    grant_id: &str,
+    client_id: &str,
+    now: i64,
+) -> Result<OAuthError, OAuthError> {
+    state.store.revoke_grant(grant_id, now).await?;
+    state.forget_cached().await;
+    tracing::warn!(grant_id = %grant_id, client_id = %client_id, "authorization code replayed; grant revoked");
+    Ok(OAuthError::invalid_grant(
+        "the authorization code was already used; its tokens are revoked",
+    ))
 }

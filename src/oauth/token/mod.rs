@@ -14,7 +14,7 @@ use crate::oauth::client_auth::{self, Credentials};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::params::Params;
 use crate::state::AppState;
-use crate::store::authorization::RefreshTokenRow;
+use crate::store::authorization::{RefreshTokenRow, Spend};
 use crate::store::clients::ClientRow;
 
 /// Grant types Warden knows (RFC 6749 §4.1, §4.4, §6).
@@ -108,12 +108,22 @@ pub fn allows(client: &ClientRow, grant: GrantType) -> bool {
     client.grant_types.split(' ').any(|g| g == grant.as_str())
 }
 
+/// What a user-grant issuance spends, in the same transaction that records it.
+pub(crate) enum Spent<'a> {
+    /// The hash of the authorization code being redeemed.
+    Code(&'a str),
+    /// The refresh token being rotated.
+    Refresh(Rotation<'a>),
+}
+
 /// The refresh token a request presented, rotated out in the same transaction that
 /// stores its successor.
 pub(crate) struct Rotation<'a> {
     pub token_hash: &'a str,
-    /// Refuse (reuse) if a concurrent request rotated it first.
-    pub must_rotate: bool,
+    pub presented: &'a str,
+    /// Keep the successor (sealed under `presented`) for requests racing this rotation,
+    /// which get it back (`refresh_token::redeliver`) instead of a reuse revocation.
+    pub grace: bool,
 }
 
 /// Mints the access token of a user grant and, for clients registered for it, a fresh
@@ -128,7 +138,7 @@ pub(crate) async fn issue_for_user(
     resource: &crate::store::resources::ResourceRow,
     scope: String,
     refresh_scope: &str,
-    rotation: Option<Rotation<'_>>,
+    spent: Option<Spent<'_>>,
     touch: bool,
 ) -> Result<TokenResponse, OAuthError> {
     let now = state.clock.now();
@@ -142,23 +152,71 @@ pub(crate) async fn issue_for_user(
         expires_at: now + state.settings.refresh_token_ttl,
         rotated_at: None,
     });
+    let sealed = match (&spent, &refresh_token) {
+        (Some(Spent::Refresh(r)), Some(successor)) if r.grace => {
+            Some(crate::crypto::successor::seal(r.presented, successor)?)
+        }
+        _ => None,
+    };
+    let spend = spent.as_ref().map(|s| match s {
+        Spent::Code(code_hash) => Spend::Code {
+            code_hash,
+            client_id: &client.client_id,
+        },
+        Spent::Refresh(r) => Spend::Refresh {
+            token_hash: r.token_hash,
+            client_id: &client.client_id,
+            successor_sealed: sealed.as_deref(),
+        },
+    });
     let recorded = state
         .store
-        .record_issue(
-            grant_id,
-            now,
-            rotation
-                .as_ref()
-                .map(|r| (r.token_hash, client.client_id.as_str())),
-            rotation.as_ref().is_some_and(|r| r.must_rotate),
-            row.as_ref(),
-            touch,
-        )
+        .record_issue(grant_id, now, spend, row.as_ref(), touch)
         .await?;
     if !recorded {
-        // Another request rotated the presented token a moment ago: two uses of one token.
-        return Err(refresh_token::reuse(state, grant_id, &client.client_id, now).await?);
+        // A concurrent request spent the code or the refresh token a moment ago.
+        return match spent {
+            Some(Spent::Refresh(r)) if r.grace => {
+                refresh_token::redeliver(
+                    state,
+                    client,
+                    r.presented,
+                    r.token_hash,
+                    grant_id,
+                    user_id,
+                    resource,
+                    scope,
+                )
+                .await
+            }
+            Some(Spent::Refresh(_)) => {
+                Err(refresh_token::reuse(state, grant_id, &client.client_id, now).await?)
+            }
+            _ => Err(authorization_code::replayed(state, grant_id, &client.client_id, now).await?),
+        };
     }
+    access_token_response(
+        state,
+        client,
+        grant_id,
+        user_id,
+        resource,
+        scope,
+        refresh_token,
+    )
+}
+
+/// The RFC 9068 access token of a user grant, in a token response beside `refresh_token`.
+pub(crate) fn access_token_response(
+    state: &AppState,
+    client: &ClientRow,
+    grant_id: &str,
+    user_id: &str,
+    resource: &crate::store::resources::ResourceRow,
+    scope: String,
+    refresh_token: Option<String>,
+) -> Result<TokenResponse, OAuthError> {
+    let now = state.clock.now();
     let ttl = crate::oauth::policy::access_token_ttl(state, resource);
     let claims = AccessTokenClaims {
         iss: state.settings.issuer.as_str().to_owned(),

@@ -1,20 +1,26 @@
-//! The refresh token grant (OAuth 2.1 §4.3, §6.1). Every use rotates the token; using a
-//! rotated token again means it leaked, so the whole grant is revoked. One exception, the
-//! grace window (`WARDEN_REFRESH_GRACE`, 10 s): the TypeScript MCP SDK refreshes once per
-//! request in flight when a token expires, so a token rotated a few seconds ago may come
-//! back from the same client; it gets a fresh pair instead of a revocation. A thief would
-//! have to replay within those seconds, and could not extend the window. `scope` and
+//! The refresh token grant (OAuth 2.1 §4.3, §6.1; RFC 9700 §4.14.2). Every use rotates the
+//! token; using a rotated token again means it leaked, so the whole grant is revoked.
+//!
+//! One exception, the grace window (`WARDEN_REFRESH_GRACE`, 10 s): the TypeScript MCP SDK
+//! refreshes once per request in flight when a token expires, so a token rotated a few
+//! seconds ago may come back from the same client. It gets the *same* successor again
+//! (sealed at rotation under a key only the presented token opens) with a fresh access
+//! token, never a second live refresh token, and only while that successor is itself
+//! unused: a token two generations old is reuse even inside the window. `scope` and
 //! `resource` may only narrow.
 
-use crate::crypto::random;
+use crate::crypto::{random, successor};
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;
 use crate::oauth::policy;
 use crate::oauth::resource;
 use crate::oauth::scope::ScopeSet;
-use crate::oauth::token::{Rotation, TokenResponse, issue_for_user};
+use crate::oauth::token::{Rotation, Spent, TokenResponse, access_token_response, issue_for_user};
 use crate::state::AppState;
+use crate::store::authorization::RefreshForIssue;
+use crate::store::clients::ClientRow;
+use crate::store::resources::ResourceRow;
 
 pub async fn exchange(
     state: &AppState,
@@ -54,6 +60,46 @@ pub async fn exchange(
     if !old.status.is_live() {
         return Err(OAuthError::invalid_grant("the authorization was revoked"));
     }
+    let (resource, scope) = narrowed(state, client, params, &old).await?;
+    if old.rotated_at.is_some() {
+        return redeliver(
+            state,
+            client,
+            presented,
+            &hash,
+            &old.grant_id,
+            &old.subject,
+            &resource,
+            scope.to_scope_string(),
+        )
+        .await;
+    }
+    issue_for_user(
+        state,
+        client,
+        &old.grant_id,
+        &old.subject,
+        &resource,
+        scope.to_scope_string(),
+        &old.scope,
+        Some(Spent::Refresh(Rotation {
+            token_hash: &hash,
+            presented,
+            grace: grace > 0,
+        })),
+        crate::store::grants::last_use_is_stale(old.last_used_at, now),
+    )
+    .await
+}
+
+/// The resource (still registered and open to the client) and the scope of the new access
+/// token: both may only narrow what the grant holds.
+async fn narrowed(
+    state: &AppState,
+    client: &ClientRow,
+    params: &Params,
+    old: &RefreshForIssue,
+) -> Result<(ResourceRow, ScopeSet), OAuthError> {
     for requested in params.get_all("resource") {
         if resource::canonicalize(requested).ok().as_deref() != Some(old.resource.as_str()) {
             return Err(OAuthError::invalid_target(
@@ -69,7 +115,7 @@ pub async fn exchange(
     };
     let allowed = ScopeSet::from_stored(&old.scope);
     let scope = match params.get("scope") {
-        None => allowed.clone(),
+        None => allowed,
         Some(requested) => {
             let requested = ScopeSet::parse(requested).map_err(OAuthError::invalid_scope)?;
             if requested.is_empty() || !requested.is_subset(&allowed) {
@@ -80,24 +126,46 @@ pub async fn exchange(
             requested
         }
     };
-    // Within the grace window a token rotated a moment ago may come back: no rotation
-    // then, and a concurrent rotation is not a reuse either.
-    let rotation = old.rotated_at.is_none().then_some(Rotation {
-        token_hash: &hash,
-        must_rotate: grace == 0,
+    Ok((resource, scope))
+}
+
+/// Inside the grace window, the token `presented` was rotated a moment ago: answer with
+/// the successor that rotation issued, provided that successor is still the grant's live,
+/// unused refresh token. Anything else is a reuse.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn redeliver(
+    state: &AppState,
+    client: &ClientRow,
+    presented: &str,
+    hash: &str,
+    grant_id: &str,
+    user_id: &str,
+    resource: &ResourceRow,
+    scope: String,
+) -> Result<TokenResponse, OAuthError> {
+    let now = state.clock.now();
+    let Some(sealed) = state.store.refresh_successor(hash).await? else {
+        // Rotated by a version that kept no successor (a rolling upgrade), a moment ago:
+        // refused, but no evidence of theft.
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was rotated a moment ago; use its successor",
+        ));
+    };
+    let next = successor::open(presented, &sealed);
+    let current = match &next {
+        Some(next) => state.store.refresh_token(&random::sha256_b64(next)).await?,
+        None => None,
+    };
+    let live = current.is_some_and(|row| {
+        row.grant_id == grant_id
+            && row.client_id == client.client_id
+            && row.rotated_at.is_none()
+            && row.expires_at > now
     });
-    issue_for_user(
-        state,
-        client,
-        &old.grant_id,
-        &old.subject,
-        &resource,
-        scope.to_scope_string(),
-        &old.scope,
-        rotation,
-        crate::store::grants::last_use_is_stale(old.last_used_at, now),
-    )
-    .await
+    if !live {
+        return Err(reuse(state, grant_id, &client.client_id, now).await?);
+    }
+    access_token_response(state, client, grant_id, user_id, resource, scope, next)
 }
 
 /// A rotated token came back: it leaked, so the whole grant goes.
