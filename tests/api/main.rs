@@ -25,6 +25,7 @@ mod registry_cli;
 mod restart;
 mod self_registration;
 mod startup;
+mod sweep;
 mod token_exchange;
 mod upstream_idp;
 mod upstream_login;
