@@ -58,16 +58,8 @@ pub enum Spend<'a> {
 /// An authorization code with its grant and the grant's status, read together.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct CodeForIssue {
-    pub grant_id: String,
-    pub client_id: String,
-    pub redirect_uri: String,
-    pub redirect_uri_sent: bool,
-    pub code_challenge: String,
-    pub resource: String,
-    pub scope: String,
-    pub user_id: String,
-    pub expires_at: UnixTime,
-    pub consumed_at: Option<UnixTime>,
+    #[sqlx(flatten)]
+    pub code: AuthorizationCodeRow,
     pub grant_scope: String,
     pub last_used_at: Option<UnixTime>,
     #[sqlx(flatten)]
@@ -104,8 +96,6 @@ pub struct RefreshTokenRow {
 
 const REQUEST_COLUMNS: &str = "id, client_id, redirect_uri, redirect_uri_sent, state, scope, resource, code_challenge, \
      prompt, user_id, consent_shown, created_at, expires_at, consumed_at";
-const CODE_COLUMNS: &str = "code_hash, grant_id, client_id, redirect_uri, redirect_uri_sent, code_challenge, resource, \
-     scope, user_id, created_at, expires_at, consumed_at";
 const REFRESH_COLUMNS: &str =
     "token_hash, grant_id, client_id, scope, created_at, expires_at, rotated_at";
 
@@ -254,19 +244,11 @@ impl Store {
         code_hash: &str,
     ) -> Result<Option<CodeForIssue>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, CodeForIssue>(crate::store::grants::status_sql!(
-            "ac.grant_id, ac.client_id, ac.redirect_uri, ac.redirect_uri_sent, ac.code_challenge, ac.resource, \
-             ac.scope, ac.user_id, ac.expires_at, ac.consumed_at, g.scope AS grant_scope, g.last_used_at, ",
+            "ac.code_hash, ac.grant_id, ac.client_id, ac.redirect_uri, ac.redirect_uri_sent, ac.code_challenge, \
+             ac.resource, ac.scope, ac.user_id, ac.created_at, ac.expires_at, ac.consumed_at, \
+             g.scope AS grant_scope, g.last_used_at, ",
             "authorization_codes ac CROSS JOIN ",
             "g.id = ac.grant_id AND ac.code_hash = $1"))
-            .bind(code_hash).fetch_optional(&mut *pool).await)
-    }
-
-    pub async fn authorization_code(
-        &self,
-        code_hash: &str,
-    ) -> Result<Option<AuthorizationCodeRow>, sqlx::Error> {
-        let sql = format!("SELECT {CODE_COLUMNS} FROM authorization_codes WHERE code_hash = $1");
-        on_pool!(self, pool => sqlx::query_as::<_, AuthorizationCodeRow>(sqlx::AssertSqlSafe(sql))
             .bind(code_hash).fetch_optional(&mut *pool).await)
     }
 

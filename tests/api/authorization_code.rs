@@ -244,7 +244,7 @@ async fn two_concurrent_redemptions_of_one_code_give_one_token() {
         .unwrap();
     let consumers = (0..8).map(|_| {
         app.state.store.record_issue(
-            &row.grant_id,
+            &row.code.grant_id,
             now,
             Some(warden::store::authorization::Spend::Code {
                 code_hash: &hash,

@@ -8,9 +8,11 @@ use crate::crypto::random;
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;
-use crate::oauth::token::{Spent, TokenResponse, issue_for_user};
+use crate::oauth::token::TokenResponse;
+use crate::oauth::token::user_grant::{self, Leaked, Spent, UserGrant, revoke_leaked};
 use crate::oauth::{pkce, resource};
 use crate::state::AppState;
+use crate::store::authorization::CodeForIssue;
 
 pub async fn exchange(
     state: &AppState,
@@ -36,8 +38,14 @@ pub async fn exchange(
         .store
         .authorization_code_for_issue(&code_hash)
         .await?
-        .filter(|row| row.client_id == client.client_id);
-    let Some(row) = row else {
+        .filter(|row| row.code.client_id == client.client_id);
+    let Some(CodeForIssue {
+        code: row,
+        grant_scope,
+        last_used_at,
+        status,
+    }) = row
+    else {
         return Err(OAuthError::invalid_grant(
             "the authorization code is invalid or expired",
         ));
@@ -57,7 +65,7 @@ pub async fn exchange(
         ));
     }
     if row.consumed_at.is_some() {
-        return Err(replayed(state, &row.grant_id, &client.client_id, now).await?);
+        return Err(revoke_leaked(state, &row.grant_id, &client.client_id, Leaked::Code).await?);
     }
     if row.expires_at <= now {
         return Err(OAuthError::invalid_grant(
@@ -72,44 +80,31 @@ pub async fn exchange(
         }
     }
     let resource = state.resource(&row.resource).await?;
-    let Some(resource) = resource.filter(|_| row.status.is_live()) else {
+    let Some(resource) = resource.filter(|_| status.is_live()) else {
         return Err(OAuthError::invalid_grant(
             "the authorization is no longer valid",
         ));
     };
-    let touch = crate::store::grants::last_use_is_stale(row.last_used_at, now);
+    let touch = crate::store::grants::last_use_is_stale(last_used_at, now);
     // The refresh token may later reach back to everything the user granted this client.
-    let refresh_scope = if row.grant_scope.is_empty() {
+    let refresh_scope = if grant_scope.is_empty() {
         row.scope.clone()
     } else {
-        row.grant_scope.clone()
+        grant_scope
     };
-    issue_for_user(
-        state,
+    let grant = UserGrant {
         client,
-        &row.grant_id,
-        &row.user_id,
-        &resource,
+        grant_id: &row.grant_id,
+        user_id: &row.user_id,
+        resource: &resource,
+    };
+    user_grant::issue(
+        state,
+        &grant,
         row.scope.clone(),
         &refresh_scope,
         Some(Spent::Code(&code_hash)),
         touch,
     )
     .await
-}
-
-/// A code redeemed a second time by its own client with the right verifier: it leaked (or
-/// the first response was intercepted), so the grant and every token it bought are revoked.
-pub(crate) async fn replayed(
-    state: &AppState,
-    grant_id: &str,
-    client_id: &str,
-    now: i64,
-) -> Result<OAuthError, OAuthError> {
-    state.store.revoke_grant(grant_id, now).await?;
-    state.forget_cached().await;
-    tracing::warn!(grant_id = %grant_id, client_id = %client_id, "authorization code replayed; grant revoked");
-    Ok(OAuthError::invalid_grant(
-        "the authorization code was already used; its tokens are revoked",
-    ))
 }

@@ -16,7 +16,10 @@ use crate::oauth::params::Params;
 use crate::oauth::policy;
 use crate::oauth::resource;
 use crate::oauth::scope::ScopeSet;
-use crate::oauth::token::{Rotation, Spent, TokenResponse, access_token_response, issue_for_user};
+use crate::oauth::token::TokenResponse;
+use crate::oauth::token::user_grant::{
+    self, Leaked, Rotation, Spent, UserGrant, access_token_response, revoke_leaked,
+};
 use crate::state::AppState;
 use crate::store::authorization::RefreshForIssue;
 use crate::store::clients::ClientRow;
@@ -54,32 +57,31 @@ pub async fn exchange(
         .rotated_at
         .is_some_and(|at| grace == 0 || now - at > grace)
     {
-        return Err(reuse(state, &old.grant_id, &client.client_id, now).await?);
+        return Err(revoke_leaked(
+            state,
+            &old.grant_id,
+            &client.client_id,
+            Leaked::RefreshToken,
+        )
+        .await?);
     }
 
     if !old.status.is_live() {
         return Err(OAuthError::invalid_grant("the authorization was revoked"));
     }
     let (resource, scope) = narrowed(state, client, params, &old).await?;
-    if old.rotated_at.is_some() {
-        return redeliver(
-            state,
-            client,
-            presented,
-            &hash,
-            &old.grant_id,
-            &old.subject,
-            &resource,
-            scope.to_scope_string(),
-        )
-        .await;
-    }
-    issue_for_user(
-        state,
+    let grant = UserGrant {
         client,
-        &old.grant_id,
-        &old.subject,
-        &resource,
+        grant_id: &old.grant_id,
+        user_id: &old.subject,
+        resource: &resource,
+    };
+    if old.rotated_at.is_some() {
+        return redeliver(state, &grant, presented, &hash, scope.to_scope_string()).await;
+    }
+    user_grant::issue(
+        state,
+        &grant,
         scope.to_scope_string(),
         &old.scope,
         Some(Spent::Refresh(Rotation {
@@ -132,18 +134,15 @@ async fn narrowed(
 /// Inside the grace window, the token `presented` was rotated a moment ago: answer with
 /// the successor that rotation issued, provided that successor is still the grant's live,
 /// unused refresh token. Anything else is a reuse.
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn redeliver(
     state: &AppState,
-    client: &ClientRow,
+    grant: &UserGrant<'_>,
     presented: &str,
     hash: &str,
-    grant_id: &str,
-    user_id: &str,
-    resource: &ResourceRow,
     scope: String,
 ) -> Result<TokenResponse, OAuthError> {
     let now = state.clock.now();
+    let client_id = grant.client.client_id.as_str();
     let Some(sealed) = state.store.refresh_successor(hash).await? else {
         // Rotated by a version that kept no successor (a rolling upgrade), a moment ago:
         // refused, but no evidence of theft.
@@ -157,28 +156,13 @@ pub(crate) async fn redeliver(
         None => None,
     };
     let live = current.is_some_and(|row| {
-        row.grant_id == grant_id
-            && row.client_id == client.client_id
+        row.grant_id == grant.grant_id
+            && row.client_id == client_id
             && row.rotated_at.is_none()
             && row.expires_at > now
     });
     if !live {
-        return Err(reuse(state, grant_id, &client.client_id, now).await?);
+        return Err(revoke_leaked(state, grant.grant_id, client_id, Leaked::RefreshToken).await?);
     }
-    access_token_response(state, client, grant_id, user_id, resource, scope, next)
-}
-
-/// A rotated token came back: it leaked, so the whole grant goes.
-pub(crate) async fn reuse(
-    state: &AppState,
-    grant_id: &str,
-    client_id: &str,
-    now: i64,
-) -> Result<OAuthError, OAuthError> {
-    state.store.revoke_grant(grant_id, now).await?;
-    state.forget_cached().await;
-    tracing::warn!(grant_id = %grant_id, client_id = %client_id, "refresh token reused; grant revoked");
-    Ok(OAuthError::invalid_grant(
-        "the refresh token was already used; the authorization is revoked",
-    ))
+    access_token_response(state, grant, scope, next)
 }

@@ -1,0 +1,166 @@
+//! Tokens from a user's grant (OAuth 2.1 §4.1.3, §4.3; RFC 9068): what the authorization
+//! code and refresh token grants share. The code or refresh token a request spends, the
+//! new refresh token and the grant's last use are written in one transaction, so a crash
+//! leaves all of it or none; a second spend means the credential leaked, and the grant
+//! goes (OAuth 2.1 §7.5.4, RFC 9700 §4.14.2).
+
+use crate::crypto::{random, successor};
+use crate::oauth::access_token::{self, AccessTokenClaims};
+use crate::oauth::error::OAuthError;
+use crate::oauth::token::{GrantType, TokenResponse, allows, refresh_token};
+use crate::state::AppState;
+use crate::store::authorization::{RefreshTokenRow, Spend};
+use crate::store::clients::ClientRow;
+use crate::store::resources::ResourceRow;
+
+/// Whose tokens are issued: a user's grant to a client, for one resource.
+pub(crate) struct UserGrant<'a> {
+    pub client: &'a ClientRow,
+    pub grant_id: &'a str,
+    pub user_id: &'a str,
+    pub resource: &'a ResourceRow,
+}
+
+/// What an issuance spends, in the same transaction that records it.
+pub(crate) enum Spent<'a> {
+    /// The hash of the authorization code being redeemed.
+    Code(&'a str),
+    /// The refresh token being rotated.
+    Refresh(Rotation<'a>),
+}
+
+/// The refresh token a request presented, rotated out in the same transaction that
+/// stores its successor.
+pub(crate) struct Rotation<'a> {
+    pub token_hash: &'a str,
+    pub presented: &'a str,
+    /// Keep the successor (sealed under `presented`) for requests racing this rotation,
+    /// which get it back (`refresh_token::redeliver`) instead of a reuse revocation.
+    pub grace: bool,
+}
+
+/// Mints the access token and, for clients registered for it, a fresh refresh token
+/// (stored as a hash) carrying `refresh_scope`. The database work (spend, new refresh
+/// token, last use) is one transaction: one commit per issuance.
+pub(crate) async fn issue(
+    state: &AppState,
+    grant: &UserGrant<'_>,
+    scope: String,
+    refresh_scope: &str,
+    spent: Option<Spent<'_>>,
+    touch: bool,
+) -> Result<TokenResponse, OAuthError> {
+    let now = state.clock.now();
+    let client_id = grant.client.client_id.as_str();
+    let refresh_token = allows(grant.client, GrantType::RefreshToken).then(random::token);
+    let row = refresh_token.as_ref().map(|token| RefreshTokenRow {
+        token_hash: random::sha256_b64(token),
+        grant_id: grant.grant_id.to_owned(),
+        client_id: client_id.to_owned(),
+        scope: refresh_scope.to_owned(),
+        created_at: now,
+        expires_at: now + state.settings.refresh_token_ttl,
+        rotated_at: None,
+    });
+    let sealed = match (&spent, &refresh_token) {
+        (Some(Spent::Refresh(r)), Some(next)) if r.grace => {
+            Some(successor::seal(r.presented, next)?)
+        }
+        _ => None,
+    };
+    let spend = spent.as_ref().map(|s| match s {
+        Spent::Code(code_hash) => Spend::Code {
+            code_hash,
+            client_id,
+        },
+        Spent::Refresh(r) => Spend::Refresh {
+            token_hash: r.token_hash,
+            client_id,
+            successor_sealed: sealed.as_deref(),
+        },
+    });
+    let recorded = state
+        .store
+        .record_issue(grant.grant_id, now, spend, row.as_ref(), touch)
+        .await?;
+    if !recorded {
+        // A concurrent request spent the code or the refresh token a moment ago.
+        return match spent {
+            Some(Spent::Refresh(r)) if r.grace => {
+                refresh_token::redeliver(state, grant, r.presented, r.token_hash, scope).await
+            }
+            Some(Spent::Refresh(_)) => {
+                Err(revoke_leaked(state, grant.grant_id, client_id, Leaked::RefreshToken).await?)
+            }
+            _ => Err(revoke_leaked(state, grant.grant_id, client_id, Leaked::Code).await?),
+        };
+    }
+    access_token_response(state, grant, scope, refresh_token)
+}
+
+/// The RFC 9068 access token of a user grant, in a token response beside `refresh_token`.
+pub(crate) fn access_token_response(
+    state: &AppState,
+    grant: &UserGrant<'_>,
+    scope: String,
+    refresh_token: Option<String>,
+) -> Result<TokenResponse, OAuthError> {
+    let now = state.clock.now();
+    let ttl = crate::oauth::policy::access_token_ttl(state, grant.resource);
+    let claims = AccessTokenClaims {
+        iss: state.settings.issuer.as_str().to_owned(),
+        sub: grant.user_id.to_owned(),
+        aud: grant.resource.uri.clone(),
+        client_id: grant.client.client_id.clone(),
+        scope,
+        iat: now,
+        exp: now + ttl,
+        jti: uuid::Uuid::now_v7().simple().to_string(),
+        gid: grant.grant_id.to_owned(),
+        act: None,
+        may_act: None,
+    };
+    let access_token = access_token::mint(state, &claims)?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: ttl,
+        scope: claims.scope,
+        refresh_token,
+        issued_token_type: None,
+    })
+}
+
+/// A credential spent a second time.
+#[derive(Clone, Copy)]
+pub(crate) enum Leaked {
+    Code,
+    RefreshToken,
+}
+
+/// A spent code or rotated refresh token came back from its own client: it leaked (or a
+/// response was intercepted), so the grant and every token it bought are revoked.
+pub(crate) async fn revoke_leaked(
+    state: &AppState,
+    grant_id: &str,
+    client_id: &str,
+    what: Leaked,
+) -> Result<OAuthError, OAuthError> {
+    state
+        .store
+        .revoke_grant(grant_id, state.clock.now())
+        .await?;
+    state.forget_cached().await;
+    let (log, description) = match what {
+        Leaked::Code => (
+            "authorization code replayed; grant revoked",
+            "the authorization code was already used; its tokens are revoked",
+        ),
+        Leaked::RefreshToken => (
+            "refresh token reused; grant revoked",
+            "the refresh token was already used; the authorization is revoked",
+        ),
+    };
+    tracing::warn!(grant_id = %grant_id, client_id = %client_id, "{log}");
+    Ok(OAuthError::invalid_grant(description))
+}
