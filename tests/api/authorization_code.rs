@@ -52,14 +52,7 @@ async fn the_oauth2_crate_runs_the_whole_flow_with_pkce_and_refresh() {
     assert_eq!(introspected["active"], true);
     assert_eq!(introspected["aud"], "https://mcp.example.com");
     assert_eq!(introspected["client_id"], setup.client.client_id);
-    let user = app
-        .state
-        .store
-        .user_by_name("alice")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(introspected["sub"], user.id);
+    assert_eq!(introspected["sub"], app.user_id("alice").await);
 
     // Refresh rotates: a new refresh token each time, narrowing allowed.
     let first_refresh = token.refresh_token().unwrap().clone();

@@ -15,7 +15,7 @@ use crate::browser::{
 use crate::helpers::{TestApp, TestClient, assert_oauth_error, spawn_app};
 
 /// Checks an HTML error page: `status`, text/html, and no redirect. Returns the HTML.
-async fn assert_error_page(response: reqwest::Response, status: u16) -> String {
+pub(crate) async fn assert_error_page(response: reqwest::Response, status: u16) -> String {
     assert_eq!(response.status(), status, "{}", response.url());
     assert!(
         response.headers().get("location").is_none(),
@@ -27,7 +27,7 @@ async fn assert_error_page(response: reqwest::Response, status: u16) -> String {
 }
 
 /// Checks an error redirect to the client (RFC 6749 §4.1.2.1, RFC 9207); returns its query.
-fn assert_error_redirect(
+pub(crate) fn assert_error_redirect(
     app: &TestApp,
     response: &reqwest::Response,
     code: &str,
@@ -94,23 +94,24 @@ async fn tokens(
 }
 
 /// A PKCE challenge for any verifier, well formed or not.
-fn challenge_of(verifier: &str) -> String {
+pub(crate) fn challenge_of(verifier: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier))
 }
 
-/// Loads the login page, then posts these credentials with its CSRF token.
-async fn try_sign_in(
-    app: &TestApp,
+/// Loads the login page at `base` (the issuer, or the server's own address), then posts
+/// these credentials with its CSRF token.
+pub(crate) async fn try_sign_in(
+    base: &str,
     browser: &mut Browser,
     username: &str,
     password: &str,
 ) -> reqwest::Response {
-    let page = browser.get(&format!("{}/login", app.issuer)).await;
+    let page = browser.get(&format!("{base}/login")).await;
     assert_eq!(page.status(), 200);
     let csrf = hidden(&page.text().await.unwrap(), "csrf");
     browser
         .post(
-            &format!("{}/login", app.issuer),
+            &format!("{base}/login"),
             &[
                 ("csrf", csrf.as_str()),
                 ("username", username),
@@ -541,7 +542,7 @@ async fn a_wrong_password_and_an_unknown_user_get_the_same_answer() {
         ("mallory", PASSWORD),
     ] {
         let mut browser = Browser::new();
-        let response = try_sign_in(&app, &mut browser, username, password).await;
+        let response = try_sign_in(&app.issuer, &mut browser, username, password).await;
         assert_eq!(response.status(), 401, "{username}");
         assert!(!browser.cookies.contains_key("warden-session"));
         let html = response.text().await.unwrap();
@@ -555,16 +556,22 @@ async fn five_failed_sign_ins_lock_the_account_for_fifteen_minutes() {
     let setup = interactive(&app, false).await;
     let mut browser = Browser::new();
     for _ in 0..5 {
-        let response = try_sign_in(&app, &mut browser, &setup.username, "not the password").await;
+        let response = try_sign_in(
+            &app.issuer,
+            &mut browser,
+            &setup.username,
+            "not the password",
+        )
+        .await;
         assert_eq!(response.status(), 401);
     }
-    let locked = try_sign_in(&app, &mut browser, &setup.username, PASSWORD).await;
+    let locked = try_sign_in(&app.issuer, &mut browser, &setup.username, PASSWORD).await;
     assert_eq!(locked.status(), 429);
     assert!(locked.headers().contains_key("retry-after"));
     assert!(!browser.cookies.contains_key("warden-session"));
 
     app.clock.advance(15 * 60 + 1);
-    let later = try_sign_in(&app, &mut browser, &setup.username, PASSWORD).await;
+    let later = try_sign_in(&app.issuer, &mut browser, &setup.username, PASSWORD).await;
     assert_eq!(later.status(), 303);
     assert!(browser.cookies.contains_key("warden-session"));
 }
@@ -613,11 +620,11 @@ async fn an_oversized_sign_in_form_gets_an_error_page_and_the_server_carries_on(
     let setup = interactive(&app, false).await;
     let mut browser = Browser::new();
     let huge = "x".repeat(1024 * 1024);
-    let response = try_sign_in(&app, &mut browser, &setup.username, &huge).await;
+    let response = try_sign_in(&app.issuer, &mut browser, &setup.username, &huge).await;
     assert_error_page(response, 400).await;
 
     let mut browser = Browser::new();
-    let response = try_sign_in(&app, &mut browser, &setup.username, PASSWORD).await;
+    let response = try_sign_in(&app.issuer, &mut browser, &setup.username, PASSWORD).await;
     assert_eq!(response.status(), 303, "the server still answers");
 }
 
@@ -741,7 +748,7 @@ async fn disabling_a_user_ends_their_sessions_and_their_tokens() {
     )
     .await;
     assert_oauth_error(dead, 400, "invalid_grant").await;
-    let refused = try_sign_in(&app, &mut Browser::new(), &setup.username, PASSWORD).await;
+    let refused = try_sign_in(&app.issuer, &mut Browser::new(), &setup.username, PASSWORD).await;
     assert_eq!(refused.status(), 401);
 }
 

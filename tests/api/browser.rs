@@ -30,7 +30,8 @@ impl Browser {
         }
     }
 
-    fn cookie_header(&self) -> String {
+    /// The `Cookie` header this browser sends.
+    pub fn cookie_header(&self) -> String {
         self.cookies
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -142,6 +143,8 @@ pub fn pkce() -> Pkce {
 }
 
 pub const REDIRECT: &str = "http://127.0.0.1:7777/callback";
+/// The `state` every `authorize_url` carries.
+pub const STATE: &str = "xyz-state";
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// A resource, a user and an interactive client (confidential unless `public`).
@@ -207,7 +210,7 @@ pub fn authorize_url(
         ("redirect_uri", REDIRECT),
         ("code_challenge", challenge),
         ("code_challenge_method", "S256"),
-        ("state", "xyz-state"),
+        ("state", STATE),
         ("resource", "https://mcp.example.com/"),
     ];
     for (k, v) in extra {
@@ -273,27 +276,37 @@ pub async fn answer_consent(
         .await
 }
 
-/// The whole browser leg: authorize, sign in if needed, approve if asked. Returns the
-/// query of the final redirect to the client.
-pub async fn authorize(
+/// Starts an authorization in `browser` and signs `username` in when asked; returns the
+/// response that follows (the consent page, an error page, or the redirect to the client).
+pub async fn through_sign_in(
     app: &TestApp,
     browser: &mut Browser,
     url: &str,
     username: &str,
-) -> HashMap<String, String> {
+) -> reqwest::Response {
     let first = browser.get(url).await;
-    let mut response = browser.follow(app, first).await;
+    let response = browser.follow(app, first).await;
     if response.status() == 200
         && response.headers()["content-type"]
             .to_str()
             .unwrap()
             .starts_with("text/html")
+        && response.url().path().ends_with("/login")
     {
-        let html_is_login = response.url().path().ends_with("/login");
-        if html_is_login {
-            response = sign_in(app, browser, response, username, PASSWORD).await;
-        }
+        return sign_in(app, browser, response, username, PASSWORD).await;
     }
+    response
+}
+
+/// The whole browser leg: authorize, sign in if needed, approve if asked. Returns the
+/// target of Warden's redirect back to the client, wherever it goes.
+pub async fn run_to_client(
+    app: &TestApp,
+    browser: &mut Browser,
+    url: &str,
+    username: &str,
+) -> String {
+    let mut response = through_sign_in(app, browser, url, username).await;
     if response.status() == 200 {
         response = answer_consent(app, browser, response, true).await;
     }
@@ -302,7 +315,18 @@ pub async fn authorize(
         303,
         "expected the redirect to the client"
     );
-    let target = location(&response);
+    location(&response)
+}
+
+/// The whole browser leg to `REDIRECT`. Returns the query of the final redirect to the
+/// client.
+pub async fn authorize(
+    app: &TestApp,
+    browser: &mut Browser,
+    url: &str,
+    username: &str,
+) -> HashMap<String, String> {
+    let target = run_to_client(app, browser, url, username).await;
     assert!(
         target.starts_with("http://127.0.0.1:7777/callback"),
         "{target}"
@@ -318,13 +342,26 @@ pub async fn redeem(
     code: &str,
     verifier: &str,
 ) -> reqwest::Response {
-    let form = [
+    redeem_at(app, client, code, verifier, Some(REDIRECT)).await
+}
+
+/// `redeem`, naming `redirect` as the redirect URI, or none at all.
+pub async fn redeem_at(
+    app: &TestApp,
+    client: &TestClient,
+    code: &str,
+    verifier: &str,
+    redirect: Option<&str>,
+) -> reqwest::Response {
+    let mut form = vec![
         ("grant_type", "authorization_code"),
         ("code", code),
         ("code_verifier", verifier),
-        ("redirect_uri", REDIRECT),
-        ("client_id", client.client_id.as_str()),
     ];
+    if let Some(r) = redirect {
+        form.push(("redirect_uri", r));
+    }
+    form.push(("client_id", client.client_id.as_str()));
     let basic = (!client.client_secret.is_empty()).then_some(client);
     app.post_form("/token", &form, basic).await
 }

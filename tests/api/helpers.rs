@@ -402,6 +402,28 @@ impl TestApp {
         }
         total
     }
+
+    /// The id of the user `username`, read from the store.
+    pub async fn user_id(&self, username: &str) -> String {
+        self.state
+            .store
+            .user_by_name(username)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    }
+
+    /// The id of the resource registered at `uri`, read from the store.
+    pub async fn resource_id(&self, uri: &str) -> String {
+        self.state
+            .store
+            .resource_by_uri(uri)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    }
 }
 
 /// An MCP server with an agent that may use it and the server's own client (which serves

@@ -28,7 +28,7 @@ const LOOPBACK_FETCH: (&str, &str) = ("WARDEN_DEV_ALLOW_LOOPBACK_FETCH", "1");
 // A loopback HTTP server for metadata documents and JWK sets.
 
 /// A valid metadata document for the public client `client_id`.
-fn document(client_id: &str) -> Value {
+pub(crate) fn document(client_id: &str) -> Value {
     json!({
         "client_id": client_id,
         "client_name": "Doc Client",
@@ -41,7 +41,7 @@ fn document(client_id: &str) -> Value {
 // Browser and registration helpers.
 
 /// A client known only by its id (public: no secret).
-fn public(client_id: &str) -> TestClient {
+pub(crate) fn public(client_id: &str) -> TestClient {
     TestClient {
         client_id: client_id.to_owned(),
         client_secret: String::new(),
@@ -49,7 +49,7 @@ fn public(client_id: &str) -> TestClient {
 }
 
 /// Checks an HTML error page: 400, text/html, no redirect. Returns the HTML.
-async fn assert_error_page(response: reqwest::Response) -> String {
+pub(crate) async fn assert_error_page(response: reqwest::Response) -> String {
     assert_eq!(response.status(), 400, "{}", response.url());
     assert!(
         response.headers().get("location").is_none(),
@@ -91,7 +91,7 @@ async fn approve(app: &TestApp, browser: &mut Browser, html: &str) -> HashMap<St
     query(&target)
 }
 
-async fn post_register(app: &TestApp, body: &Value) -> reqwest::Response {
+pub(crate) async fn post_register(app: &TestApp, body: &Value) -> reqwest::Response {
     app.http
         .post(format!("{}/register", app.issuer))
         .json(body)
@@ -101,7 +101,7 @@ async fn post_register(app: &TestApp, body: &Value) -> reqwest::Response {
 }
 
 /// Registers dynamically (asserting 201); returns the registration response.
-async fn register(app: &TestApp, body: &Value) -> Value {
+pub(crate) async fn register(app: &TestApp, body: &Value) -> Value {
     let response = post_register(app, body).await;
     let status = response.status();
     let body: Value = response.json().await.unwrap();
@@ -123,7 +123,7 @@ fn native(method: Option<&str>) -> Value {
     body
 }
 
-fn assert_no_null(value: &Value, whole: &Value) {
+pub(crate) fn assert_no_null(value: &Value, whole: &Value) {
     match value {
         Value::Null => panic!("a null in {whole}"),
         Value::Array(items) => items.iter().for_each(|v| assert_no_null(v, whole)),
@@ -132,7 +132,7 @@ fn assert_no_null(value: &Value, whole: &Value) {
     }
 }
 
-async fn dynamic_clients(app: &TestApp, admin_token: &str) -> Vec<Value> {
+pub(crate) async fn dynamic_clients(app: &TestApp, admin_token: &str) -> Vec<Value> {
     let (status, page) = app
         .admin_call(admin_token, Method::GET, "/clients?limit=100", None)
         .await;
@@ -146,7 +146,7 @@ async fn dynamic_clients(app: &TestApp, admin_token: &str) -> Vec<Value> {
         .collect()
 }
 
-fn now(app: &TestApp) -> i64 {
+pub(crate) fn now(app: &TestApp) -> i64 {
     warden::clock::Clock::now(&*app.clock)
 }
 
@@ -832,14 +832,19 @@ async fn abandoned_registrations_are_deleted_but_used_ones_are_kept() {
 // ---------------------------------------------------------------------------------------
 // C. private_key_jwt.
 
-struct SigningKey {
-    private: Jwk,
-    public: Value,
-    kid: String,
+pub(crate) struct SigningKey {
+    pub(crate) private: Jwk,
+    pub(crate) public: Value,
+    pub(crate) kid: String,
 }
 
 fn es256_key(kid: &str) -> SigningKey {
-    let mut private = Jwk::generate_ec_key(EcCurve::P256).unwrap();
+    ec_key(EcCurve::P256, kid)
+}
+
+/// A fresh key pair on `curve`, the public half as a JWK, both named `kid`.
+pub(crate) fn ec_key(curve: EcCurve, kid: &str) -> SigningKey {
+    let mut private = Jwk::generate_ec_key(curve).unwrap();
     private.set_key_id(kid);
     let mut public = private.to_public_key().unwrap();
     public.set_key_id(kid);
@@ -851,7 +856,7 @@ fn es256_key(kid: &str) -> SigningKey {
 }
 
 /// Assertion claims for `client_id`: `exp` as given (none when `None`), a fresh `jti`.
-fn claims(client_id: &str, aud: &str, exp: Option<i64>, now: i64) -> JwtPayload {
+pub(crate) fn claims(client_id: &str, aud: &str, exp: Option<i64>, now: i64) -> JwtPayload {
     let mut payload = JwtPayload::new();
     payload.set_issuer(client_id);
     payload.set_subject(client_id);
@@ -864,7 +869,7 @@ fn claims(client_id: &str, aud: &str, exp: Option<i64>, now: i64) -> JwtPayload 
     payload
 }
 
-fn sign_es256(key: &SigningKey, payload: &JwtPayload) -> String {
+pub(crate) fn sign_es256(key: &SigningKey, payload: &JwtPayload) -> String {
     let mut header = JwsHeader::new();
     header.set_token_type("JWT");
     header.set_key_id(&key.kid);
@@ -873,7 +878,7 @@ fn sign_es256(key: &SigningKey, payload: &JwtPayload) -> String {
 }
 
 /// Redeems `code` authenticating with `assertion` (RFC 7523 §2.2).
-async fn redeem_with_assertion(
+pub(crate) async fn redeem_with_assertion(
     app: &TestApp,
     client_id: &str,
     code: &str,

@@ -18,8 +18,8 @@ use crate::browser::{Browser, authorize, authorize_url, interactive, pkce, redee
 use crate::doc_server::{Doc, DocServer};
 use crate::helpers::{TestApp, TestClient, assert_oauth_error, setup, spawn_app, spawn_app_with};
 
-const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
-const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+pub(crate) const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+pub(crate) const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 const JWT_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
 
 /// The MCP server the user's token is for (registered by `interactive`).
@@ -79,14 +79,7 @@ async fn registry(app: &TestApp) -> Fixture {
         )
         .await;
     link(app, &admin_token, A, json!([{"target": B}])).await;
-    let user_id = app
-        .state
-        .store
-        .user_by_name("alice")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let user_id = app.user_id("alice").await;
     Fixture {
         admin_token,
         ide: setup.client,
@@ -118,7 +111,7 @@ async fn user_token(app: &TestApp, ide: &TestClient, scope: &str) -> Value {
     body
 }
 
-fn access(token: &Value) -> &str {
+pub(crate) fn access(token: &Value) -> &str {
     token["access_token"].as_str().unwrap()
 }
 
@@ -132,19 +125,9 @@ async fn admin(
     app.admin_call(token, method, path, body).await
 }
 
-async fn resource_id(app: &TestApp, uri: &str) -> String {
-    app.state
-        .store
-        .resource_by_uri(uri)
-        .await
-        .unwrap()
-        .unwrap()
-        .id
-}
-
 /// Replaces the downstream links of `source` (asserting 200); returns the stored links.
-async fn link(app: &TestApp, admin_token: &str, source: &str, links: Value) -> Value {
-    let id = resource_id(app, source).await;
+pub(crate) async fn link(app: &TestApp, admin_token: &str, source: &str, links: Value) -> Value {
+    let id = app.resource_id(source).await;
     let (status, body) = admin(
         app,
         admin_token,
@@ -453,7 +436,7 @@ async fn the_target_must_be_one_registered_enabled_downstream_of_the_subjects_au
     }
 
     // A disabled target is no target, even while linked.
-    let b_id = resource_id(&app, B).await;
+    let b_id = app.resource_id(B).await;
     issued(exchange(&app, &fx.s, token, &[("resource", B)]).await).await;
     let (status, _) = admin(
         &app,
@@ -576,7 +559,7 @@ async fn scopes_only_narrow_unless_the_link_maps_them() {
 async fn downstream_links_are_validated_and_read_back() {
     let app = spawn_app().await;
     let fx = registry(&app).await;
-    let a_id = resource_id(&app, A).await;
+    let a_id = app.resource_id(A).await;
     let path = format!("/resources/{a_id}/downstreams");
     let bad = [
         (json!([{"target": "https://unknown.example.com"}]), "target"),
@@ -1100,7 +1083,7 @@ async fn disabling_the_target_or_disabling_or_deleting_the_caller_ends_exchanged
             .await,
         );
     }
-    let b_id = resource_id(&app, B).await;
+    let b_id = app.resource_id(B).await;
     let steps = [
         (
             "disabling the target",

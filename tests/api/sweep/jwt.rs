@@ -426,16 +426,9 @@ async fn a_rotated_key_signs_new_tokens_while_old_ones_stay_valid_to_their_end()
     assert_eq!(header["alg"], "ES256");
     assert_eq!(header["alg"], set["keys"][0]["alg"]);
     assert!(verifies_against(&set, &at1));
-    let alice = app
-        .state
-        .store
-        .user_by_name("alice")
-        .await
-        .unwrap()
-        .unwrap();
     assert_eq!(claims["iss"], app.issuer);
     assert_eq!(claims["aud"], "https://mcp.example.com");
-    assert_eq!(claims["sub"], alice.id);
+    assert_eq!(claims["sub"], app.user_id("alice").await);
     assert_eq!(claims["client_id"], setup.client.client_id);
     assert_eq!(claims["scope"], "mcp:read");
     let iat = claims["iat"].as_i64().unwrap();

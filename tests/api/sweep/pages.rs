@@ -11,36 +11,15 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use super::support::scalar;
+use crate::authorization_errors::{assert_error_page, try_sign_in};
 use crate::browser::{
     Browser, PASSWORD, REDIRECT, authorize, authorize_url, hidden, interactive, location, pkce,
     query, redeem, sign_in,
 };
 use crate::helpers::{TestApp, TestClient, assert_oauth_error, setup, spawn_app, spawn_app_with};
-
-const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
-const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
-
-/// Checks an HTML error page: `status`, text/html, and no redirect. Returns the HTML.
-async fn assert_error_page(response: reqwest::Response, status: u16) -> String {
-    assert_eq!(response.status(), status, "{}", response.url());
-    assert!(
-        response.headers().get("location").is_none(),
-        "an error page, never a redirect"
-    );
-    let content_type = response.headers()["content-type"].to_str().unwrap();
-    assert!(content_type.starts_with("text/html"), "{content_type}");
-    response.text().await.unwrap()
-}
-
-/// The `Cookie` header a browser would send.
-fn cookie_header(browser: &Browser) -> String {
-    browser
-        .cookies
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
+use crate::self_registration::register;
+use crate::token_exchange::{ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE, link};
 
 /// A browser whose connections come from `address` (another client on the network).
 fn browser_from(address: [u8; 4]) -> Browser {
@@ -54,26 +33,19 @@ fn browser_from(address: [u8; 4]) -> Browser {
     }
 }
 
-/// Loads the login page at `base`, then posts these credentials with its CSRF token.
-async fn try_sign_in(
-    base: &str,
+/// Answers on the consent page at `consent`: `csrf`, `request` and `decision`, then
+/// `extra` fields.
+async fn post_consent(
     browser: &mut Browser,
-    username: &str,
-    password: &str,
+    consent: &str,
+    csrf: &str,
+    request: &str,
+    decision: &str,
+    extra: &[(&str, &str)],
 ) -> reqwest::Response {
-    let page = browser.get(&format!("{base}/login")).await;
-    assert_eq!(page.status(), 200);
-    let csrf = hidden(&page.text().await.unwrap(), "csrf");
-    browser
-        .post(
-            &format!("{base}/login"),
-            &[
-                ("csrf", csrf.as_str()),
-                ("username", username),
-                ("password", password),
-            ],
-        )
-        .await
+    let mut form = vec![("csrf", csrf), ("request", request), ("decision", decision)];
+    form.extend_from_slice(extra);
+    browser.post(consent, &form).await
 }
 
 /// A user grant count for `client_id`: proves an answer granted nothing.
@@ -109,7 +81,7 @@ async fn consent_answers_need_this_sessions_token_and_a_request_it_was_shown() {
     // Case 96 (consent-double-load): the same consent page loaded twice at once renders
     // twice, with the same request and token.
     let continue_url = format!("{}/authorize/continue?request={request}", app.issuer);
-    let cookies = cookie_header(&alice);
+    let cookies = alice.cookie_header();
     let loads: Vec<_> = (0..2)
         .map(|_| {
             let (http, url, cookies) = (alice.http.clone(), continue_url.clone(), cookies.clone());
@@ -151,16 +123,7 @@ async fn consent_answers_need_this_sessions_token_and_a_request_it_was_shown() {
     assert_eq!(account.status(), 200);
     let bob_csrf = hidden(&account.text().await.unwrap(), "csrf");
     assert_ne!(bob_csrf, csrf);
-    let response = alice
-        .post(
-            &consent,
-            &[
-                ("csrf", bob_csrf.as_str()),
-                ("request", &request),
-                ("decision", "approve"),
-            ],
-        )
-        .await;
+    let response = post_consent(&mut alice, &consent, &bob_csrf, &request, "approve", &[]).await;
     assert_error_page(response, 403).await;
     // A repeated field is refused outright rather than one copy being picked.
     let response = alice
@@ -179,21 +142,14 @@ async fn consent_answers_need_this_sessions_token_and_a_request_it_was_shown() {
 
     // Case 93 (consent-form-tamper): extra fields naming another scope, redirect URI,
     // client, resource or state are ignored: the stored request decides.
-    let response = alice
-        .post(
-            &consent,
-            &[
-                ("csrf", csrf.as_str()),
-                ("request", &request),
-                ("decision", "approve"),
-                ("scope", "mcp:read mcp:write"),
-                ("redirect_uri", "https://evil.example/cb"),
-                ("client_id", &setup.server.client_id),
-                ("resource", "https://evil.example/mcp"),
-                ("state", "evil"),
-            ],
-        )
-        .await;
+    let tampered = [
+        ("scope", "mcp:read mcp:write"),
+        ("redirect_uri", "https://evil.example/cb"),
+        ("client_id", &setup.server.client_id),
+        ("resource", "https://evil.example/mcp"),
+        ("state", "evil"),
+    ];
+    let response = post_consent(&mut alice, &consent, &csrf, &request, "approve", &tampered).await;
     assert_eq!(response.status(), 303);
     let target = location(&response);
     assert!(target.starts_with(&format!("{REDIRECT}?")), "{target}");
@@ -212,16 +168,7 @@ async fn consent_answers_need_this_sessions_token_and_a_request_it_was_shown() {
 
     // Case 91 (d): the same answer again (the second of the double-loaded pages): a clean
     // page, no second code.
-    let response = alice
-        .post(
-            &consent,
-            &[
-                ("csrf", csrf.as_str()),
-                ("request", &request),
-                ("decision", "approve"),
-            ],
-        )
-        .await;
+    let response = post_consent(&mut alice, &consent, &csrf, &request, "approve", &[]).await;
     let page = assert_error_page(response, 400).await;
     assert!(page.contains("expired"), "{page}");
 
@@ -247,16 +194,7 @@ async fn consent_answers_need_this_sessions_token_and_a_request_it_was_shown() {
     let response = stranger.get(&url).await;
     assert_eq!(response.status(), 303);
     let request_c = query(&app.url(&location(&response)))["request"].clone();
-    let response = alice
-        .post(
-            &consent,
-            &[
-                ("csrf", csrf.as_str()),
-                ("request", &request_c),
-                ("decision", "approve"),
-            ],
-        )
-        .await;
+    let response = post_consent(&mut alice, &consent, &csrf, &request_c, "approve", &[]).await;
     let page = assert_error_page(response, 400).await;
     assert!(page.contains("belongs to someone else"), "{page}");
     let grant = app
@@ -268,16 +206,7 @@ async fn consent_answers_need_this_sessions_token_and_a_request_it_was_shown() {
         .remove(0);
     assert_eq!(grant.scope, "mcp:read", "nothing was added");
     // The request alice was shown is answered with the same token.
-    let response = alice
-        .post(
-            &consent,
-            &[
-                ("csrf", csrf.as_str()),
-                ("request", &request_b),
-                ("decision", "deny"),
-            ],
-        )
-        .await;
+    let response = post_consent(&mut alice, &consent, &csrf, &request_b, "deny", &[]).await;
     assert_eq!(response.status(), 303);
     assert_eq!(query(&location(&response))["error"], "access_denied");
 }
@@ -297,16 +226,13 @@ async fn a_second_client_gets_its_own_consent_screen_even_for_a_consenting_user(
 
     // Case 92 (consent-per-client): an attacker registers client B and sends alice its
     // authorization link: no silent approval, B's own name, host and scopes are shown.
-    let response = app
-        .http
-        .post(format!("{}/register", app.issuer))
-        .json(&json!({"client_name": "Totally Legit IDE", "redirect_uris": ["https://attacker.example/cb"],
-                      "token_endpoint_auth_method": "none"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let b = TestClient::from_view(&response.json().await.unwrap());
+    let registered = register(
+        &app,
+        &json!({"client_name": "Totally Legit IDE", "redirect_uris": ["https://attacker.example/cb"],
+                "token_endpoint_auth_method": "none"}),
+    )
+    .await;
+    let b = TestClient::from_view(&registered);
     let attack = |extra: &[(&str, &str)]| {
         let mut all = vec![
             ("redirect_uri", "https://attacker.example/cb"),
@@ -624,7 +550,7 @@ async fn parallel_wrong_passwords_are_each_counted_and_stop_at_the_limit() {
     let mut browser = Browser::new();
     let page = browser.get(&format!("{base}/login")).await;
     let csrf = hidden(&page.text().await.unwrap(), "csrf");
-    let cookies = cookie_header(&browser);
+    let cookies = browser.cookie_header();
     let attempts: Vec<_> = (0..ATTEMPTS)
         .map(|i| {
             let http = browser.http.clone();
@@ -739,23 +665,7 @@ async fn a_disabled_user_is_refused_on_every_path() {
             json!({"name": "mcp server S", "grant_types": [TOKEN_EXCHANGE], "served_resources": [setup.resource_uri]}),
         )
         .await;
-    let a_id = app
-        .state
-        .store
-        .resource_by_uri(&setup.resource_uri)
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
-    let (status, body) = app
-        .admin_call(
-            &token,
-            Method::PUT,
-            &format!("/resources/{a_id}/downstreams"),
-            Some(json!([{"target": B}])),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    link(&app, &token, &setup.resource_uri, json!([{"target": B}])).await;
     let mut browser = Browser::new();
     let p = pkce();
     let url = authorize_url(&app, &setup.client, &p.challenge, &[("scope", "mcp:read")]);
@@ -777,14 +687,7 @@ async fn a_disabled_user_is_refused_on_every_path() {
         "the exchange works at first"
     );
 
-    let user_id = app
-        .state
-        .store
-        .user_by_name("alice")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let user_id = app.user_id("alice").await;
     let (status, view) = app
         .admin_call(
             &token,
@@ -879,27 +782,6 @@ async fn guessing_a_client_secret_gets_nowhere_and_locks_out_no_one() {
 
 /// The sign-in throttle's count for `key`, read behind Warden's back.
 async fn throttle_count(db: &crate::helpers::TestDb, key: &str) -> i64 {
-    use sqlx::Connection;
-    let sql = "SELECT COALESCE(MAX(failures), 0) FROM login_throttle WHERE key = $1";
-    match &db.postgres {
-        Some((admin_url, name)) => {
-            let url = crate::helpers::with_database(admin_url, name);
-            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-            sqlx::query_scalar(sql)
-                .bind(key)
-                .fetch_one(&mut conn)
-                .await
-                .unwrap()
-        }
-        None => {
-            let path = db.data_dir.path().join("warden.db");
-            let url = format!("sqlite:{}", path.display());
-            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-            sqlx::query_scalar(sql)
-                .bind(key)
-                .fetch_one(&mut conn)
-                .await
-                .unwrap()
-        }
-    }
+    let sql = format!("SELECT COALESCE(MAX(failures), 0) FROM login_throttle WHERE key = '{key}'");
+    scalar(db, &sql).await
 }

@@ -3,26 +3,13 @@
 
 use std::collections::HashSet;
 
+use super::support::{refresh, scalar};
 use crate::browser::{authorize, authorize_url, interactive, pkce, redeem};
 use crate::helpers::{TestApp, TestClient, TestDb, assert_oauth_error, spawn_app_with};
 
 /// Rows in `refresh_tokens`, counted behind Warden's back: how many family members exist.
 async fn refresh_rows(db: &TestDb) -> i64 {
-    use sqlx::Connection;
-    let sql = "SELECT COUNT(*) FROM refresh_tokens";
-    match &db.postgres {
-        Some((admin_url, name)) => {
-            let url = crate::helpers::with_database(admin_url, name);
-            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-            sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
-        }
-        None => {
-            let path = db.data_dir.path().join("warden.db");
-            let url = format!("sqlite:{}", path.display());
-            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-            sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
-        }
-    }
+    scalar(db, "SELECT COUNT(*) FROM refresh_tokens").await
 }
 
 /// A public client's first token response (access and refresh token) after consent.
@@ -38,13 +25,16 @@ async fn first_tokens(app: &TestApp) -> (crate::browser::Interactive, serde_json
     (setup, token)
 }
 
-async fn refresh(app: &TestApp, client: &TestClient, token: &str) -> reqwest::Response {
-    let form = [
-        ("grant_type", "refresh_token"),
-        ("refresh_token", token),
-        ("client_id", client.client_id.as_str()),
-    ];
-    app.post_form("/token", &form, None).await
+/// The token response of a refresh with `token` (whatever its status).
+async fn refreshed(app: &TestApp, client: &TestClient, token: &str) -> serde_json::Value {
+    refresh(app, client, token, &[]).await.json().await.unwrap()
+}
+
+/// Each of `tokens` is refused as reuse: invalid_grant.
+async fn assert_reuse(app: &TestApp, client: &TestClient, tokens: &[&str]) {
+    for token in tokens {
+        assert_oauth_error(refresh(app, client, token, &[]).await, 400, "invalid_grant").await;
+    }
 }
 
 #[tokio::test]
@@ -56,7 +46,7 @@ async fn parallel_refreshes_share_one_successor_and_older_generations_are_reuse(
 
     // Case 56 (concurrent-refresh): 20 parallel refreshes with one token. Inside the grace
     // window every request is answered, all with the same successor: one new family member.
-    let attempts = (0..20).map(|_| refresh(&app, &setup.client, &first));
+    let attempts = (0..20).map(|_| refresh(&app, &setup.client, &first, &[]));
     let mut successors = HashSet::new();
     let mut access = Vec::new();
     for response in futures_util::future::join_all(attempts).await {
@@ -78,11 +68,7 @@ async fn parallel_refreshes_share_one_successor_and_older_generations_are_reuse(
     }
 
     // The immediate predecessor, again inside the window: still the same successor.
-    let again: serde_json::Value = refresh(&app, &setup.client, &first)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let again = refreshed(&app, &setup.client, &first).await;
     assert_eq!(again["refresh_token"], second.as_str());
     // Another client cannot open the sealed successor: the token is simply not its own.
     let (status, other) = app
@@ -99,30 +85,20 @@ async fn parallel_refreshes_share_one_successor_and_older_generations_are_reuse(
         .await;
     assert_eq!(status, 201);
     let other = TestClient::from_view(&other);
-    assert_oauth_error(refresh(&app, &other, &first).await, 400, "invalid_grant").await;
+    assert_oauth_error(
+        refresh(&app, &other, &first, &[]).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
 
     // Case 55 (refresh-grace-only-predecessor): RT1 -> RT2 -> RT3, then RT1 inside the
     // window. RT1's successor is spent, so RT1 is a token two generations old: reuse, and
     // the whole family is revoked.
-    let third: serde_json::Value = refresh(&app, &setup.client, &second)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let third = refreshed(&app, &setup.client, &second).await;
     let third_refresh = third["refresh_token"].as_str().unwrap();
     assert_ne!(third_refresh, second);
-    assert_oauth_error(
-        refresh(&app, &setup.client, &first).await,
-        400,
-        "invalid_grant",
-    )
-    .await;
-    assert_oauth_error(
-        refresh(&app, &setup.client, third_refresh).await,
-        400,
-        "invalid_grant",
-    )
-    .await;
+    assert_reuse(&app, &setup.client, &[&first, third_refresh]).await;
     let third_access = third["access_token"].as_str().unwrap();
     assert_eq!(
         app.introspect(&setup.server, third_access).await["active"],
@@ -139,39 +115,16 @@ async fn a_predecessor_back_after_its_successor_was_used_is_reuse_inside_the_win
     let app = spawn_app_with(&[("WARDEN_TOKEN_RATE_LIMIT", "0")]).await;
     let (setup, token) = first_tokens(&app).await;
     let first = token["refresh_token"].as_str().unwrap().to_owned();
-    let second: serde_json::Value = refresh(&app, &setup.client, &first)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let second = refreshed(&app, &setup.client, &first).await;
     let second = second["refresh_token"].as_str().unwrap().to_owned();
-    let third: serde_json::Value = refresh(&app, &setup.client, &second)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let third = refreshed(&app, &setup.client, &second).await;
     // Case 55, the other generation: RT2 (immediate predecessor of RT3, within the window)
     // still gets RT3 back; RT1 (whose successor RT2 is spent) is reuse.
     let third_refresh = third["refresh_token"].as_str().unwrap();
-    let again: serde_json::Value = refresh(&app, &setup.client, &second)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let again = refreshed(&app, &setup.client, &second).await;
     assert_eq!(again["refresh_token"], third_refresh);
     app.clock.advance(5);
-    assert_oauth_error(
-        refresh(&app, &setup.client, &first).await,
-        400,
-        "invalid_grant",
-    )
-    .await;
-    assert_oauth_error(
-        refresh(&app, &setup.client, third_refresh).await,
-        400,
-        "invalid_grant",
-    )
-    .await;
+    assert_reuse(&app, &setup.client, &[&first, third_refresh]).await;
 }
 
 #[tokio::test]
@@ -185,7 +138,7 @@ async fn without_a_grace_window_parallel_refreshes_leave_no_two_live_successors(
     let first = token["refresh_token"].as_str().unwrap().to_owned();
     // Case 56 with WARDEN_REFRESH_GRACE=0: a second use racing the rotation is reuse, so at
     // most one request succeeds and, if any lost the race, the family is revoked.
-    let attempts = (0..20).map(|_| refresh(&app, &setup.client, &first));
+    let attempts = (0..20).map(|_| refresh(&app, &setup.client, &first, &[]));
     let mut issued = Vec::new();
     for response in futures_util::future::join_all(attempts).await {
         if response.status() == 200 {
@@ -197,7 +150,7 @@ async fn without_a_grace_window_parallel_refreshes_leave_no_two_live_successors(
     }
     assert!(issued.len() <= 1, "{} successors", issued.len());
     let live =
-        futures_util::future::join_all(issued.iter().map(|t| refresh(&app, &setup.client, t)))
+        futures_util::future::join_all(issued.iter().map(|t| refresh(&app, &setup.client, t, &[])))
             .await
             .into_iter()
             .filter(|r| r.status() == 200)

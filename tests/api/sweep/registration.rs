@@ -8,29 +8,16 @@ use std::collections::HashMap;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use warden::store::clients::ClientRow;
+
 use crate::browser::{
     Browser, PASSWORD, REDIRECT, authorize, authorize_url, interactive, location, pkce, query,
-    redeem, sign_in,
+    redeem, sign_in, through_sign_in,
 };
 use crate::helpers::{TestApp, TestClient, assert_oauth_error, spawn_app, spawn_app_with};
-
-async fn post_register(app: &TestApp, body: &Value) -> reqwest::Response {
-    app.http
-        .post(format!("{}/register", app.issuer))
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-}
-
-/// Registers dynamically (asserting 201); returns the registration response.
-async fn register(app: &TestApp, body: &Value) -> Value {
-    let response = post_register(app, body).await;
-    let status = response.status();
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(status, 201, "{body}");
-    body
-}
+use crate::self_registration::{
+    assert_error_page, assert_no_null, dynamic_clients, post_register, register,
+};
 
 /// A body sent as is, with any content type.
 async fn post_raw(app: &TestApp, body: impl Into<reqwest::Body>) -> reqwest::Response {
@@ -57,44 +44,14 @@ fn native(extra: Value) -> Value {
     body
 }
 
-/// Dynamically registered clients, from the admin API.
-async fn dynamic_client_ids(app: &TestApp, admin_token: &str) -> Vec<String> {
-    let (status, page) = app
-        .admin_call(
-            admin_token,
-            Method::GET,
-            "/clients?registration=dynamic&limit=100",
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{page}");
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["client_id"].as_str().unwrap().to_owned())
-        .collect()
+/// The stored row of the client `client_id`.
+async fn stored(app: &TestApp, client_id: &str) -> ClientRow {
+    app.state.store.client(client_id).await.unwrap().unwrap()
 }
 
-fn assert_no_null(value: &Value, whole: &Value) {
-    match value {
-        Value::Null => panic!("a null in {whole}"),
-        Value::Array(items) => items.iter().for_each(|v| assert_no_null(v, whole)),
-        Value::Object(map) => map.values().for_each(|v| assert_no_null(v, whole)),
-        _ => {}
-    }
-}
-
-/// Checks an HTML error page: 400, text/html, no redirect. Returns the HTML.
-async fn assert_error_page(response: reqwest::Response) -> String {
-    assert_eq!(response.status(), 400, "{}", response.url());
-    assert!(
-        response.headers().get("location").is_none(),
-        "an error page, never a redirect"
-    );
-    let content_type = response.headers()["content-type"].to_str().unwrap();
-    assert!(content_type.starts_with("text/html"), "{content_type}");
-    response.text().await.unwrap()
+/// A GET of a registration (RFC 7592) with `token` as the bearer token.
+async fn read_registration(app: &TestApp, uri: &str, token: &str) -> reqwest::Response {
+    app.http.get(uri).bearer_auth(token).send().await.unwrap()
 }
 
 #[tokio::test]
@@ -135,9 +92,9 @@ async fn registration_assigns_its_own_ids_and_refuses_unsupported_or_malformed_m
     );
     assert_eq!(body["token_endpoint_auth_method"], "none");
     assert_eq!(body["redirect_uris"], json!(["https://app.example/cb"]));
-    let stored = app.state.store.client(&client_id).await.unwrap().unwrap();
-    assert_eq!(stored.registration, "dynamic");
-    assert_eq!(stored.secret_hash, None);
+    let row = stored(&app, &client_id).await;
+    assert_eq!(row.registration, "dynamic");
+    assert_eq!(row.secret_hash, None);
 
     // Case 67 (dcr-no-redirect): a code client needs somewhere to return to.
     for body in [
@@ -223,15 +180,9 @@ async fn registration_assigns_its_own_ids_and_refuses_unsupported_or_malformed_m
             .unwrap()
             .is_none()
     );
-    let admin_row = app
-        .state
-        .store
-        .client(&admin_client)
-        .await
-        .unwrap()
-        .unwrap();
     assert_eq!(
-        admin_row.registration, "admin",
+        stored(&app, &admin_client).await.registration,
+        "admin",
         "the admin client is untouched"
     );
     let (status, _) = app
@@ -318,21 +269,10 @@ async fn registration_assigns_its_own_ids_and_refuses_unsupported_or_malformed_m
 
     // Nothing refused left a row behind.
     assert_eq!(
-        dynamic_client_ids(&app, &admin_token).await.len(),
+        dynamic_clients(&app, &admin_token).await.len(),
         registered,
         "only the accepted registrations are stored"
     );
-}
-
-/// Starts an authorization in `browser`, signs alice in when asked; returns the response
-/// that follows (the consent page, an error page, or the redirect to the client).
-async fn through_sign_in(app: &TestApp, browser: &mut Browser, url: &str) -> reqwest::Response {
-    let first = browser.get(url).await;
-    let response = browser.follow(app, first).await;
-    if response.status() == 200 && response.url().path().ends_with("/login") {
-        return sign_in(app, browser, response, "alice", PASSWORD).await;
-    }
-    response
 }
 
 #[tokio::test]
@@ -350,18 +290,9 @@ async fn registered_metadata_grants_no_scope_and_renders_escaped() {
     )
     .await;
     let client = TestClient::from_view(&body);
-    let stored = app
-        .state
-        .store
-        .client(&client.client_id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        stored.scopes, None,
-        "no allowance beyond the resource's own"
-    );
-    assert_eq!(stored.resources, "[]");
+    let row = stored(&app, &client.client_id).await;
+    assert_eq!(row.scopes, None, "no allowance beyond the resource's own");
+    assert_eq!(row.resources, "[]");
     let p = pkce();
     for (extra, expected) in [
         (vec![("scope", "admin")], "invalid_scope"),
@@ -376,12 +307,13 @@ async fn registered_metadata_grants_no_scope_and_renders_escaped() {
         ),
     ] {
         let url = authorize_url(&app, &client, &p.challenge, &extra);
-        let page = assert_error_page(through_sign_in(&app, &mut browser, &url).await).await;
+        let page =
+            assert_error_page(through_sign_in(&app, &mut browser, &url, "alice").await).await;
         assert!(page.contains(expected), "{extra:?}: {page}");
     }
     // Without a scope the resource's defaults apply, not the registered string.
     let url = authorize_url(&app, &client, &p.challenge, &[]);
-    let consent = through_sign_in(&app, &mut browser, &url).await;
+    let consent = through_sign_in(&app, &mut browser, &url, "alice").await;
     assert_eq!(consent.status(), 200);
     let html = consent.text().await.unwrap();
     assert!(
@@ -412,16 +344,15 @@ async fn registered_metadata_grants_no_scope_and_renders_escaped() {
     let body = register(&app, &native(json!({"client_name": name}))).await;
     assert_eq!(body["client_name"], name);
     let xss = TestClient::from_view(&body);
-    let read: Value = app
-        .http
-        .get(body["registration_client_uri"].as_str().unwrap())
-        .bearer_auth(body["registration_access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let read: Value = read_registration(
+        &app,
+        body["registration_client_uri"].as_str().unwrap(),
+        body["registration_access_token"].as_str().unwrap(),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(read["client_name"], name, "stored verbatim");
     // The login page (a fresh browser) and the consent page both name the client.
     let url = authorize_url(&app, &xss, &p.challenge, &[("scope", "mcp:read")]);
@@ -488,6 +419,17 @@ async fn registration_management_needs_the_clients_own_token_and_delete_ends_its
         u["redirect_uris"] = json!(["http://127.0.0.1:9999/stolen"]);
         u
     };
+    // A management request: `method` with this bearer token, the update with PUT.
+    let call = |method: Method, bearer: Option<&str>, body: Option<&Value>| {
+        let mut request = app.http.request(method.clone(), &uri);
+        if let Some(b) = bearer {
+            request = request.bearer_auth(b);
+        }
+        if let Some(body) = body.or((method == Method::PUT).then_some(&update)) {
+            request = request.json(body);
+        }
+        request.send()
+    };
     for (method, bearer) in [
         (Method::GET, Some("not-the-token")),
         (Method::PUT, Some("not-the-token")),
@@ -499,14 +441,7 @@ async fn registration_management_needs_the_clients_own_token_and_delete_ends_its
         (Method::PUT, None),
         (Method::DELETE, None),
     ] {
-        let mut request = app.http.request(method.clone(), &uri);
-        if let Some(b) = bearer {
-            request = request.bearer_auth(b);
-        }
-        if method == Method::PUT {
-            request = request.json(&update);
-        }
-        let response = request.send().await.unwrap();
+        let response = call(method.clone(), bearer, None).await.unwrap();
         assert_eq!(response.status(), 401, "{method} with {bearer:?}");
         let challenge = response.headers()["www-authenticate"].to_str().unwrap();
         assert!(challenge.starts_with("Bearer"), "{challenge}");
@@ -523,54 +458,31 @@ async fn registration_management_needs_the_clients_own_token_and_delete_ends_its
         401,
         "the token only works as a bearer token"
     );
-    let stored = app
-        .state
-        .store
-        .client(&client.client_id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(stored.redirect_uris, json!([REDIRECT]).to_string());
+    let unchanged = json!([REDIRECT]).to_string();
+    assert_eq!(
+        stored(&app, &client.client_id).await.redirect_uris,
+        unchanged
+    );
 
     // The right token cannot slip in a script or a plain-http public redirect URI.
     for bad in ["javascript:alert(1)", "http://app.example.com/cb"] {
         let mut body = update.clone();
         body["redirect_uris"] = json!([REDIRECT, bad]);
-        let response = app
-            .http
-            .put(&uri)
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let response = call(Method::PUT, Some(&token), Some(&body)).await.unwrap();
         assert_oauth_error(response, 400, "invalid_redirect_uri").await;
     }
-    let stored = app
-        .state
-        .store
-        .client(&client.client_id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(stored.redirect_uris, json!([REDIRECT]).to_string());
+    assert_eq!(
+        stored(&app, &client.client_id).await.redirect_uris,
+        unchanged
+    );
     assert_eq!(app.introspect(&setup.server, access).await["active"], true);
 
     // DELETE with the right token: the registration, its tokens and its code are gone.
-    let response = app
-        .http
-        .delete(&uri)
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let response = call(Method::DELETE, Some(&token), None).await.unwrap();
     assert_eq!(response.status(), 204);
     for method in [Method::GET, Method::PUT, Method::DELETE] {
-        let mut request = app.http.request(method.clone(), &uri).bearer_auth(&token);
-        if method == Method::PUT {
-            request = request.json(&update);
-        }
-        assert_eq!(request.send().await.unwrap().status(), 401, "{method}");
+        let response = call(method.clone(), Some(&token), None).await.unwrap();
+        assert_eq!(response.status(), 401, "{method}");
     }
     assert_eq!(app.introspect(&setup.server, access).await["active"], false);
     let response = app
@@ -588,13 +500,12 @@ async fn registration_management_needs_the_clients_own_token_and_delete_ends_its
     let response = redeem(&app, &client, &pending_code, &p2.verifier).await;
     assert_oauth_error(response, 401, "invalid_client").await;
     // The other registration is untouched.
-    let response = app
-        .http
-        .get(other["registration_client_uri"].as_str().unwrap())
-        .bearer_auth(other_token)
-        .send()
-        .await
-        .unwrap();
+    let response = read_registration(
+        &app,
+        other["registration_client_uri"].as_str().unwrap(),
+        other_token,
+    )
+    .await;
     assert_eq!(response.status(), 200);
 }
 
@@ -698,7 +609,7 @@ async fn a_burst_of_registrations_stops_at_the_limit_and_existing_clients_keep_w
         "{accepted} of the burst were accepted on top of 1 earlier registration, limit {LIMIT}"
     );
     assert_eq!(
-        dynamic_client_ids(&app, &admin_token).await.len(),
+        dynamic_clients(&app, &admin_token).await.len(),
         2 + accepted
     );
 }

@@ -13,15 +13,17 @@ use std::time::{Duration, Instant};
 
 use josekit::jwk::Jwk;
 use josekit::jwk::alg::ec::EcCurve;
-use josekit::jws::{ES256, JwsHeader};
-use josekit::jwt::JwtPayload;
+use josekit::jws::ES256;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use warden::clock::Clock;
 
+use super::support::{assertion_claims, sign_with};
 use crate::browser::{Browser, PASSWORD, REDIRECT, authorize_url, interactive, pkce, sign_in};
 use crate::doc_server::{Doc, DocServer};
 use crate::helpers::{TestApp, TestClient, setup, spawn_app, spawn_app_with};
+use crate::self_registration::{
+    assert_error_page, document, post_register, public, redeem_with_assertion,
+};
 
 const LOOPBACK_FETCH: (&str, &str) = ("WARDEN_DEV_ALLOW_LOOPBACK_FETCH", "1");
 
@@ -52,36 +54,6 @@ impl Listener {
     }
 }
 
-/// A client known only by its id (public: no secret).
-fn public(client_id: &str) -> TestClient {
-    TestClient {
-        client_id: client_id.to_owned(),
-        client_secret: String::new(),
-    }
-}
-
-/// A valid metadata document for the public client `client_id`.
-fn document(client_id: &str) -> Value {
-    json!({
-        "client_id": client_id,
-        "client_name": "Doc Client",
-        "redirect_uris": [REDIRECT],
-        "token_endpoint_auth_method": "none",
-    })
-}
-
-/// Checks an HTML error page: 400, text/html, no redirect. Returns the HTML.
-async fn assert_error_page(response: reqwest::Response) -> String {
-    assert_eq!(response.status(), 400, "{}", response.url());
-    assert!(
-        response.headers().get("location").is_none(),
-        "an error page, never a redirect"
-    );
-    let content_type = response.headers()["content-type"].to_str().unwrap();
-    assert!(content_type.starts_with("text/html"), "{content_type}");
-    response.text().await.unwrap()
-}
-
 /// GET /authorize for the metadata-document client `client_id` (no session).
 async fn authorize_document_client(app: &TestApp, client_id: &str) -> reqwest::Response {
     let p = pkce();
@@ -89,53 +61,12 @@ async fn authorize_document_client(app: &TestApp, client_id: &str) -> reqwest::R
     app.http.get(&url).send().await.unwrap()
 }
 
-async fn post_register(app: &TestApp, body: &Value) -> reqwest::Response {
-    app.http
-        .post(format!("{}/register", app.issuer))
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-}
-
-/// A signed `private_key_jwt` assertion for `client_id`.
-fn assertion(app: &TestApp, key: &Jwk, client_id: &str) -> String {
-    let now = app.clock.now();
-    let mut payload = JwtPayload::new();
-    payload.set_issuer(client_id);
-    payload.set_subject(client_id);
-    payload.set_audience(vec![app.issuer.as_str()]);
-    payload.set_jwt_id(warden::crypto::random::token());
-    payload.set_claim("iat", Some(json!(now))).unwrap();
-    payload.set_claim("exp", Some(json!(now + 60))).unwrap();
-    let mut header = JwsHeader::new();
-    header.set_token_type("JWT");
-    header.set_key_id("k");
-    let signer = ES256.signer_from_jwk(key).unwrap();
-    josekit::jwt::encode_with_signer(&payload, &header, &signer).unwrap()
-}
-
-/// A token request authenticated by `private_key_jwt` (the code is made up: client
-/// authentication comes first, and needs the client's keys).
+/// A token request authenticated by a `private_key_jwt` assertion signed with `key` (the
+/// code is made up: client authentication comes first, and needs the client's keys).
 async fn authenticate_with_key(app: &TestApp, key: &Jwk, client_id: &str) -> reqwest::Response {
-    let assertion = assertion(app, key, client_id);
-    app.post_form(
-        "/token",
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", "made-up-code"),
-            ("code_verifier", &pkce().verifier),
-            ("redirect_uri", REDIRECT),
-            ("client_id", client_id),
-            (
-                "client_assertion_type",
-                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            ),
-            ("client_assertion", &assertion),
-        ],
-        None,
-    )
-    .await
+    let signer = ES256.signer_from_jwk(key).unwrap();
+    let assertion = sign_with(&signer, "k", &assertion_claims(app, client_id));
+    redeem_with_assertion(app, client_id, "made-up-code", &pkce().verifier, &assertion).await
 }
 
 /// Registers a `private_key_jwt` client whose keys are at `jwks_uri`; returns its id, or
