@@ -87,12 +87,5 @@ pub async fn exchange(
         may_act: None,
     };
     let access_token = access_token::mint(state, &claims)?;
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: ttl,
-        scope: claims.scope,
-        refresh_token: None,
-        issued_token_type: None,
-    })
+    Ok(TokenResponse::bearer(access_token, ttl, claims.scope))
 }

@@ -66,6 +66,20 @@ pub struct TokenResponse {
     pub issued_token_type: Option<&'static str>,
 }
 
+impl TokenResponse {
+    /// A bearer access token alone: no refresh token, no RFC 8693 `issued_token_type`.
+    pub fn bearer(access_token: String, expires_in: i64, scope: String) -> TokenResponse {
+        TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in,
+            scope,
+            refresh_token: None,
+            issued_token_type: None,
+        }
+    }
+}
+
 pub async fn handle(
     state: &AppState,
     authorization: Option<&str>,

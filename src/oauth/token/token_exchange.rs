@@ -256,12 +256,8 @@ async fn run(
     let access_token = access_token::mint(state, &claims)?;
     tracing::info!(client_id = %client.client_id, source = %attempt.source, target = %target.uri, impersonate, "token exchanged");
     Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: ttl,
-        scope: claims.scope,
-        refresh_token: None,
         issued_token_type: Some(ACCESS_TOKEN_TYPE),
+        ..TokenResponse::bearer(access_token, ttl, claims.scope)
     })
 }
 

@@ -122,12 +122,8 @@ pub(crate) fn access_token_response(
     };
     let access_token = access_token::mint(state, &claims)?;
     Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: ttl,
-        scope: claims.scope,
         refresh_token,
-        issued_token_type: None,
+        ..TokenResponse::bearer(access_token, ttl, claims.scope)
     })
 }
 
