@@ -4,9 +4,17 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
-/// 256 random bits, base64url without padding (43 URL-safe characters).
+/// 256 random bits, base64url without padding (43 URL-safe characters), never starting
+/// with `-` or `_`: client ids and secrets are pasted into command lines, where a leading
+/// `-` reads as an option (argparse, clap). Drawn again when it would (1 in 32), which
+/// costs 0.05 bits.
 pub fn token() -> String {
-    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+    loop {
+        let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+        if token.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return token;
+        }
+    }
 }
 
 /// SHA-256 of an opaque token, base64url: what the database keeps.
@@ -28,5 +36,13 @@ mod tests {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         );
         assert_ne!(a, token());
+    }
+
+    #[test]
+    fn tokens_never_start_like_a_command_line_option() {
+        // 64 draws of the first character would hit `-` or `_` about twice.
+        for _ in 0..2000 {
+            assert!(token().starts_with(|c: char| c.is_ascii_alphanumeric()));
+        }
     }
 }

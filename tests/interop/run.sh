@@ -221,7 +221,7 @@ run_backend() { # run_backend NAME [DATABASE_URL]
     run_client "$backend" py:cimd "${py[@]}" --scenario cimd "${tls[@]}" "${common[@]}"
     run_client "$backend" conformance node "$HERE/conformance.mjs" --issuer "$issuer" --client-id "$conf_id" --port "$cport" \
         --username alice --password "$PASSWORD" --out "$dir/conformance" --log "$dir/http.jsonl"
-    run_client "$backend" py:client-credentials "${py[@]}" --scenario client-credentials --client-id "$cc_id" --client-secret "$cc_secret" "${common[@]}"
+    run_client "$backend" py:client-credentials "${py[@]}" --scenario client-credentials --client-id="$cc_id" --client-secret="$cc_secret" "${common[@]}"
 
     kill "$mpid" "$wpid" 2>/dev/null || true
     wait "$mpid" "$wpid" 2>/dev/null || true
