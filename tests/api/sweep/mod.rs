@@ -4,6 +4,7 @@
 //! skipped with the reason. `the_index_names_every_case_and_real_tests` keeps the list
 //! honest: every case listed once, every named test present as a test function.
 
+mod atomicity;
 mod authorize;
 mod client_auth;
 mod codes;
@@ -151,11 +152,11 @@ const CASES: &[(u32, &str, Check)] = &[
     (118, "logo-not-fetched-or-guarded", Tested(&["sweep::ssrf::special_use_addresses_are_refused_before_any_connection"])),
     (119, "db-down-fails-closed", Tested(&["health::with_the_database_gone_protocol_endpoints_answer_503_and_pages_say_so", "health::readyz_turns_503_when_the_database_is_gone_while_discovery_keeps_serving", "outage::postgres_stopping_under_load_gives_503s_and_warden_recovers_by_itself"])),
     (120, "db-recovers-without-restart", Tested(&["outage::postgres_stopping_under_load_gives_503s_and_warden_recovers_by_itself"])),
-    (121, "atomic-code-redemption", Partly(&["crash::kill_9_mid_flow_loses_nothing_answered_and_nothing_is_usable_twice", "authorization_code::two_concurrent_redemptions_of_one_code_give_one_token"], "the code is spent in the transaction that stores its refresh token (Store::record_issue), so there is no point between the two to inject a fault at; the crash test kills Warden mid-flow, it does not kill Postgres mid-transaction")),
-    (122, "atomic-refresh-rotation", Partly(&["crash::kill_9_mid_flow_loses_nothing_answered_and_nothing_is_usable_twice", "sweep::refresh_grace::without_a_grace_window_parallel_refreshes_leave_no_two_live_successors"], "rotation and the successor's insert are one transaction (Store::record_issue); faults are injected by killing Warden mid-flow, not by breaking Postgres inside the transaction")),
+    (121, "atomic-code-redemption", Tested(&["sweep::atomicity::a_fault_inside_the_issuance_transaction_leaves_the_code_and_the_refresh_token_unspent", "crash::kill_9_mid_flow_loses_nothing_answered_and_nothing_is_usable_twice", "authorization_code::two_concurrent_redemptions_of_one_code_give_one_token"])),
+    (122, "atomic-refresh-rotation", Tested(&["sweep::atomicity::a_fault_inside_the_issuance_transaction_leaves_the_code_and_the_refresh_token_unspent", "crash::kill_9_mid_flow_loses_nothing_answered_and_nothing_is_usable_twice", "sweep::refresh_grace::without_a_grace_window_parallel_refreshes_leave_no_two_live_successors"])),
     (123, "sigterm-drain", Tested(&["restart::sigterm_and_restart_under_load_lose_no_accepted_request"])),
     (124, "kill9-no-loss", Partly(&["crash::kill_9_mid_flow_loses_nothing_answered_and_nothing_is_usable_twice"], "the crash burst is sign-in, consent, code and refresh flows; dynamic registrations and revocations are not part of it (both are single committed statements before the 2xx)")),
-    (125, "migration-compat", Skipped("no test runs version N against version N+1's schema; migrations are expand-only (0008 adds a nullable column) and a refresh token rotated by a version without sealed successors is refused inside the grace window without revoking the grant (refresh_token::redeliver)")),
+    (125, "migration-compat", Partly(&["sweep::refresh_grace::a_token_rotated_by_a_version_without_sealed_successors_is_refused_without_revocation"], "no test serves traffic from version N while N+1 migrates; migrations are expand-only (0008 adds a nullable column), and a refresh token rotated by a node without sealed successors is refused inside the grace window without revoking the grant")),
     (126, "pool-exhaustion", Partly(&["outage::postgres_stopping_under_load_gives_503s_and_warden_recovers_by_itself"], "no slow-query injection: the outage test holds Postgres unreachable under load and sees 503s bounded by the pool's 5 s acquire timeout, never a hang, then recovery")),
     (127, "read-only-failover", Tested(&["sweep::failover::a_read_only_database_refuses_writes_with_503_and_serves_reads"])),
     (128, "baseline-sla", Partly(&["outage::postgres_stopping_under_load_gives_503s_and_warden_recovers_by_itself"], "a load figure is a benchmark, not a test: benches/mix.sh drives every flow interleaved for minutes on Postgres and requires zero errors (figures in README, Performance); 30-minute runs are not part of CI")),

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use super::support::{refresh, scalar};
 use crate::browser::{authorize, authorize_url, interactive, pkce, redeem};
-use crate::helpers::{TestApp, TestClient, TestDb, assert_oauth_error, spawn_app_with};
+use crate::helpers::{TestApp, TestClient, TestDb, assert_oauth_error, spawn_app, spawn_app_with};
 
 /// Rows in `refresh_tokens`, counted behind Warden's back: how many family members exist.
 async fn refresh_rows(db: &TestDb) -> i64 {
@@ -156,4 +156,28 @@ async fn without_a_grace_window_parallel_refreshes_leave_no_two_live_successors(
             .filter(|r| r.status() == 200)
             .count();
     assert_eq!(live, 0, "the race revoked the family");
+}
+
+#[tokio::test]
+async fn a_token_rotated_by_a_version_without_sealed_successors_is_refused_without_revocation() {
+    let app = spawn_app().await;
+    let (setup, token) = first_tokens(&app).await;
+    let first = token["refresh_token"].as_str().unwrap().to_owned();
+    let second = refreshed(&app, &setup.client, &first).await;
+    let second = second["refresh_token"].as_str().unwrap().to_owned();
+    // Case 125 (migration-compat), the part this change brings: during a rolling upgrade a
+    // node without migration 0008's sealed successors rotates RT1; the client's racing
+    // request reaches an upgraded node inside the window. It is refused, but it is no
+    // evidence of theft, so the grant lives on.
+    app.db
+        .exec("UPDATE refresh_tokens SET successor_sealed = NULL")
+        .await;
+    assert_oauth_error(
+        refresh(&app, &setup.client, &first, &[]).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    let third = refresh(&app, &setup.client, &second, &[]).await;
+    assert_eq!(third.status(), 200, "the successor still works");
 }
