@@ -41,7 +41,8 @@ pub async fn sign_in(
     let account = username.to_lowercase();
     let keys = [
         (
-            format!("user:{account}@{address}"),
+            // The address comes last: it never holds an `@`, so no two pairs share a key.
+            format!("pair:{account}@{address}"),
             MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS,
         ),
         (format!("ip:{address}"), MAX_FAILURES_PER_ADDRESS),

@@ -582,7 +582,7 @@ async fn parallel_wrong_passwords_are_each_counted_and_stop_at_the_limit() {
     let evaluated = statuses.get(&401).copied().unwrap_or(0);
 
     // Every evaluated failure was counted once (the increment is atomic)...
-    for key in ["user:alice@127.0.0.1", "user:alice"] {
+    for key in ["pair:alice@127.0.0.1", "user:alice"] {
         let counted = throttle_count(&app.db, key).await;
         assert_eq!(counted as usize, evaluated, "{key}: {statuses:?}");
     }
@@ -644,6 +644,12 @@ async fn an_attacker_at_another_address_cannot_keep_a_user_out() {
         303,
         "alice, at 127.0.0.1, is locked out by guesses from 127.0.0.2"
     );
+    // Nor can a made-up username shaped like alice's (account, address) counter.
+    for _ in 0..6 {
+        try_sign_in(&base, &mut attacker, "alice@127.0.0.1", "guess").await;
+    }
+    let response = try_sign_in(&base, &mut Browser::new(), "alice", PASSWORD).await;
+    assert_eq!(response.status(), 303, "a username aliased alice's counter");
 }
 
 #[tokio::test]
