@@ -131,11 +131,7 @@ fn migrate_creates_the_embedded_database_and_logs_json_when_asked() {
 #[test]
 fn serve_prints_issuer_and_data_location_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let vars = env(&[
         ("WARDEN_DATA_DIR", &dir.path().display().to_string()),
         ("WARDEN_BIND", &format!("127.0.0.1:{port}")),

@@ -96,11 +96,7 @@ async fn token(
 async fn kill_9_mid_flow_loses_nothing_answered_and_nothing_is_usable_twice() {
     crate::helpers::install_crypto_provider();
     let db = TestDb::new().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut env: HashMap<String, String> = db.env().into_iter().collect();
     env.insert("WARDEN_BIND".into(), format!("127.0.0.1:{port}"));
@@ -112,13 +108,7 @@ async fn kill_9_mid_flow_loses_nothing_answered_and_nothing_is_usable_twice() {
     cli(&[
         "resource", "create", "--uri", RESOURCE, "--name", "mcp", "--scopes", "mcp:read",
     ]);
-    let creds = |v: serde_json::Value| {
-        (
-            v["client_id"].as_str().unwrap().to_owned(),
-            v["client_secret"].as_str().unwrap().to_owned(),
-        )
-    };
-    let ide = creds(cli(&[
+    let ide = crate::helpers::credentials_of(&cli(&[
         "client",
         "create",
         "--name",
@@ -132,7 +122,7 @@ async fn kill_9_mid_flow_loses_nothing_answered_and_nothing_is_usable_twice() {
         "--resource",
         RESOURCE,
     ]));
-    let rs = creds(cli(&[
+    let rs = crate::helpers::credentials_of(&cli(&[
         "client",
         "create",
         "--name",

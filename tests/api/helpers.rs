@@ -532,3 +532,20 @@ pub async fn wait_ready(base: &str) {
     }
     panic!("warden never became ready");
 }
+
+/// A loopback port free a moment ago, for a server process the test starts itself.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `client_id` and `client_secret` of a client as the CLI or admin API prints it.
+pub fn credentials_of(view: &serde_json::Value) -> (String, String) {
+    (
+        view["client_id"].as_str().unwrap().to_owned(),
+        view["client_secret"].as_str().unwrap().to_owned(),
+    )
+}

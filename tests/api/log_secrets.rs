@@ -164,11 +164,7 @@ async fn a_full_run_at_debug_level_logs_no_token_code_secret_or_password() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let started = Instant::now();
     let db = TestDb::new().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut env: HashMap<String, String> = db.env().into_iter().collect();
     let settings = [

@@ -28,11 +28,7 @@ struct Tally {
 async fn sigterm_and_restart_under_load_lose_no_accepted_request() {
     crate::helpers::install_crypto_provider();
     let db = TestDb::new().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut env: std::collections::HashMap<String, String> = db.env().into_iter().collect();
     env.insert("WARDEN_BIND".into(), format!("127.0.0.1:{port}"));
@@ -51,13 +47,7 @@ async fn sigterm_and_restart_under_load_lose_no_accepted_request() {
         "--scopes",
         "mcp:read",
     ]);
-    let creds = |v: serde_json::Value| {
-        (
-            v["client_id"].as_str().unwrap().to_owned(),
-            v["client_secret"].as_str().unwrap().to_owned(),
-        )
-    };
-    let agent = creds(cli(&[
+    let agent = crate::helpers::credentials_of(&cli(&[
         "client",
         "create",
         "--name",
@@ -67,7 +57,7 @@ async fn sigterm_and_restart_under_load_lose_no_accepted_request() {
         "--resource",
         "https://mcp.example.com/",
     ]));
-    let rs = creds(cli(&[
+    let rs = crate::helpers::credentials_of(&cli(&[
         "client",
         "create",
         "--name",
