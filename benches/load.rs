@@ -503,6 +503,34 @@ fn authorize_url(base: &str, client_id: &str, challenge: &str) -> String {
 
 /// One authorization-code flow by program: authorize (signed in, consent remembered) →
 /// code → token. Returns the token response.
+/// One refresh with the chain's current token; on success the chain moves to its successor.
+async fn refresh_step(http: &reqwest::Client, f: &Fixture, chain: &Mutex<String>) -> bool {
+    let current = chain.lock().unwrap().clone();
+    let r = http
+        .post(format!("{}/token", f.issuer))
+        .basic_auth(&f.ide.0, Some(&f.ide.1))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", current.as_str()),
+        ])
+        .send()
+        .await;
+    let Ok(r) = r else { return false };
+    if r.status() != 200 {
+        return false;
+    }
+    let Ok(body) = r.json::<Value>().await else {
+        return false;
+    };
+    match body["refresh_token"].as_str() {
+        Some(next) => {
+            *chain.lock().unwrap() = next.to_owned();
+            true
+        }
+        None => false,
+    }
+}
+
 async fn code_flow(http: &reqwest::Client, f: &Fixture) -> Option<Value> {
     let (verifier, challenge) = pkce();
     let r = http
@@ -638,32 +666,7 @@ async fn own(name: &str, f: &Arc<Fixture>, c: &Config) -> Outcome {
             let chains = Arc::new(chains);
             scenario(c.connections, c.seconds, move |h, i, _| {
                 let (f, chains) = (f.clone(), chains.clone());
-                async move {
-                    let current = chains[i].lock().unwrap().clone();
-                    let r = h
-                        .post(format!("{}/token", f.issuer))
-                        .basic_auth(&f.ide.0, Some(&f.ide.1))
-                        .form(&[
-                            ("grant_type", "refresh_token"),
-                            ("refresh_token", current.as_str()),
-                        ])
-                        .send()
-                        .await;
-                    let Ok(r) = r else { return false };
-                    if r.status() != 200 {
-                        return false;
-                    }
-                    let Ok(body) = r.json::<Value>().await else {
-                        return false;
-                    };
-                    match body["refresh_token"].as_str() {
-                        Some(next) => {
-                            *chains[i].lock().unwrap() = next.to_owned();
-                            true
-                        }
-                        None => false,
-                    }
-                }
+                async move { refresh_step(&h, &f, &chains[i]).await }
             })
             .await
         }
@@ -1036,29 +1039,7 @@ async fn mix(label: &str, server: &Server, f: &Arc<Fixture>, c: &Config) {
                     ok(r, b"{\"active\":true").await
                 }
                 7 => code_flow(&h, &f).await.is_some(),
-                8 => {
-                    let current = chains[i].lock().unwrap().clone();
-                    let r = h
-                        .post(format!("{}/token", f.issuer))
-                        .basic_auth(&f.ide.0, Some(&f.ide.1))
-                        .form(&[
-                            ("grant_type", "refresh_token"),
-                            ("refresh_token", current.as_str()),
-                        ])
-                        .send()
-                        .await;
-                    let Ok(r) = r else { return false };
-                    let Ok(body) = r.json::<Value>().await else {
-                        return false;
-                    };
-                    match body["refresh_token"].as_str() {
-                        Some(next) => {
-                            *chains[i].lock().unwrap() = next.to_owned();
-                            true
-                        }
-                        None => false,
-                    }
-                }
+                8 => refresh_step(&h, &f, &chains[i]).await,
                 _ => {
                     let r = h
                         .post(format!("{}/token", f.issuer))
