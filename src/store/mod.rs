@@ -143,15 +143,33 @@ impl Store {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         let filename = options.get_filename().display().to_string();
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
-            .await
-            .with_context(|| format!("cannot open the SQLite database {filename}"))?;
-        Ok(Store {
-            db: Db::Sqlite(pool),
-        })
+        // Two processes creating the file at once: switching a new file to WAL can answer
+        // SQLITE_BUSY (5) without waiting for the busy timeout, so retry for a while.
+        let started = Instant::now();
+        loop {
+            let attempt = SqlitePoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_with(options.clone())
+                .await;
+            match attempt {
+                Ok(pool) => {
+                    return Ok(Store {
+                        db: Db::Sqlite(pool),
+                    });
+                }
+                Err(sqlx::Error::Database(d))
+                    if is_sqlite_busy(d.code().as_deref())
+                        && started.elapsed() < ACQUIRE_TIMEOUT =>
+                {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => {
+                    return Err(e)
+                        .with_context(|| format!("cannot open the SQLite database {filename}"));
+                }
+            }
+        }
     }
 
     /// Applies the embedded migrations. On Postgres sqlx holds an advisory lock meanwhile,
@@ -280,6 +298,12 @@ impl Store {
             Db::Sqlite(_) => None,
         }
     }
+}
+
+/// SQLITE_BUSY, or one of its extended codes (`BUSY_RECOVERY`, `BUSY_SNAPSHOT`, ...).
+fn is_sqlite_busy(code: Option<&str>) -> bool {
+    code.and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| c & 0xff == 5)
 }
 
 pub fn is_unavailable(e: &sqlx::Error) -> bool {
