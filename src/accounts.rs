@@ -9,7 +9,10 @@
 //! password is checked, atomically, so a burst of parallel guesses cannot all slip under
 //! the limit; a throttled attempt and a success hand their places back.
 
+use crate::admin::users::MAX_USERNAME_BYTES;
 use crate::crypto::{password, random};
+use crate::limits::{self, Limit};
+use crate::net::AddressKey;
 use crate::state::AppState;
 use crate::store::sessions::{SessionRow, SessionUser};
 use crate::store::users::UserRow;
@@ -27,58 +30,63 @@ pub enum SignIn {
     Refused,
     /// Too many recent failures; try again after this many seconds.
     Throttled(i64),
+    /// Every password hasher is busy and the queue is full: try again in a moment.
+    Busy,
 }
 
-/// Checks a username and password. `address` is the client's IP address.
+/// Checks a username and password from the client at `address`.
+///
+/// Order matters for what an anonymous flood can cost: first a place at the password
+/// hashers (none free: `Busy`, nothing stored, nothing hashed), then the throttle counters,
+/// per address first (a throttled address adds no row per made-up username), then the
+/// hash. A username longer than any account's is refused before anything is stored.
 pub async fn sign_in(
     state: &AppState,
     username: &str,
     password_in: &str,
-    address: &str,
+    address: AddressKey,
 ) -> anyhow::Result<SignIn> {
+    if username.len() > MAX_USERNAME_BYTES || password_in.len() > password::MAX_PASSWORD_BYTES {
+        return Ok(SignIn::Refused);
+    }
+    let Some(slot) = state.passwords.admit() else {
+        limits::refused(Limit::SigninBusy);
+        return Ok(SignIn::Busy);
+    };
     let now = state.clock.now();
     let window_start = now - THROTTLE_WINDOW;
     let account = username.to_lowercase();
     let keys = [
+        (format!("ip:{address}"), MAX_FAILURES_PER_ADDRESS),
+        (format!("user:{account}"), MAX_FAILURES_PER_ACCOUNT),
         (
             // The address comes last: it never holds an `@`, so no two pairs share a key.
             format!("pair:{account}@{address}"),
             MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS,
         ),
-        (format!("ip:{address}"), MAX_FAILURES_PER_ADDRESS),
-        (format!("user:{account}"), MAX_FAILURES_PER_ACCOUNT),
     ];
     for (taken, (key, limit)) in keys.iter().enumerate() {
         if state.store.take_attempt(key, now, window_start).await? > *limit {
             for (key, _) in &keys[..=taken] {
                 state.store.give_back_attempt(key).await?;
             }
+            limits::refused(Limit::SigninThrottle);
             return Ok(SignIn::Throttled(THROTTLE_WINDOW));
         }
     }
-    let user = if password_in.len() > password::MAX_PASSWORD_BYTES {
-        None
-    } else {
-        state.store.user_by_name(username).await?
-    };
-    let candidate = password_in.to_owned();
+    let user = state.store.user_by_name(username).await?;
     let matched = match user {
-        Some(user) if !user.disabled => {
+        // Accounts made by upstream sign-in have no password: they spend the same time.
+        Some(user) if !user.disabled && !user.password_hash.is_empty() => {
             let stored = user.password_hash.clone();
-            // Accounts made by upstream sign-in have no password: spend the same time.
-            tokio::task::spawn_blocking(move || {
-                if stored.is_empty() {
-                    password::verify_dummy(&candidate);
-                    false
-                } else {
-                    password::verify(&candidate, &stored)
-                }
-            })
-            .await?
-            .then_some(user)
+            state
+                .passwords
+                .verify(slot, password_in, Some(&stored))
+                .await
+                .then_some(user)
         }
         _ => {
-            tokio::task::spawn_blocking(move || password::verify_dummy(&candidate)).await?;
+            state.passwords.verify(slot, password_in, None).await;
             None
         }
     };
@@ -86,7 +94,7 @@ pub async fn sign_in(
         Some(user) => {
             // A success is no failure: this address may try afresh, and the others' counts
             // get back the place this attempt took.
-            let [(pair, _), (address, _), (account, _)] = &keys;
+            let [(address, _), (account, _), (pair, _)] = &keys;
             state.store.clear_failures(pair).await?;
             state.store.give_back_attempt(address).await?;
             state.store.give_back_attempt(account).await?;

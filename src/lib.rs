@@ -11,6 +11,8 @@ pub mod clock;
 pub mod crypto;
 pub mod fetch;
 pub mod http;
+pub mod limits;
+pub mod net;
 pub mod oauth;
 pub mod ratelimit;
 pub mod settings;

@@ -118,6 +118,7 @@ fn main() -> ExitCode {
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
         Command::Serve => {
+            warden::startup::warn_if_few_open_files();
             let app = Application::build(settings, Arc::new(SystemClock), None).await?;
             let state = app.state();
             tracing::info!(

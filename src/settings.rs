@@ -62,6 +62,32 @@ pub struct Settings {
     pub token_rate_limit: u32,
     /// Bearer token for /metrics from anywhere (otherwise loopback only).
     pub metrics_token: Option<Secret>,
+    /// Limits on what anonymous clients can make Warden do and keep (see `Limits`).
+    pub limits: Limits,
+}
+
+/// Bounds on work and storage that anyone on the network can trigger: password hashing,
+/// slow connections, pending authorization requests and dynamic registrations.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Password verifications running at once (each holds 19 MiB of argon2 memory).
+    pub hash_concurrency: usize,
+    /// Verifications waiting for a hasher; beyond it sign-in answers 503 at once.
+    pub hash_queue: usize,
+    /// A request body must have arrived this long after its head, or 408 and close.
+    pub body_timeout: Duration,
+    /// A response the client does not take within this long closes the connection.
+    pub send_timeout: Duration,
+    /// Peers whose `Forwarded` / `X-Forwarded-For` name the real client address.
+    pub trusted_proxies: Vec<crate::net::IpNet>,
+    /// Unauthenticated /authorize requests stored per client address per minute.
+    pub authorize_rate_limit: i64,
+    /// Pending (not yet answered) authorization requests stored at once, all clients.
+    pub pending_authorizations_max: i64,
+    /// Dynamic registrations per hour from all addresses together.
+    pub registration_global_rate_limit: i64,
+    /// Dynamically registered clients that have never been used, at most.
+    pub unused_registrations_max: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -242,6 +268,14 @@ pub mod defaults {
     pub const SHUTDOWN_TIMEOUT: u64 = 30;
     pub const DB_MAX_CONNECTIONS: u32 = 10;
     pub const DB_CONNECT_TIMEOUT: u64 = 30;
+
+    /// Cores − 1, at least 1: hashing may never take every core from token issuance.
+    pub fn hash_concurrency() -> usize {
+        std::thread::available_parallelism()
+            .map(|n| n.get().saturating_sub(1))
+            .unwrap_or(1)
+            .max(1)
+    }
 }
 
 impl Settings {
@@ -479,6 +513,50 @@ impl Settings {
                         format!("{other:?} is not 0 or 1"),
                     ));
                 }
+            },
+            limits: Limits {
+                hash_concurrency: number(
+                    &get,
+                    "WARDEN_PASSWORD_HASH_CONCURRENCY",
+                    defaults::hash_concurrency(),
+                    1..=256,
+                )?,
+                hash_queue: number(&get, "WARDEN_PASSWORD_HASH_QUEUE", 8usize, 0..=10_000)?,
+                body_timeout: Duration::from_secs(
+                    seconds(&get, "WARDEN_BODY_TIMEOUT", 10, 1..=600)? as u64,
+                ),
+                send_timeout: Duration::from_secs(
+                    seconds(&get, "WARDEN_SEND_TIMEOUT", 10, 1..=600)? as u64,
+                ),
+                trusted_proxies: match get("WARDEN_TRUSTED_PROXIES") {
+                    None => Vec::new(),
+                    Some(raw) => crate::net::IpNet::parse_list(&raw)
+                        .map_err(|p| bad("WARDEN_TRUSTED_PROXIES", p))?,
+                },
+                authorize_rate_limit: number(
+                    &get,
+                    "WARDEN_AUTHORIZE_RATE_LIMIT",
+                    120i64,
+                    1..=1_000_000,
+                )?,
+                pending_authorizations_max: number(
+                    &get,
+                    "WARDEN_PENDING_AUTHORIZATIONS_MAX",
+                    100_000i64,
+                    1..=100_000_000,
+                )?,
+                registration_global_rate_limit: number(
+                    &get,
+                    "WARDEN_REGISTRATION_GLOBAL_RATE_LIMIT",
+                    3_600i64,
+                    1..=10_000_000,
+                )?,
+                unused_registrations_max: number(
+                    &get,
+                    "WARDEN_UNUSED_REGISTRATIONS_MAX",
+                    10_000i64,
+                    1..=100_000_000,
+                )?,
             },
             workers: match get("WARDEN_WORKERS") {
                 None => None,

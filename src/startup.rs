@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, web};
 use anyhow::Context;
 
 use crate::admin;
@@ -83,6 +83,39 @@ pub async fn load_signing_keys(
     set.install(store.signing_keys().await?, now)
         .context("refusing to start; the stored keys were left untouched")?;
     Ok(set)
+}
+
+/// Connections Warden should be able to hold at once before the open-file limit bites:
+/// every connection is a file descriptor, and when they run out nobody is served at all.
+pub const RECOMMENDED_OPEN_FILES: u64 = 65_536;
+const LOW_OPEN_FILES: u64 = 8_192;
+
+/// Warns at start-up when the process's open-file limit (`ulimit -n`, systemd's
+/// `LimitNOFILE`) is low enough for a connection flood to exhaust it.
+pub fn warn_if_few_open_files() {
+    let Some(soft) = open_file_limit() else {
+        return;
+    };
+    if soft < LOW_OPEN_FILES {
+        tracing::warn!(
+            open_file_limit = soft,
+            recommended = RECOMMENDED_OPEN_FILES,
+            "the open-file limit is low: each connection takes one, and a flood of slow \
+             connections could leave none for real clients; raise it (ulimit -n, or \
+             LimitNOFILE= in the systemd unit)"
+        );
+    }
+}
+
+/// The soft limit on open files, from `/proc/self/limits` (Linux); `None` elsewhere.
+fn open_file_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 pub struct Application {
@@ -173,28 +206,63 @@ async fn stop_signal() {
     }
 }
 
+/// The HTTP server. Built from actix's parts rather than `HttpServer` for one reason: each
+/// connection's socket is wrapped in a `SendDeadline` (actix has no write timeout), which
+/// `HttpServer` offers no hook for. Everything else is as `HttpServer::listen` sets it up.
 fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<Server> {
+    use actix_http::{HttpService, Protocol};
+    use actix_service::{ServiceFactoryExt, fn_service, map_config};
+    use actix_web::dev::AppConfig;
+    use actix_web::rt::net::TcpStream;
+
     let settings = state.settings.clone();
     let data = web::Data::new(state);
-    let issuer = settings.issuer.clone();
-    let https = issuer.is_https();
-    let mut server = HttpServer::new(move || {
-        App::new()
-            .app_data(data.clone())
-            .wrap(from_fn(http::middleware::cors))
-            .wrap(http::middleware::security_headers(https))
-            .wrap(from_fn(http::middleware::request_context))
-            .configure(|cfg| http::routes(cfg, &issuer))
-            .default_service(web::to(http::errors::not_found))
-    })
-    .shutdown_timeout(settings.shutdown_timeout.as_secs())
-    // Signals are ours (run_until_stopped): the drain comes before actix stops accepting.
-    .disable_signals()
-    .listen(listener)?;
+    let https = settings.issuer.is_https();
+    let send_timeout = settings.limits.send_timeout;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let mut builder = actix_server::Server::build()
+        .shutdown_timeout(settings.shutdown_timeout.as_secs())
+        // Signals are ours (run_until_stopped): the drain comes before actix stops accepting.
+        .disable_signals();
     if let Some(workers) = settings.workers {
-        server = server.workers(workers);
+        builder = builder.workers(workers);
     }
-    Ok(server.run())
+    let shutdown = builder.graceful_shutdown_signal();
+    let server = builder
+        .listen("warden", listener, move || {
+            let (data, issuer, shutdown) =
+                (data.clone(), settings.issuer.clone(), shutdown.clone());
+            let app = App::new()
+                .app_data(data)
+                .wrap(from_fn(http::middleware::known_methods))
+                .wrap(from_fn(http::connection::body_deadline))
+                .wrap(from_fn(http::middleware::cors))
+                .wrap(http::middleware::security_headers(https))
+                .wrap(from_fn(http::middleware::request_context))
+                .configure(|cfg| http::routes(cfg, &issuer))
+                .default_service(web::to(http::errors::not_found));
+            let service = HttpService::build()
+                .graceful_shutdown_signal(move || {
+                    let signal = shutdown.clone();
+                    async move { signal.notified().await }
+                })
+                // HttpServer's defaults, stated: head within 5 s, idle keep-alive 5 s,
+                // 1 s of lingering after a close.
+                .client_request_timeout(std::time::Duration::from_secs(5))
+                .keep_alive(std::time::Duration::from_secs(5))
+                .client_disconnect_timeout(std::time::Duration::from_secs(1))
+                .local_addr(addr)
+                .finish(map_config(app, |_| AppConfig::default()));
+            fn_service(move |io: TcpStream| {
+                let peer = io.peer_addr().ok();
+                let io = http::connection::SendDeadline::new(io, send_timeout);
+                async move { Ok((io, Protocol::Http1, peer)) }
+            })
+            .and_then(service)
+        })?
+        .run();
+    Ok(server)
 }
 
 /// Re-reads the key table (and the scope catalogue, for the metadata) every
@@ -260,6 +328,10 @@ fn spawn_change_listener(state: AppState) {
 async fn maintain(state: &AppState) -> anyhow::Result<()> {
     let now = state.clock.now();
     state.store.purge_expired(now).await?;
+    state
+        .store
+        .purge_throttle(now - crate::limits::LONGEST_WINDOW)
+        .await?;
     let abandoned = state
         .store
         .delete_abandoned_registrations(now - state.settings.registration_cleanup_after, now)

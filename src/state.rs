@@ -26,6 +26,10 @@ pub struct AppState {
     pub hot: Arc<HotCache>,
     /// Set on SIGTERM: /readyz answers 503 while the node drains.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
+    /// Sign-in's password verifications, bounded in threads, queue and memory.
+    pub passwords: Arc<crate::crypto::password_pool::PasswordPool>,
+    /// Row counts behind the caps on anonymous storage (at most a second old).
+    pub pending_rows: Arc<crate::limits::RowCounts>,
     /// Token requests per client per second, on this node.
     pub token_limiter: Arc<crate::ratelimit::RateLimiter>,
     /// The metadata document, serialized; replaced only when the catalogue changes.
@@ -41,7 +45,13 @@ impl AppState {
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<AppState> {
         let fetcher = Arc::new(Fetcher::new(settings.dev_allow_loopback_fetch));
+        let passwords = Arc::new(crate::crypto::password_pool::PasswordPool::start(
+            settings.limits.hash_concurrency,
+            settings.limits.hash_queue,
+        )?);
         let state = AppState {
+            passwords,
+            pending_rows: Arc::new(crate::limits::RowCounts::default()),
             fetcher,
             hot: Arc::new(HotCache::new(settings.cache_ttl)),
             draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),

@@ -43,8 +43,11 @@ impl From<UserRow> for UserView {
     }
 }
 
+/// The longest username an account can have (sign-in refuses longer ones unread).
+pub const MAX_USERNAME_BYTES: usize = 64;
+
 fn check_username(name: &str) -> Result<(), AdminError> {
-    let ok = (1..=64).contains(&name.len())
+    let ok = (1..=MAX_USERNAME_BYTES).contains(&name.len())
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));

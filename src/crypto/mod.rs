@@ -7,5 +7,6 @@ pub mod foreign_jwt;
 pub mod keys;
 pub mod master_key;
 pub mod password;
+pub mod password_pool;
 pub mod random;
 pub mod successor;

@@ -42,7 +42,12 @@ pub fn oauth_error(e: crate::oauth::error::OAuthError) -> HttpResponse {
             "request failed"
         );
     }
-    let mut response = HttpResponse::build(status_of(e.code));
+    let status = if e.too_large {
+        StatusCode::PAYLOAD_TOO_LARGE
+    } else {
+        status_of(e.code)
+    };
+    let mut response = HttpResponse::build(status);
     response
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
         .insert_header((actix_web::http::header::PRAGMA, "no-cache"));

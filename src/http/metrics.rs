@@ -8,6 +8,7 @@ use std::fmt::Write;
 use actix_web::{HttpRequest, HttpResponse, web};
 use subtle::ConstantTimeEq;
 
+use crate::limits::{self, Counted};
 use crate::state::AppState;
 use crate::store::pool_metrics;
 
@@ -75,7 +76,89 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> HttpRespon
         "Acquisitions that found no idle connection (waited or opened one).",
         without_idle.to_string(),
     );
+    abuse_metrics(&state, &mut out).await;
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(out)
+}
+
+/// The bounds on anonymous work (`limits`, the password hashers, the connection deadlines).
+async fn abuse_metrics(state: &AppState, out: &mut String) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let mut metric = |name: &str, kind: &str, help: &str, value: String| {
+        let _ = write!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        );
+    };
+    let hashers = state.passwords.counters();
+    metric(
+        "warden_password_hash_capacity",
+        "gauge",
+        "Password verifications admitted at most (hasher threads plus queue).",
+        state.passwords.capacity().to_string(),
+    );
+    metric(
+        "warden_password_hash_in_flight",
+        "gauge",
+        "Password verifications running or queued now.",
+        hashers.in_flight.load(Relaxed).to_string(),
+    );
+    metric(
+        "warden_password_hash_completed_total",
+        "counter",
+        "Password verifications done.",
+        hashers.completed.load(Relaxed).to_string(),
+    );
+    metric(
+        "warden_password_hash_refused_total",
+        "counter",
+        "Sign-ins refused with 503 because every hasher was busy and the queue full.",
+        hashers.refused.load(Relaxed).to_string(),
+    );
+    metric(
+        "warden_body_timeouts_total",
+        "counter",
+        "Requests answered 408 because the body did not arrive within WARDEN_BODY_TIMEOUT.",
+        limits::BODY_TIMEOUTS.load(Relaxed).to_string(),
+    );
+    metric(
+        "warden_db_fail_fast_total",
+        "counter",
+        "Database calls refused at once because the database failed within the last second.",
+        crate::store::pool_metrics::fail_fast_count().to_string(),
+    );
+    for (name, help, which) in [
+        (
+            "warden_login_throttle_rows",
+            "Rows in the sign-in and registration throttle table.",
+            Counted::ThrottleRows,
+        ),
+        (
+            "warden_pending_authorizations",
+            "Authorization requests waiting for sign-in or consent.",
+            Counted::PendingAuthorizations,
+        ),
+        (
+            "warden_unused_registrations",
+            "Dynamically registered clients never used yet.",
+            Counted::UnusedRegistrations,
+        ),
+    ] {
+        if let Ok(n) = state.pending_rows.get(state, which).await {
+            metric(name, "gauge", help, n.to_string());
+        }
+    }
+    let _ = write!(
+        out,
+        "# HELP warden_limit_refusals_total Requests refused by a limit on anonymous work.\n\
+         # TYPE warden_limit_refusals_total counter\n"
+    );
+    for (limit, n) in limits::refusals() {
+        let _ = writeln!(
+            out,
+            "warden_limit_refusals_total{{limit=\"{}\"}} {n}",
+            limit.label()
+        );
+    }
 }

@@ -140,3 +140,32 @@ pub async fn forget_cached_rows(
     }
     Ok(response)
 }
+
+/// Methods outside HTTP's registered core get 501 (RFC 9110 §9.1), before any routing; a
+/// known method a path does not serve gets 405 from its resource.
+pub async fn known_methods(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    use actix_web::http::Method;
+    let known = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::PATCH,
+    ];
+    if known.contains(req.method()) {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    }
+    let response = actix_web::HttpResponse::NotImplemented().json(serde_json::json!({
+        "error": "invalid_request",
+        "error_description": "this method is not supported",
+    }));
+    Ok(req.into_response(response))
+}

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod browser;
+pub mod connection;
 pub mod discovery;
 pub mod errors;
 pub mod health;
@@ -9,6 +10,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod oauth;
 pub mod pages;
+pub mod peer;
 pub mod register;
 pub mod resource_metadata;
 
@@ -22,21 +24,20 @@ use crate::settings::Issuer;
 pub fn routes(cfg: &mut web::ServiceConfig, issuer: &Issuer) {
     let base = issuer.path();
     let at = |path: &str| format!("{base}{path}");
-    cfg.route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
-        .route("/metrics", web::get().to(metrics::metrics))
-        .route(
-            &format!("/.well-known/oauth-authorization-server{base}"),
-            web::get().to(discovery::metadata),
+    cfg.service(get_only("/healthz").get(health::healthz))
+        .service(get_only("/readyz").get(health::readyz))
+        .service(get_only("/metrics").get(metrics::metrics))
+        .service(
+            get_only(&format!("/.well-known/oauth-authorization-server{base}"))
+                .get(discovery::metadata),
         )
-        .route(
-            &format!("/.well-known/openid-configuration{base}"),
-            web::get().to(discovery::metadata),
+        .service(
+            get_only(&format!("/.well-known/openid-configuration{base}")).get(discovery::metadata),
         )
-        .route(&at(paths::JWKS), web::get().to(discovery::jwks))
-        .route(
-            &at(&format!("{}/{{id}}", paths::RESOURCE_METADATA)),
-            web::get().to(resource_metadata::get_resource_metadata),
+        .service(get_only(&at(paths::JWKS)).get(discovery::jwks))
+        .service(
+            get_only(&at(&format!("{}/{{id}}", paths::RESOURCE_METADATA)))
+                .get(resource_metadata::get_resource_metadata),
         )
         .service(post_only(&at(paths::TOKEN)).post(oauth::post_token))
         .service(post_only(&at(paths::INTROSPECT)).post(oauth::post_introspect))
@@ -46,37 +47,21 @@ pub fn routes(cfg: &mut web::ServiceConfig, issuer: &Issuer) {
                 .get(browser::authorize::get_authorize)
                 .post(browser::authorize::post_authorize),
         )
-        .route(
-            &at("/authorize/continue"),
-            web::get().to(browser::authorize::get_continue),
-        )
-        .route(
-            &at("/consent"),
-            web::post().to(browser::authorize::post_consent),
-        )
+        .service(get_only(&at("/authorize/continue")).get(browser::authorize::get_continue))
+        .service(post_only(&at("/consent")).post(browser::authorize::post_consent))
         .service(
             web::resource(at("/login"))
                 .get(browser::login::get_login)
                 .post(browser::login::post_login),
         )
-        .route(&at("/logout"), web::post().to(browser::login::post_logout))
-        .route(
-            &at("/login/upstream/{provider}"),
-            web::post().to(browser::upstream::start),
+        .service(post_only(&at("/logout")).post(browser::login::post_logout))
+        .service(post_only(&at("/login/upstream/{provider}")).post(browser::upstream::start))
+        .service(
+            get_only(&at("/login/upstream/{provider}/callback")).get(browser::upstream::callback),
         )
-        .route(
-            &at("/login/upstream/{provider}/callback"),
-            web::get().to(browser::upstream::callback),
-        )
-        .route(
-            &at("/account"),
-            web::get().to(browser::account::get_account),
-        )
-        .route(
-            &at("/account/grants/{id}/revoke"),
-            web::post().to(browser::account::post_revoke),
-        )
-        .route(&at("/static/warden.css"), web::get().to(stylesheet))
+        .service(get_only(&at("/account")).get(browser::account::get_account))
+        .service(post_only(&at("/account/grants/{id}/revoke")).post(browser::account::post_revoke))
+        .service(get_only(&at("/static/warden.css")).get(stylesheet))
         .service(post_only(&at(paths::REGISTER)).post(register::post_register))
         .service(
             web::resource(at(&format!("{}/{{client_id}}", paths::REGISTER)))
@@ -96,16 +81,22 @@ pub fn routes(cfg: &mut web::ServiceConfig, issuer: &Issuer) {
         );
     if !base.is_empty() {
         // OpenID Connect Discovery 1.0 §4 appends the well-known suffix to the issuer instead.
-        cfg.route(
-            &at("/.well-known/openid-configuration"),
-            web::get().to(discovery::metadata),
-        );
+        cfg.service(get_only(&at("/.well-known/openid-configuration")).get(discovery::metadata));
     }
 }
 
 /// A resource that answers any method but POST with 405.
 fn post_only(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(oauth::method_not_allowed))
+}
+
+/// A resource that answers any method but GET with 405.
+fn get_only(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(|| async {
+        actix_web::HttpResponse::MethodNotAllowed()
+            .insert_header((actix_web::http::header::ALLOW, "GET"))
+            .json(serde_json::json!({"error": "invalid_request", "error_description": "use GET"}))
+    }))
 }
 
 async fn stylesheet() -> actix_web::HttpResponse {

@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 
 use crate::http::errors::oauth_error;
-use crate::oauth::error::OAuthError;
+use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::params::{MAX_FORM_BYTES, Params};
 use crate::oauth::{introspect, revoke, token};
 use crate::state::AppState;
@@ -101,8 +101,12 @@ pub(crate) async fn read_form_bytes(
             "the body must be application/x-www-form-urlencoded",
         ));
     }
-    let too_large =
-        || OAuthError::invalid_request(format!("the body exceeds {MAX_FORM_BYTES} bytes"));
+    let too_large = || {
+        OAuthError::too_large(
+            ErrorCode::InvalidRequest,
+            format!("the body exceeds {MAX_FORM_BYTES} bytes"),
+        )
+    };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)

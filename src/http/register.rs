@@ -7,12 +7,12 @@ use futures_util::StreamExt;
 use subtle::ConstantTimeEq;
 
 use crate::http::errors::oauth_error;
-use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::http::peer::client_key;
+use crate::limits::{self, Refusal};
+use crate::oauth::error::{ErrorBody, ErrorCode, OAuthError};
 use crate::oauth::registration::{self, MAX_METADATA_BYTES};
 use crate::settings::RegistrationPolicy;
 use crate::state::AppState;
-
-const RATE_WINDOW: i64 = 3600;
 
 fn bearer(req: &HttpRequest) -> Option<&str> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -57,9 +57,10 @@ async fn read_json(
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|_| bad("the body could not be read".into()))?;
         if bytes.len() + chunk.len() > MAX_METADATA_BYTES {
-            return Err(bad(format!(
-                "the metadata exceeds {MAX_METADATA_BYTES} bytes"
-            )));
+            return Err(OAuthError::too_large(
+                ErrorCode::InvalidClientMetadata,
+                format!("the metadata exceeds {MAX_METADATA_BYTES} bytes"),
+            ));
         }
         bytes.extend_from_slice(&chunk);
     }
@@ -85,23 +86,28 @@ pub async fn post_register(
         }
         RegistrationPolicy::Open => {}
     }
-    let address = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    let key = format!("register:{address}");
-    let now = state.clock.now();
-    // Counted before the body is read, in one atomic step: requests racing each other (or
-    // holding their bodies back) cannot all find room under the limit.
-    match state.store.take_attempt(&key, now, now - RATE_WINDOW).await {
-        Ok(n) if n > state.settings.registration_rate_limit => {
-            return HttpResponse::TooManyRequests()
-                .insert_header((header::RETRY_AFTER, RATE_WINDOW.to_string()))
-                .insert_header(CacheControl(vec![CacheDirective::NoStore]))
-                .json(serde_json::json!({"error": "invalid_request", "error_description": "too many registrations from this address; try again later"}));
-        }
-        Ok(_) => {}
-        Err(e) => return oauth_error(e.into()),
+    let address = client_key(&req, &state.settings.limits.trusted_proxies);
+    if let Err(e) = limits::admit_registration(&state, address).await {
+        let (error, description, retry) = match e.downcast_ref::<Refusal>() {
+            Some(Refusal::Rate(after)) => (
+                ErrorCode::InvalidRequest,
+                "too many registrations; try again later",
+                *after,
+            ),
+            Some(Refusal::Full) => (
+                ErrorCode::TemporarilyUnavailable,
+                "too many registered clients have not been used yet; try again later",
+                60,
+            ),
+            None => return oauth_error(e.into()),
+        };
+        return HttpResponse::TooManyRequests()
+            .insert_header((header::RETRY_AFTER, retry.to_string()))
+            .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+            .json(ErrorBody {
+                error,
+                error_description: Some(description),
+            });
     }
     let doc = match read_json(&req, body).await {
         Ok(d) => d,

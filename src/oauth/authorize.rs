@@ -157,7 +157,17 @@ fn error_url(
 }
 
 /// Validates an authorization request and stores it; returns its id.
+/// The largest authorization request stored while the user signs in: room for a 4 KiB
+/// `state` and every other parameter, not for an attacker's megabyte.
+pub const MAX_REQUEST_BYTES: usize = 8 * 1024;
+
 pub async fn start(state: &AppState, raw: &[u8]) -> Result<String, Failure> {
+    if raw.len() > MAX_REQUEST_BYTES {
+        return Err(Failure::page(
+            "Invalid request",
+            format!("The authorization request is longer than {MAX_REQUEST_BYTES} bytes."),
+        ));
+    }
     let params = Params::parse(raw).map_err(|m| Failure::page("Invalid request", m))?;
     let Some(client_id) = params.get("client_id") else {
         return Err(Failure::page(

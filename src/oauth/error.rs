@@ -76,6 +76,8 @@ pub struct OAuthError {
     pub description: std::borrow::Cow<'static, str>,
     /// `invalid_client` after Basic authentication answers with a Basic challenge.
     pub used_basic: bool,
+    /// The request body was over the endpoint's limit (HTTP 413, whatever the code).
+    pub too_large: bool,
     pub cause: Option<anyhow::Error>,
 }
 
@@ -88,12 +90,21 @@ impl OAuthError {
             code,
             description: rfc6749_description(description.into()),
             used_basic: false,
+            too_large: false,
             cause: None,
         }
     }
 
     pub fn invalid_request(d: impl Into<std::borrow::Cow<'static, str>>) -> OAuthError {
         OAuthError::new(ErrorCode::InvalidRequest, d)
+    }
+
+    /// A body over the endpoint's limit: `code` with HTTP 413.
+    pub fn too_large(code: ErrorCode, d: impl Into<std::borrow::Cow<'static, str>>) -> OAuthError {
+        OAuthError {
+            too_large: true,
+            ..OAuthError::new(code, d)
+        }
     }
 
     pub fn invalid_client(used_basic: bool) -> OAuthError {

@@ -274,6 +274,13 @@ impl Store {
             .bind(token_hash).fetch_optional(&mut *pool).await)
     }
 
+    /// Pending authorization requests that have not expired.
+    pub async fn count_pending_authorizations(&self, now: UnixTime) -> Result<i64, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM authorization_requests WHERE expires_at >= $1")
+            .bind(now).fetch_one(&mut *pool).await)
+    }
+
     /// Deletes what can no longer be used: expired requests, codes and refresh tokens.
     pub async fn purge_expired(&self, now: UnixTime) -> Result<(), sqlx::Error> {
         on_pool!(self, pool => {

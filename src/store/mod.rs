@@ -34,14 +34,14 @@ macro_rules! on_pool {
             $crate::store::Db::Postgres(p) => {
                 #[allow(unused_imports)]
                 use sqlx::Connection as _;
-                let mut conn = $crate::store::pool_metrics::acquire(p).await?;
+                let mut conn = $crate::store::pool_metrics::acquire(p, &$store.health).await?;
                 let $pool = &mut *conn;
                 $body
             }
             $crate::store::Db::Sqlite(p) => {
                 #[allow(unused_imports)]
                 use sqlx::Connection as _;
-                let mut conn = $crate::store::pool_metrics::acquire(p).await?;
+                let mut conn = $crate::store::pool_metrics::acquire(p, &$store.health).await?;
                 let $pool = &mut *conn;
                 $body
             }
@@ -60,6 +60,8 @@ pub(crate) enum Db {
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) db: Db,
+    /// Whether the database failed just now (outages answer 503 at once, see `pool_metrics`).
+    pub(crate) health: std::sync::Arc<pool_metrics::Health>,
 }
 
 /// Where the database is, in a form safe to print.
@@ -107,6 +109,7 @@ impl Store {
                 Ok(pool) => {
                     return Ok(Store {
                         db: Db::Postgres(pool),
+                        health: Default::default(),
                     });
                 }
                 Err(e) if started.elapsed() + delay < patience => {
@@ -156,6 +159,7 @@ impl Store {
                 Ok(pool) => {
                     return Ok(Store {
                         db: Db::Sqlite(pool),
+                        health: Default::default(),
                     });
                 }
                 Err(sqlx::Error::Database(d))

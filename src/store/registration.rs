@@ -84,6 +84,14 @@ impl Store {
 
     /// Deletes dynamically registered clients created before `before` that never got a
     /// grant; returns how many. Also forgets expired assertion ids.
+    /// Dynamically registered clients that have never been granted anything.
+    pub async fn count_unused_registrations(&self) -> Result<i64, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM clients WHERE registration = 'dynamic' \
+             AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.client_id = clients.client_id)")
+            .fetch_one(&mut *pool).await)
+    }
+
     pub async fn delete_abandoned_registrations(
         &self,
         before: UnixTime,

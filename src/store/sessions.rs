@@ -86,6 +86,17 @@ impl Store {
             .bind(key).execute(&mut *pool).await.map(|_| ()))
     }
 
+    /// Forgets counters whose window began before `before`: a window that old has ended.
+    pub async fn purge_throttle(&self, before: UnixTime) -> Result<u64, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query("DELETE FROM login_throttle WHERE window_start < $1")
+            .bind(before).execute(&mut *pool).await.map(|r| r.rows_affected()))
+    }
+
+    pub async fn count_throttle_rows(&self) -> Result<i64, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM login_throttle")
+            .fetch_one(&mut *pool).await)
+    }
+
     pub async fn clear_failures(&self, key: &str) -> Result<(), sqlx::Error> {
         on_pool!(self, pool => sqlx::query("DELETE FROM login_throttle WHERE key = $1")
             .bind(key).execute(&mut *pool).await.map(|_| ()))

@@ -328,7 +328,7 @@ async fn malformed_requests_get_the_exact_rfc_error_and_write_nothing() {
                 ("grant_type", "client_credentials"),
                 ("pad", &"x".repeat(20_000)),
             ]),
-            400,
+            413,
             "invalid_request",
         ),
         (

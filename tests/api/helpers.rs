@@ -134,6 +134,9 @@ pub async fn try_spawn_app_on(
     env.insert("WARDEN_ISSUER".into(), format!("http://127.0.0.1:{port}"));
     env.insert("WARDEN_BIND".into(), format!("127.0.0.1:{port}"));
     env.insert("WARDEN_WORKERS".into(), "1".into());
+    // Tests sign in in parallel bursts (case 98): room for them all at the hashers. The
+    // abuse tests set their own, small, bounds.
+    env.insert("WARDEN_PASSWORD_HASH_QUEUE".into(), "64".into());
     env.insert("WARDEN_SHUTDOWN_TIMEOUT".into(), "1".into());
     for (k, v) in overrides {
         env.insert((*k).to_owned(), v.replace("{port}", &port.to_string()));
@@ -189,9 +192,12 @@ impl TestApp {
     }
 }
 
-/// The `warden` binary with a clean environment plus `env`.
+/// The `warden` binary with a clean environment plus `env`. `WARDEN_TEST_BIN` names
+/// another build of it (the abuse suite's full-size runs use a release binary).
 pub fn warden_command(env: &HashMap<String, String>) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_warden"));
+    let binary =
+        std::env::var("WARDEN_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_warden").into());
+    let mut command = Command::new(binary);
     command
         .env_clear()
         .envs(env)

@@ -3,6 +3,7 @@
 //! database when `WARDEN_TEST_DATABASE_URL` is set.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod abuse;
 mod admin_api;
 mod authorization_code;
 mod authorization_errors;

@@ -593,7 +593,7 @@ async fn invalid_registrations_get_exact_errors_and_store_nothing() {
     let mut huge = native(Some("none"));
     huge["software_id"] = "x".repeat(17 * 1024).into();
     let too_big = raw("application/json", huge.to_string()).await.unwrap();
-    assert_oauth_error(too_big, 400, "invalid_client_metadata").await;
+    assert_oauth_error(too_big, 413, "invalid_client_metadata").await;
     let plain = raw("text/plain", native(Some("none")).to_string())
         .await
         .unwrap();

@@ -6,6 +6,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::{base, current_session, opaque_id, same_token, see_other, unavailable};
 use crate::http::oauth::{read_form, read_form_bytes};
 use crate::http::pages::{ConsentPage, ScopeLine, error_page, render};
+use crate::http::peer::client_key;
+use crate::limits::{self, Refusal};
 use crate::oauth::authorize::{self, Failure, Step};
 use crate::oauth::params::Params;
 use crate::state::AppState;
@@ -32,11 +34,46 @@ pub async fn post_authorize(
 }
 
 async fn begin(state: &AppState, req: &HttpRequest, raw: &[u8]) -> HttpResponse {
+    let session = match current_session(state, req).await {
+        Ok(s) => s,
+        Err(e) => return unavailable(state, e),
+    };
+    // A browser without a session is anyone: what it may make Warden store is bounded.
+    if session.is_none() {
+        let address = client_key(req, &state.settings.limits.trusted_proxies);
+        if let Err(e) = limits::admit_authorization(state, address).await {
+            return match e.downcast_ref::<Refusal>() {
+                Some(Refusal::Rate(after)) => refusal_page(
+                    state,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    *after,
+                    "Too many sign-in requests from your network. Wait a minute and try again.",
+                ),
+                Some(Refusal::Full) => refusal_page(
+                    state,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    5,
+                    "Warden is very busy right now. Try again in a moment.",
+                ),
+                None => unavailable(state, e),
+            };
+        }
+    }
     let id = match authorize::start(state, raw).await {
         Ok(id) => id,
         Err(f) => return failure(state, f),
     };
-    proceed(state, req, &id).await
+    advance(state, &id, session.as_ref().map(|(_, s)| s)).await
+}
+
+fn refusal_page(state: &AppState, status: StatusCode, retry: i64, message: &str) -> HttpResponse {
+    let mut response = error_page(&base(state), status, "Try again later", message);
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&retry.to_string()) {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::RETRY_AFTER, value);
+    }
+    response
 }
 
 pub async fn get_continue(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
@@ -59,7 +96,10 @@ async fn proceed(state: &AppState, req: &HttpRequest, id: &str) -> HttpResponse 
         Ok(s) => s,
         Err(e) => return unavailable(state, e),
     };
-    let session_user = session.as_ref().map(|(_, s)| s);
+    advance(state, id, session.as_ref().map(|(_, s)| s)).await
+}
+
+async fn advance(state: &AppState, id: &str, session_user: Option<&SessionUser>) -> HttpResponse {
     match authorize::advance(state, id, session_user).await {
         Ok(Step::Login { request_id, .. }) => {
             see_other(&format!("{}/login?request={request_id}", base(state)))

@@ -14,6 +14,7 @@ use crate::accounts::{self, SignIn};
 use crate::crypto::random;
 use crate::http::oauth::read_form;
 use crate::http::pages::{LoginPage, ProviderButton, error_page, render_with};
+use crate::http::peer::client_key;
 use crate::oauth::params::Params;
 use crate::state::AppState;
 
@@ -50,6 +51,9 @@ async fn page(
     builder.cookie(cookie(state, login_cookie(state), csrf.clone()));
     if status == StatusCode::TOO_MANY_REQUESTS {
         builder.insert_header((header::RETRY_AFTER, accounts::THROTTLE_WINDOW.to_string()));
+    }
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        builder.insert_header((header::RETRY_AFTER, "1"));
     }
     render_with(
         builder,
@@ -138,11 +142,8 @@ pub async fn post_login(
         .await;
     }
     let password = params.get("password").unwrap_or("");
-    let address = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    let user = match accounts::sign_in(&state, &username, password, &address).await {
+    let address = client_key(&req, &state.settings.limits.trusted_proxies);
+    let user = match accounts::sign_in(&state, &username, password, address).await {
         Ok(SignIn::Ok(user)) => user,
         Ok(SignIn::Refused) => {
             let message = "Wrong username or password.".to_owned();
@@ -160,6 +161,17 @@ pub async fn post_login(
             return page(
                 &state,
                 StatusCode::TOO_MANY_REQUESTS,
+                request,
+                username,
+                Some(message),
+            )
+            .await;
+        }
+        Ok(SignIn::Busy) => {
+            let message = "Too many sign-ins at once. Try again in a moment.".to_owned();
+            return page(
+                &state,
+                StatusCode::SERVICE_UNAVAILABLE,
                 request,
                 username,
                 Some(message),

@@ -11,6 +11,8 @@ use super::{
 };
 use crate::crypto::random;
 use crate::http::oauth::read_form;
+use crate::http::peer::client_key;
+use crate::limits;
 use crate::http::pages::error_page;
 use crate::oauth::params::Params;
 use crate::state::AppState;
@@ -42,6 +44,17 @@ pub async fn start(
             .unwrap_or_default();
         if !same_token(csrf, &expected) {
             return expired(&state);
+        }
+        let address = client_key(&req, &state.settings.limits.trusted_proxies);
+        if let Err(e) = limits::admit_upstream_login(&state, address).await {
+            return match e.downcast_ref::<limits::Refusal>() {
+                Some(_) => refused(
+                    &state,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many sign-in requests from your network. Wait a minute and try again.",
+                ),
+                None => unavailable(&state, e),
+            };
         }
         None
     };

@@ -218,7 +218,7 @@ async fn registration_assigns_its_own_ids_and_refuses_unsupported_or_malformed_m
     let mut huge = native(json!({}));
     huge["software_version"] = "x".repeat(1024 * 1024).into();
     let response = post_raw(&app, huge.to_string()).await;
-    assert_oauth_error(response, 400, "invalid_client_metadata").await;
+    assert_oauth_error(response, 413, "invalid_client_metadata").await;
     let many: Vec<String> = (0..500).map(|i| format!("https://a.example/{i}")).collect();
     let response = post_register(&app, &native(json!({"redirect_uris": many}))).await;
     assert_oauth_error(response, 400, "invalid_redirect_uri").await;
