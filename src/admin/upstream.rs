@@ -234,6 +234,10 @@ fn to_row(
     let mut domains = Vec::new();
     for d in input.allowed_domains {
         let d = d.trim().to_ascii_lowercase();
+        if d == crate::upstream::accounts::ANY_DOMAIN {
+            domains.push(d);
+            continue;
+        }
         let ok = !d.is_empty()
             && d.len() <= 253
             && d.contains('.')
@@ -246,6 +250,28 @@ fn to_row(
             ));
         }
         domains.push(d);
+    }
+    if domains.len() > 1
+        && domains
+            .iter()
+            .any(|d| d == crate::upstream::accounts::ANY_DOMAIN)
+    {
+        return Err(AdminError::invalid(
+            "allowed_domains",
+            "\"*\" (every domain) stands alone",
+        ));
+    }
+    let on_first_login = one_of(
+        "on_first_login",
+        input.on_first_login.unwrap_or_else(|| "create".into()),
+        &FIRST_LOGIN_RULES,
+    )?;
+    if on_first_login != "create" && domains.is_empty() {
+        return Err(AdminError::invalid(
+            "allowed_domains",
+            "link-by-email and existing-only link accounts by the provider's email addresses: \
+             list the domains it owns (or \"*\" if it vouches for every domain)",
+        ));
     }
     let claim = |field, v: Option<String>, default: &str| {
         short(field, v.unwrap_or_else(|| default.to_owned()), 64)
@@ -267,11 +293,7 @@ fn to_row(
                 .unwrap_or_else(|| "client_secret_basic".into()),
             &AUTH_METHODS,
         )?,
-        on_first_login: one_of(
-            "on_first_login",
-            input.on_first_login.unwrap_or_else(|| "create".into()),
-            &FIRST_LOGIN_RULES,
-        )?,
+        on_first_login,
         id: input.id,
         kind,
         issuer,
@@ -315,6 +337,13 @@ pub async fn replace(
     let existing = get(store, id).await?;
     input.id = existing.id.clone();
     let row = to_row(input, keys, Some(&existing), now)?;
+    if row.issuer != existing.issuer {
+        // A subject is unique only within one issuer: the linked identities would come to
+        // mean someone else's accounts at the new one.
+        return Err(AdminError::Conflict(format!(
+            "provider {id}'s issuer cannot change; add a new provider for the new issuer"
+        )));
+    }
     store.save_upstream_provider(&row, true).await?;
     Ok(row)
 }

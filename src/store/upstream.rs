@@ -129,16 +129,33 @@ impl Store {
 
     /// Takes a pending login out of the table: whoever deletes the row owns it, so a
     /// replayed callback finds nothing.
+    /// Spends the round trip `state_hash` if it was started by this browser for this
+    /// provider; a callback from anywhere else spends nothing.
     pub async fn take_upstream_login(
         &self,
         state_hash: &str,
+        browser_hash: &str,
+        provider_id: &str,
         now: UnixTime,
     ) -> Result<Option<UpstreamLoginRow>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, UpstreamLoginRow>(
-            "DELETE FROM upstream_logins WHERE state_hash = $1 AND expires_at > $2 \
+            "DELETE FROM upstream_logins WHERE state_hash = $1 AND browser_hash = $2 \
+             AND provider_id = $3 AND expires_at > $4 \
              RETURNING state_hash, provider_id, browser_hash, nonce, verifier_sealed, request_id, \
              link_user_id, created_at, expires_at")
-            .bind(state_hash).bind(now).fetch_optional(&mut *pool).await)
+            .bind(state_hash).bind(browser_hash).bind(provider_id).bind(now)
+            .fetch_optional(&mut *pool).await)
+    }
+
+    /// Whether a live round trip `state_hash` exists (started in some browser).
+    pub async fn upstream_login_exists(
+        &self,
+        state_hash: &str,
+        now: UnixTime,
+    ) -> Result<bool, sqlx::Error> {
+        on_pool!(self, pool => sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM upstream_logins WHERE state_hash = $1 AND expires_at > $2")
+            .bind(state_hash).bind(now).fetch_one(&mut *pool).await.map(|n| n > 0))
     }
 
     pub async fn identity(

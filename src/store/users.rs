@@ -23,9 +23,22 @@ macro_rules! select {
 }
 
 impl Store {
+    /// The user named `username`. A name that is an email address matches regardless of
+    /// ASCII case (`Bob@corp.example` is `bob@corp.example`, for sign-in, creation and
+    /// linking alike); usernames are ASCII, so a non-ASCII address matches no one (no
+    /// Unicode folding: the Kelvin sign is not a `k`).
     pub async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_as::<_, UserRow>(select!("WHERE username = $1"))
-            .bind(username).fetch_optional(&mut *pool).await)
+        if !username.contains('@') {
+            return on_pool!(self, pool => sqlx::query_as::<_, UserRow>(select!("WHERE username = $1"))
+                .bind(username).fetch_optional(&mut *pool).await);
+        }
+        if !username.is_ascii() {
+            return Ok(None);
+        }
+        let folded = username.to_ascii_lowercase();
+        on_pool!(self, pool => sqlx::query_as::<_, UserRow>(select!(
+            "WHERE lower(username) = $1 AND username LIKE '%@%' ORDER BY created_at LIMIT 1"))
+            .bind(folded).fetch_optional(&mut *pool).await)
     }
 
     pub async fn user_by_id(&self, id: &str) -> Result<Option<UserRow>, sqlx::Error> {

@@ -1,7 +1,17 @@
 //! From an upstream identity to a Warden user: the provider's domain rule, then an
 //! identity already linked, an explicit link from a signed-in user, or the provider's
-//! first-sign-in rule (`create` just in time, `link-by-email`, `existing-only`). Linking by
-//! email needs an address the provider marks verified (or an admin said to trust).
+//! first-sign-in rule (`create` just in time, `link-by-email`, `existing-only`).
+//!
+//! Only `iss` + `sub` identify a user (OIDC Core §5.7); an email links an identity to an
+//! existing account only when all of these hold, because anything less lets a provider
+//! whose users choose their own email take over accounts (the "nOAuth" pattern):
+//! - the provider has `allowed_domains` (it owns those domains and vouches for their
+//!   addresses; `*` is the admin's explicit word that it vouches for every domain);
+//! - the address is verified, ASCII, well formed (`local@domain.tld`) and in an allowed
+//!   domain;
+//! - the account's username is itself an address, equal up to ASCII case;
+//! - the account has no identity from this provider yet (a second subject with the same
+//!   address is a recycled address, not the same person).
 
 use super::{UpstreamError, UpstreamIdentity};
 use crate::state::AppState;
@@ -13,6 +23,15 @@ use crate::store::users::UserRow;
 pub fn check_domain(p: &ProviderRow, id: &UpstreamIdentity) -> Result<(), UpstreamError> {
     if p.allowed_domains.trim().is_empty() {
         return Ok(());
+    }
+    if p.allowed_domains.trim() == ANY_DOMAIN {
+        return match id.email.as_deref().filter(|_| id.email_verified) {
+            Some(email) if linkable_address(email).is_some() => Ok(()),
+            _ => Err(UpstreamError::Forbidden(format!(
+                "{} sign-in needs a verified email address.",
+                p.display_name
+            ))),
+        };
     }
     let domain = id
         .email
@@ -83,7 +102,21 @@ pub async fn resolve(
     }
     let by_email = match (&id.email, id.email_verified) {
         (Some(email), true) if p.on_first_login != "create" => {
-            state.store.user_by_name(email).await?
+            if p.allowed_domains.trim().is_empty() {
+                // Refused at configuration since this rule exists; an older row may lack it.
+                return Err(UpstreamError::Forbidden(format!(
+                    "{} is not set up to link accounts by email (it needs allowed domains). Ask an administrator.",
+                    p.display_name
+                )));
+            }
+            match linkable_address(email) {
+                Some(address) => state
+                    .store
+                    .user_by_name(&address)
+                    .await?
+                    .filter(|u| u.username.contains('@')),
+                None => None,
+            }
         }
         _ => None,
     };
@@ -91,6 +124,18 @@ pub async fn resolve(
         (Some(user), _) => {
             if user.disabled {
                 return Err(disabled());
+            }
+            let recycled = state
+                .store
+                .identities_of(&user.id)
+                .await?
+                .iter()
+                .any(|i| i.provider_id == p.id);
+            if recycled {
+                return Err(UpstreamError::Forbidden(format!(
+                    "The Warden account with this email is linked to another {} account already.",
+                    p.display_name
+                )));
             }
             link(state, p, row(&user.id)).await.map(|()| user)
         }
@@ -138,10 +183,12 @@ async fn create(
     row: impl Fn(&str) -> IdentityRow,
 ) -> Result<UserRow, UpstreamError> {
     let mut candidates = Vec::new();
+    // Named after the address only while no account has it in any case: never a twin.
     if let Some(email) = id.email.as_deref().filter(|_| id.email_verified)
-        && valid_username(email)
+        && let Some(address) = linkable_address(email).filter(|a| valid_username(a))
+        && state.store.user_by_name(&address).await?.is_none()
     {
-        candidates.push(email.to_owned());
+        candidates.push(address);
     }
     let fallback: String = format!("{}-{}", p.id, id.subject)
         .chars()
@@ -197,4 +244,72 @@ fn valid_username(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'))
+}
+
+/// `allowed_domains` of a provider trusted to vouch for every domain.
+pub const ANY_DOMAIN: &str = "*";
+
+/// The address in `email`, ASCII-lowercased, when it is one: ASCII, one `@`, a local
+/// part of at most 64 bytes, and a domain of dot-separated labels of letters, digits and
+/// hyphens with at least two labels. Anything else is never used to link.
+pub fn linkable_address(email: &str) -> Option<String> {
+    if !email.is_ascii() || email.len() > 254 {
+        return None;
+    }
+    let (local, domain) = email.split_once('@')?;
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && local.bytes().all(|b| {
+            b.is_ascii_graphic()
+                && !matches!(
+                    b,
+                    b'@' | b'"'
+                        | b'\\'
+                        | b'('
+                        | b')'
+                        | b','
+                        | b':'
+                        | b';'
+                        | b'<'
+                        | b'>'
+                        | b'['
+                        | b']'
+                )
+        });
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    (local_ok && domain_ok).then(|| email.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::linkable_address;
+
+    #[test]
+    fn only_well_formed_ascii_addresses_link() {
+        assert_eq!(
+            linkable_address("Bob@Corp.Example").as_deref(),
+            Some("bob@corp.example")
+        );
+        for bad in [
+            "admin",
+            "admin@",
+            "@corp.example",
+            "bob@localhost",
+            "bob@corp..example",
+            "a@b@corp.example",
+            "\u{212A}elvin@corp.example",
+            "bob@-corp.example",
+            "bo b@corp.example",
+        ] {
+            assert_eq!(linkable_address(bad), None, "{bad}");
+        }
+    }
 }

@@ -80,6 +80,8 @@ pub struct Endpoints {
     pub token: String,
     pub userinfo: Option<String>,
     pub jwks: Option<String>,
+    /// The provider promises `iss` in every authorization response (RFC 9207 §3).
+    pub iss_required: bool,
 }
 
 pub async fn endpoints(state: &AppState, p: &ProviderRow) -> Result<Endpoints, UpstreamError> {
@@ -91,6 +93,7 @@ pub async fn endpoints(state: &AppState, p: &ProviderRow) -> Result<Endpoints, U
             token: d.token_endpoint,
             userinfo: d.userinfo_endpoint,
             jwks: Some(d.jwks_uri),
+            iss_required: d.authorization_response_iss_parameter_supported,
         })
     } else {
         Ok(Endpoints {
@@ -98,6 +101,7 @@ pub async fn endpoints(state: &AppState, p: &ProviderRow) -> Result<Endpoints, U
             token: p.token_endpoint.clone().unwrap_or_default(),
             userinfo: p.userinfo_endpoint.clone(),
             jwks: None,
+            iss_required: false,
         })
     }
 }
@@ -209,14 +213,30 @@ pub struct UpstreamIdentity {
 }
 
 /// Redeems the code (PKCE verifier, client authentication) and reads the identity: from
-/// the verified ID token for OIDC, from the user-info endpoint for OAuth 2.0.
+/// the verified ID token for OIDC, from the user-info endpoint for OAuth 2.0. `iss` is the
+/// callback's `iss` parameter (RFC 9207 §2.4): when present it must be the provider we
+/// sent the browser to, and a provider that promises it must send it.
 pub async fn finish(
     state: &AppState,
     p: &ProviderRow,
     pending: &UpstreamLoginRow,
     code: &str,
+    iss: Option<&str>,
 ) -> Result<UpstreamIdentity, UpstreamError> {
     let e = endpoints(state, p).await?;
+    match (iss, p.issuer.as_deref()) {
+        (Some(iss), Some(expected)) if iss != expected => {
+            return Err(UpstreamError::Invalid(
+                "the answer came from another issuer".into(),
+            ));
+        }
+        (None, _) if e.iss_required => {
+            return Err(UpstreamError::Invalid(
+                "the answer does not name its issuer, which this provider promises to do".into(),
+            ));
+        }
+        _ => {}
+    }
     let client = client(state, p, &e)?;
     let verifier = state
         .master_key
@@ -324,7 +344,8 @@ fn identity_from(p: &ProviderRow, claims: &Value) -> Result<UpstreamIdentity, Up
             p.subject_claim
         ))
     })?;
-    let email = text(&p.email_claim).map(|e| e.to_lowercase());
+    // ASCII case only: Unicode lowercasing turns the Kelvin sign into a `k`.
+    let email = text(&p.email_claim).map(|e| e.to_ascii_lowercase());
     let email_verified = match claims.get("email_verified") {
         Some(Value::Bool(b)) => *b,
         // Some providers send the string "true".

@@ -1,8 +1,8 @@
 //! OpenID Connect pieces Warden needs as a relying party: Discovery 1.0 §4 (the issuer in
 //! the document must be the one configured, byte for byte) and ID token validation, Core
 //! 1.0 §3.1.3.7: signature by a key of the issuer's JWKS with an asymmetric algorithm
-//! (never `none` or HMAC), `iss`, `aud` (and `azp` when there are several audiences),
-//! `exp`, `iat`, and the `nonce` Warden sent.
+//! (never `none` or HMAC), `iss`, `aud` (ours alone) and `azp` (ours when present), `exp`,
+//! `iat` (recent), `nbf`, and the `nonce` Warden sent.
 
 use josekit::jwk::JwkSet;
 use serde_json::{Map, Value};
@@ -25,6 +25,9 @@ pub struct Discovery {
     #[serde(default)]
     pub userinfo_endpoint: Option<String>,
     pub jwks_uri: String,
+    /// RFC 9207 §3: when true, every authorization response names the issuer.
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
 }
 
 /// The provider's discovery document (cached by the fetcher per `Cache-Control`).
@@ -40,7 +43,29 @@ pub async fn discover(state: &AppState, issuer: &str) -> Result<Discovery, Upstr
         .map_err(|e| UpstreamError::Unavailable(format!("the provider's discovery failed: {e}")))?;
     let parsed: Result<Discovery, _> = serde_json::from_slice(&body);
     match parsed {
-        Ok(d) if d.issuer == issuer => Ok(d),
+        Ok(d) if d.issuer == issuer => {
+            // The browser is sent there with our PKCE challenge and state: it must be https
+            // (plain http on loopback only where loopback fetches are allowed, in development).
+            let secure = url::Url::parse(&d.authorization_endpoint).is_ok_and(|u| {
+                u.scheme() == "https"
+                    || (u.scheme() == "http"
+                        && state.fetcher_allows_loopback()
+                        && match u.host() {
+                            Some(url::Host::Domain(d)) => d == "localhost",
+                            Some(url::Host::Ipv4(a)) => a.is_loopback(),
+                            Some(url::Host::Ipv6(a)) => a.is_loopback(),
+                            None => false,
+                        })
+            });
+            if secure {
+                Ok(d)
+            } else {
+                state.fetcher.forget(&url);
+                Err(UpstreamError::Unavailable(
+                    "the provider's authorization endpoint is not an https URL".into(),
+                ))
+            }
+        }
         Ok(_) => {
             state.fetcher.forget(&url);
             Err(UpstreamError::Unavailable(
@@ -56,6 +81,60 @@ pub async fn discover(state: &AppState, issuer: &str) -> Result<Discovery, Upstr
     }
 }
 
+fn invalid(why: &str) -> UpstreamError {
+    UpstreamError::Invalid(format!("the provider's ID token {why}"))
+}
+
+/// How old an ID token may be when it reaches us: the code was just redeemed, so a token
+/// issued long ago is a replayed one.
+const MAX_AGE: i64 = 600;
+
+/// Core 1.0 §3.1.3.7 items 3–5, 9–10 and RFC 7519 §4.1.5: the token is for us alone (every
+/// `aud` is our client id, and an `azp`, when present, is too), it has not expired, it was
+/// issued within the last `MAX_AGE` seconds and not in the future, and its `nbf` has come.
+fn check_time_and_audience(
+    claims: &Map<String, Value>,
+    client_id: &str,
+    now: i64,
+) -> Result<(), UpstreamError> {
+    let audiences: Vec<&str> = match claims.get("aud") {
+        Some(Value::String(a)) => vec![a.as_str()],
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    if !audiences.contains(&client_id) {
+        return Err(invalid("is for another client"));
+    }
+    if audiences.iter().any(|a| *a != client_id) {
+        return Err(invalid("is also for other audiences"));
+    }
+    if claims
+        .get("azp")
+        .is_some_and(|azp| azp.as_str() != Some(client_id))
+    {
+        return Err(invalid("is for another party (azp)"));
+    }
+    match claims.get("exp").and_then(Value::as_i64) {
+        Some(exp) if exp > now - SKEW => {}
+        Some(_) => return Err(invalid("has expired")),
+        None => return Err(invalid("has no expiry")),
+    }
+    match claims.get("iat").and_then(Value::as_i64) {
+        Some(iat) if iat > now + SKEW => return Err(invalid("has no valid issue time")),
+        Some(iat) if iat < now - MAX_AGE => return Err(invalid("was issued too long ago")),
+        Some(_) => {}
+        None => return Err(invalid("has no valid issue time")),
+    }
+    match claims.get("nbf") {
+        None => {}
+        Some(nbf) => match nbf.as_i64() {
+            Some(nbf) if nbf <= now + SKEW => {}
+            _ => return Err(invalid("is not valid yet")),
+        },
+    }
+    Ok(())
+}
+
 /// Verifies an ID token and returns its claims.
 pub async fn verify_id_token(
     state: &AppState,
@@ -64,7 +143,6 @@ pub async fn verify_id_token(
     token: &str,
     nonce: &str,
 ) -> Result<Map<String, Value>, UpstreamError> {
-    let invalid = |why: &str| UpstreamError::Invalid(format!("the provider's ID token {why}"));
     if token.len() > MAX_ID_TOKEN_BYTES {
         return Err(invalid("is too long"));
     }
@@ -114,30 +192,7 @@ pub async fn verify_id_token(
     if claims.get("iss").and_then(Value::as_str) != p.issuer.as_deref() {
         return Err(invalid("was issued by someone else"));
     }
-    let audiences: Vec<&str> = match claims.get("aud") {
-        Some(Value::String(a)) => vec![a.as_str()],
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
-        _ => vec![],
-    };
-    if !audiences.contains(&p.client_id.as_str()) {
-        return Err(invalid("is for another client"));
-    }
-    if audiences.len() > 1 && claims.get("azp").and_then(Value::as_str) != Some(&p.client_id) {
-        return Err(invalid("is for another party (azp)"));
-    }
-    let now = state.clock.now();
-    match claims.get("exp").and_then(Value::as_i64) {
-        Some(exp) if exp > now - SKEW => {}
-        Some(_) => return Err(invalid("has expired")),
-        None => return Err(invalid("has no expiry")),
-    }
-    if claims
-        .get("iat")
-        .and_then(Value::as_i64)
-        .is_none_or(|iat| iat > now + SKEW)
-    {
-        return Err(invalid("has no valid issue time"));
-    }
+    check_time_and_audience(&claims, &p.client_id, state.clock.now())?;
     let sent = claims.get("nonce").and_then(Value::as_str).unwrap_or("");
     if sent.is_empty() || !bool::from(sent.as_bytes().ct_eq(nonce.as_bytes())) {
         return Err(invalid("does not carry the nonce of this sign-in"));

@@ -29,4 +29,5 @@ mod startup;
 mod sweep;
 mod token_exchange;
 mod upstream_idp;
+mod upstream_linking;
 mod upstream_login;

@@ -50,6 +50,11 @@ pub enum Fault {
     NoIdToken, // token response without id_token
     AlgNone, // id_token with header {"alg":"none"} and empty signature
     WrongState, // /authorize redirects back with a different state value
+    ForeignAzp, // id_token aud = our client id alone, azp = "someone-else"
+    ExtraAudience, // id_token aud = [our client id, "someone-else"], azp = our client id
+    NotYetValid, // id_token nbf = now + 300 (beyond any clock-skew leeway)
+    IssuedLongAgo, // id_token iat = now - 900, exp = now + 300 (still unexpired)
+    NoIss, // /authorize redirects back without the RFC 9207 `iss` parameter
 }
 
 type Requests = Arc<Mutex<Vec<HashMap<String, String>>>>;
@@ -62,6 +67,8 @@ pub struct Idp {
     pub kind: Kind,
     pub user: Arc<Mutex<IdpUser>>,
     pub fault: Arc<Mutex<Fault>>,
+    /// Members laid over the discovery document (`set_discovery`).
+    pub discovery_extra: Arc<Mutex<serde_json::Map<String, Value>>>,
     /// Every /authorize query the provider saw (as received, parsed into a map), so tests can
     /// assert PKCE (code_challenge_method=S256), state, nonce, scope, redirect_uri were sent.
     pub authorize_requests: Requests,
@@ -88,6 +95,7 @@ struct Shared {
     client_secret: String,
     user: Arc<Mutex<IdpUser>>,
     fault: Arc<Mutex<Fault>>,
+    discovery_extra: Arc<Mutex<serde_json::Map<String, Value>>>,
     authorize_requests: Requests,
     token_requests: TokenRequests,
     codes: Mutex<HashMap<String, Grant>>,
@@ -116,6 +124,7 @@ impl Idp {
             client_secret: random_token(),
             user: Arc::new(Mutex::new(user)),
             fault: Arc::new(Mutex::new(Fault::None)),
+            discovery_extra: Arc::default(),
             authorize_requests: Arc::default(),
             token_requests: Arc::default(),
             codes: Mutex::default(),
@@ -147,6 +156,7 @@ impl Idp {
             kind,
             user: shared.user.clone(),
             fault: shared.fault.clone(),
+            discovery_extra: shared.discovery_extra.clone(),
             authorize_requests: shared.authorize_requests.clone(),
             token_requests: shared.token_requests.clone(),
             handle,
@@ -159,6 +169,17 @@ impl Idp {
 
     pub fn set_user(&self, u: IdpUser) {
         *self.user.lock().unwrap() = u;
+    }
+
+    /// Lays `members` over the discovery document (a `null` removes one), e.g.
+    /// `{"authorization_response_iss_parameter_supported": true}`. Warden caches the
+    /// document it got (5 min without `Cache-Control`): set this before the first sign-in,
+    /// or after one that Warden refused (a refused document is not kept).
+    pub fn set_discovery(&self, members: Value) {
+        let mut extra = self.discovery_extra.lock().unwrap();
+        for (k, v) in members.as_object().unwrap() {
+            extra.insert(k.clone(), v.clone());
+        }
     }
 
     pub fn authorization_endpoint(&self) -> String {
@@ -221,7 +242,7 @@ impl Shared {
     fn discovery(&self) -> Value {
         let (authorize, token, userinfo) = paths(self.kind);
         let i = &self.issuer;
-        json!({
+        let mut document = json!({
             "issuer": i,
             "authorization_endpoint": format!("{i}{authorize}"),
             "token_endpoint": format!("{i}{token}"),
@@ -233,7 +254,17 @@ impl Shared {
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "scopes_supported": ["openid", "email", "profile"],
-        })
+        });
+        for (k, v) in self.discovery_extra.lock().unwrap().iter() {
+            match v {
+                Value::Null => document.as_object_mut().unwrap().remove(k),
+                _ => document
+                    .as_object_mut()
+                    .unwrap()
+                    .insert(k.clone(), v.clone()),
+            };
+        }
+        document
     }
 
     fn authorize(&self, req: &HttpRequest) -> HttpResponse {
@@ -296,7 +327,7 @@ impl Shared {
             if let Some(state) = state {
                 pairs.append_pair("state", state);
             }
-            if oidc {
+            if oidc && fault != Fault::NoIss {
                 pairs.append_pair("iss", &self.issuer); // RFC 9207
             }
         }
@@ -387,6 +418,7 @@ impl Shared {
             .as_secs() as i64;
         let (iat, exp) = match fault {
             Fault::Expired => (now - 1200, now - 600),
+            Fault::IssuedLongAgo => (now - 900, now + 300),
             _ => (now, now + 300),
         };
         let mut claims = json!({
@@ -396,12 +428,19 @@ impl Shared {
             },
             "sub": grant.user.sub,
             "aud": match fault {
-                Fault::WrongAudience => "someone-else",
-                _ => self.client_id.as_str(),
+                Fault::WrongAudience => json!("someone-else"),
+                Fault::ExtraAudience => json!([self.client_id, "someone-else"]),
+                _ => json!(self.client_id),
             },
             "iat": iat,
             "exp": exp,
         });
+        match fault {
+            Fault::ForeignAzp => claims["azp"] = json!("someone-else"),
+            Fault::ExtraAudience => claims["azp"] = json!(self.client_id),
+            Fault::NotYetValid => claims["nbf"] = json!(now + 300),
+            _ => {}
+        }
         let nonce = match fault {
             Fault::BadNonce => Some("not-the-nonce"),
             _ => grant.nonce.as_deref(),

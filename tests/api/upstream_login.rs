@@ -12,9 +12,9 @@ use crate::client_credentials::decode_claims;
 use crate::helpers::{TestApp, spawn_app_with, stdout_json};
 use crate::upstream_idp::{Fault, Idp, IdpUser, Kind};
 
-const LOOPBACK: &[(&str, &str)] = &[("WARDEN_DEV_ALLOW_LOOPBACK_FETCH", "1")];
+pub const LOOPBACK: &[(&str, &str)] = &[("WARDEN_DEV_ALLOW_LOOPBACK_FETCH", "1")];
 
-fn corp_user() -> IdpUser {
+pub fn corp_user() -> IdpUser {
     IdpUser {
         sub: "u-123".into(),
         email: Some("Carol@Corp.Example".into()),
@@ -24,7 +24,7 @@ fn corp_user() -> IdpUser {
 }
 
 /// Registers `idp` as provider `id` through the admin API with `extra` settings.
-async fn add_provider(app: &TestApp, token: &str, id: &str, idp: &Idp, extra: Value) -> Value {
+pub async fn add_provider(app: &TestApp, token: &str, id: &str, idp: &Idp, extra: Value) -> Value {
     let mut body = match idp.kind {
         Kind::Oidc => json!({"id": id, "kind": "oidc", "display_name": "Corp SSO",
             "issuer": idp.issuer, "client_id": idp.client_id, "client_secret": idp.client_secret}),
@@ -45,7 +45,7 @@ async fn add_provider(app: &TestApp, token: &str, id: &str, idp: &Idp, extra: Va
 
 /// On a login page: presses the provider's button, lets the provider answer, and returns
 /// Warden's response to the callback (not followed).
-async fn via_provider(
+pub async fn via_provider(
     app: &TestApp,
     browser: &mut Browser,
     login_page: reqwest::Response,
@@ -59,7 +59,7 @@ async fn via_provider(
 }
 
 /// Presses the button of `provider` on the page (login or account); returns Warden's answer.
-async fn press(
+pub async fn press(
     app: &TestApp,
     browser: &mut Browser,
     page: reqwest::Response,
@@ -88,11 +88,11 @@ async fn press(
         .await
 }
 
-fn has_session(browser: &Browser) -> bool {
+pub fn has_session(browser: &Browser) -> bool {
     browser.cookies.keys().any(|k| k.contains("warden-session"))
 }
 
-async fn assert_failure_page(response: reqwest::Response, status: u16, needle: &str) {
+pub async fn assert_failure_page(response: reqwest::Response, status: u16, needle: &str) {
     assert_eq!(response.status(), status);
     assert!(
         response.headers()["content-type"]
@@ -288,6 +288,13 @@ async fn every_bad_answer_from_the_provider_is_a_page_and_no_session() {
         (Fault::Expired, 400, "expired"),
         (Fault::BadNonce, 400, "nonce"),
         (Fault::NoIdToken, 400, "no ID token"),
+        // Core §3.1.3.7: an `azp` must be Warden's client id even with Warden alone in
+        // `aud`, and no other audience may share the token (even with `azp` = Warden).
+        (Fault::ForeignAzp, 400, "another party (azp)"),
+        (Fault::ExtraAudience, 400, "other audiences"),
+        // `nbf` 300 s ahead (the leeway is 60 s); `iat` 900 s ago (at most 600 s).
+        (Fault::NotYetValid, 400, "not valid yet"),
+        (Fault::IssuedLongAgo, 400, "too long ago"),
     ];
     for (fault, status, needle) in cases {
         idp.set_fault(fault);
@@ -446,7 +453,7 @@ async fn first_sign_in_rules_link_by_verified_email_or_refuse_unknown_people() {
         &token,
         "corp",
         &idp,
-        json!({"on_first_login": "existing-only"}),
+        json!({"on_first_login": "existing-only", "allowed_domains": ["corp.example"]}),
     )
     .await;
     let mut browser = Browser::new();
@@ -471,7 +478,8 @@ async fn first_sign_in_rules_link_by_verified_email_or_refuse_unknown_people() {
     let identities = stdout_json(&app.cli(&["user", "identities", "carol@corp.example"]));
     assert_eq!(identities[0]["user_id"], carol["id"]);
 
-    // An unverified address never links, even to an existing account.
+    // An unverified address never links, even to an existing account (the domain rule,
+    // which linking by email needs, already turns it away).
     idp.set_user(IdpUser {
         sub: "u-777".into(),
         email: Some("carol@corp.example".into()),
@@ -481,7 +489,10 @@ async fn first_sign_in_rules_link_by_verified_email_or_refuse_unknown_people() {
     let mut other = Browser::new();
     let page = other.get(&format!("{}/login", app.issuer)).await;
     let landed = via_provider(&app, &mut other, page, "corp").await;
-    assert_failure_page(landed, 403, "No Warden account").await;
+    assert_failure_page(landed, 403, "verified email addresses").await;
+    assert!(!has_session(&other));
+    let identities = stdout_json(&app.cli(&["user", "identities", "carol@corp.example"]));
+    assert_eq!(identities.as_array().unwrap().len(), 1, "{identities}");
 
     // A disabled user cannot sign in upstream either.
     idp.set_user(corp_user());

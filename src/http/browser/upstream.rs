@@ -11,9 +11,9 @@ use super::{
 };
 use crate::crypto::random;
 use crate::http::oauth::read_form;
+use crate::http::pages::error_page;
 use crate::http::peer::client_key;
 use crate::limits;
-use crate::http::pages::error_page;
 use crate::oauth::params::Params;
 use crate::state::AppState;
 use crate::upstream::{self, UpstreamError};
@@ -100,38 +100,54 @@ pub async fn callback(
         .map(|c| c.value().to_owned())
         .unwrap_or_default();
     let state_value = params.get("state").unwrap_or("");
-    // The row goes whatever happens next: a callback is good for one try.
-    let pending = if state_value.is_empty() || state_value.len() > 512 {
-        None
-    } else {
+    let readable = !state_value.is_empty() && state_value.len() <= 512;
+    let state_hash = random::sha256_b64(state_value);
+    let now = state.clock.now();
+    // Spent only by the browser that started it, for the provider it was started with: a
+    // callback from anywhere else changes nothing, and the real user can still finish.
+    let pending = if readable && !browser.is_empty() {
         match state
             .store
-            .take_upstream_login(&random::sha256_b64(state_value), state.clock.now())
+            .take_upstream_login(&state_hash, &random::sha256_b64(&browser), &provider, now)
             .await
         {
             Ok(p) => p,
             Err(e) => return unavailable(&state, e.into()),
         }
+    } else {
+        None
     };
-    let Some(pending) = pending.filter(|p| p.provider_id == *provider) else {
-        return clear(
-            refused(
-                &state,
-                StatusCode::BAD_REQUEST,
-                "This sign-in has expired, was already used, or was not started here. Start again from the sign-in page.",
-            ),
-            &state,
-        );
+    let Some(pending) = pending else {
+        let elsewhere = readable
+            && match state.store.upstream_login_exists(&state_hash, now).await {
+                Ok(found) => found,
+                Err(e) => return unavailable(&state, e.into()),
+            };
+        let message = if elsewhere {
+            "This sign-in was started in another browser (or with another provider). Start again from the sign-in page."
+        } else {
+            "This sign-in has expired, was already used, or was not started here. Start again from the sign-in page."
+        };
+        return clear(refused(&state, StatusCode::BAD_REQUEST, message), &state);
     };
-    if !same_token(&random::sha256_b64(&browser), &pending.browser_hash) || browser.is_empty() {
-        return clear(
-            refused(
+    // Linking adds an identity to the account that asked: the browser must still be
+    // signed in as that user, not as someone who took over the browser meanwhile.
+    if let Some(linking) = &pending.link_user_id {
+        let same_user = match current_session(&state, &req).await {
+            Ok(Some((_, s))) => s.user_id == *linking,
+            Ok(None) => false,
+            Err(e) => return unavailable(&state, e),
+        };
+        if !same_user {
+            return clear(
+                refused(
+                    &state,
+                    StatusCode::FORBIDDEN,
+                    "This browser is no longer signed in as the account that asked to link. Sign in and start again from the account page.",
+                ),
                 &state,
-                StatusCode::BAD_REQUEST,
-                "This sign-in was started in another browser. Start again from the sign-in page.",
-            ),
-            &state,
-        );
+            );
+        }
     }
     let provider = match state.store.upstream_provider(&provider).await {
         Ok(Some(p)) if p.enabled => p,
@@ -159,19 +175,12 @@ pub async fn callback(
                 error.chars().take(64).collect::<String>()
             )));
         }
-        // RFC 9207: a provider that names itself must name the one we sent the user to.
-        if let (Some(iss), Some(expected)) = (params.get("iss"), provider.issuer.as_deref())
-            && iss != expected
-        {
-            return Err(UpstreamError::Invalid(
-                "the answer came from another issuer".into(),
-            ));
-        }
         let code = params
             .get("code")
             .filter(|c| !c.is_empty() && c.len() <= 2048)
             .ok_or_else(|| UpstreamError::Invalid("the answer has no code".into()))?;
-        let identity = upstream::finish(&state, &provider, &pending, code).await?;
+        let identity =
+            upstream::finish(&state, &provider, &pending, code, params.get("iss")).await?;
         upstream::accounts::resolve(
             &state,
             &provider,
