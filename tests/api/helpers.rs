@@ -192,12 +192,15 @@ impl TestApp {
     }
 }
 
+/// The path of the `warden` binary under test.
+pub fn warden_binary() -> String {
+    std::env::var("WARDEN_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_warden").into())
+}
+
 /// The `warden` binary with a clean environment plus `env`. `WARDEN_TEST_BIN` names
 /// another build of it (the abuse suite's full-size runs use a release binary).
 pub fn warden_command(env: &HashMap<String, String>) -> Command {
-    let binary =
-        std::env::var("WARDEN_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_warden").into());
-    let mut command = Command::new(binary);
+    let mut command = Command::new(warden_binary());
     command
         .env_clear()
         .envs(env)
@@ -554,4 +557,27 @@ pub fn credentials_of(view: &serde_json::Value) -> (String, String) {
         view["client_id"].as_str().unwrap().to_owned(),
         view["client_secret"].as_str().unwrap().to_owned(),
     )
+}
+
+/// One number from this test's database, read behind Warden's back.
+pub async fn scalar(db: &TestDb, sql: &str) -> i64 {
+    use sqlx::Connection;
+    match &db.postgres {
+        Some((admin_url, name)) => {
+            let url = crate::helpers::with_database(admin_url, name);
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+        }
+        None => {
+            let url = format!("sqlite:{}", db.data_dir.path().join("warden.db").display());
+            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+        }
+    }
 }

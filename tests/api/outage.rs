@@ -15,14 +15,14 @@ use crate::helpers::{TestDb, setup, spawn_app_on, with_database};
 
 /// Forwards 127.0.0.1:<port> to Postgres while up; down cuts every connection and stops
 /// listening, so new connections are refused, as with a stopped server.
-struct Proxy {
-    port: u16,
+pub(crate) struct Proxy {
+    pub(crate) port: u16,
     up: Arc<tokio::sync::watch::Sender<bool>>,
     links: Arc<Mutex<Vec<AbortHandle>>>,
 }
 
 impl Proxy {
-    async fn start(target: String) -> Proxy {
+    pub(crate) async fn start(target: String) -> Proxy {
         let first = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = first.local_addr().unwrap().port();
         let (up, mut watch) = tokio::sync::watch::channel(true);
@@ -69,14 +69,14 @@ impl Proxy {
         }
     }
 
-    fn down(&self) {
+    pub(crate) fn down(&self) {
         let _ = self.up.send(false);
         for link in self.links.lock().unwrap().drain(..) {
             link.abort();
         }
     }
 
-    fn up(&self) {
+    pub(crate) fn up(&self) {
         let _ = self.up.send(true);
     }
 }

@@ -3,77 +3,10 @@
 //! outage does not pile up waiting requests. Postgres only, like `outage.rs` (whose proxy
 //! this is, cut down: that one is private to its module).
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
-use tokio::task::AbortHandle;
 
 use super::{Warden, metric_value};
 use crate::helpers::{TestDb, with_database};
-
-/// Forwards a loopback port to Postgres while up; down cuts every link and stops listening.
-struct Proxy {
-    port: u16,
-    up: watch::Sender<bool>,
-    links: Arc<Mutex<Vec<AbortHandle>>>,
-}
-
-impl Proxy {
-    async fn start(target: String) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let (up, mut state) = watch::channel(true);
-        let links = Arc::new(Mutex::new(Vec::new()));
-        let kept = links.clone();
-        tokio::spawn(async move {
-            let mut listener = Some(listener);
-            loop {
-                let Some(l) = listener.take() else {
-                    if state.wait_for(|up| *up).await.is_err() {
-                        return;
-                    }
-                    listener = Some(TcpListener::bind(("127.0.0.1", port)).await.unwrap());
-                    continue;
-                };
-                tokio::select! {
-                    accepted = l.accept() => {
-                        let Ok((mut inbound, _)) = accepted else { return };
-                        let target = target.clone();
-                        let link = tokio::spawn(async move {
-                            if let Ok(mut outbound) = TcpStream::connect(&target).await {
-                                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                            }
-                        });
-                        kept.lock().unwrap().push(link.abort_handle());
-                        listener = Some(l);
-                    }
-                    changed = state.changed() => {
-                        if changed.is_err() {
-                            return;
-                        }
-                        if *state.borrow() {
-                            listener = Some(l);
-                        }
-                    }
-                }
-            }
-        });
-        Proxy { port, up, links }
-    }
-
-    fn down(&self) {
-        let _ = self.up.send(false);
-        for link in self.links.lock().unwrap().drain(..) {
-            link.abort();
-        }
-    }
-
-    fn up(&self) {
-        let _ = self.up.send(true);
-    }
-}
 
 /// One client_credentials request: status, error code, and how long it took.
 async fn token(
@@ -103,7 +36,7 @@ async fn during_a_database_outage_requests_fail_fast_and_recover_without_a_resta
         return;
     };
     let direct = url::Url::parse(&with_database(&admin_url, &name)).unwrap();
-    let proxy = Proxy::start(format!(
+    let proxy = crate::outage::Proxy::start(format!(
         "{}:{}",
         direct.host_str().unwrap(),
         direct.port().unwrap_or(5432)
@@ -116,26 +49,7 @@ async fn during_a_database_outage_requests_fail_fast_and_recover_without_a_resta
         db,
         &[("WARDEN_CACHE_TTL", "0"), ("WARDEN_TOKEN_RATE_LIMIT", "0")],
     );
-    warden.cli(&[
-        "resource",
-        "create",
-        "--uri",
-        super::RESOURCE,
-        "--name",
-        "mcp",
-        "--scopes",
-        "mcp:read",
-    ]);
-    let agent = crate::helpers::credentials_of(&warden.cli(&[
-        "client",
-        "create",
-        "--name",
-        "agent",
-        "--grant-type",
-        "client_credentials",
-        "--resource",
-        super::RESOURCE,
-    ]));
+    let agent = super::agent_client(&warden);
     warden
         .env
         .insert("DATABASE_URL".into(), via_proxy.to_string());

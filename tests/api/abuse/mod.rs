@@ -25,7 +25,9 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{ServeProcess, TestDb, free_port, serve_process, stdout_json, wait_ready};
+use crate::helpers::{
+    ServeProcess, TestDb, free_port, scalar, serve_process, stdout_json, wait_ready,
+};
 
 /// The resident-memory ceiling every flood must stay under.
 const RSS_CEILING_MB: f64 = 200.0;
@@ -88,8 +90,28 @@ impl Warden {
 
     /// Starts the server with its stderr collected line by line into the returned log.
     async fn serve_logging(&mut self) -> Arc<Mutex<Vec<String>>> {
-        let mut child = crate::helpers::warden_command(&self.env)
-            .arg("serve")
+        self.serve_logging_with(crate::helpers::warden_command(&self.env).arg("serve"))
+            .await
+    }
+
+    /// The same, under a soft open-file limit of `limit` (set by the shell before exec).
+    async fn serve_logging_with_open_files(&mut self, limit: u32) -> Arc<Mutex<Vec<String>>> {
+        let mut command = std::process::Command::new("bash");
+        command
+            .arg("-c")
+            .arg(format!("ulimit -Sn {limit} && exec \"$0\" serve"))
+            .arg(crate::helpers::warden_binary())
+            .env_clear()
+            .envs(&self.env)
+            .env("PATH", std::env::var("PATH").unwrap_or_default());
+        self.serve_logging_with(&mut command).await
+    }
+
+    async fn serve_logging_with(
+        &mut self,
+        command: &mut std::process::Command,
+    ) -> Arc<Mutex<Vec<String>>> {
+        let mut child = command
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -223,29 +245,6 @@ fn refusals(limit: &str) -> String {
     format!("warden_limit_refusals_total{{limit=\"{limit}\"}}")
 }
 
-/// `sweep::support::scalar`'s twin (that one is private to the sweep).
-async fn scalar(db: &TestDb, sql: &str) -> i64 {
-    use sqlx::Connection;
-    match &db.postgres {
-        Some((admin_url, name)) => {
-            let url = crate::helpers::with_database(admin_url, name);
-            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
-                .fetch_one(&mut conn)
-                .await
-                .unwrap()
-        }
-        None => {
-            let url = format!("sqlite:{}", db.data_dir.path().join("warden.db").display());
-            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
-                .fetch_one(&mut conn)
-                .await
-                .unwrap()
-        }
-    }
-}
-
 /// An HTTP client whose connections come from `address` (any 127.x.y.z is loopback).
 fn client_from(address: IpAddr) -> reqwest::Client {
     reqwest::Client::builder()
@@ -358,21 +357,36 @@ fn quantile_ms(sorted: &[Duration], p: f64) -> f64 {
 /// A resource and an interactive client (as crash.rs makes them), created with the CLI.
 /// Returns the client's credentials.
 fn interactive_client(warden: &Warden) -> (String, String) {
+    client_with(
+        warden,
+        &[
+            "--grant-type",
+            "authorization_code",
+            "--redirect-uri",
+            crate::browser::REDIRECT,
+        ],
+    )
+}
+
+/// A resource and a client_credentials client, created with the CLI: its credentials.
+fn agent_client(warden: &Warden) -> (String, String) {
+    client_with(warden, &["--grant-type", "client_credentials"])
+}
+
+fn client_with(warden: &Warden, grant: &[&str]) -> (String, String) {
     warden.cli(&[
         "resource", "create", "--uri", RESOURCE, "--name", "mcp", "--scopes", "mcp:read",
     ]);
-    crate::helpers::credentials_of(&warden.cli(&[
+    let mut args = vec![
         "client",
         "create",
         "--name",
-        "ide",
-        "--grant-type",
-        "authorization_code",
-        "--redirect-uri",
-        crate::browser::REDIRECT,
+        "client",
         "--resource",
         RESOURCE,
-    ]))
+    ];
+    args.extend_from_slice(grant);
+    crate::helpers::credentials_of(&warden.cli(&args))
 }
 
 const RESOURCE: &str = "https://mcp.example.com/";

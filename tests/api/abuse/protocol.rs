@@ -168,3 +168,26 @@ async fn unknown_methods_get_501_and_known_methods_a_path_does_not_serve_405() {
     // registered as a bare GET route answered 404 here before.
     assert!(wrong.is_empty(), "{wrong:?}");
 }
+
+#[tokio::test]
+async fn a_low_open_file_limit_is_warned_about_at_start_up() {
+    let mut warden = Warden::new(&[]).await;
+    let log = warden.serve_logging_with_open_files(1024).await;
+    let lines = log.lock().unwrap().clone();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("open-file limit is low") && l.contains("1024")),
+        "no warning under ulimit -n 1024: {lines:#?}"
+    );
+    // Above the threshold: no warning.
+    let mut roomy = Warden::new(&[]).await;
+    let log = roomy.serve_logging_with_open_files(16384).await;
+    assert!(
+        !log.lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("open-file limit")),
+        "warned with room to spare"
+    );
+}

@@ -41,26 +41,7 @@ async fn a_sign_in_flood_gets_503s_in_bounded_memory_while_tokens_keep_flowing()
         ("WARDEN_TOKEN_RATE_LIMIT", "0"),
     ])
     .await;
-    warden.cli(&[
-        "resource",
-        "create",
-        "--uri",
-        super::RESOURCE,
-        "--name",
-        "mcp",
-        "--scopes",
-        "mcp:read",
-    ]);
-    let agent = crate::helpers::credentials_of(&warden.cli(&[
-        "client",
-        "create",
-        "--name",
-        "agent",
-        "--grant-type",
-        "client_credentials",
-        "--resource",
-        super::RESOURCE,
-    ]));
+    let agent = super::agent_client(&warden);
     warden.serve().await;
     let warden = Arc::new(warden);
     let pid = warden.pid();

@@ -9,7 +9,7 @@ use josekit::jwt::JwtPayload;
 use serde_json::{Value, json};
 
 use crate::browser::{Browser, Interactive, REDIRECT, authorize, authorize_url, pkce, redeem};
-use crate::helpers::{TestApp, TestClient, TestDb, assert_oauth_error};
+use crate::helpers::{TestApp, TestClient, assert_oauth_error};
 use crate::self_registration::{SigningKey, claims, now, register, sign_es256};
 
 /// A second resource the interactive clients may use (they list none, so any is open).
@@ -212,25 +212,4 @@ pub(super) async fn jwt_client_tokens(
 // ---------------------------------------------------------------------------------------
 // The database behind Warden's back.
 
-/// One number from this test's database, read behind Warden's back.
-pub(super) async fn scalar(db: &TestDb, sql: &str) -> i64 {
-    use sqlx::Connection;
-    match &db.postgres {
-        Some((admin_url, name)) => {
-            let url = crate::helpers::with_database(admin_url, name);
-            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
-                .fetch_one(&mut conn)
-                .await
-                .unwrap()
-        }
-        None => {
-            let url = format!("sqlite:{}", db.data_dir.path().join("warden.db").display());
-            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
-                .fetch_one(&mut conn)
-                .await
-                .unwrap()
-        }
-    }
-}
+pub(super) use crate::helpers::scalar;
