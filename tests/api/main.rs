@@ -11,6 +11,7 @@ mod browser;
 mod cli;
 mod client_credentials;
 mod crash;
+mod device_cookies;
 mod discovery;
 mod doc_server;
 mod health;

@@ -7,7 +7,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::{
-    base, cookie, current_session, login_cookie, opaque_id, removal, same_token, see_other,
+    base, cookie, current_session, device_cookie, login_cookie, opaque_id, removal, same_token, see_other,
     session_cookie, unavailable,
 };
 use crate::accounts::{self, SignIn};
@@ -143,7 +143,9 @@ pub async fn post_login(
     }
     let password = params.get("password").unwrap_or("");
     let address = client_key(&req, &state.settings.limits.trusted_proxies);
-    let user = match accounts::sign_in(&state, &username, password, address).await {
+    let device = req.cookie(device_cookie(&state));
+    let device = device.as_ref().map(|c| c.value());
+    let user = match accounts::sign_in(&state, &username, password, address, device).await {
         Ok(SignIn::Ok(user)) => user,
         Ok(SignIn::Refused) => {
             let message = "Wrong username or password.".to_owned();
@@ -180,7 +182,16 @@ pub async fn post_login(
         }
         Err(e) => return unavailable(&state, e),
     };
-    signed_in(&state, &req, &user.id, request).await
+    let mut response = signed_in(&state, &req, &user.id, request).await;
+    // This browser now knows the password: from here on its failures count against it
+    // alone (a fresh id each time, so a copied cookie is not renewed by its owner).
+    let value = accounts::device::issue(&state.master_key, &user.username.to_ascii_lowercase());
+    let mut device = cookie(&state, device_cookie(&state), value);
+    device.set_max_age(actix_web::cookie::time::Duration::seconds(
+        accounts::device::DEVICE_TTL,
+    ));
+    let _ = response.add_cookie(&device);
+    response
 }
 
 /// Starts a fresh session for `user_id` and sends the browser on: back to the pending

@@ -42,6 +42,15 @@ pub fn upstream_cookie(state: &AppState) -> &'static str {
     }
 }
 
+/// The device cookie (`accounts::device`): long-lived, sent only to sign-in.
+pub fn device_cookie(state: &AppState) -> &'static str {
+    if state.settings.issuer.is_https() {
+        "__Host-warden-device"
+    } else {
+        "warden-device"
+    }
+}
+
 pub fn cookie(state: &AppState, name: &'static str, value: String) -> Cookie<'static> {
     Cookie::build(name, value)
         .path("/")

@@ -4,10 +4,15 @@
 //!
 //! The throttle counts per account *and address* (5), per address (20) and per account
 //! from anywhere (100, the NIST SP 800-63B §5.2.2 ceiling): someone guessing from one
-//! address locks out only that address, not the user, and no one gets more than 100
-//! guesses at an account per window. An attempt is taken from each counter before the
-//! password is checked, atomically, so a burst of parallel guesses cannot all slip under
-//! the limit; a throttled attempt and a success hand their places back.
+//! address locks out only that address, and no one gets more than 100 guesses at an
+//! account per window. A browser that has signed in to the account before (a `device`
+//! cookie) is counted apart, per device (5), and never meets the account-wide ceiling, so
+//! guesses from many addresses cannot lock the real user out. An attempt is taken from
+//! each counter before the password is checked, atomically, so a burst of parallel guesses
+//! cannot all slip under the limit; a throttled attempt and a success hand their places
+//! back.
+
+pub mod device;
 
 use crate::admin::users::MAX_USERNAME_BYTES;
 use crate::crypto::{password, random};
@@ -22,6 +27,8 @@ use crate::store::users::UserRow;
 pub const MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS: i64 = 5;
 pub const MAX_FAILURES_PER_ADDRESS: i64 = 20;
 pub const MAX_FAILURES_PER_ACCOUNT: i64 = 100;
+/// Failed attempts allowed within the window from one trusted device.
+pub const MAX_FAILURES_PER_DEVICE: i64 = 5;
 pub const THROTTLE_WINDOW: i64 = 15 * 60;
 
 pub enum SignIn {
@@ -34,7 +41,8 @@ pub enum SignIn {
     Busy,
 }
 
-/// Checks a username and password from the client at `address`.
+/// Checks a username and password from the client at `address`, whose browser sent the
+/// device cookie `device` (if any).
 ///
 /// Order matters for what an anonymous flood can cost: first a place at the password
 /// hashers (none free: `Busy`, nothing stored, nothing hashed), then the throttle counters,
@@ -45,6 +53,7 @@ pub async fn sign_in(
     username: &str,
     password_in: &str,
     address: AddressKey,
+    device: Option<&str>,
 ) -> anyhow::Result<SignIn> {
     if username.len() > MAX_USERNAME_BYTES || password_in.len() > password::MAX_PASSWORD_BYTES {
         return Ok(SignIn::Refused);
@@ -55,16 +64,20 @@ pub async fn sign_in(
     };
     let now = state.clock.now();
     let window_start = now - THROTTLE_WINDOW;
-    let account = username.to_lowercase();
-    let keys = [
-        (format!("ip:{address}"), MAX_FAILURES_PER_ADDRESS),
-        (format!("user:{account}"), MAX_FAILURES_PER_ACCOUNT),
-        (
-            // The address comes last: it never holds an `@`, so no two pairs share a key.
-            format!("pair:{account}@{address}"),
-            MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS,
-        ),
-    ];
+    let account = username.to_ascii_lowercase();
+    let trusted = device.and_then(|d| device::verify(&state.master_key, &account, d));
+    let keys = match &trusted {
+        Some(id) => vec![(format!("device:{id}"), MAX_FAILURES_PER_DEVICE)],
+        None => vec![
+            (format!("ip:{address}"), MAX_FAILURES_PER_ADDRESS),
+            (format!("user:{account}"), MAX_FAILURES_PER_ACCOUNT),
+            (
+                // The address comes last: it never holds an `@`, so no two pairs share a key.
+                format!("pair:{account}@{address}"),
+                MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS,
+            ),
+        ],
+    };
     for (taken, (key, limit)) in keys.iter().enumerate() {
         if state.store.take_attempt(key, now, window_start).await? > *limit {
             for (key, _) in &keys[..=taken] {
@@ -92,12 +105,17 @@ pub async fn sign_in(
     };
     match matched {
         Some(user) => {
-            // A success is no failure: this address may try afresh, and the others' counts
-            // get back the place this attempt took.
-            let [(address, _), (account, _), (pair, _)] = &keys;
-            state.store.clear_failures(pair).await?;
-            state.store.give_back_attempt(address).await?;
-            state.store.give_back_attempt(account).await?;
+            // A success is no failure: this device, or this address, may try afresh, and
+            // the shared counts get back the place this attempt took.
+            match keys.as_slice() {
+                [(device, _)] => state.store.clear_failures(device).await?,
+                [(address, _), (account, _), (pair, _)] => {
+                    state.store.clear_failures(pair).await?;
+                    state.store.give_back_attempt(address).await?;
+                    state.store.give_back_attempt(account).await?;
+                }
+                _ => {}
+            }
             Ok(SignIn::Ok(user))
         }
         None => Ok(SignIn::Refused),
