@@ -7,21 +7,32 @@
 //!   IPv6 forms…); the connection is then pinned to the checked address, so a second DNS
 //!   answer cannot rebind it;
 //! - no redirects, a time limit, a body cap, status 200 only;
-//! - cache lifetimes from `Cache-Control`, clamped; failures are never cached.
+//! - cache lifetimes from `Cache-Control`, clamped; a failed fetch is remembered for
+//!   60 s (a bounded negative cache), so one URL cannot make Warden fetch on every request;
+//! - proxy variables of the environment (`HTTPS_PROXY`, `ALL_PROXY`…) are ignored: a proxy
+//!   resolves names itself, which would skip the address pinning. An egress proxy is only
+//!   used when the operator names one (`WARDEN_EGRESS_PROXY`); Warden still checks the
+//!   addresses it resolves, but the proxy resolves again, so refusing private destinations
+//!   becomes that proxy's duty.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use url::{Host, Url};
+
+use crate::clock::{Clock, UnixTime};
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 const MIN_CACHE: u64 = 60;
 const MAX_CACHE: u64 = 24 * 3600;
 const DEFAULT_CACHE: u64 = 300;
 const MAX_CACHE_ENTRIES: usize = 10_000;
+/// Seconds a failed fetch is answered from memory.
+const FAILURE_MEMORY: i64 = 60;
+const MAX_FAILURE_ENTRIES: usize = 10_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -40,20 +51,35 @@ pub struct Fetched {
 
 pub struct Fetcher {
     allow_loopback: bool,
+    /// The operator's egress proxy (`WARDEN_EGRESS_PROXY`); never one from the environment.
+    proxy: Option<Url>,
     cache: Mutex<HashMap<String, (Instant, Bytes)>>,
+    /// URLs whose last fetch failed, until when (clock time) that failure is answered
+    /// from memory.
+    failures: Mutex<HashMap<String, UnixTime>>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Fetcher {
-    pub fn new(allow_loopback: bool) -> Fetcher {
+    pub fn new(allow_loopback: bool, proxy: Option<Url>, clock: Arc<dyn Clock>) -> Fetcher {
         if allow_loopback {
             tracing::warn!(
                 "WARDEN_DEV_ALLOW_LOOPBACK_FETCH is on: Warden will fetch plain-http URLs on loopback \
                  addresses. Never use this in production."
             );
         }
+        if proxy.is_some() {
+            tracing::warn!(
+                "WARDEN_EGRESS_PROXY is set: outbound fetches go through it, and it must refuse \
+                 private and special-use destinations itself."
+            );
+        }
         Fetcher {
             allow_loopback,
+            proxy,
             cache: Mutex::new(HashMap::new()),
+            failures: Mutex::new(HashMap::new()),
+            clock,
         }
     }
 
@@ -68,18 +94,19 @@ impl Fetcher {
             }
             return Ok(body);
         }
-        let request = reqwest::Request::new(
-            reqwest::Method::GET,
-            Url::parse(url)
-                .map_err(|e| FetchError::Refused(format!("{url:?} is not a URL ({e})")))?,
-        );
-        let response = self.send(request, max_bytes).await?;
-        if response.status != 200 {
-            return Err(FetchError::Failed(format!(
-                "status {} (only 200 is accepted; redirects are not followed)",
-                response.status
-            )));
+        if self.failed_recently(url) {
+            return Err(FetchError::Failed(
+                "it failed less than a minute ago (not fetched again yet)".into(),
+            ));
         }
+        let fetched = self.fetch_ok(url, max_bytes).await;
+        let response = match fetched {
+            Ok(response) => response,
+            Err(e) => {
+                self.remember_failure(url);
+                return Err(e);
+            }
+        };
         let lifetime = cache_lifetime(
             response
                 .headers
@@ -103,6 +130,42 @@ impl Fetcher {
         Ok(body)
     }
 
+    /// One GET that must answer 200.
+    async fn fetch_ok(&self, url: &str, max_bytes: usize) -> Result<Fetched, FetchError> {
+        let request = reqwest::Request::new(
+            reqwest::Method::GET,
+            Url::parse(url)
+                .map_err(|e| FetchError::Refused(format!("{url:?} is not a URL ({e})")))?,
+        );
+        let response = self.send(request, max_bytes).await?;
+        if response.status != 200 {
+            return Err(FetchError::Failed(format!(
+                "status {} (only 200 is accepted; redirects are not followed)",
+                response.status
+            )));
+        }
+        Ok(response)
+    }
+
+    fn failed_recently(&self, url: &str) -> bool {
+        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let now = self.clock.now();
+        failures.get(url).is_some_and(|until| *until > now)
+    }
+
+    /// Bounded: past the cap, expired entries go; if none has expired the failure is not
+    /// remembered (the fetch limits still hold, only the shortcut is lost).
+    fn remember_failure(&self, url: &str) {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let now = self.clock.now();
+        if failures.len() >= MAX_FAILURE_ENTRIES {
+            failures.retain(|_, until| *until > now);
+        }
+        if failures.len() < MAX_FAILURE_ENTRIES {
+            failures.insert(url.to_owned(), now + FAILURE_MEMORY);
+        }
+    }
+
     /// Sends any request (a token request, a user-info call) under the same rules as
     /// `get`, without caching; every status is returned to the caller.
     pub async fn send(
@@ -117,6 +180,15 @@ impl Fetcher {
             .timeout(TIMEOUT)
             .connect_timeout(TIMEOUT)
             .user_agent(concat!("Warden/", env!("CARGO_PKG_VERSION")));
+        // Proxy variables of the environment would let a proxy resolve the host again and
+        // connect wherever its answer points, past the checked address.
+        builder = match &self.proxy {
+            None => builder.no_proxy(),
+            Some(proxy) => builder.proxy(
+                reqwest::Proxy::all(proxy.as_str())
+                    .map_err(|e| FetchError::Failed(format!("the egress proxy: {e}")))?,
+            ),
+        };
         if matches!(parsed.host(), Some(Host::Domain(_))) {
             builder = builder.resolve(&host, address);
         }
@@ -168,7 +240,7 @@ impl Fetcher {
         })
     }
 
-    /// Forgets a cached document (after it turned out invalid: never cache failures).
+    /// Forgets a cached document (after it turned out invalid, so a fixed one is read at once).
     pub fn forget(&self, url: &str) {
         self.cache
             .lock()
@@ -273,6 +345,19 @@ fn v4_from(high: u16, low: u16) -> Ipv4Addr {
 
 /// RFC 6890 (and successors) special-use ranges: anything that is not the public internet.
 pub fn is_special_use(ip: IpAddr) -> bool {
+    if let IpAddr::V6(v6) = ip {
+        let s = v6.segments();
+        // IPv4-mapped (::ffff:0:0/96) and IPv4-translated (::ffff:0:0:0/96, RFC 2765) are
+        // not destinations a public name should have (RFC 6890: not global), and
+        // 64:ff9b:1::/48 is the local-use translation prefix (RFC 8215): a translator
+        // there may reach any internal IPv4 address.
+        if s[0..5] == [0, 0, 0, 0, 0] && s[5] == 0xffff
+            || s[0..4] == [0, 0, 0, 0] && s[4] == 0xffff && s[5] == 0
+            || s[0..3] == [0x64, 0xff9b, 1]
+        {
+            return true;
+        }
+    }
     match canonical(ip) {
         IpAddr::V4(v4) => {
             let [a, b, c, _] = v4.octets();
@@ -352,10 +437,25 @@ mod tests {
             "93.184.216.34",
             "8.8.8.8",
             "2606:4700::1111",
-            "::ffff:8.8.8.8",
             "1.1.1.1",
+            "64:ff9b::808:808",
         ] {
             assert!(!special(ip), "{ip} is public");
+        }
+    }
+
+    #[test]
+    fn mapped_translated_and_local_nat64_addresses_are_refused_whatever_they_carry() {
+        for ip in [
+            "::ffff:8.8.8.8",
+            "::ffff:0:0",
+            "::ffff:ffff:ffff",
+            "::ffff:0:8.8.8.8",
+            "::ffff:0:127.0.0.1",
+            "64:ff9b:1::808:808",
+            "64:ff9b:1:ffff::1",
+        ] {
+            assert!(special(ip), "{ip} must be refused");
         }
     }
 
@@ -378,7 +478,7 @@ mod tests {
 
     #[tokio::test]
     async fn names_resolving_to_private_addresses_and_plain_http_are_refused() {
-        let strict = Fetcher::new(false);
+        let strict = Fetcher::new(false, None, Arc::new(crate::clock::SystemClock));
         for url in [
             "https://localhost/doc",
             "https://127.0.0.1/doc",
@@ -391,13 +491,33 @@ mod tests {
                 "{url}"
             );
         }
-        let dev = Fetcher::new(true);
+        let dev = Fetcher::new(true, None, Arc::new(crate::clock::SystemClock));
         assert!(dev.check("http://127.0.0.1:9/doc").await.is_ok());
         assert!(dev.check("http://localhost:9/doc").await.is_ok());
         assert!(matches!(
             dev.check("http://10.0.0.1/doc").await,
             Err(FetchError::Refused(_))
         ));
+    }
+
+    #[test]
+    fn remembered_failures_are_bounded_and_expire() {
+        let clock = Arc::new(crate::clock::ManualClock::default());
+        let fetcher = Fetcher::new(false, None, clock.clone());
+        for i in 0..MAX_FAILURE_ENTRIES + 5 {
+            fetcher.remember_failure(&format!("https://x.example/{i}"));
+        }
+        assert_eq!(fetcher.failures.lock().unwrap().len(), MAX_FAILURE_ENTRIES);
+        assert!(fetcher.failed_recently("https://x.example/0"));
+        assert!(!fetcher.failed_recently("https://x.example/10004"));
+        clock.advance(FAILURE_MEMORY + 1);
+        assert!(!fetcher.failed_recently("https://x.example/0"));
+        fetcher.remember_failure("https://y.example/");
+        assert_eq!(
+            fetcher.failures.lock().unwrap().len(),
+            1,
+            "expired entries made room"
+        );
     }
 
     #[test]

@@ -53,6 +53,9 @@ pub struct Settings {
     pub registration_cleanup_after: i64,
     /// Development only: fetch plain-http URLs on loopback addresses.
     pub dev_allow_loopback_fetch: bool,
+    /// The proxy outbound fetches go through. Proxy variables of the environment are
+    /// ignored; with this set, refusing private destinations is that proxy's duty.
+    pub egress_proxy: Option<Url>,
     /// Whether the login page offers the local username/password form (upstream
     /// providers can replace it).
     pub password_login: bool,
@@ -501,6 +504,20 @@ impl Settings {
                     ));
                 }
             },
+            egress_proxy: match get("WARDEN_EGRESS_PROXY") {
+                None => None,
+                Some(raw) => Some(
+                    Url::parse(&raw)
+                        .ok()
+                        .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+                        .ok_or_else(|| {
+                            bad(
+                                "WARDEN_EGRESS_PROXY",
+                                "must be an http or https URL such as http://proxy:3128",
+                            )
+                        })?,
+                ),
+            },
             cache_ttl: number(&get, "WARDEN_CACHE_TTL", 5i64, 0..=60)?,
             token_rate_limit: number(&get, "WARDEN_TOKEN_RATE_LIMIT", 200u32, 0..=1_000_000)?,
             metrics_token: secret(&lookup, "WARDEN_METRICS_TOKEN", "WARDEN_METRICS_TOKEN_FILE")?,
@@ -749,6 +766,20 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(err.variable, "DATABASE_URL");
+    }
+
+    #[test]
+    fn an_egress_proxy_is_used_only_when_named_and_must_be_http() {
+        assert!(with(&[]).unwrap().egress_proxy.is_none());
+        let s = with(&[("WARDEN_EGRESS_PROXY", "http://proxy.internal:3128")]).unwrap();
+        assert_eq!(
+            s.egress_proxy.map(|u| u.to_string()).as_deref(),
+            Some("http://proxy.internal:3128/")
+        );
+        for bad in ["proxy:3128", "socks5://proxy:1080", "file:///x"] {
+            let err = with(&[("WARDEN_EGRESS_PROXY", bad)]).err().unwrap();
+            assert!(err.to_string().contains("WARDEN_EGRESS_PROXY"), "{bad}");
+        }
     }
 
     #[test]

@@ -44,7 +44,11 @@ impl AppState {
         master_key: MasterKey,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<AppState> {
-        let fetcher = Arc::new(Fetcher::new(settings.dev_allow_loopback_fetch));
+        let fetcher = Arc::new(Fetcher::new(
+            settings.dev_allow_loopback_fetch,
+            settings.egress_proxy.clone(),
+            clock.clone(),
+        ));
         let passwords = Arc::new(crate::crypto::password_pool::PasswordPool::start(
             settings.limits.hash_concurrency,
             settings.limits.hash_queue,

@@ -53,7 +53,10 @@ mod tests {
         let other = MasterKey::from_secret("another secret of at least 32 chars!!");
         assert_eq!(verify(&other, "alice", &cookie), None);
         let (id, mac) = cookie.split_once('.').unwrap();
-        let forged = format!("{id}.{}", mac.replace(&mac[..1], if &mac[..1] == "A" { "B" } else { "A" }));
+        let forged = format!(
+            "{id}.{}",
+            mac.replace(&mac[..1], if &mac[..1] == "A" { "B" } else { "A" })
+        );
         assert_eq!(verify(&key, "alice", &forged), None);
         assert_eq!(verify(&key, "alice", "garbage"), None);
     }

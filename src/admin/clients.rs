@@ -206,13 +206,15 @@ pub async fn update(
     let mut row = get(store, client_id).await?;
     apply(store, &mut row, changes).await?;
     row.updated_at = now;
-    store.update_client(&row).await?;
+    store
+        .update_client(&row, crate::oauth::policy::narrow_stored)
+        .await?;
     Ok(row)
 }
 
 /// Deletes the client and, through its grants, every token it holds.
-pub async fn delete(store: &Store, client_id: &str) -> Result<(), AdminError> {
-    if !store.delete_client(client_id).await? {
+pub async fn delete(store: &Store, client_id: &str, now: i64) -> Result<(), AdminError> {
+    if !store.delete_client(client_id, now).await? {
         return Err(AdminError::NotFound(format!("no client {client_id}")));
     }
     Ok(())
@@ -335,14 +337,16 @@ async fn registered_resources(
 /// Redirect URIs (OAuth 2.1 §2.3.1, RFC 8252 §7): absolute, no fragment; https, http on a
 /// loopback host, or a private-use scheme for native apps; never script-bearing schemes.
 pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
+    // Metadata documents bring these to the /authorize error page: an excerpt only.
+    let quoted = crate::oauth::params::excerpt(uri);
     let parsed =
-        url::Url::parse(uri).map_err(|e| format!("{uri:?} is not an absolute URI ({e})"))?;
+        url::Url::parse(uri).map_err(|e| format!("{quoted} is not an absolute URI ({e})"))?;
     if uri.contains('#') {
-        return Err(format!("{uri:?} must not contain a fragment"));
+        return Err(format!("{quoted} must not contain a fragment"));
     }
     // `https://app.example@evil.example/cb` goes to evil.example: userinfo only misleads.
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(format!("{uri:?} must not contain user information"));
+        return Err(format!("{quoted} must not contain user information"));
     }
     match parsed.scheme() {
         "https" => Ok(()),
@@ -351,16 +355,16 @@ pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
             Some(url::Host::Ipv6(ip)) if ip.is_loopback() => Ok(()),
             Some(url::Host::Domain("localhost")) => Ok(()),
             _ => Err(format!(
-                "{uri:?}: plain http is allowed only for loopback hosts"
+                "{quoted}: plain http is allowed only for loopback hosts"
             )),
         },
         "javascript" | "data" | "file" | "vbscript" | "about" | "blob" => {
-            Err(format!("{uri:?} uses a forbidden scheme"))
+            Err(format!("{quoted} uses a forbidden scheme"))
         }
         // RFC 8252 §7.1: private-use schemes are reverse domain names, so contain a dot.
         scheme if scheme.contains('.') => Ok(()),
-        scheme => Err(format!(
-            "{uri:?}: scheme {scheme} is not https, loopback http or a reverse-domain private-use scheme"
+        _ => Err(format!(
+            "{quoted}: the scheme is not https, loopback http or a reverse-domain private-use scheme"
         )),
     }
 }

@@ -1,28 +1,21 @@
 //! Trust decisions about the domains that host client metadata documents: `trusted`
-//! drops the consent screen's warning, `blocked` refuses the domain's clients.
+//! drops the consent screen's warning, `blocked` refuses the domain's clients (and its
+//! subdomains'); `*.example.com` names the subdomains of example.com.
 
 use crate::admin::AdminError;
+use crate::oauth::domain_policy::normalise_entry;
 use crate::store::Store;
 use crate::store::registration::DomainPolicy;
 
+/// Stores the normalised form (case, trailing dot, IDNA), which is what requests are
+/// matched in: see `oauth::domain_policy`.
 fn check(domain: &str, policy: Option<&str>) -> Result<String, AdminError> {
-    let lowered = domain.trim().to_ascii_lowercase();
-    let ok = !lowered.is_empty()
-        && lowered.len() <= 253
-        && lowered.bytes().all(|b| {
-            b.is_ascii_alphanumeric()
-                || b == b'.'
-                || b == b'-'
-                || b == b':'
-                || b == b'['
-                || b == b']'
-        });
-    if !ok {
+    let Some(lowered) = normalise_entry(domain) else {
         return Err(AdminError::invalid(
             "domain",
-            "must be a host name such as app.example.com",
+            "must be a host name such as app.example.com, or *.example.com for its subdomains",
         ));
-    }
+    };
     if let Some(p) = policy
         && p != "trusted"
         && p != "blocked"

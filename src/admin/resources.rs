@@ -167,9 +167,12 @@ pub async fn update(
     }
     apply(store, settings, &mut row, changes).await?;
     row.updated_at = now;
-    store.update_resource(&row).await.map_err(|e| {
-        conflict_on_duplicate(e, format!("a resource with URI {} already exists", row.uri))
-    })?;
+    store
+        .update_resource(&row, crate::oauth::policy::narrow_stored)
+        .await
+        .map_err(|e| {
+            conflict_on_duplicate(e, format!("a resource with URI {} already exists", row.uri))
+        })?;
     Ok(row)
 }
 

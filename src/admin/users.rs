@@ -20,6 +20,9 @@ pub struct NewUser {
 pub struct UserChanges {
     pub password: Option<String>,
     pub disabled: Option<bool>,
+    /// With a new password: keep the user's grants (and so their tokens) alive. By default
+    /// a password change revokes them, as it ends the sessions.
+    pub keep_grants: Option<bool>,
 }
 
 #[derive(Debug, Serialize)]
@@ -124,7 +127,10 @@ pub async fn list(store: &Store, query: &PageQuery) -> Result<Page<UserRow>, Adm
     Ok(Page { items, next })
 }
 
-/// A new password or a disabled account ends the user's sessions.
+/// A new password or a disabled account ends the user's sessions; a new password also
+/// revokes the user's grants unless `keep_grants` says otherwise (whoever knew the old
+/// password may hold tokens it bought). One transaction: the password never changes
+/// without the revocation.
 pub async fn update(
     store: &Store,
     id_or_name: &str,
@@ -133,6 +139,7 @@ pub async fn update(
 ) -> Result<UserRow, AdminError> {
     let mut row = get(store, id_or_name).await?;
     let end_sessions = changes.password.is_some() || changes.disabled == Some(true);
+    let revoke_grants = changes.password.is_some() && changes.keep_grants != Some(true);
     if let Some(p) = changes.password {
         row.password_hash = hash(p).await?;
     }
@@ -140,10 +147,7 @@ pub async fn update(
         row.disabled = d;
     }
     row.updated_at = now;
-    store.update_user(&row).await?;
-    if end_sessions {
-        store.delete_sessions_of(&row.id).await?;
-    }
+    store.update_user(&row, end_sessions, revoke_grants).await?;
     Ok(row)
 }
 

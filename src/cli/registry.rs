@@ -260,7 +260,7 @@ pub async fn client(settings: &Settings, command: ClientCommand) -> anyhow::Resu
             clients::update(&store, &client_id, change(true), now).await?,
         )),
         ClientCommand::Delete { client_id } => {
-            clients::delete(&store, &client_id).await?;
+            clients::delete(&store, &client_id, now).await?;
             print_json(&serde_json::json!({ "deleted": client_id }))
         }
     }

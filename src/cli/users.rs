@@ -22,11 +22,15 @@ pub enum UserCommand {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
-    /// Set a new password (ends the user's sessions).
+    /// Set a new password; ends the user's sessions and revokes their grants (refresh and
+    /// access tokens), unless --keep-grants.
     Passwd {
         username: String,
         #[arg(long, required = true)]
         password_stdin: bool,
+        /// Keep the user's grants and tokens (sessions still end).
+        #[arg(long)]
+        keep_grants: bool,
     },
     /// Block sign-in and end the user's sessions; their tokens stop introspecting active.
     Disable {
@@ -74,9 +78,14 @@ pub async fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<(
             };
             print_json(&UserView::from(users::create(&store, input, now).await?))
         }
-        UserCommand::Passwd { username, .. } => {
+        UserCommand::Passwd {
+            username,
+            keep_grants,
+            ..
+        } => {
             let changes = UserChanges {
                 password: Some(read_password()?),
+                keep_grants: Some(keep_grants),
                 ..Default::default()
             };
             print_json(&UserView::from(

@@ -51,7 +51,10 @@ pub fn oauth_error(e: crate::oauth::error::OAuthError) -> HttpResponse {
     response
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
         .insert_header((actix_web::http::header::PRAGMA, "no-cache"));
-    if e.code == ErrorCode::InvalidClient {
+    // RFC 6749 §5.2: the challenge answers the Authorization header; a client that
+    // authenticated in the body (or with an assertion) gets none, rather than being told
+    // to try a scheme it never used.
+    if e.code == ErrorCode::InvalidClient && e.used_basic {
         response.insert_header((
             actix_web::http::header::WWW_AUTHENTICATE,
             "Basic realm=\"warden\"",

@@ -80,14 +80,11 @@ pub async fn cors(
     use actix_web::HttpResponse;
     use actix_web::http::{Method, header};
 
-    let path = req.path();
-    let public = path.contains("/.well-known/")
-        || ["/token", "/revoke", "/register", "/jwks.json"]
-            .iter()
-            .any(|p| path.ends_with(p))
-        || path.contains("/register/")
-        || path.contains("/resource-metadata/");
-    if !public {
+    let base = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .map(|s| s.settings.issuer.path().to_owned())
+        .unwrap_or_default();
+    if !is_cors_path(req.path(), &base) {
         return next
             .call(req)
             .await
@@ -118,6 +115,29 @@ pub async fn cors(
         HeaderValue::from_static("WWW-Authenticate"),
     );
     Ok(res)
+}
+
+/// The endpoints browser-based clients call cross-origin, matched exactly under the issuer
+/// path `base`: a suffix match would open any path that happens to end like one (the
+/// account page's `/account/grants/{id}/revoke`).
+fn is_cors_path(path: &str, base: &str) -> bool {
+    use crate::oauth::metadata::paths;
+    if path.starts_with("/.well-known/")
+        || path == format!("{base}/.well-known/openid-configuration")
+    {
+        return true;
+    }
+    let Some(rest) = path.strip_prefix(base) else {
+        return false;
+    };
+    let one_segment_under = |prefix: &str| {
+        rest.strip_prefix(prefix)
+            .and_then(|r| r.strip_prefix('/'))
+            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+    };
+    [paths::TOKEN, paths::REVOKE, paths::REGISTER, paths::JWKS].contains(&rest)
+        || one_segment_under(paths::REGISTER)
+        || one_segment_under(paths::RESOURCE_METADATA)
 }
 
 /// After a request that may have changed clients, resources or grants (any method but
@@ -168,4 +188,46 @@ pub async fn known_methods(
         "error_description": "this method is not supported",
     }));
     Ok(req.into_response(response))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_cors_path;
+
+    #[test]
+    fn only_the_public_endpoints_are_cors_paths() {
+        for base in ["", "/tenant"] {
+            for path in [
+                "/token",
+                "/revoke",
+                "/register",
+                "/register/abc",
+                "/jwks.json",
+                "/resource-metadata/x",
+            ] {
+                assert!(is_cors_path(&format!("{base}{path}"), base), "{base}{path}");
+            }
+            for path in [
+                "/account/grants/g1/revoke",
+                "/introspect",
+                "/authorize",
+                "/x/token",
+                "/register/a/b",
+                "/admin/v1/register",
+            ] {
+                assert!(
+                    !is_cors_path(&format!("{base}{path}"), base),
+                    "{base}{path}"
+                );
+            }
+        }
+        assert!(is_cors_path(
+            "/.well-known/oauth-authorization-server/tenant",
+            "/tenant"
+        ));
+        assert!(is_cors_path(
+            "/tenant/.well-known/openid-configuration",
+            "/tenant"
+        ));
+    }
 }

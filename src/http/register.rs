@@ -156,7 +156,11 @@ pub async fn delete_registration(
     id: web::Path<String>,
 ) -> HttpResponse {
     match registration::authorize_management(&state, &id, bearer(&req)).await {
-        Ok(client) => match state.store.delete_client(&client.client_id).await {
+        Ok(client) => match state
+            .store
+            .delete_client(&client.client_id, state.clock.now())
+            .await
+        {
             Ok(_) => HttpResponse::NoContent()
                 .insert_header(CacheControl(vec![CacheDirective::NoStore]))
                 .finish(),

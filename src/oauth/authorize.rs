@@ -101,7 +101,12 @@ fn parse_prompt(value: Option<&str>) -> Result<Prompt, String> {
             "none" => prompt.none = true,
             "login" => prompt.login = true,
             "consent" => prompt.consent = true,
-            other => return Err(format!("prompt value {other:?} is not supported")),
+            other => {
+                return Err(format!(
+                    "prompt value {} is not supported",
+                    crate::oauth::params::excerpt(other)
+                ));
+            }
         }
     }
     if prompt.none && (prompt.login || prompt.consent) {
@@ -439,17 +444,12 @@ pub async fn advance(
     let (registration, unverified) = match loaded.client.registration.as_str() {
         "admin" => ("Registered by an administrator of this server", false),
         "metadata_document" => {
-            let domain = Url::parse(&loaded.client.client_id)
+            let host = Url::parse(&loaded.client.client_id)
                 .ok()
-                .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+                .and_then(|u| u.host_str().map(str::to_owned))
                 .unwrap_or_default();
-            match state
-                .store
-                .metadata_domain_policy(&domain)
-                .await?
-                .as_deref()
-            {
-                Some("trusted") => (
+            match crate::oauth::domain_policy::trust_for(&state.store, &host).await? {
+                Some(crate::oauth::domain_policy::DomainTrust::Trusted) => (
                     "Published by a domain this server's administrators trust",
                     false,
                 ),
@@ -522,18 +522,30 @@ pub async fn decide(
 }
 
 /// What the user already granted this client for this resource (the remembered consent),
-/// with the id of that grant.
+/// with the id of that grant. Only what the admin still permits counts
+/// (`policy::still_permitted`): a scope taken from the client or the resource is asked
+/// for again, and a consent that grows drops what is no longer permitted.
 async fn granted_scopes(
     state: &AppState,
     loaded: &Loaded,
     user_id: &str,
 ) -> Result<(Option<String>, ScopeSet), sqlx::Error> {
-    Ok(state
+    let Some(grant) = state
         .store
         .live_user_grant(&loaded.client.client_id, user_id, &loaded.request.resource)
         .await?
-        .map(|g| (Some(g.id), ScopeSet::from_stored(&g.scope)))
-        .unwrap_or_default())
+    else {
+        return Ok((None, ScopeSet::default()));
+    };
+    let granted = match state.resource(&loaded.request.resource).await? {
+        Some(resource) => policy::still_permitted(
+            &ScopeSet::from_stored(&grant.scope),
+            &loaded.client,
+            &resource,
+        ),
+        None => ScopeSet::default(),
+    };
+    Ok((Some(grant.id), granted))
 }
 
 /// Records consent (the grant's scope grows to cover the request) and issues the code.

@@ -7,8 +7,13 @@ use serde_json::Value;
 use url::Url;
 
 use crate::admin::clients::check_redirect_uri;
+use crate::oauth::domain_policy::{self, DomainTrust};
+use crate::oauth::params::excerpt;
 use crate::state::AppState;
 use crate::store::clients::ClientRow;
+
+/// What a page says about any failed fetch of a metadata document.
+pub const NOT_RETRIEVED: &str = "the application's metadata could not be retrieved";
 
 /// The recommended ceiling of the draft for a metadata document.
 pub const MAX_DOCUMENT_BYTES: usize = 5 * 1024;
@@ -63,25 +68,29 @@ pub fn check_url(client_id: &str, allow_loopback_http: bool) -> Result<Url, Stri
 /// Fetches, validates and stores (refreshes) the client a metadata document describes.
 pub async fn resolve(state: &AppState, client_id: &str) -> Result<ClientRow, String> {
     let url = check_url(client_id, state.fetcher_allows_loopback())?;
-    let domain = url.host_str().unwrap_or_default().to_ascii_lowercase();
-    let policy = state
-        .store
-        .metadata_domain_policy(&domain)
+    let host = url.host_str().unwrap_or_default();
+    let policy = domain_policy::trust_for(&state.store, host)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "metadata domain lookup failed");
             "Warden cannot check this application right now".to_owned()
         })?;
-    if policy.as_deref() == Some("blocked") {
+    if policy == Some(DomainTrust::Blocked) {
         return Err(format!(
-            "applications from {domain} are blocked on this server"
+            "applications from {} are blocked on this server",
+            excerpt(host)
         ));
     }
+    // Why a fetch failed (no such name, a special-use address, TLS, a status) is for the
+    // log: on the page it would tell an outsider what Warden can see from inside.
     let body = state
         .fetcher
         .get(client_id, MAX_DOCUMENT_BYTES)
         .await
-        .map_err(|e| format!("the client metadata document could not be used: {e}"))?;
+        .map_err(|e| {
+            tracing::info!(client_id = %client_id, reason = %e, "client metadata document fetch failed");
+            NOT_RETRIEVED.to_owned()
+        })?;
     let row = match validate(client_id, &body, state.clock.now()) {
         Ok(row) => row,
         Err(e) => {
@@ -183,7 +192,8 @@ pub fn validate(client_id: &str, body: &[u8], now: i64) -> Result<ClientRow, Str
         }
         other => {
             return Err(format!(
-                "token_endpoint_auth_method {other:?} is not allowed (use none or private_key_jwt)"
+                "token_endpoint_auth_method {} is not allowed (use none or private_key_jwt)",
+                excerpt(other)
             ));
         }
     };

@@ -1,8 +1,8 @@
 //! `private_key_jwt` client authentication (RFC 7523 §2.2, §3; OIDC Core §9): the client
 //! signs a short-lived JWT with a key it published (`jwks` or `jwks_uri`).
 //!
-//! `iss` and `sub` are the client id; `aud` is our issuer or token endpoint (clients send
-//! either); `exp` is required and at most five minutes ahead; `jti` is remembered until
+//! `iss` and `sub` are the client id; `aud` is one value, our issuer or token endpoint
+//! (clients send either); `exp` is required and at most five minutes ahead; `jti` is remembered until
 //! `exp`, so an assertion works once. Only asymmetric algorithms: `none` and HMAC are
 //! refused, whatever the header says.
 
@@ -87,9 +87,15 @@ pub async fn verify(
     }
     let issuer = state.settings.issuer.as_str().to_owned();
     let token_endpoint = state.settings.issuer.endpoint(paths::TOKEN);
-    let audience_ok = payload
-        .audience()
-        .is_some_and(|aud| aud.iter().any(|a| *a == issuer || *a == token_endpoint));
+    // One audience, and it is us: an array naming another server too is how an assertion
+    // made for that server is replayed here, or ours there (the 2025 audience-injection
+    // attack on private_key_jwt). A one-element array is still a single value.
+    let audience = match payload.claim("aud") {
+        Some(Value::String(one)) => Some(one.as_str()),
+        Some(Value::Array(list)) if list.len() == 1 => list[0].as_str(),
+        _ => None,
+    };
+    let audience_ok = audience.is_some_and(|a| a == issuer || a == token_endpoint);
     if !audience_ok {
         return Err(fail("aud"));
     }

@@ -48,10 +48,37 @@ impl Params {
     }
 }
 
+/// The longest part of a request value any message repeats.
+pub const EXCERPT_CHARS: usize = 64;
+
+/// A request value as messages may repeat it: quoted, control characters replaced, and at
+/// most `EXCERPT_CHARS` characters (then `…`), so an error page is neither a billboard for
+/// whatever a link carries nor an amplifier of it.
+pub fn excerpt(value: &str) -> String {
+    let mut short: String = value
+        .chars()
+        .take(EXCERPT_CHARS)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if value.chars().nth(EXCERPT_CHARS).is_some() {
+        short.push('…');
+    }
+    format!("\"{short}\"")
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn excerpts_are_quoted_and_short() {
+        assert_eq!(excerpt("abc"), "\"abc\"");
+        assert_eq!(excerpt("a\nb"), "\"a?b\"");
+        let long = excerpt(&"x".repeat(500));
+        assert_eq!(long.chars().count(), EXCERPT_CHARS + 3);
+        assert!(long.ends_with("…\""));
+    }
 
     #[test]
     fn duplicates_are_rejected_except_resource_and_audience() {

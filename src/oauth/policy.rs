@@ -51,7 +51,10 @@ pub fn usable(
     found: Option<ResourceRow>,
 ) -> Result<ResourceRow, OAuthError> {
     found.filter(|r| client_may_use(client, r)).ok_or_else(|| {
-        OAuthError::invalid_target(format!("{uri} is not a resource this client may use"))
+        OAuthError::invalid_target(format!(
+            "{} is not a resource this client may use",
+            crate::oauth::params::excerpt(uri)
+        ))
     })
 }
 
@@ -87,6 +90,40 @@ async fn only_usable_resource(
     }
 }
 
+/// What `client` may hold on `resource` now: the scopes the resource accepts, within the
+/// client's allowed scopes when it has a list. The resource's scopes are always in the
+/// catalogue (a scope a resource accepts cannot be deleted, see `admin::scopes::delete`),
+/// so this is within the catalogue too, without reading it on every token.
+pub fn permitted_scopes(client: &ClientRow, resource: &ResourceRow) -> ScopeSet {
+    permitted(&resource.scopes, client.scopes.as_deref())
+}
+
+fn permitted(resource_scopes: &str, client_scopes: Option<&str>) -> ScopeSet {
+    let accepted = ScopeSet::from_stored(resource_scopes);
+    match client_scopes {
+        Some(allowed) => accepted.intersection(&ScopeSet::from_stored(allowed)),
+        None => accepted,
+    }
+}
+
+/// `still_permitted` over stored columns: the store narrows live grants with it in the
+/// transaction that narrows a client or a resource, so a scope taken away and given back
+/// later needs the user's consent again (`store::grants::Narrow`).
+pub fn narrow_stored(stored: &str, client_scopes: Option<&str>, resource_scopes: &str) -> String {
+    ScopeSet::from_stored(stored)
+        .intersection(&permitted(resource_scopes, client_scopes))
+        .to_scope_string()
+}
+
+/// Stored consent (a grant, a refresh token, a remembered consent, a subject token's
+/// scope) as it stands today: what was granted, within what the client may hold on the
+/// resource now. Every grant that reuses consent goes through here, so an admin who takes
+/// a scope from a client or a resource takes it from every grant at its next use, instead
+/// of only refusing new authorizations. Empty means nothing is left: the grant is over.
+pub fn still_permitted(stored: &ScopeSet, client: &ClientRow, resource: &ResourceRow) -> ScopeSet {
+    stored.intersection(&permitted_scopes(client, resource))
+}
+
 /// The scopes to grant: the requested ones if the resource accepts them and the client may
 /// ask for them, else (nothing requested) the resource's defaults that the client may have.
 pub fn resolve_scope(
@@ -94,12 +131,7 @@ pub fn resolve_scope(
     resource: &ResourceRow,
     requested: Option<&str>,
 ) -> Result<ScopeSet, OAuthError> {
-    let accepted = ScopeSet::from_stored(&resource.scopes);
-    let client_allowed = client.scopes.as_deref().map(ScopeSet::from_stored);
-    let permitted = match &client_allowed {
-        Some(allowed) => accepted.intersection(allowed),
-        None => accepted,
-    };
+    let permitted = permitted_scopes(client, resource);
     let Some(requested) = requested else {
         let defaults = ScopeSet::from_stored(&resource.default_scopes).intersection(&permitted);
         if defaults.is_empty() {
@@ -117,8 +149,8 @@ pub fn resolve_scope(
     if !refused.is_empty() {
         return Err(OAuthError::invalid_scope(format!(
             "not available to this client for {}: {}",
-            resource.uri,
-            refused.join(" ")
+            crate::oauth::params::excerpt(&resource.uri),
+            crate::oauth::params::excerpt(&refused.join(" "))
         )));
     }
     Ok(requested)

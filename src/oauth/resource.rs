@@ -16,20 +16,24 @@ pub fn canonicalize(value: &str) -> Result<String, String> {
             "a resource URI must be at most {MAX_RESOURCE_LEN} characters"
         ));
     }
-    let url = Url::parse(value).map_err(|e| format!("{value:?} is not an absolute URI ({e})"))?;
+    // Messages reach error pages: they repeat only an excerpt of the value.
+    let quoted = || crate::oauth::params::excerpt(value);
+    let url =
+        Url::parse(value).map_err(|e| format!("{} is not an absolute URI ({e})", quoted()))?;
     if !matches!(url.scheme(), "https" | "http") {
-        return Err(format!("{value:?} must be an http(s) URI"));
+        return Err(format!("{} must be an http(s) URI", quoted()));
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(format!("{value:?} has no host"));
+        return Err(format!("{} has no host", quoted()));
     }
     if url.fragment().is_some() || value.contains('#') {
         return Err(format!(
-            "{value:?} must not contain a fragment (RFC 8707 §2)"
+            "{} must not contain a fragment (RFC 8707 §2)",
+            quoted()
         ));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(format!("{value:?} must not contain credentials"));
+        return Err(format!("{} must not contain credentials", quoted()));
     }
     let mut canonical = url.to_string();
     if url.path() == "/" && url.query().is_none() {

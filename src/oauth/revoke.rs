@@ -10,11 +10,13 @@ use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;
 use crate::state::AppState;
 
+/// `Ok(true)` when a grant of the caller was revoked, so caches must be told; an unknown
+/// or foreign token answers the same to the client but changes nothing anywhere.
 pub async fn handle(
     state: &AppState,
     authorization: Option<&str>,
     params: &Params,
-) -> Result<(), OAuthError> {
+) -> Result<bool, OAuthError> {
     let token = params
         .require("token")
         .map_err(OAuthError::invalid_request)?;
@@ -33,13 +35,14 @@ pub async fn handle(
     };
     match grant {
         Some((grant_id, owner)) if owner == caller.client_id => {
-            state.store.revoke_grant(&grant_id, now).await?;
+            let revoked = state.store.revoke_grant(&grant_id, now).await?;
             tracing::info!(grant_id = %grant_id, client_id = %caller.client_id, "grant revoked by its client");
+            Ok(revoked)
         }
         Some(_) => {
-            tracing::info!(client_id = %caller.client_id, "ignored a revocation of another client's token")
+            tracing::info!(client_id = %caller.client_id, "ignored a revocation of another client's token");
+            Ok(false)
         }
-        None => {}
+        None => Ok(false),
     }
-    Ok(())
 }

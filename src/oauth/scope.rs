@@ -23,7 +23,8 @@ pub fn validate_token(name: &str) -> Result<(), String> {
         .find(|&c| !matches!(c, '\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E'))
     {
         return Err(format!(
-            "scope {name:?} contains {bad:?}; RFC 6749 scope tokens are printable ASCII without space, '\"' or '\\'"
+            "scope {} contains {bad:?}; RFC 6749 scope tokens are printable ASCII without space, '\"' or '\\'",
+            crate::oauth::params::excerpt(name)
         ));
     }
     Ok(())

@@ -78,6 +78,8 @@ pub struct RefreshForIssue {
     pub rotated_at: Option<UnixTime>,
     pub subject: String,
     pub resource: String,
+    /// The grant's scope: an admin's narrowing is written there (`grants::narrow_grants`).
+    pub grant_scope: String,
     pub last_used_at: Option<UnixTime>,
     #[sqlx(flatten)]
     pub status: crate::store::grants::GrantStatus,
@@ -268,7 +270,7 @@ impl Store {
     ) -> Result<Option<RefreshForIssue>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, RefreshForIssue>(crate::store::grants::status_sql!(
             "rt.token_hash, rt.grant_id, rt.client_id, rt.scope, rt.created_at, rt.expires_at, rt.rotated_at, \
-             g.subject, g.resource, g.last_used_at, ",
+             g.subject, g.resource, g.scope AS grant_scope, g.last_used_at, ",
             "refresh_tokens rt CROSS JOIN ",
             "g.id = rt.grant_id AND rt.token_hash = $1"))
             .bind(token_hash).fetch_optional(&mut *pool).await)

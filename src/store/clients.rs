@@ -1,6 +1,7 @@
 //! OAuth clients.
 
 use crate::clock::UnixTime;
+use crate::store::grants::{GrantsOf, Narrow, narrow_grants};
 use crate::store::{Store, on_pool};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -84,20 +85,39 @@ impl Store {
             .execute(&mut *pool).await.map(|_| ()))
     }
 
-    /// Replaces every mutable field of client `c.client_id` (not its secret).
-    pub async fn update_client(&self, c: &ClientRow) -> Result<bool, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query(
-            "UPDATE clients SET name = $2, token_endpoint_auth_method = $3, redirect_uris = $4, grant_types = $5, \
-             resources = $6, scopes = $7, served_resources = $8, enabled = $9, updated_at = $10 WHERE client_id = $1")
-            .bind(&c.client_id).bind(&c.name).bind(&c.token_endpoint_auth_method).bind(&c.redirect_uris)
-            .bind(&c.grant_types).bind(&c.resources).bind(&c.scopes).bind(&c.served_resources)
-            .bind(c.enabled).bind(c.updated_at)
-            .execute(&mut *pool).await.map(|r| r.rows_affected() == 1))
+    /// Replaces every mutable field of client `c.client_id` (not its secret), and narrows its
+    /// live user grants to the scopes it may have now, in the same transaction.
+    pub async fn update_client(&self, c: &ClientRow, narrow: Narrow) -> Result<bool, sqlx::Error> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let updated = sqlx::query(
+                "UPDATE clients SET name = $2, token_endpoint_auth_method = $3, redirect_uris = $4, grant_types = $5, \
+                 resources = $6, scopes = $7, served_resources = $8, enabled = $9, updated_at = $10 WHERE client_id = $1")
+                .bind(&c.client_id).bind(&c.name).bind(&c.token_endpoint_auth_method).bind(&c.redirect_uris)
+                .bind(&c.grant_types).bind(&c.resources).bind(&c.scopes).bind(&c.served_resources)
+                .bind(c.enabled).bind(c.updated_at)
+                .execute(&mut *tx).await?.rows_affected() == 1;
+            narrow_grants!(tx, GrantsOf::Client(&c.client_id), narrow, c.updated_at);
+            tx.commit().await?;
+            Ok(updated)
+        })
     }
 
-    /// Deletes a client; its grants go with it (ON DELETE CASCADE), so its tokens die.
-    pub async fn delete_client(&self, client_id: &str) -> Result<bool, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query("DELETE FROM clients WHERE client_id = $1")
-            .bind(client_id).execute(&mut *pool).await.map(|r| r.rows_affected() == 1))
+    /// Deletes a client; its grants go with it (ON DELETE CASCADE), so its tokens die. Grants
+    /// exchanged from them (RFC 8693) belong to other clients and stay as rows, so they are
+    /// revoked first, in the same transaction: a token derived from a deleted client's
+    /// grant must not outlive it.
+    pub async fn delete_client(&self, client_id: &str, now: UnixTime) -> Result<bool, sqlx::Error> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) \
+                 WHERE parent_id IN (SELECT id FROM grants WHERE client_id = $1)")
+                .bind(client_id).bind(now).execute(&mut *tx).await?;
+            let deleted = sqlx::query("DELETE FROM clients WHERE client_id = $1")
+                .bind(client_id).execute(&mut *tx).await?.rows_affected() == 1;
+            tx.commit().await?;
+            Ok(deleted)
+        })
     }
 }

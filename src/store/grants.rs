@@ -41,13 +41,16 @@ pub fn last_use_is_stale(last_used_at: Option<UnixTime>, now: UnixTime) -> bool 
 }
 
 /// The status of a grant `g`: revoked (itself or its parent), client(s), resource, user.
+/// A parent that is named but gone (its client deleted it, cascading) reads as revoked at
+/// the child's creation: a missing parent must never read as a live one.
 /// `$extra` adds columns, `$from` what comes before `grants g`, `$where` the condition.
 macro_rules! status_sql {
     ($extra:literal, $from:literal, $where:literal) => {
         concat!(
             "SELECT ",
             $extra,
-            "COALESCE(g.revoked_at, p.revoked_at) AS revoked_at, \
+            "COALESCE(g.revoked_at, p.revoked_at, \
+                      CASE WHEN g.parent_id IS NOT NULL AND p.id IS NULL THEN g.created_at END) AS revoked_at, \
              (c.enabled AND COALESCE(pc.enabled, TRUE)) AS client_enabled, r.enabled AS resource_enabled, \
              CASE WHEN g.kind = 'client_credentials' THEN TRUE \
                   WHEN u.id IS NULL THEN g.kind = 'token_exchange' \
@@ -76,6 +79,92 @@ pub struct UserGrant {
     pub created_at: UnixTime,
     pub last_used_at: Option<UnixTime>,
 }
+
+/// How a live grant's scope narrows to what its client and resource allow now:
+/// `(stored, client_scopes, resource_scopes) -> narrowed` (`oauth::policy::narrow_stored`).
+pub type Narrow = fn(&str, Option<&str>, &str) -> String;
+
+/// A live user grant with what its client and resource allow, for `narrow_grants`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct GrantScopeRow {
+    pub id: String,
+    pub scope: String,
+    pub client_scopes: Option<String>,
+    pub resource_scopes: String,
+}
+
+/// The live user grants of a client (`$1` = client_id) or of a resource (`$1` = its id).
+macro_rules! grant_scopes_sql {
+    ($where:literal) => {
+        concat!(
+            "SELECT g.id, g.scope, c.scopes AS client_scopes, r.scopes AS resource_scopes \
+             FROM grants g JOIN clients c ON c.client_id = g.client_id \
+             JOIN resources r ON r.uri = g.resource \
+             WHERE g.revoked_at IS NULL AND g.kind = 'authorization_code' AND ",
+            $where
+        )
+    };
+}
+
+/// Which grants a narrowing looks at.
+#[derive(Clone, Copy)]
+pub(crate) enum GrantsOf<'a> {
+    Client(&'a str),
+    Resource(&'a str),
+}
+
+/// Narrows the live user grants of a client or resource that was just changed, inside the
+/// transaction `$tx` that changed it: a grant whose scope shrinks is rewritten, one left
+/// with nothing is revoked (its refresh tokens die, its access tokens introspect inactive).
+/// Refresh tokens are narrowed by their grant at use (`refresh_token_for_issue`).
+macro_rules! narrow_grants {
+    ($tx:expr, $of:expr, $narrow:expr, $now:expr) => {{
+        let rows = match $of {
+            $crate::store::grants::GrantsOf::Client(id) => {
+                sqlx::query_as::<_, $crate::store::grants::GrantScopeRow>(
+                    $crate::store::grants::grant_scopes_sql!("g.client_id = $1"),
+                )
+                .bind(id)
+                .fetch_all(&mut *$tx)
+                .await?
+            }
+            $crate::store::grants::GrantsOf::Resource(id) => {
+                sqlx::query_as::<_, $crate::store::grants::GrantScopeRow>(
+                    $crate::store::grants::grant_scopes_sql!("r.id = $1"),
+                )
+                .bind(id)
+                .fetch_all(&mut *$tx)
+                .await?
+            }
+        };
+        for row in rows {
+            let narrowed = ($narrow)(
+                &row.scope,
+                row.client_scopes.as_deref(),
+                &row.resource_scopes,
+            );
+            if narrowed == row.scope {
+                continue;
+            }
+            if narrowed.is_empty() {
+                sqlx::query(
+                    "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1",
+                )
+                .bind(&row.id)
+                .bind($now)
+                .execute(&mut *$tx)
+                .await?;
+            } else {
+                sqlx::query("UPDATE grants SET scope = $2 WHERE id = $1")
+                    .bind(&row.id)
+                    .bind(&narrowed)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+        }
+    }};
+}
+pub(crate) use {grant_scopes_sql, narrow_grants};
 
 const SELECT: &str =
     "SELECT id, kind, client_id, subject, resource, scope, created_at, revoked_at FROM grants";

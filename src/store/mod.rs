@@ -82,6 +82,31 @@ impl std::fmt::Display for Location {
 
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The embedded database holds password hashes, refresh-token hashes and the encrypted
+/// signing keys: it is created readable by its owner only (SQLite gives its `-wal` and
+/// `-shm` files the same mode), and a file left group- or world-readable by an older
+/// version is tightened.
+fn owner_only(path: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let file = std::path::PathBuf::from(file);
+        if file.exists() {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("cannot restrict {}", file.display()))?;
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     /// Connects to `url` (`postgres://…` or `sqlite:…`), retrying with backoff until
     /// `patience` has passed, so a database that starts a little after Warden is waited for.
@@ -130,6 +155,7 @@ impl Store {
 
     /// Opens (creating if needed) the embedded SQLite file.
     pub async fn open_embedded(path: &std::path::Path) -> anyhow::Result<Store> {
+        owner_only(path)?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true);

@@ -1,6 +1,7 @@
 //! MCP resources (protected resources, RFC 9728) registered by admins.
 
 use crate::clock::UnixTime;
+use crate::store::grants::{GrantsOf, Narrow, narrow_grants};
 use crate::store::{Store, on_pool};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -101,7 +102,12 @@ impl Store {
     /// Writes `r`. A changed URI revokes the grants of the old one in the same transaction:
     /// grants name their resource by URI, and a resource registered later under the old URI
     /// must not inherit them.
-    pub async fn update_resource(&self, r: &ResourceRow) -> Result<bool, sqlx::Error> {
+    /// Live user grants narrow to the scopes the resource accepts now, in that transaction.
+    pub async fn update_resource(
+        &self,
+        r: &ResourceRow,
+        narrow: Narrow,
+    ) -> Result<bool, sqlx::Error> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(
@@ -115,6 +121,7 @@ impl Store {
                 .bind(&r.default_scopes).bind(r.access_token_ttl).bind(&r.allowed_clients)
                 .bind(r.enabled).bind(r.updated_at)
                 .execute(&mut *tx).await?.rows_affected() == 1;
+            narrow_grants!(tx, GrantsOf::Resource(&r.id), narrow, r.updated_at);
             tx.commit().await?;
             Ok(updated)
         })
@@ -124,6 +131,11 @@ impl Store {
     pub async fn delete_resource(&self, id: &str, now: UnixTime) -> Result<bool, sqlx::Error> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            // Grants exchanged from them (RFC 8693) first: their children, on other resources.
+            sqlx::query(
+                "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) WHERE parent_id IN \
+                 (SELECT id FROM grants WHERE resource = (SELECT uri FROM resources WHERE id = $1 AND builtin = FALSE))")
+                .bind(id).bind(now).execute(&mut *tx).await?;
             sqlx::query(
                 "UPDATE grants SET revoked_at = $2 WHERE revoked_at IS NULL \
                  AND resource = (SELECT uri FROM resources WHERE id = $1 AND builtin = FALSE)")

@@ -58,16 +58,49 @@ impl Store {
             .execute(&mut *pool).await.map(|_| ()))
     }
 
-    pub async fn update_user(&self, u: &UserRow) -> Result<bool, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query(
-            "UPDATE users SET password_hash = $2, disabled = $3, updated_at = $4 WHERE id = $1")
-            .bind(&u.id).bind(&u.password_hash).bind(u.disabled).bind(u.updated_at)
-            .execute(&mut *pool).await.map(|r| r.rows_affected() == 1))
+    /// Writes `u` and, in the same transaction, ends what the change must end: the user's
+    /// sessions, and with `revoke_grants` every grant they gave (with the grants exchanged
+    /// from them), so their refresh tokens stop working and their access tokens introspect
+    /// inactive. A password change that left them alive would leave whoever knew the old
+    /// password holding everything it bought.
+    pub async fn update_user(
+        &self,
+        u: &UserRow,
+        end_sessions: bool,
+        revoke_grants: bool,
+    ) -> Result<bool, sqlx::Error> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let updated = sqlx::query(
+                "UPDATE users SET password_hash = $2, disabled = $3, updated_at = $4 WHERE id = $1")
+                .bind(&u.id).bind(&u.password_hash).bind(u.disabled).bind(u.updated_at)
+                .execute(&mut *tx).await?.rows_affected() == 1;
+            if end_sessions {
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(&u.id).execute(&mut *tx).await?;
+            }
+            if revoke_grants {
+                sqlx::query(
+                    "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) WHERE parent_id IN \
+                     (SELECT id FROM grants WHERE subject = $1 AND kind = 'authorization_code')")
+                    .bind(&u.id).bind(u.updated_at).execute(&mut *tx).await?;
+                sqlx::query(
+                    "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) \
+                     WHERE subject = $1 AND kind = 'authorization_code'")
+                    .bind(&u.id).bind(u.updated_at).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(updated)
+        })
     }
 
     pub async fn delete_user(&self, id: &str, now: UnixTime) -> Result<bool, sqlx::Error> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
+            // Grants exchanged from the user's grants too (RFC 8693): their children.
+            sqlx::query(
+                "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) WHERE parent_id IN \
+                 (SELECT id FROM grants WHERE subject = $1 AND kind = 'authorization_code')")
+                .bind(id).bind(now).execute(&mut *tx).await?;
             sqlx::query("UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) WHERE subject = $1 AND kind = 'authorization_code'")
                 .bind(id).bind(now).execute(&mut *tx).await?;
             let deleted = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();

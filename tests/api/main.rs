@@ -22,6 +22,7 @@ mod keys;
 mod log_secrets;
 mod nodes;
 mod outage;
+mod outside_attacker;
 mod rate_limits;
 mod registry_cli;
 mod restart;

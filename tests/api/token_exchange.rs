@@ -35,21 +35,21 @@ const LOOPBACK_FETCH: (&str, &str) = ("WARDEN_DEV_ALLOW_LOOPBACK_FETCH", "1");
 // The arrangement every test starts from.
 
 /// Resource A (from the browser setup) linked to resource B, with the clients around them.
-struct Fixture {
-    admin_token: String,
+pub(crate) struct Fixture {
+    pub(crate) admin_token: String,
     /// The interactive client the user signs in to (Example IDE).
-    ide: TestClient,
+    pub(crate) ide: TestClient,
     /// A's server that may only introspect (client_credentials, no token exchange).
-    a_server: TestClient,
+    pub(crate) a_server: TestClient,
     /// The MCP server S: serves A and may exchange.
-    s: TestClient,
+    pub(crate) s: TestClient,
     /// B's server: introspects B's tokens.
-    b_server: TestClient,
-    user_id: String,
+    pub(crate) b_server: TestClient,
+    pub(crate) user_id: String,
 }
 
 /// Registers everything but gets no user token (no browser).
-async fn registry(app: &TestApp) -> Fixture {
+pub(crate) async fn registry(app: &TestApp) -> Fixture {
     let setup = interactive(app, false).await;
     let admin_token = setup.admin_token;
     let (status, scope) = admin(
@@ -91,7 +91,7 @@ async fn registry(app: &TestApp) -> Fixture {
 }
 
 /// The registry plus the user's token for A with `mcp:read mcp:write`.
-async fn arrange(app: &TestApp) -> (Fixture, Value) {
+pub(crate) async fn arrange(app: &TestApp) -> (Fixture, Value) {
     let fx = registry(app).await;
     let subject = user_token(app, &fx.ide, "mcp:read mcp:write").await;
     (fx, subject)
@@ -142,7 +142,7 @@ pub(crate) async fn link(app: &TestApp, admin_token: &str, source: &str, links: 
 
 /// A token exchange request by `caller` for `subject`; `extra` adds parameters, or replaces
 /// the defaults of the same name (an empty value drops one).
-async fn exchange(
+pub(crate) async fn exchange(
     app: &TestApp,
     caller: &TestClient,
     subject: &str,
@@ -172,7 +172,7 @@ async fn exchange(
 }
 
 /// A successful exchange: 200, no-store, the RFC 8693 §2.2.1 members, no refresh token.
-async fn issued(response: reqwest::Response) -> Value {
+pub(crate) async fn issued(response: reqwest::Response) -> Value {
     let status = response.status();
     assert_eq!(response.headers()["cache-control"], "no-store");
     let body: Value = response.json().await.unwrap();

@@ -90,6 +90,6 @@ async fn change(state: &AppState, id: &str, changes: ClientChanges) -> Result {
 
 pub async fn delete(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result {
     admin(&state, &req).await?;
-    clients::delete(&state.store, &id).await?;
+    clients::delete(&state.store, &id, state.clock.now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

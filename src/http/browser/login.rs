@@ -7,8 +7,8 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::{
-    base, cookie, current_session, device_cookie, login_cookie, opaque_id, removal, same_token, see_other,
-    session_cookie, unavailable,
+    base, cookie, current_session, device_cookie, login_cookie, opaque_id, removal, same_token,
+    see_other, session_cookie, unavailable,
 };
 use crate::accounts::{self, SignIn};
 use crate::crypto::random;

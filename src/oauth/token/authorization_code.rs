@@ -8,6 +8,8 @@ use crate::crypto::random;
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;
+use crate::oauth::policy;
+use crate::oauth::scope::ScopeSet;
 use crate::oauth::token::TokenResponse;
 use crate::oauth::token::user_grant::{self, Leaked, Spent, UserGrant, revoke_leaked};
 use crate::oauth::{pkce, resource};
@@ -86,12 +88,29 @@ pub async fn exchange(
         ));
     };
     let touch = crate::store::grants::last_use_is_stale(last_used_at, now);
-    // The refresh token may later reach back to everything the user granted this client.
+    // The refresh token may later reach back to everything the user granted this client,
+    // and both narrow to what the admin permits now (an admin may narrow the client or the
+    // resource between consent and redemption).
     let refresh_scope = if grant_scope.is_empty() {
-        row.scope.clone()
+        &row.scope
     } else {
-        grant_scope
+        &grant_scope
     };
+    let refresh_scope =
+        policy::still_permitted(&ScopeSet::from_stored(refresh_scope), client, &resource);
+    if refresh_scope.is_empty() {
+        state.store.revoke_grant(&row.grant_id, now).await?;
+        state.forget_cached().await;
+        return Err(OAuthError::invalid_scope(
+            "no scope of this authorization is available to the client any more",
+        ));
+    }
+    let scope = policy::still_permitted(&ScopeSet::from_stored(&row.scope), client, &resource);
+    if scope.is_empty() {
+        return Err(OAuthError::invalid_scope(
+            "no scope of this code is available to the client any more",
+        ));
+    }
     let grant = UserGrant {
         client,
         grant_id: &row.grant_id,
@@ -101,8 +120,8 @@ pub async fn exchange(
     user_grant::issue(
         state,
         &grant,
-        row.scope.clone(),
-        &refresh_scope,
+        scope.to_scope_string(),
+        &refresh_scope.to_scope_string(),
         Some(Spent::Code(&code_hash)),
         touch,
     )

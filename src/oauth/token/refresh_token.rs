@@ -69,7 +69,23 @@ pub async fn exchange(
     if !old.status.is_live() {
         return Err(OAuthError::invalid_grant("the authorization was revoked"));
     }
-    let (resource, scope) = narrowed(state, client, params, &old).await?;
+    let Narrowed {
+        resource,
+        scope,
+        allowed,
+    } = match narrowed(state, client, params, &old).await {
+        Err(Refusal::NothingLeft) => {
+            // The admin took away every scope this grant held: it is over, and so are the
+            // tokens it bought.
+            state.store.revoke_grant(&old.grant_id, now).await?;
+            state.forget_cached().await;
+            return Err(OAuthError::invalid_scope(
+                "no scope of this authorization is available to the client any more",
+            ));
+        }
+        Err(Refusal::Error(e)) => return Err(e),
+        Ok(n) => n,
+    };
     let grant = UserGrant {
         client,
         grant_id: &old.grant_id,
@@ -79,11 +95,12 @@ pub async fn exchange(
     if old.rotated_at.is_some() {
         return redeliver(state, &grant, presented, &hash, scope.to_scope_string()).await;
     }
+    // The successor carries what is left, so a scope given back later needs consent again.
     user_grant::issue(
         state,
         &grant,
         scope.to_scope_string(),
-        &old.scope,
+        &allowed.to_scope_string(),
         Some(Spent::Refresh(Rotation {
             token_hash: &hash,
             presented,
@@ -94,41 +111,81 @@ pub async fn exchange(
     .await
 }
 
-/// The resource (still registered and open to the client) and the scope of the new access
-/// token: both may only narrow what the grant holds.
+/// What a refresh may issue.
+struct Narrowed {
+    /// Still registered and open to the client.
+    resource: ResourceRow,
+    /// The new access token's scope: `allowed`, or less when the request asks for less.
+    scope: ScopeSet,
+    /// What the refresh token still carries (`policy::still_permitted`).
+    allowed: ScopeSet,
+}
+
+enum Refusal {
+    /// Nothing of the grant's scope is permitted any more: the grant ends.
+    NothingLeft,
+    Error(OAuthError),
+}
+
+impl From<OAuthError> for Refusal {
+    fn from(e: OAuthError) -> Self {
+        Refusal::Error(e)
+    }
+}
+
+impl From<sqlx::Error> for Refusal {
+    fn from(e: sqlx::Error) -> Self {
+        Refusal::Error(e.into())
+    }
+}
+
+/// The resource and scopes of the new tokens: they may only narrow what the refresh token
+/// holds, and what it holds narrows to what the admin permits today.
 async fn narrowed(
     state: &AppState,
     client: &ClientRow,
     params: &Params,
     old: &RefreshForIssue,
-) -> Result<(ResourceRow, ScopeSet), OAuthError> {
+) -> Result<Narrowed, Refusal> {
     for requested in params.get_all("resource") {
         if resource::canonicalize(requested).ok().as_deref() != Some(old.resource.as_str()) {
-            return Err(OAuthError::invalid_target(
-                "a refresh may not change the resource",
-            ));
+            return Err(OAuthError::invalid_target("a refresh may not change the resource").into());
         }
     }
     let resource = state.resource(&old.resource).await?;
     let Some(resource) = resource.filter(|r| policy::client_may_use(client, r)) else {
         return Err(OAuthError::invalid_grant(
             "the resource is no longer available to this client",
-        ));
+        )
+        .into());
     };
-    let allowed = ScopeSet::from_stored(&old.scope);
+    // The grant's scope carries an admin's narrowing written while this token waited (a
+    // grant with no scope recorded, as `authorization_code` allows for, narrows nothing).
+    let mut stored = ScopeSet::from_stored(&old.scope);
+    if !old.grant_scope.is_empty() {
+        stored = stored.intersection(&ScopeSet::from_stored(&old.grant_scope));
+    }
+    let allowed = policy::still_permitted(&stored, client, &resource);
+    if allowed.is_empty() {
+        return Err(Refusal::NothingLeft);
+    }
     let scope = match params.get("scope") {
-        None => allowed,
+        None => allowed.clone(),
         Some(requested) => {
             let requested = ScopeSet::parse(requested).map_err(OAuthError::invalid_scope)?;
             if requested.is_empty() || !requested.is_subset(&allowed) {
-                return Err(OAuthError::invalid_scope(
-                    "a refresh may only narrow the scope",
-                ));
+                return Err(
+                    OAuthError::invalid_scope("a refresh may only narrow the scope").into(),
+                );
             }
             requested
         }
     };
-    Ok((resource, scope))
+    Ok(Narrowed {
+        resource,
+        scope,
+        allowed,
+    })
 }
 
 /// Inside the grace window, the token `presented` was rotated a moment ago: answer with

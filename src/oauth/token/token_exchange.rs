@@ -161,7 +161,8 @@ async fn run(
         .filter(|r| r.enabled && !r.builtin)
         .ok_or_else(unknown)?;
 
-    let accepted = ScopeSet::from_stored(&target.scopes);
+    // What the target accepts from this caller today (its allowed scopes apply here too).
+    let accepted = policy::permitted_scopes(client, &target);
     let map: serde_json::Map<String, Value> =
         serde_json::from_str(&link.scope_map).unwrap_or_default();
     let mut allowed: Vec<String> = subject
@@ -285,6 +286,23 @@ fn target(params: &Params) -> Result<String, OAuthError> {
     }
 }
 
+/// The scope of our own subject token, narrowed to what its client may hold on its
+/// audience now: the consent behind it is reused here, so an admin's narrowing applies
+/// (`policy::still_permitted`) before the token expires.
+async fn still_permitted(
+    state: &AppState,
+    claims: &AccessTokenClaims,
+) -> Result<ScopeSet, OAuthError> {
+    let client = state.stored_client(&claims.client_id).await?;
+    let resource = state.resource(&claims.aud).await?;
+    Ok(match (client, resource) {
+        (Some(client), Some(resource)) => {
+            policy::still_permitted(&ScopeSet::from_stored(&claims.scope), &client, &resource)
+        }
+        _ => ScopeSet::default(),
+    })
+}
+
 /// Our own access token (live grant), or a JWT from a trusted external issuer.
 async fn verify_subject(state: &AppState, token: &str) -> Result<Subject, OAuthError> {
     let now = state.clock.now();
@@ -294,10 +312,11 @@ async fn verify_subject(state: &AppState, token: &str) -> Result<Subject, OAuthE
                 "the subject token has been revoked",
             ));
         }
+        let scope = still_permitted(state, &claims).await?;
         return Ok(Subject {
             sub: claims.sub,
             audience: claims.aud,
-            scope: ScopeSet::from_stored(&claims.scope),
+            scope,
             exp: claims.exp,
             act: claims.act,
             may_act: claims.may_act,

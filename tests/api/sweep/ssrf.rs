@@ -22,7 +22,7 @@ use crate::browser::{Browser, PASSWORD, REDIRECT, authorize_url, interactive, pk
 use crate::doc_server::{Doc, DocServer};
 use crate::helpers::{TestApp, TestClient, setup, spawn_app, spawn_app_with};
 use crate::self_registration::{
-    assert_error_page, document, post_register, public, redeem_with_assertion,
+    NOT_RETRIEVED, assert_error_page, document, post_register, public, redeem_with_assertion,
 };
 
 const LOOPBACK_FETCH: (&str, &str) = ("WARDEN_DEV_ALLOW_LOOPBACK_FETCH", "1");
@@ -156,7 +156,7 @@ async fn special_use_addresses_are_refused_before_any_connection() {
         );
         assert!(page.contains("cannot be used"), "{client_id}: {page}");
         assert!(
-            page.contains("private or special-use address") || page.contains("canonical form"),
+            page.contains(NOT_RETRIEVED) || page.contains("canonical form"),
             "{client_id}: {page}"
         );
         assert!(
@@ -278,7 +278,7 @@ async fn redirects_are_not_followed_and_slow_or_huge_documents_are_cut_off() {
         docs.serve(path, Doc::redirect(&to).status(status));
         let hits = docs.hits();
         let page = assert_error_page(authorize_document_client(&app, &docs.url(path)).await).await;
-        assert!(page.contains(&format!("status {status}")), "{path}: {page}");
+        assert!(page.contains(NOT_RETRIEVED), "{path}: {page}");
         assert_eq!(
             docs.hits(),
             hits + 1,
@@ -333,7 +333,7 @@ async fn redirects_are_not_followed_and_slow_or_huge_documents_are_cut_off() {
     for path in ["/huge.json", "/huge-unannounced.json"] {
         let started = Instant::now();
         let page = assert_error_page(authorize_document_client(&app, &docs.url(path)).await).await;
-        assert!(page.contains("larger than 5120 bytes"), "{path}: {page}");
+        assert!(page.contains(NOT_RETRIEVED), "{path}: {page}");
         assert!(started.elapsed() < Duration::from_secs(3), "{path}");
     }
     // A server that trickles one byte every 250 ms is cut off by the total time limit
@@ -367,9 +367,9 @@ async fn redirects_are_not_followed_and_slow_or_huge_documents_are_cut_off() {
     let (status, page) = pending.await.unwrap();
     let took = started.elapsed();
     assert_eq!(status, 400, "{page}");
-    // The cut-off is reported as "the fetch failed: error decoding response body" (the
-    // client's whole-request timeout firing mid-body), not "timed out".
-    assert!(page.contains("the fetch failed"), "{page}");
+    // The cut-off (the client's whole-request timeout firing mid-body) is logged; the
+    // page says only that the document could not be retrieved.
+    assert!(page.contains(NOT_RETRIEVED), "{page}");
     assert!(
         took >= Duration::from_secs(4) && took < Duration::from_secs(8),
         "{took:?}"
@@ -386,7 +386,8 @@ async fn failed_documents_are_never_cached_and_redirect_uris_come_from_the_docum
 
     // Case 117 (cimd-id-mismatch-no-cache): a document whose client_id is not its URL
     // exactly (a trailing slash, another case), then a 500, each with a long cache
-    // lifetime: each attempt is refused and fetched afresh.
+    // lifetime: each attempt is refused and nothing is cached as a client. (A failed
+    // fetch, the 500, is remembered as a failure for a minute: then fetched afresh.)
     let mut fetches = 0;
     for (doc, reason) in [
         (
@@ -401,7 +402,7 @@ async fn failed_documents_are_never_cached_and_redirect_uris_come_from_the_docum
         ),
         (
             long_cache(Doc::json(&document(&client_id)).status(500)),
-            "status 500",
+            NOT_RETRIEVED,
         ),
     ] {
         docs.serve("/client.json", doc);
@@ -412,11 +413,13 @@ async fn failed_documents_are_never_cached_and_redirect_uris_come_from_the_docum
         assert!(app.state.store.client(&client_id).await.unwrap().is_none());
     }
 
-    // Fixed, the document is used at once (the request goes on to sign-in).
+    // Fixed, the document is used once the failure is forgotten (the request goes on to
+    // sign-in).
     docs.serve(
         "/client.json",
         Doc::json(&document(&client_id)).header("cache-control", "no-store"),
     );
+    app.clock.advance(61);
     let response = authorize_document_client(&app, &client_id).await;
     fetches += 1;
     assert_eq!(response.status(), 303);
@@ -447,6 +450,6 @@ async fn failed_documents_are_never_cached_and_redirect_uris_come_from_the_docum
     docs.serve("/client.json", Doc::json(&document(&client_id)).status(500));
     let page = assert_error_page(authorize_document_client(&app, &client_id).await).await;
     fetches += 1;
-    assert!(page.contains("status 500"), "{page}");
+    assert!(page.contains(NOT_RETRIEVED), "{page}");
     assert_eq!(docs.hits(), fetches);
 }
