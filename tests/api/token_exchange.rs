@@ -1231,13 +1231,30 @@ async fn a_jwt_from_a_trusted_external_issuer_is_exchanged_and_anything_else_is_
     assert_eq!(body["scope"], "mcp:read");
     assert!(body["expires_in"].as_i64().unwrap() <= 300, "{body}");
     let c = claims(access(&body));
-    assert_eq!(c["sub"], "ext-user");
+    // Kept, but namespaced by its issuer: it cannot pass for a Warden user id.
+    assert_eq!(c["sub"], format!("{issuer}#ext-user"));
     assert_eq!(c["aud"], B);
     assert_eq!(c["iss"], app.issuer);
     assert_eq!(c["act"]["sub"], fx.s.client_id);
     let seen = app.introspect(&fx.b_server, access(&body)).await;
     assert_eq!(seen["active"], true, "{seen}");
-    assert_eq!(seen["sub"], "ext-user");
+    assert_eq!(seen["sub"], format!("{issuer}#ext-user"));
+    // An issuer that names a Warden user's id as its subject does not get that user.
+    let posing = sign(&key, &external_claims(&issuer, A, &fx.user_id, t + 300, t));
+    let body = issued(
+        exchange(
+            &app,
+            &fx.s,
+            &posing,
+            &[("subject_token_type", JWT_TYPE), ("resource", B)],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        claims(access(&body))["sub"],
+        format!("{issuer}#{}", fx.user_id)
+    );
     // The access_token type works for an external JWT too.
     issued(exchange(&app, &fx.s, &good, &[("resource", B)]).await).await;
     // Scopes only narrow for it too.
@@ -1456,6 +1473,161 @@ async fn a_jwt_from_a_trusted_external_issuer_is_exchanged_and_anything_else_is_
         .await;
         assert_eq!(status, 422, "{bad}: {body}");
     }
+}
+
+/// Items of the exchange audit log, newest first.
+async fn audit_log(app: &TestApp, admin_token: &str) -> Vec<Value> {
+    let (status, page) = admin(app, admin_token, Method::GET, "/exchanges?limit=100", None).await;
+    assert_eq!(status, 200, "{page}");
+    page["items"].as_array().unwrap().clone()
+}
+
+/// `exchange` with owned parameter values.
+async fn send(
+    app: &TestApp,
+    caller: &TestClient,
+    subject: &str,
+    extra: &[(&'static str, String)],
+) -> reqwest::Response {
+    let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    exchange(app, caller, subject, &extra).await
+}
+
+#[tokio::test]
+async fn an_actor_token_must_be_the_callers_own_or_named_by_the_subjects_may_act() {
+    let docs = DocServer::start().await;
+    let app = spawn_app_with(&[LOOPBACK_FETCH]).await;
+    let (fx, subject) = arrange(&app).await;
+    // T serves A and may exchange; it also holds client tokens of its own for A.
+    let t = app
+        .create_client(
+            &fx.admin_token,
+            json!({"name": "mcp server T", "grant_types": [TOKEN_EXCHANGE, "client_credentials"],
+                   "served_resources": [A], "resources": [A]}),
+        )
+        .await;
+    let other = app
+        .create_client(
+            &fx.admin_token,
+            json!({"name": "another client", "grant_types": ["client_credentials"], "resources": [A]}),
+        )
+        .await;
+    let own = app.client_credentials(&t, Some(A), None).await;
+    let others = app.client_credentials(&other, Some(A), None).await;
+    let with_actor = |actor: &str| {
+        vec![
+            ("resource", B.to_owned()),
+            ("actor_token", actor.to_owned()),
+            ("actor_token_type", ACCESS_TOKEN_TYPE.to_owned()),
+        ]
+    };
+
+    // A live token issued to another client does not make that client the actor: T cannot
+    // write it into act, and the audit log never names it.
+    let refused = assert_oauth_error(
+        send(&app, &t, access(&subject), &with_actor(access(&others))).await,
+        400,
+        "invalid_request",
+    )
+    .await;
+    assert!(refused["error_description"].is_string(), "{refused}");
+    let log = audit_log(&app, &fx.admin_token).await;
+    assert!(
+        log.iter().all(|i| i["outcome"] != "issued"),
+        "nothing was issued: {log:?}"
+    );
+    assert!(
+        log.iter().all(|i| i["actor"] != other.client_id.as_str()),
+        "the audit log names a client that never acted: {log:?}"
+    );
+    // Nor does a token issued to T for a user make the user T's actor.
+    let exchanged = issued(exchange(&app, &t, access(&subject), &[("resource", B)]).await).await;
+    assert_oauth_error(
+        send(&app, &t, access(&subject), &with_actor(access(&exchanged))).await,
+        400,
+        "invalid_request",
+    )
+    .await;
+
+    // T's own client token names T: delegation as before.
+    let body = issued(send(&app, &t, access(&subject), &with_actor(access(&own))).await).await;
+    assert_eq!(
+        claims(access(&body))["act"],
+        json!({"sub": t.client_id, "client_id": t.client_id})
+    );
+    let log = audit_log(&app, &fx.admin_token).await;
+    assert!(
+        log.iter()
+            .all(|i| i["outcome"] != "issued" || i["actor"] == t.client_id.as_str()),
+        "{log:?}"
+    );
+
+    // RFC 8693 §4.4: a subject token whose may_act names the other client lets its token act.
+    let key = es256_key("idp-1");
+    docs.serve("/jwks.json", Doc::json(&json!({"keys": [key.public]})));
+    let idp = docs.url("/idp");
+    trust(&app, &fx.admin_token, &idp, &docs.url("/jwks.json"), "keep").await;
+    let at = now(&app);
+    let external = |may_act: Value| {
+        let mut payload = external_claims(&idp, A, "ext-user", at + 300, at);
+        payload.set_claim("may_act", Some(may_act)).unwrap();
+        sign(&key, &payload)
+    };
+    let jwt = |mut extra: Vec<(&'static str, String)>| {
+        extra.push(("subject_token_type", JWT_TYPE.to_owned()));
+        extra
+    };
+    let names_other = external(json!({"sub": other.client_id, "iss": app.issuer}));
+    let body = issued(send(&app, &t, &names_other, &jwt(with_actor(access(&others)))).await).await;
+    let c = claims(access(&body));
+    assert_eq!(c["sub"], format!("{idp}#ext-user"));
+    assert_eq!(
+        c["act"],
+        json!({"sub": other.client_id, "client_id": t.client_id})
+    );
+    // The same subject does not let T act itself, with or without its own token...
+    for extra in [
+        jwt(vec![("resource", B.to_owned())]),
+        jwt(with_actor(access(&own))),
+    ] {
+        assert_oauth_error(
+            send(&app, &t, &names_other, &extra).await,
+            400,
+            "invalid_request",
+        )
+        .await;
+    }
+    // ...and may_act's iss and client_id, when present, must match the actor's too.
+    for may_act in [
+        json!({"sub": other.client_id, "iss": idp}),
+        json!({"sub": other.client_id, "client_id": t.client_id}),
+        json!({"iss": app.issuer}),
+    ] {
+        assert_oauth_error(
+            send(
+                &app,
+                &t,
+                &external(may_act),
+                &jwt(with_actor(access(&others))),
+            )
+            .await,
+            400,
+            "invalid_request",
+        )
+        .await;
+    }
+    let log = audit_log(&app, &fx.admin_token).await;
+    let named: Vec<&Value> = log
+        .iter()
+        .filter(|i| i["actor"] == other.client_id.as_str())
+        .collect();
+    assert_eq!(
+        named.len(),
+        1,
+        "only the exchange may_act allowed names the other client: {log:?}"
+    );
+    assert_eq!(named[0]["outcome"], "issued", "{log:?}");
+    assert_eq!(named[0]["subject"], format!("{idp}#ext-user"), "{log:?}");
 }
 
 // ---------------------------------------------------------------------------------------

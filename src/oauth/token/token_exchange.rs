@@ -5,7 +5,10 @@
 //! audience (no confused deputy), the target must be a downstream of that audience, and
 //! scopes only narrow (or map, where the admin mapped them). The result is delegation: the
 //! user stays `sub` and `act` names the caller (RFC 8693 §4.1), nested when the subject was
-//! itself delegated. Every exchange, issued or refused, is written to the audit log.
+//! itself delegated. The actor is the caller, proven by no actor token or by a client token
+//! of its own, unless the subject token's `may_act` names someone else (RFC 8693 §4.4):
+//! an actor token alone proves only that its holder got hold of it. Every exchange, issued
+//! or refused, is written to the audit log, which names an actor only once it is accepted.
 
 use serde_json::{Value, json};
 
@@ -29,6 +32,10 @@ const MAX_ACT_DEPTH: usize = 5;
 /// A verified subject token, wherever it came from.
 struct Subject {
     sub: String,
+    /// Who issued the token: our issuer, or the trusted external issuer.
+    iss: String,
+    /// Internal tokens: the client the token was issued to.
+    client_id: Option<String>,
     audience: String,
     scope: ScopeSet,
     exp: i64,
@@ -118,20 +125,22 @@ async fn run(
             "the subject token was not issued for a resource this client serves",
         ));
     }
-    if let Some(may_act) = &subject.may_act {
-        let named = |field: &str| {
-            may_act.get(field).and_then(Value::as_str) == Some(client.client_id.as_str())
-        };
-        if !(named("client_id") || named("sub")) {
-            return Err(OAuthError::invalid_request(
-                "the subject token's may_act does not name this client",
-            ));
-        }
-    }
+    let issuer = state.settings.issuer.as_str();
     let actor = match (params.get("actor_token"), params.get("actor_token_type")) {
         (None, None) => None,
         (Some(actor_token), Some(t)) if t == ACCESS_TOKEN_TYPE || t == JWT_TYPE => {
-            Some(verify_subject(state, actor_token).await?.sub)
+            let token = verify_subject(state, actor_token).await.map_err(|mut e| {
+                // The checks are the subject token's; the description says which token failed.
+                if e.cause.is_none() {
+                    e.description = format!("actor_token: {}", e.description).into();
+                }
+                e
+            })?;
+            Some(Actor {
+                sub: token.sub,
+                iss: token.iss,
+                client_id: token.client_id,
+            })
         }
         _ => {
             return Err(OAuthError::invalid_request(
@@ -139,7 +148,24 @@ async fn run(
             ));
         }
     };
-    attempt.actor = actor.clone().unwrap_or_else(|| client.client_id.clone());
+    let actor_token = actor.is_some();
+    let acting = actor.unwrap_or_else(|| Actor::client(issuer, &client.client_id));
+    match &subject.may_act {
+        Some(may_act) if !names(may_act, &acting) => {
+            return Err(OAuthError::invalid_request(
+                "the subject token's may_act does not name the actor",
+            ));
+        }
+        Some(_) => {}
+        None if acting != Actor::client(issuer, &client.client_id) => {
+            return Err(OAuthError::invalid_request(
+                "the actor_token must be a client token of the caller's own, \
+                 unless the subject token's may_act names its holder",
+            ));
+        }
+        None => {}
+    }
+    attempt.actor = acting.sub.clone();
 
     let target_uri = target(params)?;
     attempt.target = target_uri.clone();
@@ -209,11 +235,11 @@ async fn run(
     if ttl <= 0 {
         return Err(OAuthError::invalid_request("the subject token has expired"));
     }
-    let impersonate = actor.is_none() && uri_list(&link.impersonators).contains(&client.client_id);
+    let impersonate = !actor_token && uri_list(&link.impersonators).contains(&client.client_id);
     let act = if impersonate {
         None
     } else {
-        let mut act = json!({ "sub": actor.clone().unwrap_or_else(|| client.client_id.clone()), "client_id": client.client_id });
+        let mut act = json!({ "sub": acting.sub, "client_id": client.client_id });
         if let Some(previous) = subject.act.clone() {
             if depth(&previous) >= MAX_ACT_DEPTH {
                 return Err(OAuthError::invalid_request(
@@ -260,6 +286,40 @@ async fn run(
         issued_token_type: Some(ACCESS_TOKEN_TYPE),
         ..TokenResponse::bearer(access_token, ttl, claims.scope)
     })
+}
+
+/// Who acts in an exchange: the caller itself, or the subject of a verified actor token.
+#[derive(PartialEq)]
+struct Actor {
+    sub: String,
+    iss: String,
+    client_id: Option<String>,
+}
+
+impl Actor {
+    /// A client acting as itself: what its client_credentials tokens say (`sub` is the client).
+    fn client(issuer: &str, client_id: &str) -> Self {
+        Actor {
+            sub: client_id.to_owned(),
+            iss: issuer.to_owned(),
+            client_id: Some(client_id.to_owned()),
+        }
+    }
+}
+
+/// Whether `may_act` (RFC 8693 §4.4) names `actor`: by `sub` or `client_id`, and every one of
+/// `sub`, `iss` and `client_id` it carries agrees, since `iss` and `client_id` narrow whose
+/// `sub` is meant. A may_act naming nobody names no one.
+fn names(may_act: &Value, actor: &Actor) -> bool {
+    let field = |name: &str| may_act.get(name).map(Value::as_str);
+    let agrees = |name: &str, value: Option<&str>| match field(name) {
+        None => true,
+        Some(claimed) => claimed.is_some() && claimed == value,
+    };
+    (field("sub").is_some() || field("client_id").is_some())
+        && agrees("sub", Some(&actor.sub))
+        && agrees("iss", Some(&actor.iss))
+        && agrees("client_id", actor.client_id.as_deref())
 }
 
 fn depth(act: &Value) -> usize {
@@ -315,6 +375,8 @@ async fn verify_subject(state: &AppState, token: &str) -> Result<Subject, OAuthE
         let scope = still_permitted(state, &claims).await?;
         return Ok(Subject {
             sub: claims.sub,
+            iss: claims.iss,
+            client_id: Some(claims.client_id),
             audience: claims.aud,
             scope,
             exp: claims.exp,
@@ -350,10 +412,14 @@ async fn verify_subject(state: &AppState, token: &str) -> Result<Subject, OAuthE
             .ok_or_else(|| {
                 OAuthError::invalid_request("the subject token's user is not known here")
             })?,
-        _ => claims.sub,
+        // Namespaced by its issuer: a `sub` an external issuer chose can never equal a
+        // Warden user id (a UUID has no `#`), so it cannot pass for one of our users.
+        _ => external_subject(&issuer.issuer, &claims.sub),
     };
     Ok(Subject {
         sub,
+        iss: issuer.issuer,
+        client_id: None,
         audience: issuer.audience,
         scope: ScopeSet::parse(&claims.scope).unwrap_or_default(),
         exp: claims.exp,
@@ -361,4 +427,10 @@ async fn verify_subject(state: &AppState, token: &str) -> Result<Subject, OAuthE
         may_act: claims.may_act,
         grant_id: None,
     })
+}
+
+/// The `sub` of a token exchanged for an external subject kept as is (`--subject keep`):
+/// `{issuer}#{sub}`.
+pub fn external_subject(issuer: &str, sub: &str) -> String {
+    format!("{issuer}#{sub}")
 }

@@ -27,6 +27,18 @@ async fn exchange(
     token_request(app, caller, &form).await
 }
 
+/// The downstream API.
+const B: &str = "https://api.example.com";
+
+/// The parameters naming `actor` as the actor, for the target B.
+fn with_actor(actor: &str) -> [(&str, &str); 3] {
+    [
+        ("resource", B),
+        ("actor_token", actor),
+        ("actor_token_type", ACCESS_TOKEN_TYPE),
+    ]
+}
+
 /// How deep an `act` claim nests.
 fn act_depth(act: &Value) -> usize {
     match act.get("act") {
@@ -37,7 +49,6 @@ fn act_depth(act: &Value) -> usize {
 
 #[tokio::test]
 async fn token_exchange_refuses_broken_subjects_public_callers_and_overlong_chains() {
-    const B: &str = "https://api.example.com";
     let app = spawn_app().await;
     let setup = interactive(&app, false).await;
     let a = setup.resource_uri.clone();
@@ -46,11 +57,13 @@ async fn token_exchange_refuses_broken_subjects_public_callers_and_overlong_chai
         json!({"uri": B, "name": "Example API", "scopes": ["mcp:read", "mcp:write"]}),
     )
     .await;
-    // S serves both resources, and each is a downstream of the other, so S can chain.
+    // S serves both resources, and each is a downstream of the other, so S can chain. It
+    // also holds client tokens of its own for A, to name itself as actor.
     let s = app
         .create_client(
             &setup.admin_token,
-            json!({"name": "mcp server S", "grant_types": [TOKEN_EXCHANGE], "served_resources": [a, B]}),
+            json!({"name": "mcp server S", "grant_types": [TOKEN_EXCHANGE, "client_credentials"],
+                   "served_resources": [a, B], "resources": [a]}),
         )
         .await;
     for (source, target) in [(a.as_str(), B), (B, a.as_str())] {
@@ -104,31 +117,28 @@ async fn token_exchange_refuses_broken_subjects_public_callers_and_overlong_chai
     )
     .await;
 
-    // Case 85 (tx-delegation-chain): an actor_token names the actor in act...
+    // Case 85 (tx-delegation-chain): an actor_token names the actor in act, and must be
+    // the caller's own (or be allowed by the subject's may_act, token_exchange.rs): another
+    // client's live token is refused...
     let agent = app
         .create_client(
             &setup.admin_token,
             json!({"name": "agent", "grant_types": ["client_credentials"], "resources": [a]}),
         )
         .await;
-    let actor = app.client_credentials(&agent, Some(&a), None).await;
-    let acted = ok_json(
-        exchange(
-            &app,
-            &s,
-            subject,
-            &[
-                ("resource", B),
-                ("actor_token", access(&actor)),
-                ("actor_token_type", ACCESS_TOKEN_TYPE),
-            ],
-        )
-        .await,
+    let foreign = app.client_credentials(&agent, Some(&a), None).await;
+    json_error(
+        exchange(&app, &s, subject, &with_actor(access(&foreign))).await,
+        400,
+        "invalid_request",
     )
     .await;
+    // ...while a client token of the caller's own names the caller.
+    let own = app.client_credentials(&s, Some(&a), None).await;
+    let acted = ok_json(exchange(&app, &s, subject, &with_actor(access(&own))).await).await;
     assert_eq!(
         decode_claims(access(&acted))["act"],
-        json!({"sub": agent.client_id, "client_id": s.client_id})
+        json!({"sub": s.client_id, "client_id": s.client_id})
     );
     // ...each exchange of an exchanged token nests one more act, and the chain stops at
     // five actors (MAX_ACT_DEPTH): the sixth exchange is refused.
