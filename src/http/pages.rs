@@ -48,6 +48,9 @@ pub struct ConsentPage {
     pub resource_uri: String,
     pub new_scopes: Vec<ScopeLine>,
     pub granted_scopes: Vec<ScopeLine>,
+    /// Why the user is asked again for what they allowed before (a sentence), if they are.
+    pub asked_again: Option<&'static str>,
+    pub loopback_only: bool,
 }
 
 pub struct ScopeLine {

@@ -17,7 +17,7 @@ use crate::oauth::policy::{self, uri_list};
 use crate::oauth::scope::ScopeSet;
 use crate::oauth::{pkce, redirect_uri};
 use crate::state::{AppState, ClientLookupError};
-use crate::store::authorization::{AuthorizationCodeRow, AuthorizationRequestRow};
+use crate::store::authorization::{AuthorizationCodeRow, AuthorizationRequestRow, Consent};
 use crate::store::clients::ClientRow;
 use crate::store::sessions::SessionUser;
 
@@ -85,6 +85,40 @@ pub struct ConsentPrompt {
     pub resource_uri: String,
     pub new_scopes: Vec<(String, String)>,
     pub granted_scopes: Vec<(String, String)>,
+    /// Why the user is asked again for what they allowed before, if they are.
+    pub asked_again: Option<AskedAgain>,
+    /// A metadata-document client whose every redirect is loopback: whoever controls the
+    /// document's domain, any program on this device could be the one receiving the code.
+    pub loopback_only: bool,
+}
+
+/// Why remembered consent did not answer for the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AskedAgain {
+    /// A public client returning to a loopback address or a private-use scheme: its
+    /// identity cannot be proven, so every request needs the user (RFC 8252 §8.6).
+    NativeApp,
+    /// The client's name or redirect URIs changed since the user consented.
+    ClientChanged,
+}
+
+/// A hash of what the user saw and what decides where codes go: the client's name and its
+/// redirect URIs (sorted, so order alone is no change). JSON keeps the parts unambiguous.
+pub fn consent_fingerprint(client: &ClientRow) -> String {
+    let mut uris = uri_list(&client.redirect_uris);
+    uris.sort();
+    uris.dedup();
+    let encoded = serde_json::json!([client.name, uris]).to_string();
+    random::sha256_b64(&encoded)
+}
+
+/// Must this request be shown to the user even when consent is remembered? A public
+/// client returning to a loopback or private-use redirect can be impersonated by any
+/// program on the device (RFC 8252 §8.6), so it is "processed as if no previous request had
+/// been approved". A confidential client proves itself with its credentials at the token
+/// endpoint, and an https redirect belongs to its domain.
+fn needs_user(client: &ClientRow, redirect: &str) -> bool {
+    client.token_endpoint_auth_method == "none" && redirect_uri::is_native(redirect)
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -334,7 +368,10 @@ async fn load(state: &AppState, id: &str) -> Result<Loaded, Failure> {
         Some(r) if r.expires_at > now && r.consumed_at.is_none() => r,
         _ => return Err(expired()),
     };
-    let client = match state.stored_client(&request.client_id).await? {
+    // From the database, not the hot cache: remembered consent is judged against the
+    // client's name and redirect URIs as they are now, and a metadata document that just
+    // changed them does not clear the cache (nor would another node's cache be cleared).
+    let client = match state.store.client(&request.client_id).await? {
         Some(c) if c.enabled => c,
         _ => return Err(expired()),
     };
@@ -402,10 +439,13 @@ pub async fn advance(
         return Err(someone_else());
     }
     let requested = ScopeSet::from_stored(&loaded.request.scope);
-    let (live_grant, granted) = granted_scopes(state, &loaded, &session.user_id).await?;
-    if requested.is_subset(&granted) && !loaded.prompt.consent {
+    let remembered = remembered_consent(state, &loaded, &session.user_id).await?;
+    let granted = &remembered.scopes;
+    let covered = requested.is_subset(granted);
+    let native = needs_user(&loaded.client, &loaded.request.redirect_uri);
+    if covered && remembered.current && !native && !loaded.prompt.consent {
         // Consent remembered: claiming, consuming and the code are one transaction.
-        return approve(state, &loaded, &session.user_id, live_grant, &granted)
+        return approve(state, &loaded, &session.user_id, &remembered)
             .await
             .map(Step::Redirect);
     }
@@ -440,7 +480,22 @@ pub async fn advance(
         }
         Ok::<_, sqlx::Error>(lines)
     };
-    let new: ScopeSet = requested.difference(&granted).map(str::to_owned).collect();
+    // What was granted before stays granted on the page (the user confirms it with one
+    // click); only the reason for asking again is new.
+    let asked_again = if !covered || loaded.prompt.consent {
+        None
+    } else if native {
+        Some(AskedAgain::NativeApp)
+    } else if remembered.grant.is_some() && !remembered.current {
+        Some(AskedAgain::ClientChanged)
+    } else {
+        None
+    };
+    let loopback_only = loaded.client.registration == "metadata_document" && {
+        let uris = uri_list(&loaded.client.redirect_uris);
+        !uris.is_empty() && uris.iter().all(|u| redirect_uri::is_loopback(u))
+    };
+    let new: ScopeSet = requested.difference(granted).map(str::to_owned).collect();
     let (registration, unverified) = match loaded.client.registration.as_str() {
         "admin" => ("Registered by an administrator of this server", false),
         "metadata_document" => {
@@ -478,7 +533,9 @@ pub async fn advance(
             .unwrap_or_default(),
         resource_uri: loaded.request.resource.clone(),
         new_scopes: describe(new).await?,
-        granted_scopes: describe(requested.intersection(&granted)).await?,
+        granted_scopes: describe(requested.intersection(granted)).await?,
+        asked_again,
+        loopback_only,
     }))
 }
 
@@ -517,26 +574,42 @@ pub async fn decide(
             "the user denied the request",
         ));
     }
-    let (live_grant, granted) = granted_scopes(state, &loaded, &session.user_id).await?;
-    approve(state, &loaded, &session.user_id, live_grant, &granted).await
+    let remembered = remembered_consent(state, &loaded, &session.user_id).await?;
+    approve(state, &loaded, &session.user_id, &remembered).await
 }
 
-/// What the user already granted this client for this resource (the remembered consent),
-/// with the id of that grant. Only what the admin still permits counts
-/// (`policy::still_permitted`): a scope taken from the client or the resource is asked
-/// for again, and a consent that grows drops what is no longer permitted.
-async fn granted_scopes(
+/// What the user already granted this client for this resource.
+struct Remembered {
+    /// The live grant that holds it.
+    grant: Option<String>,
+    /// Its scopes that the admin still permits.
+    scopes: ScopeSet,
+    /// Whether it was given to the client as it is now (same name and redirect URIs).
+    current: bool,
+}
+
+/// What the user already granted this client for this resource (the remembered consent).
+/// Only what the admin still permits counts (`policy::still_permitted`): a scope taken
+/// from the client or the resource is asked for again, and a consent that grows drops
+/// what is no longer permitted.
+async fn remembered_consent(
     state: &AppState,
     loaded: &Loaded,
     user_id: &str,
-) -> Result<(Option<String>, ScopeSet), sqlx::Error> {
+) -> Result<Remembered, sqlx::Error> {
     let Some(grant) = state
         .store
         .live_user_grant(&loaded.client.client_id, user_id, &loaded.request.resource)
         .await?
     else {
-        return Ok((None, ScopeSet::default()));
+        return Ok(Remembered {
+            grant: None,
+            scopes: ScopeSet::default(),
+            current: false,
+        });
     };
+    let current =
+        grant.consent_fingerprint.as_deref() == Some(consent_fingerprint(&loaded.client).as_str());
     let granted = match state.resource(&loaded.request.resource).await? {
         Some(resource) => policy::still_permitted(
             &ScopeSet::from_stored(&grant.scope),
@@ -545,7 +618,11 @@ async fn granted_scopes(
         ),
         None => ScopeSet::default(),
     };
-    Ok((Some(grant.id), granted))
+    Ok(Remembered {
+        grant: Some(grant.id),
+        scopes: granted,
+        current,
+    })
 }
 
 /// Records consent (the grant's scope grows to cover the request) and issues the code.
@@ -553,56 +630,64 @@ async fn approve(
     state: &AppState,
     loaded: &Loaded,
     user_id: &str,
-    live_grant: Option<String>,
-    granted: &ScopeSet,
+    remembered: &Remembered,
 ) -> Result<String, Failure> {
     let now = state.clock.now();
     let request = &loaded.request;
     let requested = ScopeSet::from_stored(&request.scope);
-    let grant_id = match live_grant {
-        // Everything asked for is already granted: nothing to record.
-        Some(id) if requested.is_subset(granted) => id,
+    let granted = &remembered.scopes;
+    let code = random::token();
+    let mut row = AuthorizationCodeRow {
+        code_hash: random::sha256_b64(&code),
+        grant_id: String::new(),
+        client_id: request.client_id.clone(),
+        redirect_uri: request.redirect_uri.clone(),
+        redirect_uri_sent: request.redirect_uri_sent,
+        code_challenge: request.code_challenge.clone(),
+        resource: request.resource.clone(),
+        scope: request.scope.clone(),
+        user_id: user_id.to_owned(),
+        created_at: now,
+        expires_at: now + state.settings.authorization_code_ttl,
+        consumed_at: None,
+    };
+    let approved = match &remembered.grant {
+        // Everything asked for is already granted, to the client as it is: nothing to record.
+        Some(id) if remembered.current && requested.is_subset(granted) => {
+            row.grant_id = id.clone();
+            state
+                .store
+                .approve_request(&request.id, user_id, now, &row)
+                .await?
+        }
+        // The consent is recorded in the transaction that issues its code: never one
+        // without the other.
         _ => {
             let union: ScopeSet = granted
                 .iter()
                 .chain(requested.iter())
                 .map(str::to_owned)
                 .collect();
-            state
-                .store
-                .upsert_user_grant(
-                    &request.client_id,
-                    user_id,
-                    &request.resource,
-                    &union.to_scope_string(),
-                    now,
-                )
-                .await?
+            let scope = union.to_scope_string();
+            let fingerprint = consent_fingerprint(&loaded.client);
+            let consent = Consent {
+                scope: &scope,
+                fingerprint: &fingerprint,
+            };
+            let approve = || {
+                state
+                    .store
+                    .approve_request_with_consent(&request.id, user_id, now, &consent, &row)
+            };
+            // Two approvals racing to start the same grant: the loser's transaction rolled
+            // back whole, and a second try finds the winner's grant.
+            let approved = match approve().await {
+                Err(e) if crate::store::is_unique_violation(&e) => approve().await,
+                other => other,
+            };
+            approved?.is_some()
         }
     };
-    let code = random::token();
-    let approved = state
-        .store
-        .approve_request(
-            &request.id,
-            user_id,
-            now,
-            &AuthorizationCodeRow {
-                code_hash: random::sha256_b64(&code),
-                grant_id,
-                client_id: request.client_id.clone(),
-                redirect_uri: request.redirect_uri.clone(),
-                redirect_uri_sent: request.redirect_uri_sent,
-                code_challenge: request.code_challenge.clone(),
-                resource: request.resource.clone(),
-                scope: request.scope.clone(),
-                user_id: user_id.to_owned(),
-                created_at: now,
-                expires_at: now + state.settings.authorization_code_ttl,
-                consumed_at: None,
-            },
-        )
-        .await?;
     if !approved {
         return Err(Failure::page(
             "This sign-in has expired",
@@ -615,4 +700,41 @@ async fn approve(
         &[("code", &code)],
         request.state.as_deref(),
     ))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn client(name: &str, uris: &[&str]) -> ClientRow {
+        let id = "https://app.example.com/client.json";
+        let doc = serde_json::json!({"client_id": id, "client_name": name,
+                                     "redirect_uris": uris, "token_endpoint_auth_method": "none"});
+        crate::oauth::cimd::validate(id, doc.to_string().as_bytes(), 0).unwrap()
+    }
+
+    #[test]
+    fn the_consent_fingerprint_follows_the_name_and_redirects_but_not_their_order() {
+        let a = "https://app.example.com/cb";
+        let b = "http://127.0.0.1/cb";
+        let base = consent_fingerprint(&client("App", &[a, b]));
+        assert_eq!(base, consent_fingerprint(&client("App", &[b, a])));
+        assert_ne!(base, consent_fingerprint(&client("App", &[a])));
+        assert_ne!(
+            base,
+            consent_fingerprint(&client("App", &[a, b, "https://evil.example/cb"]))
+        );
+        assert_ne!(base, consent_fingerprint(&client("App 2", &[a, b])));
+    }
+
+    #[test]
+    fn only_public_clients_on_native_redirects_need_the_user_every_time() {
+        let mut c = client("App", &["https://app.example.com/cb"]);
+        assert!(needs_user(&c, "http://127.0.0.1:9999/cb"));
+        assert!(needs_user(&c, "com.example.app:/cb"));
+        assert!(!needs_user(&c, "https://app.example.com/cb"));
+        c.token_endpoint_auth_method = "client_secret_basic".into();
+        assert!(!needs_user(&c, "http://127.0.0.1:9999/cb"));
+    }
 }

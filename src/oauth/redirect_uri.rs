@@ -14,6 +14,31 @@ fn loopback(url: &Url) -> bool {
         }
 }
 
+/// Is `uri` a loopback redirect (RFC 8252 §7.3)?
+pub fn is_loopback(uri: &str) -> bool {
+    Url::parse(uri).is_ok_and(|u| loopback(&u))
+}
+
+/// Does `uri` return to a native app (RFC 8252 §7.1, §7.3): a loopback address or a
+/// private-use URI scheme? Any program on the device can listen there, so the redirect
+/// proves nothing about who receives the code (§8.6).
+pub fn is_native(uri: &str) -> bool {
+    match Url::parse(uri) {
+        // https to this machine is on the device as well, even if no port may change.
+        Ok(u) => {
+            !matches!(u.scheme(), "http" | "https")
+                || match u.host() {
+                    Some(Host::Ipv4(ip)) => ip.is_loopback(),
+                    Some(Host::Ipv6(ip)) => ip.is_loopback(),
+                    Some(Host::Domain(d)) => d == "localhost",
+                    None => true,
+                }
+        }
+        // Not a URL at all: never treat it as one a website has claimed.
+        Err(_) => true,
+    }
+}
+
 /// The registered URI that `requested` matches, if any.
 pub fn find_match<'a>(requested: &str, registered: &'a [String]) -> Option<&'a String> {
     if let Some(exact) = registered.iter().find(|r| *r == requested) {
@@ -79,6 +104,25 @@ mod tests {
         ] {
             assert!(find_match(near, &r).is_none(), "{near}");
         }
+    }
+
+    #[test]
+    fn native_redirects_are_loopback_or_private_use_schemes() {
+        for native in [
+            "http://127.0.0.1:9999/cb",
+            "http://[::1]/cb",
+            "http://localhost:1234/cb",
+            "com.example.app:/oauth",
+            "cursor://anysphere.cursor-retrieval/oauth/callback",
+            "https://127.0.0.1/cb",
+        ] {
+            assert!(is_native(native), "{native}");
+        }
+        for web in ["https://app.example.com/cb", "http://app.example.com/cb"] {
+            assert!(!is_native(web), "{web}");
+        }
+        assert!(is_loopback("http://127.0.0.1:1/cb"));
+        assert!(!is_loopback("com.example.app:/oauth"));
     }
 
     #[test]

@@ -13,6 +13,9 @@ pub struct GrantRow {
     pub scope: String,
     pub created_at: UnixTime,
     pub revoked_at: Option<UnixTime>,
+    /// The client's name and redirect URIs when the user last consented, hashed
+    /// (`oauth::authorize::consent_fingerprint`); NULL for grants that record no consent.
+    pub consent_fingerprint: Option<String>,
 }
 
 /// What introspection needs to know about a token's grant, in one read.
@@ -166,8 +169,8 @@ macro_rules! narrow_grants {
 }
 pub(crate) use {grant_scopes_sql, narrow_grants};
 
-const SELECT: &str =
-    "SELECT id, kind, client_id, subject, resource, scope, created_at, revoked_at FROM grants";
+const SELECT: &str = "SELECT id, kind, client_id, subject, resource, scope, created_at, revoked_at, \
+                      consent_fingerprint FROM grants";
 
 impl Store {
     /// The live client_credentials grant of (client, resource), created on first use.
@@ -227,37 +230,6 @@ impl Store {
         on_pool!(self, pool => sqlx::query_as::<_, GrantRow>(sqlx::AssertSqlSafe(format!(
             "{SELECT} WHERE client_id = $1 AND subject = $2 AND resource = $3 AND kind = 'authorization_code' AND revoked_at IS NULL")))
             .bind(client_id).bind(user_id).bind(resource).fetch_optional(&mut *pool).await)
-    }
-
-    /// Records the user's consent: the live grant's scope becomes `scope` (callers pass the
-    /// union of what was granted before and now), or a new grant starts.
-    pub async fn upsert_user_grant(
-        &self,
-        client_id: &str,
-        user_id: &str,
-        resource: &str,
-        scope: &str,
-        now: UnixTime,
-    ) -> Result<String, sqlx::Error> {
-        for _ in 0..2 {
-            if let Some(live) = self.live_user_grant(client_id, user_id, resource).await? {
-                on_pool!(self, pool => sqlx::query("UPDATE grants SET scope = $2 WHERE id = $1")
-                    .bind(&live.id).bind(scope).execute(&mut *pool).await.map(|_| ()))?;
-                return Ok(live.id);
-            }
-            let id = uuid::Uuid::now_v7().to_string();
-            let inserted = on_pool!(self, pool => sqlx::query(
-                "INSERT INTO grants (id, kind, client_id, subject, resource, scope, created_at) \
-                 VALUES ($1, 'authorization_code', $2, $3, $4, $5, $6)")
-                .bind(&id).bind(client_id).bind(user_id).bind(resource).bind(scope).bind(now)
-                .execute(&mut *pool).await.map(|_| ()));
-            match inserted {
-                Ok(()) => return Ok(id),
-                Err(e) if is_unique_violation(&e) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(sqlx::Error::RowNotFound)
     }
 
     pub async fn user_grants(&self, user_id: &str) -> Result<Vec<UserGrant>, sqlx::Error> {

@@ -35,14 +35,6 @@ impl Store {
             .execute(&mut *pool).await.map(|_| ()))
     }
 
-    pub async fn metadata_domain_policy(
-        &self,
-        domain: &str,
-    ) -> Result<Option<String>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_scalar("SELECT policy FROM metadata_domains WHERE domain = $1")
-            .bind(domain).fetch_optional(&mut *pool).await)
-    }
-
     pub async fn metadata_domains(&self) -> Result<Vec<DomainPolicy>, sqlx::Error> {
         on_pool!(self, pool => sqlx::query_as::<_, DomainPolicy>(
             "SELECT domain, policy, created_at FROM metadata_domains ORDER BY domain").fetch_all(&mut *pool).await)

@@ -56,11 +56,6 @@ impl Store {
             .bind(token_hash).execute(&mut *pool).await.map(|_| ()))
     }
 
-    pub async fn delete_sessions_of(&self, user_id: &str) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(user_id).execute(&mut *pool).await.map(|_| ()))
-    }
-
     /// Takes one attempt for `key` and returns how many the window now holds (this one
     /// included); a window older than `window_start` begins again. One atomic statement,
     /// so parallel requests can never all see room left: check the result, not a read.

@@ -10,6 +10,7 @@ mod authorization_errors;
 mod browser;
 mod cli;
 mod client_credentials;
+mod consent_redirects;
 mod crash;
 mod device_cookies;
 mod discovery;

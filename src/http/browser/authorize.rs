@@ -8,7 +8,7 @@ use crate::http::oauth::{read_form, read_form_bytes};
 use crate::http::pages::{ConsentPage, ScopeLine, error_page, render};
 use crate::http::peer::client_key;
 use crate::limits::{self, Refusal};
-use crate::oauth::authorize::{self, Failure, Step};
+use crate::oauth::authorize::{self, AskedAgain, Failure, Step};
 use crate::oauth::params::Params;
 use crate::state::AppState;
 use crate::store::sessions::SessionUser;
@@ -135,6 +135,15 @@ fn consent_page(state: &AppState, user: &SessionUser, p: authorize::ConsentPromp
             resource_uri: p.resource_uri,
             new_scopes: lines(p.new_scopes),
             granted_scopes: lines(p.granted_scopes),
+            asked_again: p.asked_again.map(|why| match why {
+                AskedAgain::NativeApp => {
+                    "This application runs on your device, where another program could claim to be it, so Warden asks you every time."
+                }
+                AskedAgain::ClientChanged => {
+                    "The application changed its name or where it sends you back since you last allowed it."
+                }
+            }),
+            loopback_only: p.loopback_only,
         },
     )
 }

@@ -1,5 +1,6 @@
 //! The hostile-input sweep: every case of the security test catalogue
-//! (`shared/reference/security.md` §5, cases 1–132), each either checked by named tests
+//! (`shared/reference/security.md` §5, cases 1–132, and 133–143 from the outside review
+//! of issue 15), each either checked by named tests
 //! (in this module or an earlier one), checked in part with what is left out and why, or
 //! skipped with the reason. `the_index_names_every_case_and_real_tests` keeps the list
 //! honest: every case listed once, every named test present as a test function.
@@ -166,6 +167,18 @@ const CASES: &[(u32, &str, Check)] = &[
     (130, "incremental-to-saturation", Skipped("a capacity figure, not a test: benches/run.sh measures throughput at fixed concurrency per scenario (README, Performance); no stepped run to the SLA break point was made")),
     (131, "dcr-flood-and-janitor", Partly(&["self_registration::registrations_are_rate_limited_per_address", "self_registration::abandoned_registrations_are_deleted_but_used_ones_are_kept"], "the janitor deletes in batches and the 1,000,000-grant seeded benchmark (WARDEN_BENCH_SEED=1) checks the hot queries' plans; a 100,000-registration flood is not run")),
     (132, "rotation-under-load", Partly(&["keys::rotation_publishes_the_new_key_first_then_signs_with_it_and_keeps_the_old_one", "nodes::tokens_revocations_codes_sessions_and_keys_cross_nodes"], "a rotated key is published WARDEN_KEY_ACTIVATION_DELAY before it signs, on every node; no rotation during a 30-minute load run")),
+    // Cases 133–143: the outside review (issue 15's points 1–11), which the catalogue lacked.
+    (133, "review-scopes-shrink-with-the-admin", Tested(&["outside_attacker::scope_shrink::a_refresh_after_the_admin_narrows_the_clients_scopes_gets_only_what_is_left", "outside_attacker::scope_shrink::a_scope_the_admin_removed_and_gave_back_needs_the_users_consent_again", "outside_attacker::scope_shrink::a_refresh_finding_no_scope_left_is_refused_with_invalid_scope_and_ends_the_grant"])),
+    (134, "review-password-change-ends-grants", Tested(&["outside_attacker::password_change::an_admin_api_password_change_ends_the_users_sessions_refresh_tokens_and_access_tokens", "outside_attacker::password_change::warden_user_passwd_ends_the_users_sessions_refresh_tokens_and_access_tokens"])),
+    (135, "review-throttle-cannot-lock-out-the-user", Tested(&["device_cookies::guesses_from_many_addresses_lock_out_strangers_but_not_the_users_own_browser", "abuse::forwarded::behind_a_trusted_proxy_forwarded_addresses_count_separately_and_ipv6_by_its_64", "abuse::forwarded::forwarding_headers_from_an_untrusted_peer_are_ignored"])),
+    (136, "review-actor-token-names-the-caller", Tested(&["token_exchange::an_actor_token_must_be_the_callers_own_or_named_by_the_subjects_may_act"])),
+    (137, "review-deletion-ends-derived-tokens", Tested(&["outside_attacker::derived_tokens::deleting_the_source_client_through_the_admin_api_ends_tokens_exchanged_from_its_grant", "outside_attacker::derived_tokens::a_client_deleting_itself_under_rfc_7592_ends_tokens_exchanged_from_its_grant"])),
+    (138, "review-ssrf-ignores-proxy-variables", Tested(&["sweep::outsider::proxy_variables_of_the_environment_do_not_carry_metadata_fetches"])),
+    (139, "review-remembered-consent-and-new-redirects", Tested(&["consent_redirects::a_public_loopback_client_approved_once_is_asked_again_on_another_port", "consent_redirects::prompt_none_answers_consent_required_for_a_public_loopback_client", "consent_redirects::an_rfc7592_update_adding_a_redirect_voids_the_remembered_consent", "consent_redirects::a_metadata_document_that_changes_its_redirects_voids_the_remembered_consent", "consent_redirects::a_loopback_only_metadata_document_client_is_warned_about_even_from_a_trusted_domain"])),
+    (140, "review-error-pages-no-oracle", Tested(&["sweep::outsider::a_special_use_address_and_a_missing_document_get_the_same_generic_page", "sweep::outsider::a_failed_document_is_not_fetched_again_for_a_minute", "sweep::outsider::error_pages_echo_at_most_a_short_quoted_excerpt_of_a_request_value"])),
+    (141, "review-blocked-domains-cover-subdomains", Tested(&["sweep::hardening::a_blocked_domain_blocks_its_subdomains_in_every_spelling"])),
+    (142, "review-anonymous-storage-bounded", Tested(&["abuse::storage::unauthenticated_authorization_requests_are_rate_limited_per_address_and_capped", "abuse::storage::made_up_usernames_from_one_address_store_a_bounded_number_of_throttle_rows"])),
+    (143, "review-small-ones", Tested(&["sweep::hardening::an_assertion_whose_audience_names_another_server_too_is_refused", "sweep::hardening::revoking_an_unknown_or_foreign_token_clears_no_cache", "sweep::hardening::cors_answers_only_the_public_endpoints_exactly", "sweep::hardening::the_embedded_database_is_readable_by_its_owner_only", "sweep::hardening::invalid_client_challenges_only_a_client_that_used_basic", "token_exchange::a_jwt_from_a_trusted_external_issuer_is_exchanged_and_anything_else_is_refused", "consent_redirects::an_approval_that_comes_too_late_records_no_consent"])),
 ];
 
 /// Whether `tests/api/<path>.rs` (or `<path>/mod.rs`) holds a test function `name`.
@@ -197,7 +210,7 @@ fn the_index_names_every_case_and_real_tests() {
     let numbers: Vec<u32> = CASES.iter().map(|(n, _, _)| *n).collect();
     assert_eq!(
         numbers,
-        (1..=132).collect::<Vec<_>>(),
+        (1..=143).collect::<Vec<_>>(),
         "each case once, in order"
     );
     let mut missing = Vec::new();

@@ -186,10 +186,9 @@ async fn loopback_and_localhost_redirects_may_change_only_the_port() {
     let response = redeem_at(&app, &native, &q["code"], &p.verifier, Some(&v4)).await;
     assert_eq!(response.status(), 200);
     for uri in ["http://[::1]:61023/callback", "http://127.0.0.1/callback"] {
+        // A public native client is asked every time (RFC 8252 §8.6), whatever the port.
         let url = authorize_url(&app, &native, &p.challenge, &[("redirect_uri", uri)]);
-        let response = browser.get(&url).await;
-        assert_eq!(response.status(), 303, "{uri}");
-        let target = location(&response);
+        let target = run_to_client(&app, &mut browser, &url, "alice").await;
         assert!(target.starts_with(&format!("{uri}?code=")), "{target}");
         let q = query(&target);
         let response = redeem_at(&app, &native, &q["code"], &p.verifier, Some(uri)).await;

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use warden::store::clients::ClientRow;
 
 use crate::browser::{
-    Browser, PASSWORD, REDIRECT, authorize, authorize_url, interactive, location, pkce, query,
-    redeem, sign_in, through_sign_in,
+    Browser, PASSWORD, REDIRECT, authorize, authorize_url, interactive, pkce, redeem, sign_in,
+    through_sign_in,
 };
 use crate::helpers::{TestApp, TestClient, assert_oauth_error, spawn_app, spawn_app_with};
 use crate::self_registration::{
@@ -579,12 +579,11 @@ async fn a_burst_of_registrations_stops_at_the_limit_and_existing_clients_keep_w
     let after = post_register(&app, &native(json!({}))).await;
     assert_eq!(after.status(), 429, "the limit holds after the burst");
 
-    // The client registered before keeps working (consent remembered: a code at once).
+    // The client registered before keeps working (a public native client: one click on
+    // the consent page, which RFC 8252 §8.6 asks for every time, then a code).
     let p = pkce();
     let url = authorize_url(&app, &existing, &p.challenge, &[("scope", "mcp:read")]);
-    let response = browser.get(&url).await;
-    assert_eq!(response.status(), 303);
-    let answer = query(&location(&response));
+    let answer = authorize(&app, &mut browser, &url, "alice").await;
     let response = redeem(&app, &existing, &answer["code"], &p.verifier).await;
     assert_eq!(response.status(), 200);
 
