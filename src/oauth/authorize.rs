@@ -657,8 +657,9 @@ async fn approve(
             row.grant_id = id.clone();
             state
                 .store
-                .approve_request(&request.id, user_id, now, &row)
+                .approve_request(&request.id, user_id, now, None, &row)
                 .await?
+                .is_some()
         }
         // The consent is recorded in the transaction that issues its code: never one
         // without the other.
@@ -677,7 +678,7 @@ async fn approve(
             let approve = || {
                 state
                     .store
-                    .approve_request_with_consent(&request.id, user_id, now, &consent, &row)
+                    .approve_request(&request.id, user_id, now, Some(&consent), &row)
             };
             // Two approvals racing to start the same grant: the loser's transaction rolled
             // back whole, and a second try finds the winner's grant.

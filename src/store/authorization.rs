@@ -153,48 +153,18 @@ impl Store {
     }
 
     /// Finishes a request and stores its code in one transaction (one commit): the request
-    /// is claimed for `user_id` (if unclaimed) and consumed; false, with nothing written,
-    /// when it is claimed by someone else, consumed or expired.
+    /// is claimed for `user_id` (if unclaimed) and consumed, the user's `consent` (if any) is
+    /// recorded, and the code `c` is stored. With a consent, the live grant of (client, user,
+    /// resource) takes its scope and fingerprint, or a new grant starts, and the code belongs
+    /// to it; without one the code keeps `c.grant_id`. Nothing is written when the request is
+    /// claimed by someone else, consumed or expired, so a consent is recorded only with the
+    /// code it was given for. Returns the code's grant id, or `None` for such a request.
     pub async fn approve_request(
         &self,
         id: &str,
         user_id: &str,
         now: UnixTime,
-        c: &AuthorizationCodeRow,
-    ) -> Result<bool, sqlx::Error> {
-        on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let claimed = sqlx::query(
-                "UPDATE authorization_requests SET user_id = $2, consumed_at = $3 \
-                 WHERE id = $1 AND (user_id IS NULL OR user_id = $2) AND consumed_at IS NULL AND expires_at > $3")
-                .bind(id).bind(user_id).bind(now).execute(&mut *tx).await?.rows_affected() == 1;
-            if !claimed {
-                tx.rollback().await?;
-                return Ok(false);
-            }
-            sqlx::query(
-                "INSERT INTO authorization_codes (code_hash, grant_id, client_id, redirect_uri, redirect_uri_sent, code_challenge, \
-                 resource, scope, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
-                .bind(&c.code_hash).bind(&c.grant_id).bind(&c.client_id).bind(&c.redirect_uri).bind(c.redirect_uri_sent)
-                .bind(&c.code_challenge).bind(&c.resource).bind(&c.scope).bind(&c.user_id).bind(c.created_at).bind(c.expires_at)
-                .execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(true)
-        })
-    }
-
-    /// `approve_request`, recording the user's consent in the same transaction: the live
-    /// grant of (client, user, resource) takes `consent.scope` and `consent.fingerprint`, or
-    /// a new grant starts, and the code (`c`, whose `grant_id` is filled in here) belongs to
-    /// it. Nothing is written when the request is claimed by someone else, consumed or
-    /// expired: a consent is recorded only with the code it was given for. Returns the
-    /// grant id, or `None` for a request that could not be approved.
-    pub async fn approve_request_with_consent(
-        &self,
-        id: &str,
-        user_id: &str,
-        now: UnixTime,
-        consent: &Consent<'_>,
+        consent: Option<&Consent<'_>>,
         c: &AuthorizationCodeRow,
     ) -> Result<Option<String>, sqlx::Error> {
         on_pool!(self, pool => {
@@ -207,25 +177,30 @@ impl Store {
                 tx.rollback().await?;
                 return Ok(None);
             }
-            let live: Option<String> = sqlx::query_scalar(
-                "SELECT id FROM grants WHERE client_id = $1 AND subject = $2 AND resource = $3 \
-                 AND kind = 'authorization_code' AND revoked_at IS NULL")
-                .bind(&c.client_id).bind(user_id).bind(&c.resource).fetch_optional(&mut *tx).await?;
-            let grant_id = match live {
-                Some(grant_id) => {
-                    sqlx::query("UPDATE grants SET scope = $2, consent_fingerprint = $3 WHERE id = $1")
-                        .bind(&grant_id).bind(consent.scope).bind(consent.fingerprint)
-                        .execute(&mut *tx).await?;
-                    grant_id
-                }
-                None => {
-                    let grant_id = uuid::Uuid::now_v7().to_string();
-                    sqlx::query(
-                        "INSERT INTO grants (id, kind, client_id, subject, resource, scope, created_at, consent_fingerprint) \
-                         VALUES ($1, 'authorization_code', $2, $3, $4, $5, $6, $7)")
-                        .bind(&grant_id).bind(&c.client_id).bind(user_id).bind(&c.resource).bind(consent.scope)
-                        .bind(now).bind(consent.fingerprint).execute(&mut *tx).await?;
-                    grant_id
+            let grant_id = match consent {
+                None => c.grant_id.clone(),
+                Some(consent) => {
+                    let live: Option<String> = sqlx::query_scalar(
+                        "SELECT id FROM grants WHERE client_id = $1 AND subject = $2 AND resource = $3 \
+                         AND kind = 'authorization_code' AND revoked_at IS NULL")
+                        .bind(&c.client_id).bind(user_id).bind(&c.resource).fetch_optional(&mut *tx).await?;
+                    match live {
+                        Some(grant_id) => {
+                            sqlx::query("UPDATE grants SET scope = $2, consent_fingerprint = $3 WHERE id = $1")
+                                .bind(&grant_id).bind(consent.scope).bind(consent.fingerprint)
+                                .execute(&mut *tx).await?;
+                            grant_id
+                        }
+                        None => {
+                            let grant_id = uuid::Uuid::now_v7().to_string();
+                            sqlx::query(
+                                "INSERT INTO grants (id, kind, client_id, subject, resource, scope, created_at, consent_fingerprint) \
+                                 VALUES ($1, 'authorization_code', $2, $3, $4, $5, $6, $7)")
+                                .bind(&grant_id).bind(&c.client_id).bind(user_id).bind(&c.resource).bind(consent.scope)
+                                .bind(now).bind(consent.fingerprint).execute(&mut *tx).await?;
+                            grant_id
+                        }
+                    }
                 }
             };
             sqlx::query(
@@ -351,7 +326,7 @@ impl Store {
     }
 }
 
-/// What the user consented to, as `approve_request_with_consent` records it.
+/// What the user consented to, as `approve_request` records it.
 pub struct Consent<'a> {
     /// The grant's whole scope from now on (what was granted before plus this request).
     pub scope: &'a str,
