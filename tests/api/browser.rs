@@ -365,3 +365,15 @@ pub async fn redeem_at(
     let basic = (!client.client_secret.is_empty()).then_some(client);
     app.post_form("/token", &form, basic).await
 }
+
+/// A browser whose connections come from `address` (another client on the network).
+pub fn browser_from(address: [u8; 4]) -> Browser {
+    Browser {
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .local_address(std::net::IpAddr::from(address))
+            .build()
+            .unwrap(),
+        cookies: Default::default(),
+    }
+}

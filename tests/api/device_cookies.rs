@@ -3,23 +3,9 @@
 //! browsers that have never signed in to it; the user's own browser, which carries a
 //! device cookie, signs in. Failures from that browser count against it alone.
 
-use std::net::IpAddr;
-
 use crate::authorization_errors::try_sign_in;
-use crate::browser::{Browser, PASSWORD, interactive};
+use crate::browser::{Browser, PASSWORD, browser_from, interactive};
 use crate::helpers::spawn_app;
-
-/// A browser whose connections come from `address`.
-fn browser_from(address: [u8; 4]) -> Browser {
-    Browser {
-        http: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .local_address(IpAddr::from(address))
-            .build()
-            .unwrap(),
-        cookies: Default::default(),
-    }
-}
 
 fn device(browser: &Browser) -> Option<&String> {
     browser.cookies.get("warden-device")

@@ -5,7 +5,6 @@
 //! error_page_and_the_server_carries_on`: the 16 KB form cap refuses it before any hashing.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
@@ -14,24 +13,12 @@ use serde_json::{Value, json};
 use super::support::scalar;
 use crate::authorization_errors::{assert_error_page, try_sign_in};
 use crate::browser::{
-    Browser, PASSWORD, REDIRECT, authorize, authorize_url, hidden, interactive, location, pkce,
-    query, redeem, sign_in,
+    Browser, PASSWORD, REDIRECT, authorize, authorize_url, browser_from, hidden, interactive,
+    location, pkce, query, redeem, sign_in,
 };
 use crate::helpers::{TestApp, TestClient, assert_oauth_error, setup, spawn_app, spawn_app_with};
 use crate::self_registration::register;
 use crate::token_exchange::{ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE, link};
-
-/// A browser whose connections come from `address` (another client on the network).
-fn browser_from(address: [u8; 4]) -> Browser {
-    Browser {
-        http: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .local_address(IpAddr::from(address))
-            .build()
-            .unwrap(),
-        cookies: HashMap::new(),
-    }
-}
 
 /// Answers on the consent page at `consent`: `csrf`, `request` and `decision`, then
 /// `extra` fields.
