@@ -543,12 +543,24 @@ pub async fn wait_ready(base: &str) {
 }
 
 /// A loopback port free a moment ago, for a server process the test starts itself.
+/// A port for a `warden serve` process this test starts. Ports come from below the
+/// kernel's ephemeral range (32768 and up, where `bind(0)` and outgoing connections take
+/// theirs) and each is handed out once per test process: a port picked by bind(0) and
+/// released could be taken by another test's listener before the server binds it, and the
+/// test would then talk to someone else's Warden (seen once in a full Postgres run).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const FIRST: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    let start = std::process::id() % SPAN;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let port = (FIRST + (start + n) % SPAN) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// `client_id` and `client_secret` of a client as the CLI or admin API prints it.
