@@ -96,33 +96,48 @@ pub struct RefreshTokenRow {
     pub rotated_at: Option<UnixTime>,
 }
 
-const REQUEST_COLUMNS: &str = "id, client_id, redirect_uri, redirect_uri_sent, state, scope, resource, code_challenge, \
-     prompt, user_id, consent_shown, created_at, expires_at, consumed_at";
-const REFRESH_COLUMNS: &str =
-    "token_hash, grant_id, client_id, scope, created_at, expires_at, rotated_at";
-
 impl Store {
     pub async fn insert_authorization_request(
         &self,
         r: &AuthorizationRequestRow,
     ) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query(
-            "INSERT INTO authorization_requests (id, client_id, redirect_uri, redirect_uri_sent, state, scope, resource, \
-             code_challenge, prompt, user_id, consent_shown, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
-            .bind(&r.id).bind(&r.client_id).bind(&r.redirect_uri).bind(r.redirect_uri_sent).bind(&r.state)
-            .bind(&r.scope).bind(&r.resource).bind(&r.code_challenge).bind(&r.prompt).bind(&r.user_id)
-            .bind(r.consent_shown).bind(r.created_at).bind(r.expires_at)
-            .execute(&mut *pool).await.map(|_| ()))
+        const INSERT_AUTHORIZATION_REQUEST: &str = "INSERT INTO authorization_requests (id, \
+            client_id, redirect_uri, redirect_uri_sent, state, scope, resource, code_challenge, \
+            prompt, user_id, consent_shown, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, \
+            $6, $7, $8, $9, $10, $11, $12, $13)";
+        on_pool!(self, |pool| sqlx::query(INSERT_AUTHORIZATION_REQUEST)
+            .bind(&r.id)
+            .bind(&r.client_id)
+            .bind(&r.redirect_uri)
+            .bind(r.redirect_uri_sent)
+            .bind(&r.state)
+            .bind(&r.scope)
+            .bind(&r.resource)
+            .bind(&r.code_challenge)
+            .bind(&r.prompt)
+            .bind(&r.user_id)
+            .bind(r.consent_shown)
+            .bind(r.created_at)
+            .bind(r.expires_at)
+            .execute(&mut *pool)
+            .await
+            .map(|_| ()))
     }
 
     pub async fn authorization_request(
         &self,
         id: &str,
     ) -> Result<Option<AuthorizationRequestRow>, sqlx::Error> {
-        let sql = format!("SELECT {REQUEST_COLUMNS} FROM authorization_requests WHERE id = $1");
-        on_pool!(self, pool => sqlx::query_as::<_, AuthorizationRequestRow>(sqlx::AssertSqlSafe(sql))
-            .bind(id).fetch_optional(&mut *pool).await)
+        const AUTHORIZATION_REQUEST: &str = "SELECT id, client_id, redirect_uri, \
+            redirect_uri_sent, state, scope, resource, code_challenge, prompt, user_id, \
+            consent_shown, created_at, expires_at, consumed_at FROM authorization_requests \
+            WHERE id = $1";
+        on_pool!(self, |pool| sqlx::query_as::<_, AuthorizationRequestRow>(
+            AUTHORIZATION_REQUEST
+        )
+        .bind(id)
+        .fetch_optional(&mut *pool)
+        .await)
     }
 
     /// Binds a pending request to the signed-in user (first user wins) and records that the
@@ -133,10 +148,16 @@ impl Store {
         user_id: &str,
         consent_shown: bool,
     ) -> Result<bool, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query(
-            "UPDATE authorization_requests SET user_id = $2, consent_shown = (consent_shown OR $3) \
-             WHERE id = $1 AND (user_id IS NULL OR user_id = $2) AND consumed_at IS NULL")
-            .bind(id).bind(user_id).bind(consent_shown).execute(&mut *pool).await.map(|r| r.rows_affected() == 1))
+        const CLAIM_AUTHORIZATION_REQUEST: &str = "UPDATE authorization_requests SET user_id = \
+            $2, consent_shown = (consent_shown OR $3) WHERE id = $1 AND (user_id IS NULL OR \
+            user_id = $2) AND consumed_at IS NULL";
+        on_pool!(self, |pool| sqlx::query(CLAIM_AUTHORIZATION_REQUEST)
+            .bind(id)
+            .bind(user_id)
+            .bind(consent_shown)
+            .execute(&mut *pool)
+            .await
+            .map(|r| r.rows_affected() == 1))
     }
 
     /// Marks the request finished; false if it already was (a double submit).
@@ -146,10 +167,16 @@ impl Store {
         user_id: &str,
         now: UnixTime,
     ) -> Result<bool, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query(
-            "UPDATE authorization_requests SET consumed_at = $3 \
-             WHERE id = $1 AND user_id = $2 AND consumed_at IS NULL AND expires_at > $3")
-            .bind(id).bind(user_id).bind(now).execute(&mut *pool).await.map(|r| r.rows_affected() == 1))
+        const CONSUME_AUTHORIZATION_REQUEST: &str = "UPDATE authorization_requests SET \
+            consumed_at = $3 WHERE id = $1 AND user_id = $2 AND consumed_at IS NULL AND \
+            expires_at > $3";
+        on_pool!(self, |pool| sqlx::query(CONSUME_AUTHORIZATION_REQUEST)
+            .bind(id)
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *pool)
+            .await
+            .map(|r| r.rows_affected() == 1))
     }
 
     /// Finishes a request and stores its code in one transaction (one commit): the request
@@ -167,12 +194,29 @@ impl Store {
         consent: Option<&Consent<'_>>,
         c: &AuthorizationCodeRow,
     ) -> Result<Option<String>, sqlx::Error> {
-        on_pool!(self, pool => {
+        const CLAIM_REQUEST: &str = "UPDATE authorization_requests SET user_id = $2, \
+            consumed_at = $3 WHERE id = $1 AND (user_id IS NULL OR user_id = $2) AND consumed_at \
+            IS NULL AND expires_at > $3";
+        const LIVE_GRANT: &str = "SELECT id FROM grants WHERE client_id = $1 AND subject = \
+            $2 AND resource = $3 AND kind = 'authorization_code' AND revoked_at IS NULL";
+        const RENEW_GRANT: &str =
+            "UPDATE grants SET scope = $2, consent_fingerprint = $3 WHERE id = $1";
+        const NEW_GRANT: &str = "INSERT INTO grants (id, kind, client_id, subject, \
+            resource, scope, created_at, consent_fingerprint) VALUES ($1, 'authorization_code', \
+            $2, $3, $4, $5, $6, $7)";
+        const NEW_CODE: &str = "INSERT INTO authorization_codes (code_hash, grant_id, \
+            client_id, redirect_uri, redirect_uri_sent, code_challenge, resource, scope, user_id, \
+            created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+        on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            let claimed = sqlx::query(
-                "UPDATE authorization_requests SET user_id = $2, consumed_at = $3 \
-                 WHERE id = $1 AND (user_id IS NULL OR user_id = $2) AND consumed_at IS NULL AND expires_at > $3")
-                .bind(id).bind(user_id).bind(now).execute(&mut *tx).await?.rows_affected() == 1;
+            let claimed = sqlx::query(CLAIM_REQUEST)
+                .bind(id)
+                .bind(user_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
             if !claimed {
                 tx.rollback().await?;
                 return Ok(None);
@@ -180,35 +224,53 @@ impl Store {
             let grant_id = match consent {
                 None => c.grant_id.clone(),
                 Some(consent) => {
-                    let live: Option<String> = sqlx::query_scalar(
-                        "SELECT id FROM grants WHERE client_id = $1 AND subject = $2 AND resource = $3 \
-                         AND kind = 'authorization_code' AND revoked_at IS NULL")
-                        .bind(&c.client_id).bind(user_id).bind(&c.resource).fetch_optional(&mut *tx).await?;
+                    let live: Option<String> = sqlx::query_scalar(LIVE_GRANT)
+                        .bind(&c.client_id)
+                        .bind(user_id)
+                        .bind(&c.resource)
+                        .fetch_optional(&mut *tx)
+                        .await?;
                     match live {
                         Some(grant_id) => {
-                            sqlx::query("UPDATE grants SET scope = $2, consent_fingerprint = $3 WHERE id = $1")
-                                .bind(&grant_id).bind(consent.scope).bind(consent.fingerprint)
-                                .execute(&mut *tx).await?;
+                            sqlx::query(RENEW_GRANT)
+                                .bind(&grant_id)
+                                .bind(consent.scope)
+                                .bind(consent.fingerprint)
+                                .execute(&mut *tx)
+                                .await?;
                             grant_id
                         }
                         None => {
                             let grant_id = uuid::Uuid::now_v7().to_string();
-                            sqlx::query(
-                                "INSERT INTO grants (id, kind, client_id, subject, resource, scope, created_at, consent_fingerprint) \
-                                 VALUES ($1, 'authorization_code', $2, $3, $4, $5, $6, $7)")
-                                .bind(&grant_id).bind(&c.client_id).bind(user_id).bind(&c.resource).bind(consent.scope)
-                                .bind(now).bind(consent.fingerprint).execute(&mut *tx).await?;
+                            sqlx::query(NEW_GRANT)
+                                .bind(&grant_id)
+                                .bind(&c.client_id)
+                                .bind(user_id)
+                                .bind(&c.resource)
+                                .bind(consent.scope)
+                                .bind(now)
+                                .bind(consent.fingerprint)
+                                .execute(&mut *tx)
+                                .await?;
                             grant_id
                         }
                     }
                 }
             };
-            sqlx::query(
-                "INSERT INTO authorization_codes (code_hash, grant_id, client_id, redirect_uri, redirect_uri_sent, code_challenge, \
-                 resource, scope, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
-                .bind(&c.code_hash).bind(&grant_id).bind(&c.client_id).bind(&c.redirect_uri).bind(c.redirect_uri_sent)
-                .bind(&c.code_challenge).bind(&c.resource).bind(&c.scope).bind(&c.user_id).bind(c.created_at).bind(c.expires_at)
-                .execute(&mut *tx).await?;
+            sqlx::query(NEW_CODE)
+                .bind(&c.code_hash)
+                .bind(&grant_id)
+                .bind(&c.client_id)
+                .bind(&c.redirect_uri)
+                .bind(c.redirect_uri_sent)
+                .bind(&c.code_challenge)
+                .bind(&c.resource)
+                .bind(&c.scope)
+                .bind(&c.user_id)
+                .bind(c.created_at)
+                .bind(c.expires_at)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             Ok(Some(grant_id))
         })
@@ -226,37 +288,71 @@ impl Store {
         new: Option<&RefreshTokenRow>,
         touch: bool,
     ) -> Result<bool, sqlx::Error> {
+        const CONSUME_CODE: &str = "UPDATE authorization_codes SET consumed_at = $3 WHERE \
+            code_hash = $1 AND client_id = $2 AND consumed_at IS NULL AND expires_at > $3";
+        const ROTATE_REFRESH: &str = "UPDATE refresh_tokens SET rotated_at = $3, successor_sealed \
+            = $4 WHERE token_hash = $1 AND client_id = $2 AND rotated_at IS NULL AND expires_at > \
+            $3";
+        const NEW_REFRESH: &str = "INSERT INTO refresh_tokens (token_hash, grant_id, \
+            client_id, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
+        const TOUCH_GRANT: &str = "UPDATE grants SET last_used_at = $2 WHERE id = $1";
         if spend.is_none() && new.is_none() && !touch {
             return Ok(true);
         }
-        on_pool!(self, pool => {
+        on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             let spent = match &spend {
                 None => true,
-                Some(Spend::Code { code_hash, client_id }) => sqlx::query(
-                    "UPDATE authorization_codes SET consumed_at = $3 \
-                     WHERE code_hash = $1 AND client_id = $2 AND consumed_at IS NULL AND expires_at > $3")
-                    .bind(code_hash).bind(client_id).bind(now)
-                    .execute(&mut *tx).await?.rows_affected() == 1,
-                Some(Spend::Refresh { token_hash, client_id, successor_sealed }) => sqlx::query(
-                    "UPDATE refresh_tokens SET rotated_at = $3, successor_sealed = $4 \
-                     WHERE token_hash = $1 AND client_id = $2 AND rotated_at IS NULL AND expires_at > $3")
-                    .bind(token_hash).bind(client_id).bind(now).bind(successor_sealed)
-                    .execute(&mut *tx).await?.rows_affected() == 1,
+                Some(Spend::Code {
+                    code_hash,
+                    client_id,
+                }) => {
+                    sqlx::query(CONSUME_CODE)
+                        .bind(code_hash)
+                        .bind(client_id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                        == 1
+                }
+                Some(Spend::Refresh {
+                    token_hash,
+                    client_id,
+                    successor_sealed,
+                }) => {
+                    sqlx::query(ROTATE_REFRESH)
+                        .bind(token_hash)
+                        .bind(client_id)
+                        .bind(now)
+                        .bind(successor_sealed)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                        == 1
+                }
             };
             if !spent {
                 tx.rollback().await?;
                 return Ok(false);
             }
             if let Some(t) = new {
-                sqlx::query(
-                    "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(&t.token_hash).bind(&t.grant_id).bind(&t.client_id).bind(&t.scope).bind(t.created_at).bind(t.expires_at)
-                    .execute(&mut *tx).await?;
+                sqlx::query(NEW_REFRESH)
+                    .bind(&t.token_hash)
+                    .bind(&t.grant_id)
+                    .bind(&t.client_id)
+                    .bind(&t.scope)
+                    .bind(t.created_at)
+                    .bind(t.expires_at)
+                    .execute(&mut *tx)
+                    .await?;
             }
             if touch {
-                sqlx::query("UPDATE grants SET last_used_at = $2 WHERE id = $1")
-                    .bind(grant_id).bind(now).execute(&mut *tx).await?;
+                sqlx::query(TOUCH_GRANT)
+                    .bind(grant_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
             Ok(true)
@@ -265,9 +361,13 @@ impl Store {
 
     /// The sealed successor of a rotated refresh token (see `crypto::successor`).
     pub async fn refresh_successor(&self, token_hash: &str) -> Result<Option<String>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_scalar::<_, Option<String>>(
-            "SELECT successor_sealed FROM refresh_tokens WHERE token_hash = $1")
-            .bind(token_hash).fetch_optional(&mut *pool).await.map(Option::flatten))
+        on_pool!(self, |pool| sqlx::query_scalar::<_, Option<String>>(
+            "SELECT successor_sealed FROM refresh_tokens WHERE token_hash = $1"
+        )
+        .bind(token_hash)
+        .fetch_optional(&mut *pool)
+        .await
+        .map(Option::flatten))
     }
 
     /// A code with its grant and the grant's status: the one read of a redemption. The code
@@ -276,22 +376,32 @@ impl Store {
         &self,
         code_hash: &str,
     ) -> Result<Option<CodeForIssue>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_as::<_, CodeForIssue>(crate::store::grants::status_sql!(
-            "ac.code_hash, ac.grant_id, ac.client_id, ac.redirect_uri, ac.redirect_uri_sent, ac.code_challenge, \
-             ac.resource, ac.scope, ac.user_id, ac.created_at, ac.expires_at, ac.consumed_at, \
-             g.scope AS grant_scope, g.last_used_at, ",
-            "authorization_codes ac CROSS JOIN ",
-            "g.id = ac.grant_id AND ac.code_hash = $1"))
-            .bind(code_hash).fetch_optional(&mut *pool).await)
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, CodeForIssue>(crate::store::grants::status_sql!(
+                "ac.code_hash, ac.grant_id, ac.client_id, ac.redirect_uri, ac.redirect_uri_sent, \
+                ac.code_challenge, ac.resource, ac.scope, ac.user_id, ac.created_at, \
+                ac.expires_at, ac.consumed_at, g.scope AS grant_scope, g.last_used_at, ",
+                "authorization_codes ac CROSS JOIN ",
+                "g.id = ac.grant_id AND ac.code_hash = $1"
+            ))
+            .bind(code_hash)
+            .fetch_optional(&mut *pool)
+            .await
+        })
     }
 
     pub async fn refresh_token(
         &self,
         token_hash: &str,
     ) -> Result<Option<RefreshTokenRow>, sqlx::Error> {
-        let sql = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = $1");
-        on_pool!(self, pool => sqlx::query_as::<_, RefreshTokenRow>(sqlx::AssertSqlSafe(sql))
-            .bind(token_hash).fetch_optional(&mut *pool).await)
+        const REFRESH_TOKEN: &str = "SELECT token_hash, grant_id, client_id, scope, created_at, \
+            expires_at, rotated_at FROM refresh_tokens WHERE token_hash = $1";
+        on_pool!(self, |pool| sqlx::query_as::<_, RefreshTokenRow>(
+            REFRESH_TOKEN
+        )
+        .bind(token_hash)
+        .fetch_optional(&mut *pool)
+        .await)
     }
 
     /// A refresh token with its grant and the grant's status: the one read of a refresh.
@@ -299,29 +409,57 @@ impl Store {
         &self,
         token_hash: &str,
     ) -> Result<Option<RefreshForIssue>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_as::<_, RefreshForIssue>(crate::store::grants::status_sql!(
-            "rt.token_hash, rt.grant_id, rt.client_id, rt.scope, rt.created_at, rt.expires_at, rt.rotated_at, \
-             g.subject, g.resource, g.scope AS grant_scope, g.last_used_at, ",
-            "refresh_tokens rt CROSS JOIN ",
-            "g.id = rt.grant_id AND rt.token_hash = $1"))
-            .bind(token_hash).fetch_optional(&mut *pool).await)
+        on_pool!(self, |pool| {
+            sqlx::query_as::<_, RefreshForIssue>(crate::store::grants::status_sql!(
+                "rt.token_hash, rt.grant_id, rt.client_id, rt.scope, rt.created_at, rt.expires_at, \
+                rt.rotated_at, g.subject, g.resource, g.scope AS grant_scope, g.last_used_at, ",
+                "refresh_tokens rt CROSS JOIN ",
+                "g.id = rt.grant_id AND rt.token_hash = $1"
+            ))
+            .bind(token_hash)
+            .fetch_optional(&mut *pool)
+            .await
+        })
     }
 
     /// Pending authorization requests that have not expired.
     pub async fn count_pending_authorizations(&self, now: UnixTime) -> Result<i64, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_scalar(
-            "SELECT COUNT(*) FROM authorization_requests WHERE expires_at >= $1")
-            .bind(now).fetch_one(&mut *pool).await)
+        const COUNT_PENDING_AUTHORIZATIONS: &str =
+            "SELECT COUNT(*) FROM authorization_requests WHERE expires_at >= $1";
+        on_pool!(self, |pool| sqlx::query_scalar(
+            COUNT_PENDING_AUTHORIZATIONS
+        )
+        .bind(now)
+        .fetch_one(&mut *pool)
+        .await)
     }
 
     /// Deletes what can no longer be used: expired requests, codes and refresh tokens.
     pub async fn purge_expired(&self, now: UnixTime) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => {
-            sqlx::query("DELETE FROM authorization_requests WHERE expires_at < $1").bind(now).execute(&mut *pool).await?;
-            sqlx::query("DELETE FROM authorization_codes WHERE expires_at < $1").bind(now - 3600).execute(&mut *pool).await?;
-            sqlx::query("DELETE FROM upstream_logins WHERE expires_at < $1").bind(now).execute(&mut *pool).await?;
-            sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1").bind(now).execute(&mut *pool).await?;
-            sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(now).execute(&mut *pool).await.map(|_| ())
+        const REQUESTS: &str = "DELETE FROM authorization_requests WHERE expires_at < $1";
+        const CODES: &str = "DELETE FROM authorization_codes WHERE expires_at < $1";
+        const UPSTREAM_LOGINS: &str = "DELETE FROM upstream_logins WHERE expires_at < $1";
+        const REFRESH_TOKENS: &str = "DELETE FROM refresh_tokens WHERE expires_at < $1";
+        const SESSIONS: &str = "DELETE FROM sessions WHERE expires_at < $1";
+        on_pool!(self, |pool| {
+            sqlx::query(REQUESTS).bind(now).execute(&mut *pool).await?;
+            sqlx::query(CODES)
+                .bind(now - 3600)
+                .execute(&mut *pool)
+                .await?;
+            sqlx::query(UPSTREAM_LOGINS)
+                .bind(now)
+                .execute(&mut *pool)
+                .await?;
+            sqlx::query(REFRESH_TOKENS)
+                .bind(now)
+                .execute(&mut *pool)
+                .await?;
+            sqlx::query(SESSIONS)
+                .bind(now)
+                .execute(&mut *pool)
+                .await
+                .map(|_| ())
         })
     }
 }

@@ -37,8 +37,10 @@ pub struct ClientRow {
 macro_rules! select {
     ($tail:literal) => {
         concat!(
-            "SELECT client_id, secret_hash, name, token_endpoint_auth_method, redirect_uris, grant_types, ",
-            "resources, scopes, served_resources, enabled, registration, jwks, jwks_uri, registration_token_hash, metadata, ",
+            "SELECT client_id, secret_hash, name, token_endpoint_auth_method, redirect_uris, \
+                grant_types, ",
+            "resources, scopes, served_resources, enabled, registration, jwks, jwks_uri, \
+                registration_token_hash, metadata, ",
             "created_at, updated_at FROM clients ",
             $tail
         )
@@ -47,8 +49,11 @@ macro_rules! select {
 
 impl Store {
     pub async fn client(&self, client_id: &str) -> Result<Option<ClientRow>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_as::<_, ClientRow>(select!("WHERE client_id = $1"))
-            .bind(client_id).fetch_optional(&mut *pool).await)
+        const CLIENT: &str = select!("WHERE client_id = $1");
+        on_pool!(self, |pool| sqlx::query_as::<_, ClientRow>(CLIENT)
+            .bind(client_id)
+            .fetch_optional(&mut *pool)
+            .await)
     }
 
     pub async fn clients_page(
@@ -56,8 +61,12 @@ impl Store {
         after: &str,
         limit: i64,
     ) -> Result<Vec<ClientRow>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_as::<_, ClientRow>(select!("WHERE client_id > $1 ORDER BY client_id LIMIT $2"))
-            .bind(after).bind(limit).fetch_all(&mut *pool).await)
+        const CLIENTS_PAGE: &str = select!("WHERE client_id > $1 ORDER BY client_id LIMIT $2");
+        on_pool!(self, |pool| sqlx::query_as::<_, ClientRow>(CLIENTS_PAGE)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&mut *pool)
+            .await)
     }
 
     /// A page of the clients that came to be by `registration` (`admin`, `dynamic` or
@@ -68,35 +77,70 @@ impl Store {
         after: &str,
         limit: i64,
     ) -> Result<Vec<ClientRow>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_as::<_, ClientRow>(select!("WHERE registration = $1 AND client_id > $2 ORDER BY client_id LIMIT $3"))
-            .bind(registration).bind(after).bind(limit).fetch_all(&mut *pool).await)
+        const CLIENTS_PAGE_BY_REGISTRATION: &str =
+            select!("WHERE registration = $1 AND client_id > $2 ORDER BY client_id LIMIT $3");
+        on_pool!(self, |pool| sqlx::query_as::<_, ClientRow>(
+            CLIENTS_PAGE_BY_REGISTRATION
+        )
+        .bind(registration)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&mut *pool)
+        .await)
     }
 
     pub async fn insert_client(&self, c: &ClientRow) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query(
-            "INSERT INTO clients (client_id, secret_hash, name, token_endpoint_auth_method, redirect_uris, \
-             grant_types, resources, scopes, served_resources, enabled, registration, jwks, jwks_uri, \
-             registration_token_hash, metadata, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)")
-            .bind(&c.client_id).bind(&c.secret_hash).bind(&c.name).bind(&c.token_endpoint_auth_method)
-            .bind(&c.redirect_uris).bind(&c.grant_types).bind(&c.resources).bind(&c.scopes)
-            .bind(&c.served_resources).bind(c.enabled).bind(&c.registration).bind(&c.jwks).bind(&c.jwks_uri)
-            .bind(&c.registration_token_hash).bind(&c.metadata).bind(c.created_at).bind(c.updated_at)
-            .execute(&mut *pool).await.map(|_| ()))
+        const INSERT_CLIENT: &str = "INSERT INTO clients (client_id, secret_hash, name, \
+            token_endpoint_auth_method, redirect_uris, grant_types, resources, scopes, \
+            served_resources, enabled, registration, jwks, jwks_uri, registration_token_hash, \
+            metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+            $11, $12, $13, $14, $15, $16, $17)";
+        on_pool!(self, |pool| sqlx::query(INSERT_CLIENT)
+            .bind(&c.client_id)
+            .bind(&c.secret_hash)
+            .bind(&c.name)
+            .bind(&c.token_endpoint_auth_method)
+            .bind(&c.redirect_uris)
+            .bind(&c.grant_types)
+            .bind(&c.resources)
+            .bind(&c.scopes)
+            .bind(&c.served_resources)
+            .bind(c.enabled)
+            .bind(&c.registration)
+            .bind(&c.jwks)
+            .bind(&c.jwks_uri)
+            .bind(&c.registration_token_hash)
+            .bind(&c.metadata)
+            .bind(c.created_at)
+            .bind(c.updated_at)
+            .execute(&mut *pool)
+            .await
+            .map(|_| ()))
     }
 
     /// Replaces every mutable field of client `c.client_id` (not its secret), and narrows its
     /// live user grants to the scopes it may have now, in the same transaction.
     pub async fn update_client(&self, c: &ClientRow, narrow: Narrow) -> Result<bool, sqlx::Error> {
-        on_pool!(self, pool => {
+        const UPDATE_CLIENT: &str = "UPDATE clients SET name = $2, token_endpoint_auth_method = \
+            $3, redirect_uris = $4, grant_types = $5, resources = $6, scopes = $7, \
+            served_resources = $8, enabled = $9, updated_at = $10 WHERE client_id = $1";
+        on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            let updated = sqlx::query(
-                "UPDATE clients SET name = $2, token_endpoint_auth_method = $3, redirect_uris = $4, grant_types = $5, \
-                 resources = $6, scopes = $7, served_resources = $8, enabled = $9, updated_at = $10 WHERE client_id = $1")
-                .bind(&c.client_id).bind(&c.name).bind(&c.token_endpoint_auth_method).bind(&c.redirect_uris)
-                .bind(&c.grant_types).bind(&c.resources).bind(&c.scopes).bind(&c.served_resources)
-                .bind(c.enabled).bind(c.updated_at)
-                .execute(&mut *tx).await?.rows_affected() == 1;
+            let updated = sqlx::query(UPDATE_CLIENT)
+                .bind(&c.client_id)
+                .bind(&c.name)
+                .bind(&c.token_endpoint_auth_method)
+                .bind(&c.redirect_uris)
+                .bind(&c.grant_types)
+                .bind(&c.resources)
+                .bind(&c.scopes)
+                .bind(&c.served_resources)
+                .bind(c.enabled)
+                .bind(c.updated_at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
             narrow_grants!(tx, GrantsOf::Client(&c.client_id), narrow, c.updated_at);
             tx.commit().await?;
             Ok(updated)
@@ -108,14 +152,22 @@ impl Store {
     /// revoked first, in the same transaction: a token derived from a deleted client's
     /// grant must not outlive it.
     pub async fn delete_client(&self, client_id: &str, now: UnixTime) -> Result<bool, sqlx::Error> {
-        on_pool!(self, pool => {
+        const REVOKE_DERIVED: &str = "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) \
+            WHERE parent_id IN (SELECT id FROM grants WHERE client_id = $1)";
+        const DELETE_CLIENT: &str = "DELETE FROM clients WHERE client_id = $1";
+        on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            sqlx::query(
-                "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) \
-                 WHERE parent_id IN (SELECT id FROM grants WHERE client_id = $1)")
-                .bind(client_id).bind(now).execute(&mut *tx).await?;
-            let deleted = sqlx::query("DELETE FROM clients WHERE client_id = $1")
-                .bind(client_id).execute(&mut *tx).await?.rows_affected() == 1;
+            sqlx::query(REVOKE_DERIVED)
+                .bind(client_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let deleted = sqlx::query(DELETE_CLIENT)
+                .bind(client_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
             tx.commit().await?;
             Ok(deleted)
         })

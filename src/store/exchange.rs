@@ -50,15 +50,24 @@ impl Store {
         source: &str,
         target: &str,
     ) -> Result<Option<DownstreamRow>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_as::<_, DownstreamRow>(
-            "SELECT source, target, scope_map, impersonators, created_at FROM resource_downstreams WHERE source = $1 AND target = $2")
-            .bind(source).bind(target).fetch_optional(&mut *pool).await)
+        const DOWNSTREAM: &str = "SELECT source, target, scope_map, impersonators, created_at \
+            FROM resource_downstreams WHERE source = $1 AND target = $2";
+        on_pool!(self, |pool| sqlx::query_as::<_, DownstreamRow>(DOWNSTREAM)
+            .bind(source)
+            .bind(target)
+            .fetch_optional(&mut *pool)
+            .await)
     }
 
     pub async fn downstreams_of(&self, source: &str) -> Result<Vec<DownstreamRow>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_as::<_, DownstreamRow>(
-            "SELECT source, target, scope_map, impersonators, created_at FROM resource_downstreams WHERE source = $1 ORDER BY target")
-            .bind(source).fetch_all(&mut *pool).await)
+        const DOWNSTREAMS_OF: &str = "SELECT source, target, scope_map, impersonators, created_at \
+            FROM resource_downstreams WHERE source = $1 ORDER BY target";
+        on_pool!(self, |pool| sqlx::query_as::<_, DownstreamRow>(
+            DOWNSTREAMS_OF
+        )
+        .bind(source)
+        .fetch_all(&mut *pool)
+        .await)
     }
 
     /// Replaces every downstream link of `source` in one transaction.
@@ -67,13 +76,24 @@ impl Store {
         source: &str,
         links: &[DownstreamRow],
     ) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => {
+        const DELETE_DOWNSTREAMS: &str = "DELETE FROM resource_downstreams WHERE source = $1";
+        const INSERT_DOWNSTREAM: &str = "INSERT INTO resource_downstreams (source, target, \
+            scope_map, impersonators, created_at) VALUES ($1, $2, $3, $4, $5)";
+        on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            sqlx::query("DELETE FROM resource_downstreams WHERE source = $1").bind(source).execute(&mut *tx).await?;
+            sqlx::query(DELETE_DOWNSTREAMS)
+                .bind(source)
+                .execute(&mut *tx)
+                .await?;
             for l in links {
-                sqlx::query("INSERT INTO resource_downstreams (source, target, scope_map, impersonators, created_at) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(&l.source).bind(&l.target).bind(&l.scope_map).bind(&l.impersonators).bind(l.created_at)
-                    .execute(&mut *tx).await?;
+                sqlx::query(INSERT_DOWNSTREAM)
+                    .bind(&l.source)
+                    .bind(&l.target)
+                    .bind(&l.scope_map)
+                    .bind(&l.impersonators)
+                    .bind(l.created_at)
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await
         })
@@ -83,36 +103,69 @@ impl Store {
         &self,
         issuer: &str,
     ) -> Result<Option<TrustedIssuerRow>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_as::<_, TrustedIssuerRow>(
-            "SELECT id, issuer, jwks_uri, algorithms, audience, subject_mode, created_at FROM trusted_issuers WHERE issuer = $1")
-            .bind(issuer).fetch_optional(&mut *pool).await)
+        const TRUSTED_ISSUER: &str = "SELECT id, issuer, jwks_uri, algorithms, audience, \
+            subject_mode, created_at FROM trusted_issuers WHERE issuer = $1";
+        on_pool!(self, |pool| sqlx::query_as::<_, TrustedIssuerRow>(
+            TRUSTED_ISSUER
+        )
+        .bind(issuer)
+        .fetch_optional(&mut *pool)
+        .await)
     }
 
     pub async fn trusted_issuers(&self) -> Result<Vec<TrustedIssuerRow>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_as::<_, TrustedIssuerRow>(
-            "SELECT id, issuer, jwks_uri, algorithms, audience, subject_mode, created_at FROM trusted_issuers ORDER BY issuer")
-            .fetch_all(&mut *pool).await)
+        const TRUSTED_ISSUERS: &str = "SELECT id, issuer, jwks_uri, algorithms, audience, \
+            subject_mode, created_at FROM trusted_issuers ORDER BY issuer";
+        on_pool!(self, |pool| sqlx::query_as::<_, TrustedIssuerRow>(
+            TRUSTED_ISSUERS
+        )
+        .fetch_all(&mut *pool)
+        .await)
     }
 
     pub async fn insert_trusted_issuer(&self, t: &TrustedIssuerRow) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query(
-            "INSERT INTO trusted_issuers (id, issuer, jwks_uri, algorithms, audience, subject_mode, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(&t.id).bind(&t.issuer).bind(&t.jwks_uri).bind(&t.algorithms).bind(&t.audience).bind(&t.subject_mode).bind(t.created_at)
-            .execute(&mut *pool).await.map(|_| ()))
+        const INSERT_TRUSTED_ISSUER: &str = "INSERT INTO trusted_issuers (id, issuer, jwks_uri, \
+            algorithms, audience, subject_mode, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        on_pool!(self, |pool| sqlx::query(INSERT_TRUSTED_ISSUER)
+            .bind(&t.id)
+            .bind(&t.issuer)
+            .bind(&t.jwks_uri)
+            .bind(&t.algorithms)
+            .bind(&t.audience)
+            .bind(&t.subject_mode)
+            .bind(t.created_at)
+            .execute(&mut *pool)
+            .await
+            .map(|_| ()))
     }
 
     pub async fn delete_trusted_issuer(&self, id: &str) -> Result<bool, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query("DELETE FROM trusted_issuers WHERE id = $1")
-            .bind(id).execute(&mut *pool).await.map(|r| r.rows_affected() == 1))
+        const DELETE_TRUSTED_ISSUER: &str = "DELETE FROM trusted_issuers WHERE id = $1";
+        on_pool!(self, |pool| sqlx::query(DELETE_TRUSTED_ISSUER)
+            .bind(id)
+            .execute(&mut *pool)
+            .await
+            .map(|r| r.rows_affected() == 1))
     }
 
     pub async fn insert_exchange_audit(&self, a: &ExchangeAuditRow) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query(
-            "INSERT INTO exchange_audit (id, at, client_id, subject, source, target, scope, actor, outcome, reason) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-            .bind(&a.id).bind(a.at).bind(&a.client_id).bind(&a.subject).bind(&a.source).bind(&a.target)
-            .bind(&a.scope).bind(&a.actor).bind(&a.outcome).bind(&a.reason)
-            .execute(&mut *pool).await.map(|_| ()))
+        const INSERT_EXCHANGE_AUDIT: &str = "INSERT INTO exchange_audit (id, at, client_id, \
+            subject, source, target, scope, actor, outcome, reason) VALUES ($1, $2, $3, $4, $5, \
+            $6, $7, $8, $9, $10)";
+        on_pool!(self, |pool| sqlx::query(INSERT_EXCHANGE_AUDIT)
+            .bind(&a.id)
+            .bind(a.at)
+            .bind(&a.client_id)
+            .bind(&a.subject)
+            .bind(&a.source)
+            .bind(&a.target)
+            .bind(&a.scope)
+            .bind(&a.actor)
+            .bind(&a.outcome)
+            .bind(&a.reason)
+            .execute(&mut *pool)
+            .await
+            .map(|_| ()))
     }
 
     /// Newest first; `before` is the id cursor of the previous page's last entry.
@@ -121,10 +174,16 @@ impl Store {
         before: Option<&str>,
         limit: i64,
     ) -> Result<Vec<ExchangeAuditRow>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_as::<_, ExchangeAuditRow>(
-            "SELECT id, at, client_id, subject, source, target, scope, actor, outcome, reason FROM exchange_audit \
-             WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2")
-            .bind(before).bind(limit).fetch_all(&mut *pool).await)
+        const EXCHANGE_AUDIT_PAGE: &str = "SELECT id, at, client_id, subject, source, target, \
+            scope, actor, outcome, reason FROM exchange_audit WHERE ($1 IS NULL OR id < $1) ORDER \
+            BY id DESC LIMIT $2";
+        on_pool!(self, |pool| sqlx::query_as::<_, ExchangeAuditRow>(
+            EXCHANGE_AUDIT_PAGE
+        )
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&mut *pool)
+        .await)
     }
 
     /// The grant of one exchanged token: owned by the caller, for the target, child of the
@@ -138,12 +197,21 @@ impl Store {
         parent: Option<&str>,
         now: UnixTime,
     ) -> Result<String, sqlx::Error> {
+        const INSERT_EXCHANGE_GRANT: &str = "INSERT INTO grants (id, kind, client_id, subject, \
+            resource, scope, parent_id, created_at) VALUES ($1, 'token_exchange', $2, $3, $4, $5, \
+            $6, $7)";
         let id = uuid::Uuid::now_v7().to_string();
-        on_pool!(self, pool => sqlx::query(
-            "INSERT INTO grants (id, kind, client_id, subject, resource, scope, parent_id, created_at) \
-             VALUES ($1, 'token_exchange', $2, $3, $4, $5, $6, $7)")
-            .bind(&id).bind(client_id).bind(subject).bind(resource).bind(scope).bind(parent).bind(now)
-            .execute(&mut *pool).await.map(|_| ()))?;
+        on_pool!(self, |pool| sqlx::query(INSERT_EXCHANGE_GRANT)
+            .bind(&id)
+            .bind(client_id)
+            .bind(subject)
+            .bind(resource)
+            .bind(scope)
+            .bind(parent)
+            .bind(now)
+            .execute(&mut *pool)
+            .await
+            .map(|_| ()))?;
         Ok(id)
     }
 }

@@ -52,19 +52,16 @@ macro_rules! status_sql {
         concat!(
             "SELECT ",
             $extra,
-            "COALESCE(g.revoked_at, p.revoked_at, \
-                      CASE WHEN g.parent_id IS NOT NULL AND p.id IS NULL THEN g.created_at END) AS revoked_at, \
-             (c.enabled AND COALESCE(pc.enabled, TRUE)) AS client_enabled, r.enabled AS resource_enabled, \
-             CASE WHEN g.kind = 'client_credentials' THEN TRUE \
-                  WHEN u.id IS NULL THEN g.kind = 'token_exchange' \
-                  ELSE u.disabled = FALSE END AS user_enabled \
-             FROM ",
+            "COALESCE(g.revoked_at, p.revoked_at, CASE WHEN g.parent_id IS NOT NULL AND p.id IS \
+                NULL THEN g.created_at END) AS revoked_at, (c.enabled AND COALESCE(pc.enabled, \
+                TRUE)) AS client_enabled, r.enabled AS resource_enabled, CASE WHEN g.kind = \
+                'client_credentials' THEN TRUE WHEN u.id IS NULL THEN g.kind = 'token_exchange' \
+                ELSE u.disabled = FALSE END AS user_enabled FROM ",
             $from,
-            "grants g JOIN clients c ON c.client_id = g.client_id \
-             JOIN resources r ON r.uri = g.resource \
-             LEFT JOIN grants p ON p.id = g.parent_id \
-             LEFT JOIN clients pc ON pc.client_id = p.client_id \
-             LEFT JOIN users u ON u.id = g.subject AND g.kind <> 'client_credentials' WHERE ",
+            "grants g JOIN clients c ON c.client_id = g.client_id JOIN resources r ON r.uri = \
+                g.resource LEFT JOIN grants p ON p.id = g.parent_id LEFT JOIN clients pc ON \
+                pc.client_id = p.client_id LEFT JOIN users u ON u.id = g.subject AND g.kind <> \
+                'client_credentials' WHERE ",
             $where
         )
     };
@@ -100,10 +97,9 @@ pub(crate) struct GrantScopeRow {
 macro_rules! grant_scopes_sql {
     ($where:literal) => {
         concat!(
-            "SELECT g.id, g.scope, c.scopes AS client_scopes, r.scopes AS resource_scopes \
-             FROM grants g JOIN clients c ON c.client_id = g.client_id \
-             JOIN resources r ON r.uri = g.resource \
-             WHERE g.revoked_at IS NULL AND g.kind = 'authorization_code' AND ",
+            "SELECT g.id, g.scope, c.scopes AS client_scopes, r.scopes AS resource_scopes FROM \
+                grants g JOIN clients c ON c.client_id = g.client_id JOIN resources r ON r.uri = \
+                g.resource WHERE g.revoked_at IS NULL AND g.kind = 'authorization_code' AND ",
             $where
         )
     };
@@ -169,8 +165,16 @@ macro_rules! narrow_grants {
 }
 pub(crate) use {grant_scopes_sql, narrow_grants};
 
-const SELECT: &str = "SELECT id, kind, client_id, subject, resource, scope, created_at, revoked_at, \
-                      consent_fingerprint FROM grants";
+/// `SELECT` of a `GrantRow`, then `$tail`.
+macro_rules! select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, kind, client_id, subject, resource, scope, created_at, revoked_at, \
+             consent_fingerprint FROM grants ",
+            $tail
+        )
+    };
+}
 
 impl Store {
     /// The live client_credentials grant of (client, resource), created on first use.
@@ -181,19 +185,28 @@ impl Store {
         resource: &str,
         now: UnixTime,
     ) -> Result<String, sqlx::Error> {
-        const FIND: &str = "SELECT id FROM grants WHERE client_id = $1 AND resource = $2 \
-             AND kind = 'client_credentials' AND revoked_at IS NULL";
+        const CLIENT_CREDENTIALS_GRANT: &str = "INSERT INTO grants (id, kind, client_id, subject, \
+            resource, scope, created_at) VALUES ($1, 'client_credentials', $2, $2, $3, '', $4)";
+        const FIND: &str = "SELECT id FROM grants WHERE client_id = $1 AND resource = $2 AND kind \
+            = 'client_credentials' AND revoked_at IS NULL";
         for _ in 0..2 {
-            let found: Option<String> = on_pool!(self, pool => sqlx::query_scalar(FIND)
-                .bind(client_id).bind(resource).fetch_optional(&mut *pool).await)?;
+            let found: Option<String> = on_pool!(self, |pool| sqlx::query_scalar(FIND)
+                .bind(client_id)
+                .bind(resource)
+                .fetch_optional(&mut *pool)
+                .await)?;
             if let Some(id) = found {
                 return Ok(id);
             }
             let id = uuid::Uuid::now_v7().to_string();
-            let inserted = on_pool!(self, pool => sqlx::query(
-                "INSERT INTO grants (id, kind, client_id, subject, resource, scope, created_at) \
-                 VALUES ($1, 'client_credentials', $2, $2, $3, '', $4)")
-                .bind(&id).bind(client_id).bind(resource).bind(now).execute(&mut *pool).await.map(|_| ()));
+            let inserted = on_pool!(self, |pool| sqlx::query(CLIENT_CREDENTIALS_GRANT)
+                .bind(&id)
+                .bind(client_id)
+                .bind(resource)
+                .bind(now)
+                .execute(&mut *pool)
+                .await
+                .map(|_| ()));
             match inserted {
                 Ok(_) => return Ok(id),
                 // Another request created it first: read theirs.
@@ -205,19 +218,31 @@ impl Store {
     }
 
     pub async fn grant_status(&self, grant_id: &str) -> Result<Option<GrantStatus>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_as::<_, GrantStatus>(status_sql!("", "", "g.id = $1"))
-            .bind(grant_id).fetch_optional(&mut *pool).await)
+        on_pool!(self, |pool| sqlx::query_as::<_, GrantStatus>(status_sql!(
+            "",
+            "",
+            "g.id = $1"
+        ))
+        .bind(grant_id)
+        .fetch_optional(&mut *pool)
+        .await)
     }
 
     /// The grant a refresh or a code redemption issues from, with its status: one read.
     pub async fn grant(&self, grant_id: &str) -> Result<Option<GrantRow>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_as::<_, GrantRow>(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = $1")))
-            .bind(grant_id).fetch_optional(&mut *pool).await)
+        const GRANT: &str = select!("WHERE id = $1");
+        on_pool!(self, |pool| sqlx::query_as::<_, GrantRow>(GRANT)
+            .bind(grant_id)
+            .fetch_optional(&mut *pool)
+            .await)
     }
 
     pub async fn grants_of_client(&self, client_id: &str) -> Result<Vec<GrantRow>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_as::<_, GrantRow>(sqlx::AssertSqlSafe(format!("{SELECT} WHERE client_id = $1 ORDER BY id")))
-            .bind(client_id).fetch_all(&mut *pool).await)
+        const GRANTS_OF_CLIENT: &str = select!("WHERE client_id = $1 ORDER BY id");
+        on_pool!(self, |pool| sqlx::query_as::<_, GrantRow>(GRANTS_OF_CLIENT)
+            .bind(client_id)
+            .fetch_all(&mut *pool)
+            .await)
     }
 
     /// The live grant a user gave a client for a resource: the remembered consent.
@@ -227,17 +252,28 @@ impl Store {
         user_id: &str,
         resource: &str,
     ) -> Result<Option<GrantRow>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_as::<_, GrantRow>(sqlx::AssertSqlSafe(format!(
-            "{SELECT} WHERE client_id = $1 AND subject = $2 AND resource = $3 AND kind = 'authorization_code' AND revoked_at IS NULL")))
-            .bind(client_id).bind(user_id).bind(resource).fetch_optional(&mut *pool).await)
+        const LIVE_USER_GRANT: &str = select!(
+            "WHERE client_id = $1 AND subject = $2 AND resource = $3 \
+             AND kind = 'authorization_code' AND revoked_at IS NULL"
+        );
+        on_pool!(self, |pool| sqlx::query_as::<_, GrantRow>(LIVE_USER_GRANT)
+            .bind(client_id)
+            .bind(user_id)
+            .bind(resource)
+            .fetch_optional(&mut *pool)
+            .await)
     }
 
     pub async fn user_grants(&self, user_id: &str) -> Result<Vec<UserGrant>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_as::<_, UserGrant>(
-            "SELECT g.id, c.name AS client_name, r.name AS resource_name, g.resource, g.scope, g.created_at, g.last_used_at \
-             FROM grants g JOIN clients c ON c.client_id = g.client_id LEFT JOIN resources r ON r.uri = g.resource \
-             WHERE g.subject = $1 AND g.kind = 'authorization_code' AND g.revoked_at IS NULL ORDER BY g.created_at DESC, g.id")
-            .bind(user_id).fetch_all(&mut *pool).await)
+        const USER_GRANTS: &str = "SELECT g.id, c.name AS client_name, r.name AS resource_name, \
+            g.resource, g.scope, g.created_at, g.last_used_at FROM grants g JOIN clients c ON \
+            c.client_id = g.client_id LEFT JOIN resources r ON r.uri = g.resource WHERE g.subject \
+            = $1 AND g.kind = 'authorization_code' AND g.revoked_at IS NULL ORDER BY g.created_at \
+            DESC, g.id";
+        on_pool!(self, |pool| sqlx::query_as::<_, UserGrant>(USER_GRANTS)
+            .bind(user_id)
+            .fetch_all(&mut *pool)
+            .await)
     }
 
     /// Revokes a grant of this user only; false when it is not theirs or already revoked.
@@ -247,21 +283,35 @@ impl Store {
         user_id: &str,
         now: UnixTime,
     ) -> Result<bool, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query(
-            "UPDATE grants SET revoked_at = $3 WHERE id = $1 AND subject = $2 AND kind = 'authorization_code' AND revoked_at IS NULL")
-            .bind(grant_id).bind(user_id).bind(now).execute(&mut *pool).await.map(|r| r.rows_affected() == 1))
+        const REVOKE_USER_GRANT: &str = "UPDATE grants SET revoked_at = $3 WHERE id = $1 AND \
+            subject = $2 AND kind = 'authorization_code' AND revoked_at IS NULL";
+        on_pool!(self, |pool| sqlx::query(REVOKE_USER_GRANT)
+            .bind(grant_id)
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *pool)
+            .await
+            .map(|r| r.rows_affected() == 1))
     }
 
     /// The root of an exchange chain: the grant's parent, or the grant itself.
     pub async fn grant_root(&self, grant_id: &str) -> Result<Option<String>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_scalar("SELECT COALESCE(parent_id, id) FROM grants WHERE id = $1")
-            .bind(grant_id).fetch_optional(&mut *pool).await)
+        const GRANT_ROOT: &str = "SELECT COALESCE(parent_id, id) FROM grants WHERE id = $1";
+        on_pool!(self, |pool| sqlx::query_scalar(GRANT_ROOT)
+            .bind(grant_id)
+            .fetch_optional(&mut *pool)
+            .await)
     }
 
     /// Marks a grant revoked (idempotent); true when it exists.
     pub async fn revoke_grant(&self, grant_id: &str, now: UnixTime) -> Result<bool, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query(
-            "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1")
-            .bind(grant_id).bind(now).execute(&mut *pool).await.map(|r| r.rows_affected() == 1))
+        const REVOKE_GRANT: &str =
+            "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1";
+        on_pool!(self, |pool| sqlx::query(REVOKE_GRANT)
+            .bind(grant_id)
+            .bind(now)
+            .execute(&mut *pool)
+            .await
+            .map(|r| r.rows_affected() == 1))
     }
 }

@@ -27,9 +27,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 
 /// Runs `$body` with `$pool` bound to a connection of either backend, taken from the pool
-/// with its wait timed (`pool_metrics`).
+/// with its wait timed (`pool_metrics`). The closure-like syntax is only syntax: it lets
+/// rustfmt format the bodies.
 macro_rules! on_pool {
-    ($store:expr, $pool:ident => $body:expr) => {
+    ($store:expr, |$pool:ident| $body:expr) => {
         match &$store.db {
             $crate::store::Db::Postgres(p) => {
                 #[allow(unused_imports)]
@@ -138,7 +139,8 @@ impl Store {
                     });
                 }
                 Err(e) if started.elapsed() + delay < patience => {
-                    tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "database not reachable yet");
+                    tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "database \
+                        not reachable yet");
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(5));
                 }
@@ -227,7 +229,10 @@ impl Store {
 
     /// One round trip: is the database answering?
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query("SELECT 1").execute(&mut *pool).await.map(|_| ()))
+        on_pool!(self, |pool| sqlx::query("SELECT 1")
+            .execute(&mut *pool)
+            .await
+            .map(|_| ()))
     }
 
     pub fn location(&self) -> Location {

@@ -15,29 +15,54 @@ pub struct DomainPolicy {
 impl Store {
     /// Creates or refreshes the row of a metadata-document client from its latest document.
     pub async fn upsert_document_client(&self, c: &ClientRow) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query(
-            "INSERT INTO clients (client_id, secret_hash, name, token_endpoint_auth_method, redirect_uris, grant_types, \
-             resources, scopes, served_resources, enabled, registration, jwks, jwks_uri, created_at, updated_at) \
-             VALUES ($1, NULL, $2, $3, $4, $5, '[]', NULL, '[]', TRUE, 'metadata_document', $6, $7, $8, $8) \
-             ON CONFLICT (client_id) DO UPDATE SET name = $2, token_endpoint_auth_method = $3, redirect_uris = $4, \
-             grant_types = $5, jwks = $6, jwks_uri = $7, updated_at = $8 WHERE clients.registration = 'metadata_document'")
-            .bind(&c.client_id).bind(&c.name).bind(&c.token_endpoint_auth_method).bind(&c.redirect_uris)
-            .bind(&c.grant_types).bind(&c.jwks).bind(&c.jwks_uri).bind(c.updated_at)
-            .execute(&mut *pool).await.map(|_| ()))
+        const UPSERT_DOCUMENT_CLIENT: &str = "INSERT INTO clients (client_id, secret_hash, name, \
+            token_endpoint_auth_method, redirect_uris, grant_types, resources, scopes, \
+            served_resources, enabled, registration, jwks, jwks_uri, created_at, updated_at) \
+            VALUES ($1, NULL, $2, $3, $4, $5, '[]', NULL, '[]', TRUE, 'metadata_document', $6, \
+            $7, $8, $8) ON CONFLICT (client_id) DO UPDATE SET name = $2, \
+            token_endpoint_auth_method = $3, redirect_uris = $4, grant_types = $5, jwks = $6, \
+            jwks_uri = $7, updated_at = $8 WHERE clients.registration = 'metadata_document'";
+        on_pool!(self, |pool| sqlx::query(UPSERT_DOCUMENT_CLIENT)
+            .bind(&c.client_id)
+            .bind(&c.name)
+            .bind(&c.token_endpoint_auth_method)
+            .bind(&c.redirect_uris)
+            .bind(&c.grant_types)
+            .bind(&c.jwks)
+            .bind(&c.jwks_uri)
+            .bind(c.updated_at)
+            .execute(&mut *pool)
+            .await
+            .map(|_| ()))
     }
 
     pub async fn update_registered_client(&self, c: &ClientRow) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query(
-            "UPDATE clients SET name = $2, token_endpoint_auth_method = $3, redirect_uris = $4, grant_types = $5, \
-             jwks = $6, jwks_uri = $7, metadata = $8, updated_at = $9 WHERE client_id = $1")
-            .bind(&c.client_id).bind(&c.name).bind(&c.token_endpoint_auth_method).bind(&c.redirect_uris)
-            .bind(&c.grant_types).bind(&c.jwks).bind(&c.jwks_uri).bind(&c.metadata).bind(c.updated_at)
-            .execute(&mut *pool).await.map(|_| ()))
+        const UPDATE_REGISTERED_CLIENT: &str = "UPDATE clients SET name = $2, \
+            token_endpoint_auth_method = $3, redirect_uris = $4, grant_types = $5, jwks = $6, \
+            jwks_uri = $7, metadata = $8, updated_at = $9 WHERE client_id = $1";
+        on_pool!(self, |pool| sqlx::query(UPDATE_REGISTERED_CLIENT)
+            .bind(&c.client_id)
+            .bind(&c.name)
+            .bind(&c.token_endpoint_auth_method)
+            .bind(&c.redirect_uris)
+            .bind(&c.grant_types)
+            .bind(&c.jwks)
+            .bind(&c.jwks_uri)
+            .bind(&c.metadata)
+            .bind(c.updated_at)
+            .execute(&mut *pool)
+            .await
+            .map(|_| ()))
     }
 
     pub async fn metadata_domains(&self) -> Result<Vec<DomainPolicy>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_as::<_, DomainPolicy>(
-            "SELECT domain, policy, created_at FROM metadata_domains ORDER BY domain").fetch_all(&mut *pool).await)
+        const METADATA_DOMAINS: &str =
+            "SELECT domain, policy, created_at FROM metadata_domains ORDER BY domain";
+        on_pool!(self, |pool| sqlx::query_as::<_, DomainPolicy>(
+            METADATA_DOMAINS
+        )
+        .fetch_all(&mut *pool)
+        .await)
     }
 
     pub async fn set_metadata_domain(
@@ -46,15 +71,24 @@ impl Store {
         policy: &str,
         now: UnixTime,
     ) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query(
-            "INSERT INTO metadata_domains (domain, policy, created_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (domain) DO UPDATE SET policy = $2")
-            .bind(domain).bind(policy).bind(now).execute(&mut *pool).await.map(|_| ()))
+        const SET_METADATA_DOMAIN: &str = "INSERT INTO metadata_domains (domain, policy, \
+            created_at) VALUES ($1, $2, $3) ON CONFLICT (domain) DO UPDATE SET policy = $2";
+        on_pool!(self, |pool| sqlx::query(SET_METADATA_DOMAIN)
+            .bind(domain)
+            .bind(policy)
+            .bind(now)
+            .execute(&mut *pool)
+            .await
+            .map(|_| ()))
     }
 
     pub async fn delete_metadata_domain(&self, domain: &str) -> Result<bool, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query("DELETE FROM metadata_domains WHERE domain = $1")
-            .bind(domain).execute(&mut *pool).await.map(|r| r.rows_affected() == 1))
+        const DELETE_METADATA_DOMAIN: &str = "DELETE FROM metadata_domains WHERE domain = $1";
+        on_pool!(self, |pool| sqlx::query(DELETE_METADATA_DOMAIN)
+            .bind(domain)
+            .execute(&mut *pool)
+            .await
+            .map(|r| r.rows_affected() == 1))
     }
 
     /// Remembers an assertion id until `expires_at`; false when it was seen already.
@@ -64,9 +98,15 @@ impl Store {
         jti: &str,
         expires_at: UnixTime,
     ) -> Result<bool, sqlx::Error> {
-        let inserted = on_pool!(self, pool => sqlx::query(
-            "INSERT INTO client_assertions (client_id, jti, expires_at) VALUES ($1, $2, $3)")
-            .bind(client_id).bind(jti).bind(expires_at).execute(&mut *pool).await.map(|_| ()));
+        const REMEMBER_ASSERTION: &str =
+            "INSERT INTO client_assertions (client_id, jti, expires_at) VALUES ($1, $2, $3)";
+        let inserted = on_pool!(self, |pool| sqlx::query(REMEMBER_ASSERTION)
+            .bind(client_id)
+            .bind(jti)
+            .bind(expires_at)
+            .execute(&mut *pool)
+            .await
+            .map(|_| ()));
         match inserted {
             Ok(()) => Ok(true),
             Err(e) if is_unique_violation(&e) => Ok(false),
@@ -78,10 +118,12 @@ impl Store {
     /// grant; returns how many. Also forgets expired assertion ids.
     /// Dynamically registered clients that have never been granted anything.
     pub async fn count_unused_registrations(&self) -> Result<i64, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_scalar(
-            "SELECT COUNT(*) FROM clients WHERE registration = 'dynamic' \
-             AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.client_id = clients.client_id)")
-            .fetch_one(&mut *pool).await)
+        const COUNT_UNUSED_REGISTRATIONS: &str = "SELECT COUNT(*) FROM clients WHERE registration \
+            = 'dynamic' AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.client_id = \
+            clients.client_id)";
+        on_pool!(self, |pool| sqlx::query_scalar(COUNT_UNUSED_REGISTRATIONS)
+            .fetch_one(&mut *pool)
+            .await)
     }
 
     pub async fn delete_abandoned_registrations(
@@ -89,12 +131,20 @@ impl Store {
         before: UnixTime,
         now: UnixTime,
     ) -> Result<u64, sqlx::Error> {
-        on_pool!(self, pool => {
-            sqlx::query("DELETE FROM client_assertions WHERE expires_at < $1").bind(now).execute(&mut *pool).await?;
-            sqlx::query(
-                "DELETE FROM clients WHERE registration = 'dynamic' AND created_at < $1 \
-                 AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.client_id = clients.client_id)")
-                .bind(before).execute(&mut *pool).await.map(|r| r.rows_affected())
+        const PURGE_ASSERTIONS: &str = "DELETE FROM client_assertions WHERE expires_at < $1";
+        const DELETE_ABANDONED: &str = "DELETE FROM clients WHERE registration = \
+            'dynamic' AND created_at < $1 AND NOT EXISTS (SELECT 1 FROM grants g WHERE \
+            g.client_id = clients.client_id)";
+        on_pool!(self, |pool| {
+            sqlx::query(PURGE_ASSERTIONS)
+                .bind(now)
+                .execute(&mut *pool)
+                .await?;
+            sqlx::query(DELETE_ABANDONED)
+                .bind(before)
+                .execute(&mut *pool)
+                .await
+                .map(|r| r.rows_affected())
         })
     }
 }

@@ -43,8 +43,13 @@ macro_rules! select {
 
 impl Store {
     pub async fn resource_by_uri(&self, uri: &str) -> Result<Option<ResourceRow>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_as::<_, ResourceRow>(select!("WHERE uri = $1"))
-            .bind(uri).fetch_optional(&mut *pool).await)
+        const RESOURCE_BY_URI: &str = select!("WHERE uri = $1");
+        on_pool!(self, |pool| sqlx::query_as::<_, ResourceRow>(
+            RESOURCE_BY_URI
+        )
+        .bind(uri)
+        .fetch_optional(&mut *pool)
+        .await)
     }
 
     /// One round trip for the token hot path: the resource and `client_id`'s live grant.
@@ -53,17 +58,28 @@ impl Store {
         uri: &str,
         client_id: &str,
     ) -> Result<Option<ResourceWithGrant>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_as::<_, ResourceWithGrant>(
-            "SELECT r.id, r.uri, r.name, r.description, r.scopes, r.default_scopes, r.access_token_ttl, \
-             r.allowed_clients, r.enabled, r.builtin, r.created_at, r.updated_at, g.id AS cc_grant \
-             FROM resources r LEFT JOIN grants g ON g.resource = r.uri AND g.client_id = $2 \
-             AND g.kind = 'client_credentials' AND g.revoked_at IS NULL WHERE r.uri = $1")
-            .bind(uri).bind(client_id).fetch_optional(&mut *pool).await)
+        const RESOURCE_WITH_CLIENT_GRANT: &str = "SELECT r.id, r.uri, r.name, r.description, \
+            r.scopes, r.default_scopes, r.access_token_ttl, r.allowed_clients, r.enabled, \
+            r.builtin, r.created_at, r.updated_at, g.id AS cc_grant FROM resources r LEFT JOIN \
+            grants g ON g.resource = r.uri AND g.client_id = $2 AND g.kind = 'client_credentials' \
+            AND g.revoked_at IS NULL WHERE r.uri = $1";
+        on_pool!(self, |pool| sqlx::query_as::<_, ResourceWithGrant>(
+            RESOURCE_WITH_CLIENT_GRANT
+        )
+        .bind(uri)
+        .bind(client_id)
+        .fetch_optional(&mut *pool)
+        .await)
     }
 
     pub async fn resource_by_id(&self, id: &str) -> Result<Option<ResourceRow>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_as::<_, ResourceRow>(select!("WHERE id = $1"))
-            .bind(id).fetch_optional(&mut *pool).await)
+        const RESOURCE_BY_ID: &str = select!("WHERE id = $1");
+        on_pool!(self, |pool| sqlx::query_as::<_, ResourceRow>(
+            RESOURCE_BY_ID
+        )
+        .bind(id)
+        .fetch_optional(&mut *pool)
+        .await)
     }
 
     /// One page, ordered by id (UUIDv7: creation order), starting after `after`.
@@ -72,14 +88,24 @@ impl Store {
         after: &str,
         limit: i64,
     ) -> Result<Vec<ResourceRow>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_as::<_, ResourceRow>(select!("WHERE id > $1 ORDER BY id LIMIT $2"))
-            .bind(after).bind(limit).fetch_all(&mut *pool).await)
+        const RESOURCES_PAGE: &str = select!("WHERE id > $1 ORDER BY id LIMIT $2");
+        on_pool!(self, |pool| sqlx::query_as::<_, ResourceRow>(
+            RESOURCES_PAGE
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&mut *pool)
+        .await)
     }
 
     /// Resources whose accepted scopes mention `scope` (to refuse deleting it).
     pub async fn resources_using_scope(&self, scope: &str) -> Result<Vec<String>, sqlx::Error> {
-        let rows = on_pool!(self, pool => sqlx::query_as::<_, ResourceRow>(select!("ORDER BY id"))
-            .fetch_all(&mut *pool).await)?;
+        const RESOURCES_USING_SCOPE: &str = select!("ORDER BY id");
+        let rows = on_pool!(self, |pool| sqlx::query_as::<_, ResourceRow>(
+            RESOURCES_USING_SCOPE
+        )
+        .fetch_all(&mut *pool)
+        .await)?;
         Ok(rows
             .into_iter()
             .filter(|r| r.scopes.split(' ').any(|s| s == scope))
@@ -88,14 +114,25 @@ impl Store {
     }
 
     pub async fn insert_resource(&self, r: &ResourceRow) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query(
-            "INSERT INTO resources (id, uri, name, description, scopes, default_scopes, access_token_ttl, \
-             allowed_clients, enabled, builtin, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
-            .bind(&r.id).bind(&r.uri).bind(&r.name).bind(&r.description).bind(&r.scopes)
-            .bind(&r.default_scopes).bind(r.access_token_ttl).bind(&r.allowed_clients)
-            .bind(r.enabled).bind(r.builtin).bind(r.created_at).bind(r.updated_at)
-            .execute(&mut *pool).await.map(|_| ()))
+        const INSERT_RESOURCE: &str = "INSERT INTO resources (id, uri, name, description, scopes, \
+            default_scopes, access_token_ttl, allowed_clients, enabled, builtin, created_at, \
+            updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+        on_pool!(self, |pool| sqlx::query(INSERT_RESOURCE)
+            .bind(&r.id)
+            .bind(&r.uri)
+            .bind(&r.name)
+            .bind(&r.description)
+            .bind(&r.scopes)
+            .bind(&r.default_scopes)
+            .bind(r.access_token_ttl)
+            .bind(&r.allowed_clients)
+            .bind(r.enabled)
+            .bind(r.builtin)
+            .bind(r.created_at)
+            .bind(r.updated_at)
+            .execute(&mut *pool)
+            .await
+            .map(|_| ()))
     }
 
     /// Replaces every mutable field of resource `r.id`; false when it does not exist.
@@ -108,19 +145,34 @@ impl Store {
         r: &ResourceRow,
         narrow: Narrow,
     ) -> Result<bool, sqlx::Error> {
-        on_pool!(self, pool => {
+        const REVOKE_MOVED: &str = "UPDATE grants SET revoked_at = $3 WHERE revoked_at IS NULL \
+            AND resource = (SELECT uri FROM resources WHERE id = $1) AND resource <> $2";
+        const UPDATE_RESOURCE: &str = "UPDATE resources SET uri = $2, name = $3, description = \
+            $4, scopes = $5, default_scopes = $6, access_token_ttl = $7, allowed_clients = $8, \
+            enabled = $9, updated_at = $10 WHERE id = $1";
+        on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            sqlx::query(
-                "UPDATE grants SET revoked_at = $3 WHERE revoked_at IS NULL \
-                 AND resource = (SELECT uri FROM resources WHERE id = $1) AND resource <> $2")
-                .bind(&r.id).bind(&r.uri).bind(r.updated_at).execute(&mut *tx).await?;
-            let updated = sqlx::query(
-                "UPDATE resources SET uri = $2, name = $3, description = $4, scopes = $5, default_scopes = $6, \
-                 access_token_ttl = $7, allowed_clients = $8, enabled = $9, updated_at = $10 WHERE id = $1")
-                .bind(&r.id).bind(&r.uri).bind(&r.name).bind(&r.description).bind(&r.scopes)
-                .bind(&r.default_scopes).bind(r.access_token_ttl).bind(&r.allowed_clients)
-                .bind(r.enabled).bind(r.updated_at)
-                .execute(&mut *tx).await?.rows_affected() == 1;
+            sqlx::query(REVOKE_MOVED)
+                .bind(&r.id)
+                .bind(&r.uri)
+                .bind(r.updated_at)
+                .execute(&mut *tx)
+                .await?;
+            let updated = sqlx::query(UPDATE_RESOURCE)
+                .bind(&r.id)
+                .bind(&r.uri)
+                .bind(&r.name)
+                .bind(&r.description)
+                .bind(&r.scopes)
+                .bind(&r.default_scopes)
+                .bind(r.access_token_ttl)
+                .bind(&r.allowed_clients)
+                .bind(r.enabled)
+                .bind(r.updated_at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
             narrow_grants!(tx, GrantsOf::Resource(&r.id), narrow, r.updated_at);
             tx.commit().await?;
             Ok(updated)
@@ -129,19 +181,31 @@ impl Store {
 
     /// Deletes a resource and revokes its grants, for the same reason as a URI change.
     pub async fn delete_resource(&self, id: &str, now: UnixTime) -> Result<bool, sqlx::Error> {
-        on_pool!(self, pool => {
+        const REVOKE_DERIVED: &str = "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) \
+            WHERE parent_id IN (SELECT id FROM grants WHERE resource = (SELECT uri FROM resources \
+            WHERE id = $1 AND builtin = FALSE))";
+        const REVOKE_GRANTS: &str = "UPDATE grants SET revoked_at = $2 WHERE revoked_at IS \
+            NULL AND resource = (SELECT uri FROM resources WHERE id = $1 AND builtin = FALSE)";
+        const DELETE_RESOURCE: &str = "DELETE FROM resources WHERE id = $1 AND builtin = FALSE";
+        on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             // Grants exchanged from them (RFC 8693) first: their children, on other resources.
-            sqlx::query(
-                "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) WHERE parent_id IN \
-                 (SELECT id FROM grants WHERE resource = (SELECT uri FROM resources WHERE id = $1 AND builtin = FALSE))")
-                .bind(id).bind(now).execute(&mut *tx).await?;
-            sqlx::query(
-                "UPDATE grants SET revoked_at = $2 WHERE revoked_at IS NULL \
-                 AND resource = (SELECT uri FROM resources WHERE id = $1 AND builtin = FALSE)")
-                .bind(id).bind(now).execute(&mut *tx).await?;
-            let deleted = sqlx::query("DELETE FROM resources WHERE id = $1 AND builtin = FALSE")
-                .bind(id).execute(&mut *tx).await?.rows_affected() == 1;
+            sqlx::query(REVOKE_DERIVED)
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(REVOKE_GRANTS)
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let deleted = sqlx::query(DELETE_RESOURCE)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
             tx.commit().await?;
             Ok(deleted)
         })
@@ -150,19 +214,36 @@ impl Store {
     /// Creates or refreshes the built-in admin resource (`{issuer}/admin`). The issuer can
     /// change between runs, so the row is found by `builtin`, not by URI.
     pub async fn upsert_builtin_resource(&self, r: &ResourceRow) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => {
+        const MOVE_BUILTIN: &str =
+            "UPDATE resources SET uri = $1, updated_at = $2 WHERE builtin = TRUE";
+        const INSERT_BUILTIN: &str = "INSERT INTO resources (id, uri, name, \
+            description, scopes, default_scopes, access_token_ttl, allowed_clients, enabled, \
+            builtin, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+            $11, $12) ON CONFLICT DO NOTHING";
+        on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            let updated = sqlx::query("UPDATE resources SET uri = $1, updated_at = $2 WHERE builtin = TRUE")
-                .bind(&r.uri).bind(r.updated_at).execute(&mut *tx).await?.rows_affected();
+            let updated = sqlx::query(MOVE_BUILTIN)
+                .bind(&r.uri)
+                .bind(r.updated_at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             if updated == 0 {
-                sqlx::query(
-                    "INSERT INTO resources (id, uri, name, description, scopes, default_scopes, access_token_ttl, \
-                     allowed_clients, enabled, builtin, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING")
-                    .bind(&r.id).bind(&r.uri).bind(&r.name).bind(&r.description).bind(&r.scopes)
-                    .bind(&r.default_scopes).bind(r.access_token_ttl).bind(&r.allowed_clients)
-                    .bind(r.enabled).bind(r.builtin).bind(r.created_at).bind(r.updated_at)
-                    .execute(&mut *tx).await?;
+                sqlx::query(INSERT_BUILTIN)
+                    .bind(&r.id)
+                    .bind(&r.uri)
+                    .bind(&r.name)
+                    .bind(&r.description)
+                    .bind(&r.scopes)
+                    .bind(&r.default_scopes)
+                    .bind(r.access_token_ttl)
+                    .bind(&r.allowed_clients)
+                    .bind(r.enabled)
+                    .bind(r.builtin)
+                    .bind(r.created_at)
+                    .bind(r.updated_at)
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await
         })

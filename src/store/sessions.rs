@@ -26,10 +26,18 @@ pub struct SessionUser {
 
 impl Store {
     pub async fn insert_session(&self, s: &SessionRow) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, csrf, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&s.token_hash).bind(&s.user_id).bind(&s.csrf).bind(s.created_at).bind(s.last_seen_at).bind(s.expires_at)
-            .execute(&mut *pool).await.map(|_| ()))
+        const INSERT_SESSION: &str = "INSERT INTO sessions (token_hash, user_id, csrf, \
+            created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
+        on_pool!(self, |pool| sqlx::query(INSERT_SESSION)
+            .bind(&s.token_hash)
+            .bind(&s.user_id)
+            .bind(&s.csrf)
+            .bind(s.created_at)
+            .bind(s.last_seen_at)
+            .bind(s.expires_at)
+            .execute(&mut *pool)
+            .await
+            .map(|_| ()))
     }
 
     /// The session if it is neither past its absolute expiry nor idle since `idle_after`.
@@ -39,21 +47,35 @@ impl Store {
         now: UnixTime,
         idle_after: UnixTime,
     ) -> Result<Option<SessionUser>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_as::<_, SessionUser>(
-            "SELECT s.token_hash, s.user_id, u.username, s.csrf, s.created_at, s.last_seen_at FROM sessions s \
-             JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 AND u.disabled = FALSE")
-            .bind(token_hash).bind(now).bind(idle_after).fetch_optional(&mut *pool).await)
+        const LIVE_SESSION: &str = "SELECT s.token_hash, s.user_id, u.username, s.csrf, \
+            s.created_at, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE \
+            s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 AND u.disabled = \
+            FALSE";
+        on_pool!(self, |pool| sqlx::query_as::<_, SessionUser>(LIVE_SESSION)
+            .bind(token_hash)
+            .bind(now)
+            .bind(idle_after)
+            .fetch_optional(&mut *pool)
+            .await)
     }
 
     pub async fn touch_session(&self, token_hash: &str, now: UnixTime) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1")
-            .bind(token_hash).bind(now).execute(&mut *pool).await.map(|_| ()))
+        const TOUCH_SESSION: &str = "UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1";
+        on_pool!(self, |pool| sqlx::query(TOUCH_SESSION)
+            .bind(token_hash)
+            .bind(now)
+            .execute(&mut *pool)
+            .await
+            .map(|_| ()))
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(token_hash).execute(&mut *pool).await.map(|_| ()))
+        const DELETE_SESSION: &str = "DELETE FROM sessions WHERE token_hash = $1";
+        on_pool!(self, |pool| sqlx::query(DELETE_SESSION)
+            .bind(token_hash)
+            .execute(&mut *pool)
+            .await
+            .map(|_| ()))
     }
 
     /// Takes one attempt for `key` and returns how many the window now holds (this one
@@ -65,35 +87,53 @@ impl Store {
         now: UnixTime,
         window_start: UnixTime,
     ) -> Result<i64, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_scalar(
-            "INSERT INTO login_throttle (key, failures, window_start) VALUES ($1, 1, $2) \
-             ON CONFLICT (key) DO UPDATE SET \
-               failures = CASE WHEN login_throttle.window_start > $3 THEN login_throttle.failures + 1 ELSE 1 END, \
-               window_start = CASE WHEN login_throttle.window_start > $3 THEN login_throttle.window_start ELSE $2 END \
-             RETURNING failures")
-            .bind(key).bind(now).bind(window_start).fetch_one(&mut *pool).await)
+        const TAKE_ATTEMPT: &str = "INSERT INTO login_throttle (key, failures, window_start) \
+            VALUES ($1, 1, $2) ON CONFLICT (key) DO UPDATE SET failures = CASE WHEN \
+            login_throttle.window_start > $3 THEN login_throttle.failures + 1 ELSE 1 END, \
+            window_start = CASE WHEN login_throttle.window_start > $3 THEN \
+            login_throttle.window_start ELSE $2 END RETURNING failures";
+        on_pool!(self, |pool| sqlx::query_scalar(TAKE_ATTEMPT)
+            .bind(key)
+            .bind(now)
+            .bind(window_start)
+            .fetch_one(&mut *pool)
+            .await)
     }
 
     /// Hands back an attempt taken by `take_attempt` that turned out not to count.
     pub async fn give_back_attempt(&self, key: &str) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query(
-            "UPDATE login_throttle SET failures = failures - 1 WHERE key = $1 AND failures > 0")
-            .bind(key).execute(&mut *pool).await.map(|_| ()))
+        const GIVE_BACK_ATTEMPT: &str =
+            "UPDATE login_throttle SET failures = failures - 1 WHERE key = $1 AND failures > 0";
+        on_pool!(self, |pool| sqlx::query(GIVE_BACK_ATTEMPT)
+            .bind(key)
+            .execute(&mut *pool)
+            .await
+            .map(|_| ()))
     }
 
     /// Forgets counters whose window began before `before`: a window that old has ended.
     pub async fn purge_throttle(&self, before: UnixTime) -> Result<u64, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query("DELETE FROM login_throttle WHERE window_start < $1")
-            .bind(before).execute(&mut *pool).await.map(|r| r.rows_affected()))
+        const PURGE_THROTTLE: &str = "DELETE FROM login_throttle WHERE window_start < $1";
+        on_pool!(self, |pool| sqlx::query(PURGE_THROTTLE)
+            .bind(before)
+            .execute(&mut *pool)
+            .await
+            .map(|r| r.rows_affected()))
     }
 
     pub async fn count_throttle_rows(&self) -> Result<i64, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM login_throttle")
-            .fetch_one(&mut *pool).await)
+        const COUNT_THROTTLE_ROWS: &str = "SELECT COUNT(*) FROM login_throttle";
+        on_pool!(self, |pool| sqlx::query_scalar(COUNT_THROTTLE_ROWS)
+            .fetch_one(&mut *pool)
+            .await)
     }
 
     pub async fn clear_failures(&self, key: &str) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query("DELETE FROM login_throttle WHERE key = $1")
-            .bind(key).execute(&mut *pool).await.map(|_| ()))
+        const CLEAR_FAILURES: &str = "DELETE FROM login_throttle WHERE key = $1";
+        on_pool!(self, |pool| sqlx::query(CLEAR_FAILURES)
+            .bind(key)
+            .execute(&mut *pool)
+            .await
+            .map(|_| ()))
     }
 }

@@ -19,12 +19,14 @@ const SELECT_ALL: &str =
 
 // `initial` is UNIQUE: when several processes bootstrap an empty database at once,
 // exactly one insert wins and the others load the winner's key.
-const INSERT: &str = "INSERT INTO signing_keys (kid, alg, public_jwk, private_jwe, created_at, activate_at, initial) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING";
+const INSERT: &str = "INSERT INTO signing_keys (kid, alg, public_jwk, private_jwe, created_at, \
+    activate_at, initial) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING";
 
 impl Store {
     pub async fn signing_keys(&self) -> Result<Vec<SigningKeyRow>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_as::<_, SigningKeyRow>(SELECT_ALL).fetch_all(&mut *pool).await)
+        on_pool!(self, |pool| sqlx::query_as::<_, SigningKeyRow>(SELECT_ALL)
+            .fetch_all(&mut *pool)
+            .await)
     }
 
     /// Stores the first key unless another process already did; true when ours was stored.
@@ -53,7 +55,7 @@ impl Store {
         activate_at: UnixTime,
         initial: Option<i64>,
     ) -> Result<bool, sqlx::Error> {
-        let result = on_pool!(self, pool => sqlx::query(INSERT)
+        let result = on_pool!(self, |pool| sqlx::query(INSERT)
             .bind(&key.kid)
             .bind(key.alg.as_str())
             .bind(&key.public_jwk)

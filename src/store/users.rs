@@ -28,34 +28,55 @@ impl Store {
     /// linking alike); usernames are ASCII, so a non-ASCII address matches no one (no
     /// Unicode folding: the Kelvin sign is not a `k`).
     pub async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, sqlx::Error> {
+        const USER_BY_NAME: &str = select!("WHERE username = $1");
         if !username.contains('@') {
-            return on_pool!(self, pool => sqlx::query_as::<_, UserRow>(select!("WHERE username = $1"))
-                .bind(username).fetch_optional(&mut *pool).await);
+            return on_pool!(self, |pool| sqlx::query_as::<_, UserRow>(USER_BY_NAME)
+                .bind(username)
+                .fetch_optional(&mut *pool)
+                .await);
         }
         if !username.is_ascii() {
             return Ok(None);
         }
         let folded = username.to_ascii_lowercase();
-        on_pool!(self, pool => sqlx::query_as::<_, UserRow>(select!(
-            "WHERE lower(username) = $1 AND username LIKE '%@%' ORDER BY created_at LIMIT 1"))
-            .bind(folded).fetch_optional(&mut *pool).await)
+        on_pool!(self, |pool| sqlx::query_as::<_, UserRow>(select!(
+            "WHERE lower(username) = $1 AND username LIKE '%@%' ORDER BY created_at LIMIT 1"
+        ))
+        .bind(folded)
+        .fetch_optional(&mut *pool)
+        .await)
     }
 
     pub async fn user_by_id(&self, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_as::<_, UserRow>(select!("WHERE id = $1"))
-            .bind(id).fetch_optional(&mut *pool).await)
+        const USER_BY_ID: &str = select!("WHERE id = $1");
+        on_pool!(self, |pool| sqlx::query_as::<_, UserRow>(USER_BY_ID)
+            .bind(id)
+            .fetch_optional(&mut *pool)
+            .await)
     }
 
     pub async fn users_page(&self, after: &str, limit: i64) -> Result<Vec<UserRow>, sqlx::Error> {
-        on_pool!(self, pool => sqlx::query_as::<_, UserRow>(select!("WHERE username > $1 ORDER BY username LIMIT $2"))
-            .bind(after).bind(limit).fetch_all(&mut *pool).await)
+        const USERS_PAGE: &str = select!("WHERE username > $1 ORDER BY username LIMIT $2");
+        on_pool!(self, |pool| sqlx::query_as::<_, UserRow>(USERS_PAGE)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&mut *pool)
+            .await)
     }
 
     pub async fn insert_user(&self, u: &UserRow) -> Result<(), sqlx::Error> {
-        on_pool!(self, pool => sqlx::query(
-            "INSERT INTO users (id, username, password_hash, disabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&u.id).bind(&u.username).bind(&u.password_hash).bind(u.disabled).bind(u.created_at).bind(u.updated_at)
-            .execute(&mut *pool).await.map(|_| ()))
+        const INSERT_USER: &str = "INSERT INTO users (id, username, password_hash, disabled, \
+            created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)";
+        on_pool!(self, |pool| sqlx::query(INSERT_USER)
+            .bind(&u.id)
+            .bind(&u.username)
+            .bind(&u.password_hash)
+            .bind(u.disabled)
+            .bind(u.created_at)
+            .bind(u.updated_at)
+            .execute(&mut *pool)
+            .await
+            .map(|_| ()))
     }
 
     /// Writes `u` and, in the same transaction, ends what the change must end: the user's
@@ -69,24 +90,42 @@ impl Store {
         end_sessions: bool,
         revoke_grants: bool,
     ) -> Result<bool, sqlx::Error> {
-        on_pool!(self, pool => {
+        const UPDATE_USER: &str =
+            "UPDATE users SET password_hash = $2, disabled = $3, updated_at = $4 WHERE id = $1";
+        const END_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
+        const REVOKE_DERIVED: &str = "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) \
+            WHERE parent_id IN (SELECT id FROM grants WHERE subject = $1 AND kind = \
+            'authorization_code')";
+        const REVOKE_GRANTS: &str = "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) \
+            WHERE subject = $1 AND kind = 'authorization_code'";
+        on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            let updated = sqlx::query(
-                "UPDATE users SET password_hash = $2, disabled = $3, updated_at = $4 WHERE id = $1")
-                .bind(&u.id).bind(&u.password_hash).bind(u.disabled).bind(u.updated_at)
-                .execute(&mut *tx).await?.rows_affected() == 1;
+            let updated = sqlx::query(UPDATE_USER)
+                .bind(&u.id)
+                .bind(&u.password_hash)
+                .bind(u.disabled)
+                .bind(u.updated_at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
             if end_sessions {
-                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(&u.id).execute(&mut *tx).await?;
+                sqlx::query(END_SESSIONS)
+                    .bind(&u.id)
+                    .execute(&mut *tx)
+                    .await?;
             }
             if revoke_grants {
-                sqlx::query(
-                    "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) WHERE parent_id IN \
-                     (SELECT id FROM grants WHERE subject = $1 AND kind = 'authorization_code')")
-                    .bind(&u.id).bind(u.updated_at).execute(&mut *tx).await?;
-                sqlx::query(
-                    "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) \
-                     WHERE subject = $1 AND kind = 'authorization_code'")
-                    .bind(&u.id).bind(u.updated_at).execute(&mut *tx).await?;
+                sqlx::query(REVOKE_DERIVED)
+                    .bind(&u.id)
+                    .bind(u.updated_at)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(REVOKE_GRANTS)
+                    .bind(&u.id)
+                    .bind(u.updated_at)
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
             Ok(updated)
@@ -94,16 +133,30 @@ impl Store {
     }
 
     pub async fn delete_user(&self, id: &str, now: UnixTime) -> Result<bool, sqlx::Error> {
-        on_pool!(self, pool => {
+        const REVOKE_DERIVED: &str = "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) WHERE \
+            parent_id IN (SELECT id FROM grants WHERE subject = $1 AND kind = \
+            'authorization_code')";
+        const REVOKE_GRANTS: &str = "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) \
+            WHERE subject = $1 AND kind = 'authorization_code'";
+        const DELETE_USER: &str = "DELETE FROM users WHERE id = $1";
+        on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             // Grants exchanged from the user's grants too (RFC 8693): their children.
-            sqlx::query(
-                "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) WHERE parent_id IN \
-                 (SELECT id FROM grants WHERE subject = $1 AND kind = 'authorization_code')")
-                .bind(id).bind(now).execute(&mut *tx).await?;
-            sqlx::query("UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) WHERE subject = $1 AND kind = 'authorization_code'")
-                .bind(id).bind(now).execute(&mut *tx).await?;
-            let deleted = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+            sqlx::query(REVOKE_DERIVED)
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(REVOKE_GRANTS)
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let deleted = sqlx::query(DELETE_USER)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             tx.commit().await?;
             Ok(deleted == 1)
         })
