@@ -6,7 +6,7 @@
 #   benches/run.sh                      # everything (about 15 minutes on 2 cores)
 #   WARDEN_BENCH_ROUNDS=1 WARDEN_BENCH_SECONDS=3 benches/run.sh   # a quick look
 #
-# Results are markdown tables on stdout; README "Performance" holds the last run's.
+# Results are markdown tables on stdout; docs/performance.md holds the last run's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
