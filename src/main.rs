@@ -140,46 +140,16 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Keys(KeysCommand::Rotate { activate_in }) => {
             cli::keys::rotate(&settings, activate_in).await
         }
-        Command::Scope(command) => {
-            changed(&settings, cli::registry::scope(&settings, command)).await
-        }
-        Command::Resource(command) => {
-            changed(&settings, cli::registry::resource(&settings, command)).await
-        }
-        Command::Client(command) => {
-            changed(&settings, cli::registry::client(&settings, command)).await
-        }
-        Command::User(command) => changed(&settings, cli::users::user(&settings, command)).await,
-        Command::Domain(command) => {
-            changed(&settings, cli::domains::domain(&settings, command)).await
-        }
-        Command::Issuer(command) => {
-            changed(&settings, cli::exchange::issuer(&settings, command)).await
-        }
-        Command::Upstream(command) => {
-            changed(&settings, cli::upstream::upstream(&settings, command)).await
-        }
-        Command::Downstream(command) => {
-            changed(&settings, cli::exchange::downstream(&settings, command)).await
-        }
+        Command::Scope(command) => cli::registry::scope(&settings, command).await,
+        Command::Resource(command) => cli::registry::resource(&settings, command).await,
+        Command::Client(command) => cli::registry::client(&settings, command).await,
+        Command::User(command) => cli::users::user(&settings, command).await,
+        Command::Domain(command) => cli::domains::domain(&settings, command).await,
+        Command::Issuer(command) => cli::exchange::issuer(&settings, command).await,
+        Command::Upstream(command) => cli::upstream::upstream(&settings, command).await,
+        Command::Downstream(command) => cli::exchange::downstream(&settings, command).await,
         Command::Admin(AdminCommand::Bootstrap { name }) => {
             cli::bootstrap::bootstrap(&settings, name).await
         }
     }
-}
-
-/// Runs an admin command, then tells running servers on Postgres to forget their cached
-/// rows (see `warden::cache`), so a disable or delete by CLI applies at once there too.
-async fn changed(
-    settings: &Settings,
-    command: impl std::future::Future<Output = anyhow::Result<()>>,
-) -> anyhow::Result<()> {
-    command.await?;
-    if matches!(
-        settings.database,
-        warden::settings::DatabaseSettings::Url { .. }
-    ) {
-        open_database(settings).await?.notify_changed().await?;
-    }
-    Ok(())
 }

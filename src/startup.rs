@@ -75,7 +75,7 @@ pub async fn load_signing_keys(
     if store.signing_keys().await?.is_empty() {
         let (alg, sealer) = (settings.signing_alg, master.clone());
         let key = tokio::task::spawn_blocking(move || keys::generate(alg, &sealer)).await??;
-        if store.insert_initial_signing_key(&key, now).await? {
+        if store.insert_initial_signing_key(&key.row(now, now)).await? {
             tracing::info!(kid = %key.kid, alg = alg.as_str(), "generated the first signing key");
         }
     }
@@ -265,6 +265,12 @@ fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<Server> {
     Ok(server)
 }
 
+/// Re-reads the signing keys from the database (rotation by another process).
+pub async fn reload_keys(state: &AppState) -> anyhow::Result<()> {
+    let rows = state.store.signing_keys().await?;
+    state.keys.install(rows, state.clock.now())
+}
+
 /// Re-reads the key table (and the scope catalogue, for the metadata) every
 /// `WARDEN_KEY_REFRESH_INTERVAL`, so a key rotated by another process (or `warden keys
 /// rotate`) is published here too, well before it signs.
@@ -275,10 +281,10 @@ fn spawn_key_refresh(state: AppState) {
         ticker.tick().await;
         loop {
             ticker.tick().await;
-            if let Err(e) = state.reload_keys().await {
+            if let Err(e) = reload_keys(&state).await {
                 tracing::warn!(error = format!("{e:#}"), "could not refresh signing keys");
             }
-            if let Err(e) = state.refresh_metadata().await {
+            if let Err(e) = crate::oauth::metadata::refresh(&state).await {
                 tracing::warn!(error = format!("{e:#}"), "could not refresh the metadata");
             }
             if let Err(e) = maintain(&state).await {
@@ -288,21 +294,22 @@ fn spawn_key_refresh(state: AppState) {
     });
 }
 
-/// Forgets the hot-path cache whenever another node (or the CLI) announces a change on
-/// Postgres. While the listener is down, entries still expire after WARDEN_CACHE_TTL, and
-/// the cache is cleared on every (re)connection, since notifications may have been missed.
+/// Applies the changes other nodes (and the CLI) announce on Postgres (`store::changes`).
+/// While the listener is down, entries still expire after WARDEN_CACHE_TTL, and on every
+/// (re)connection this node forgets everything, since notifications may have been missed.
 fn spawn_change_listener(state: AppState) {
+    use crate::store::changes::Change;
     tokio::spawn(async move {
         loop {
             match state.store.changes_listener().await {
                 None => return,
                 Some(Ok(mut listener)) => {
-                    state.hot.clear();
+                    state.store.heard(&Change::Everything);
                     loop {
                         match listener.try_recv().await {
-                            Ok(Some(_)) => state.hot.clear(),
+                            Ok(Some(n)) => state.store.heard(&Change::from_payload(n.payload())),
                             // The connection dropped; the next call reconnects.
-                            Ok(None) => state.hot.clear(),
+                            Ok(None) => state.store.heard(&Change::Everything),
                             // Shutting down.
                             Err(sqlx::Error::PoolClosed) => return,
                             Err(e) => {
@@ -317,7 +324,7 @@ fn spawn_change_listener(state: AppState) {
                     tracing::warn!(error = %e, "cannot listen for changes; retrying");
                 }
             }
-            state.hot.clear();
+            state.store.heard(&Change::Everything);
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
     });
@@ -337,7 +344,6 @@ async fn maintain(state: &AppState) -> anyhow::Result<()> {
         .delete_abandoned_registrations(now - state.settings.registration_cleanup_after, now)
         .await?;
     if abandoned > 0 {
-        state.forget_cached().await;
         tracing::info!(
             count = abandoned,
             "deleted dynamically registered clients that were never used"

@@ -57,7 +57,7 @@ pub async fn rotate(settings: &Settings, activate_in: Option<i64>) -> anyhow::Re
     let key = tokio::task::spawn_blocking(move || keys::generate(alg, &sealer)).await??;
     let now = SystemClock.now();
     store
-        .insert_rotated_signing_key(&key, now, now + delay)
+        .insert_rotated_signing_key(&key.row(now, now + delay))
         .await?;
     super::print_json(&KeyView {
         kid: key.kid,

@@ -97,6 +97,20 @@ pub struct NewSigningKey {
     pub private_jwe: String,
 }
 
+impl NewSigningKey {
+    /// The key as stored: created at `created_at`, signing from `activate_at`.
+    pub fn row(&self, created_at: UnixTime, activate_at: UnixTime) -> SigningKeyRow {
+        SigningKeyRow {
+            kid: self.kid.clone(),
+            alg: self.alg.as_str().to_owned(),
+            public_jwk: self.public_jwk.clone(),
+            private_jwe: self.private_jwe.clone(),
+            created_at,
+            activate_at,
+        }
+    }
+}
+
 /// Generates a key and seals its private part under the master key. RSA generation takes
 /// up to a second: call this from a blocking context.
 pub fn generate(alg: SigningAlg, master: &MasterKey) -> anyhow::Result<NewSigningKey> {
@@ -296,14 +310,7 @@ mod tests {
     use super::*;
 
     fn row(key: &NewSigningKey, activate_at: UnixTime) -> SigningKeyRow {
-        SigningKeyRow {
-            kid: key.kid.clone(),
-            alg: key.alg.as_str().to_owned(),
-            public_jwk: key.public_jwk.clone(),
-            private_jwe: key.private_jwe.clone(),
-            created_at: activate_at,
-            activate_at,
-        }
+        key.row(activate_at, activate_at)
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .insert_header(public(MAX_AGE))
-        .body(state.metadata_json())
+        .body(crate::oauth::metadata::document(&state))
 }
 
 /// With an `ETag` for cheap revalidation (304 to a matching `If-None-Match`).

@@ -140,27 +140,6 @@ fn is_cors_path(path: &str, base: &str) -> bool {
         || one_segment_under(paths::RESOURCE_METADATA)
 }
 
-/// After a request that may have changed clients, resources or grants (any method but
-/// GET/HEAD on the admin API or the registration management endpoint), forgets the hot
-/// path's cached rows, so this node sees the change at once (others within the TTL).
-pub async fn forget_cached_rows(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let writes = !matches!(
-        *req.method(),
-        actix_web::http::Method::GET | actix_web::http::Method::HEAD
-    );
-    let state = req
-        .app_data::<actix_web::web::Data<crate::state::AppState>>()
-        .cloned();
-    let response = next.call(req).await?;
-    if writes && let Some(state) = state {
-        state.forget_cached().await;
-    }
-    Ok(response)
-}
-
 /// Methods outside HTTP's registered core get 501 (RFC 9110 §9.1), before any routing; a
 /// known method a path does not serve gets 405 from its resource.
 pub async fn known_methods(

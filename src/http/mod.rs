@@ -65,20 +65,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, issuer: &Issuer) {
         .service(post_only(&at(paths::REGISTER)).post(register::post_register))
         .service(
             web::resource(at(&format!("{}/{{client_id}}", paths::REGISTER)))
-                .wrap(actix_web::middleware::from_fn(
-                    middleware::forget_cached_rows,
-                ))
                 .get(register::get_registration)
                 .put(register::put_registration)
                 .delete(register::delete_registration),
         )
-        .service(
-            web::scope(&at(paths::ADMIN_API))
-                .wrap(actix_web::middleware::from_fn(
-                    middleware::forget_cached_rows,
-                ))
-                .configure(admin::routes),
-        );
+        .service(web::scope(&at(paths::ADMIN_API)).configure(admin::routes));
     if !base.is_empty() {
         // OpenID Connect Discovery 1.0 §4 appends the well-known suffix to the issuer instead.
         cfg.service(get_only(&at("/.well-known/openid-configuration")).get(discovery::metadata));

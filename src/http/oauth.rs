@@ -43,16 +43,9 @@ pub async fn post_revoke(
         Err(e) => Err(e),
     };
     match result {
-        Ok(revoked) => {
-            // A revoked client_credentials grant must not be handed out again from cache.
-            // Only then: an unknown token must not let anyone empty every node's caches.
-            if revoked {
-                state.forget_cached().await;
-            }
-            HttpResponse::Ok()
-                .insert_header(CacheControl(vec![CacheDirective::NoStore]))
-                .finish()
-        }
+        Ok(()) => HttpResponse::Ok()
+            .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+            .finish(),
         Err(e) => oauth_error(e),
     }
 }

@@ -10,13 +10,16 @@
 
 use url::Url;
 
+use crate::clock::UnixTime;
 use crate::crypto::random;
 use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::lookup::ClientLookupError;
 use crate::oauth::params::Params;
 use crate::oauth::policy::{self, uri_list};
 use crate::oauth::scope::ScopeSet;
 use crate::oauth::{pkce, redirect_uri};
-use crate::state::{AppState, ClientLookupError};
+use crate::state::AppState;
+use crate::store;
 use crate::store::authorization::{AuthorizationCodeRow, AuthorizationRequestRow, Consent};
 use crate::store::clients::ClientRow;
 use crate::store::sessions::SessionUser;
@@ -214,7 +217,7 @@ pub async fn start(state: &AppState, raw: &[u8]) -> Result<String, Failure> {
             "The request names no application (client_id is missing).",
         ));
     };
-    let client = match state.client(client_id).await {
+    let client = match crate::oauth::lookup::client(state, client_id).await {
         Ok(Some(c)) if c.enabled => c,
         Ok(_) => {
             return Err(Failure::page(
@@ -610,7 +613,7 @@ async fn remembered_consent(
     };
     let current =
         grant.consent_fingerprint.as_deref() == Some(consent_fingerprint(&loaded.client).as_str());
-    let granted = match state.resource(&loaded.request.resource).await? {
+    let granted = match crate::oauth::lookup::resource(state, &loaded.request.resource).await? {
         Some(resource) => policy::still_permitted(
             &ScopeSet::from_stored(&grant.scope),
             &loaded.client,
@@ -623,6 +626,39 @@ async fn remembered_consent(
         scopes: granted,
         current,
     })
+}
+
+/// Claims the request, records the consent (when there is one to record) and issues the
+/// code, all or nothing: `None` when the request was no longer pending.
+async fn approve_in_one_transaction(
+    state: &AppState,
+    request_id: &str,
+    user_id: &str,
+    now: UnixTime,
+    consent: Option<&Consent<'_>>,
+    code: &AuthorizationCodeRow,
+) -> Result<Option<String>, sqlx::Error> {
+    let mut tx = state.store.begin().await?;
+    if !store::authorization::claim_request(tx.conn(), request_id, user_id, now).await? {
+        return Ok(None);
+    }
+    let grant_id = match consent {
+        None => code.grant_id.clone(),
+        Some(consent) => {
+            store::grants::record_consent(
+                tx.conn(),
+                &code.client_id,
+                user_id,
+                &code.resource,
+                consent,
+                now,
+            )
+            .await?
+        }
+    };
+    store::authorization::insert_code(tx.conn(), code, &grant_id).await?;
+    tx.commit().await?;
+    Ok(Some(grant_id))
 }
 
 /// Records consent (the grant's scope grows to cover the request) and issues the code.
@@ -655,9 +691,7 @@ async fn approve(
         // Everything asked for is already granted, to the client as it is: nothing to record.
         Some(id) if remembered.current && requested.is_subset(granted) => {
             row.grant_id = id.clone();
-            state
-                .store
-                .approve_request(&request.id, user_id, now, None, &row)
+            approve_in_one_transaction(state, &request.id, user_id, now, None, &row)
                 .await?
                 .is_some()
         }
@@ -676,9 +710,7 @@ async fn approve(
                 fingerprint: &fingerprint,
             };
             let approve = || {
-                state
-                    .store
-                    .approve_request(&request.id, user_id, now, Some(&consent), &row)
+                approve_in_one_transaction(state, &request.id, user_id, now, Some(&consent), &row)
             };
             // Two approvals racing to start the same grant: the loser's transaction rolled
             // back whole, and a second try finds the winner's grant.

@@ -67,7 +67,7 @@ pub fn check_url(client_id: &str, allow_loopback_http: bool) -> Result<Url, Stri
 
 /// Fetches, validates and stores (refreshes) the client a metadata document describes.
 pub async fn resolve(state: &AppState, client_id: &str) -> Result<ClientRow, String> {
-    let url = check_url(client_id, state.fetcher_allows_loopback())?;
+    let url = check_url(client_id, state.settings.dev_allow_loopback_fetch)?;
     let host = url.host_str().unwrap_or_default();
     let policy = domain_policy::trust_for(&state.store, host)
         .await

@@ -12,8 +12,9 @@ use subtle::ConstantTimeEq;
 
 use crate::oauth::client_assertion::{self, ASSERTION_TYPE, claimed_client};
 use crate::oauth::error::OAuthError;
+use crate::oauth::lookup::ClientLookupError;
 use crate::oauth::params::Params;
-use crate::state::{AppState, ClientLookupError};
+use crate::state::AppState;
 use crate::store::clients::ClientRow;
 
 /// Length of the secrets Warden generates (32 random bytes, base64url).
@@ -150,7 +151,7 @@ pub async fn authenticate(
     let Some(client_id) = creds.client_id.filter(|id| id.len() <= 2048) else {
         return Err(failed());
     };
-    let client = match state.client(&client_id).await {
+    let client = match crate::oauth::lookup::client(state, &client_id).await {
         Ok(Some(c)) if c.enabled => c,
         Ok(_) => return Err(failed()),
         Err(ClientLookupError::Document(why)) => {

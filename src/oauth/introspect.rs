@@ -62,7 +62,7 @@ pub async fn handle(
     if !uri_list(&caller.served_resources).contains(&claims.aud) {
         return Ok(INACTIVE);
     }
-    if !state.grant_is_live(&claims.gid).await? {
+    if !crate::oauth::lookup::grant_is_live(state, &claims.gid).await? {
         return Ok(INACTIVE);
     }
     Ok(Introspection {

@@ -92,3 +92,33 @@ impl ServerMetadata {
         }
     }
 }
+
+/// Rebuilds the served metadata document from the settings and the scope catalogue,
+/// replacing it only when it changed.
+pub async fn refresh(state: &crate::state::AppState) -> anyhow::Result<()> {
+    let catalogue = state
+        .store
+        .scopes()
+        .await?
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    let json = bytes::Bytes::from(serde_json::to_vec(&ServerMetadata::build(
+        &state.settings,
+        catalogue,
+    ))?);
+    let mut current = state.metadata.write().unwrap_or_else(|p| p.into_inner());
+    if *current != json {
+        *current = json;
+    }
+    Ok(())
+}
+
+/// The served metadata document.
+pub fn document(state: &crate::state::AppState) -> bytes::Bytes {
+    state
+        .metadata
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+}

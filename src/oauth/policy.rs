@@ -66,7 +66,7 @@ pub async fn resolve_resource(
 ) -> Result<ResourceRow, OAuthError> {
     match requested_uri(client, requested)? {
         Some(uri) => {
-            let found = state.resource(&uri).await?;
+            let found = crate::oauth::lookup::resource(state, &uri).await?;
             usable(client, &uri, found)
         }
         None => only_usable_resource(state, client).await,

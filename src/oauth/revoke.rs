@@ -10,13 +10,13 @@ use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;
 use crate::state::AppState;
 
-/// `Ok(true)` when a grant of the caller was revoked, so caches must be told; an unknown
-/// or foreign token answers the same to the client but changes nothing anywhere.
+/// An unknown or foreign token answers the same to the client but changes nothing
+/// anywhere (and so makes no node forget its caches).
 pub async fn handle(
     state: &AppState,
     authorization: Option<&str>,
     params: &Params,
-) -> Result<bool, OAuthError> {
+) -> Result<(), OAuthError> {
     let token = params
         .require("token")
         .map_err(OAuthError::invalid_request)?;
@@ -35,14 +35,14 @@ pub async fn handle(
     };
     match grant {
         Some((grant_id, owner)) if owner == caller.client_id => {
-            let revoked = state.store.revoke_grant(&grant_id, now).await?;
+            state.store.revoke_grant(&grant_id, now).await?;
             tracing::info!(grant_id = %grant_id, client_id = %caller.client_id, "grant revoked by its client");
-            Ok(revoked)
+            Ok(())
         }
         Some(_) => {
             tracing::info!(client_id = %caller.client_id, "ignored a revocation of another client's token");
-            Ok(false)
+            Ok(())
         }
-        None => Ok(false),
+        None => Ok(()),
     }
 }

@@ -3,6 +3,7 @@
 //! cannot both succeed.
 
 use crate::clock::UnixTime;
+use crate::store::tx::{Conn, on_conn};
 use crate::store::{Store, on_pool};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -177,103 +178,6 @@ impl Store {
             .execute(&mut *pool)
             .await
             .map(|r| r.rows_affected() == 1))
-    }
-
-    /// Finishes a request and stores its code in one transaction (one commit): the request
-    /// is claimed for `user_id` (if unclaimed) and consumed, the user's `consent` (if any) is
-    /// recorded, and the code `c` is stored. With a consent, the live grant of (client, user,
-    /// resource) takes its scope and fingerprint, or a new grant starts, and the code belongs
-    /// to it; without one the code keeps `c.grant_id`. Nothing is written when the request is
-    /// claimed by someone else, consumed or expired, so a consent is recorded only with the
-    /// code it was given for. Returns the code's grant id, or `None` for such a request.
-    pub async fn approve_request(
-        &self,
-        id: &str,
-        user_id: &str,
-        now: UnixTime,
-        consent: Option<&Consent<'_>>,
-        c: &AuthorizationCodeRow,
-    ) -> Result<Option<String>, sqlx::Error> {
-        const CLAIM_REQUEST: &str = "UPDATE authorization_requests SET user_id = $2, \
-            consumed_at = $3 WHERE id = $1 AND (user_id IS NULL OR user_id = $2) AND consumed_at \
-            IS NULL AND expires_at > $3";
-        const LIVE_GRANT: &str = "SELECT id FROM grants WHERE client_id = $1 AND subject = \
-            $2 AND resource = $3 AND kind = 'authorization_code' AND revoked_at IS NULL";
-        const RENEW_GRANT: &str =
-            "UPDATE grants SET scope = $2, consent_fingerprint = $3 WHERE id = $1";
-        const NEW_GRANT: &str = "INSERT INTO grants (id, kind, client_id, subject, \
-            resource, scope, created_at, consent_fingerprint) VALUES ($1, 'authorization_code', \
-            $2, $3, $4, $5, $6, $7)";
-        const NEW_CODE: &str = "INSERT INTO authorization_codes (code_hash, grant_id, \
-            client_id, redirect_uri, redirect_uri_sent, code_challenge, resource, scope, user_id, \
-            created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
-        on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            let claimed = sqlx::query(CLAIM_REQUEST)
-                .bind(id)
-                .bind(user_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                == 1;
-            if !claimed {
-                tx.rollback().await?;
-                return Ok(None);
-            }
-            let grant_id = match consent {
-                None => c.grant_id.clone(),
-                Some(consent) => {
-                    let live: Option<String> = sqlx::query_scalar(LIVE_GRANT)
-                        .bind(&c.client_id)
-                        .bind(user_id)
-                        .bind(&c.resource)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    match live {
-                        Some(grant_id) => {
-                            sqlx::query(RENEW_GRANT)
-                                .bind(&grant_id)
-                                .bind(consent.scope)
-                                .bind(consent.fingerprint)
-                                .execute(&mut *tx)
-                                .await?;
-                            grant_id
-                        }
-                        None => {
-                            let grant_id = uuid::Uuid::now_v7().to_string();
-                            sqlx::query(NEW_GRANT)
-                                .bind(&grant_id)
-                                .bind(&c.client_id)
-                                .bind(user_id)
-                                .bind(&c.resource)
-                                .bind(consent.scope)
-                                .bind(now)
-                                .bind(consent.fingerprint)
-                                .execute(&mut *tx)
-                                .await?;
-                            grant_id
-                        }
-                    }
-                }
-            };
-            sqlx::query(NEW_CODE)
-                .bind(&c.code_hash)
-                .bind(&grant_id)
-                .bind(&c.client_id)
-                .bind(&c.redirect_uri)
-                .bind(c.redirect_uri_sent)
-                .bind(&c.code_challenge)
-                .bind(&c.resource)
-                .bind(&c.scope)
-                .bind(&c.user_id)
-                .bind(c.created_at)
-                .bind(c.expires_at)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(Some(grant_id))
-        })
     }
 
     /// Records an issuance from a user grant in one transaction (one commit): rotates out
@@ -470,4 +374,50 @@ pub struct Consent<'a> {
     pub scope: &'a str,
     /// The client's name and redirect URIs as the user saw them.
     pub fingerprint: &'a str,
+}
+
+/// Binds a pending request to the user who approves it and consumes it, unless it was
+/// consumed, expired or bound to someone else: false then. The first step of an approval.
+pub async fn claim_request(
+    c: Conn<'_>,
+    id: &str,
+    user_id: &str,
+    now: UnixTime,
+) -> Result<bool, sqlx::Error> {
+    const CLAIM_REQUEST: &str = "UPDATE authorization_requests SET user_id = $2, \
+        consumed_at = $3 WHERE id = $1 AND (user_id IS NULL OR user_id = $2) \
+        AND consumed_at IS NULL AND expires_at > $3";
+    on_conn!(c, |c| sqlx::query(CLAIM_REQUEST)
+        .bind(id)
+        .bind(user_id)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected() == 1))
+}
+
+/// Issues authorization code `code` under grant `grant_id`.
+pub async fn insert_code(
+    c: Conn<'_>,
+    code: &AuthorizationCodeRow,
+    grant_id: &str,
+) -> Result<(), sqlx::Error> {
+    const INSERT_CODE: &str = "INSERT INTO authorization_codes (code_hash, grant_id, \
+        client_id, redirect_uri, redirect_uri_sent, code_challenge, resource, scope, user_id, \
+        created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+    on_conn!(c, |c| sqlx::query(INSERT_CODE)
+        .bind(&code.code_hash)
+        .bind(grant_id)
+        .bind(&code.client_id)
+        .bind(&code.redirect_uri)
+        .bind(code.redirect_uri_sent)
+        .bind(&code.code_challenge)
+        .bind(&code.resource)
+        .bind(&code.scope)
+        .bind(&code.user_id)
+        .bind(code.created_at)
+        .bind(code.expires_at)
+        .execute(c)
+        .await
+        .map(|_| ()))
 }

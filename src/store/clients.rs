@@ -1,6 +1,7 @@
 //! OAuth clients.
 
 use crate::clock::UnixTime;
+use crate::store::changes::Change;
 use crate::store::grants::{GrantsOf, Narrow, narrow_grants};
 use crate::store::{Store, on_pool};
 
@@ -124,7 +125,7 @@ impl Store {
         const UPDATE_CLIENT: &str = "UPDATE clients SET name = $2, token_endpoint_auth_method = \
             $3, redirect_uris = $4, grant_types = $5, resources = $6, scopes = $7, \
             served_resources = $8, enabled = $9, updated_at = $10 WHERE client_id = $1";
-        on_pool!(self, |pool| {
+        let result = on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             let updated = sqlx::query(UPDATE_CLIENT)
                 .bind(&c.client_id)
@@ -143,8 +144,10 @@ impl Store {
                 == 1;
             narrow_grants!(tx, GrantsOf::Client(&c.client_id), narrow, c.updated_at);
             tx.commit().await?;
-            Ok(updated)
-        })
+            Ok::<_, sqlx::Error>(updated)
+        })?;
+        self.changed(&[Change::Client(c.client_id.clone())]).await;
+        Ok(result)
     }
 
     /// Deletes a client; its grants go with it (ON DELETE CASCADE), so its tokens die. Grants
@@ -155,7 +158,7 @@ impl Store {
         const REVOKE_DERIVED: &str = "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) \
             WHERE parent_id IN (SELECT id FROM grants WHERE client_id = $1)";
         const DELETE_CLIENT: &str = "DELETE FROM clients WHERE client_id = $1";
-        on_pool!(self, |pool| {
+        let result = on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query(REVOKE_DERIVED)
                 .bind(client_id)
@@ -169,7 +172,9 @@ impl Store {
                 .rows_affected()
                 == 1;
             tx.commit().await?;
-            Ok(deleted)
-        })
+            Ok::<_, sqlx::Error>(deleted)
+        })?;
+        self.changed(&[Change::Client(client_id.to_owned())]).await;
+        Ok(result)
     }
 }

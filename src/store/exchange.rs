@@ -2,6 +2,7 @@
 //! and the exchange audit log.
 
 use crate::clock::UnixTime;
+use crate::store::tx::{Conn, on_conn};
 use crate::store::{Store, on_pool};
 
 /// May a token for `source` be exchanged for one for `target`, and how scopes map.
@@ -148,26 +149,6 @@ impl Store {
             .map(|r| r.rows_affected() == 1))
     }
 
-    pub async fn insert_exchange_audit(&self, a: &ExchangeAuditRow) -> Result<(), sqlx::Error> {
-        const INSERT_EXCHANGE_AUDIT: &str = "INSERT INTO exchange_audit (id, at, client_id, \
-            subject, source, target, scope, actor, outcome, reason) VALUES ($1, $2, $3, $4, $5, \
-            $6, $7, $8, $9, $10)";
-        on_pool!(self, |pool| sqlx::query(INSERT_EXCHANGE_AUDIT)
-            .bind(&a.id)
-            .bind(a.at)
-            .bind(&a.client_id)
-            .bind(&a.subject)
-            .bind(&a.source)
-            .bind(&a.target)
-            .bind(&a.scope)
-            .bind(&a.actor)
-            .bind(&a.outcome)
-            .bind(&a.reason)
-            .execute(&mut *pool)
-            .await
-            .map(|_| ()))
-    }
-
     /// Newest first; `before` is the id cursor of the previous page's last entry.
     pub async fn exchange_audit_page(
         &self,
@@ -185,33 +166,53 @@ impl Store {
         .fetch_all(&mut *pool)
         .await)
     }
+}
 
-    /// The grant of one exchanged token: owned by the caller, for the target, child of the
-    /// subject token's root grant (none for external subject tokens).
-    pub async fn insert_exchange_grant(
-        &self,
-        client_id: &str,
-        subject: &str,
-        resource: &str,
-        scope: &str,
-        parent: Option<&str>,
-        now: UnixTime,
-    ) -> Result<String, sqlx::Error> {
-        const INSERT_EXCHANGE_GRANT: &str = "INSERT INTO grants (id, kind, client_id, subject, \
-            resource, scope, parent_id, created_at) VALUES ($1, 'token_exchange', $2, $3, $4, $5, \
-            $6, $7)";
-        let id = uuid::Uuid::now_v7().to_string();
-        on_pool!(self, |pool| sqlx::query(INSERT_EXCHANGE_GRANT)
-            .bind(&id)
-            .bind(client_id)
-            .bind(subject)
-            .bind(resource)
-            .bind(scope)
-            .bind(parent)
-            .bind(now)
-            .execute(&mut *pool)
-            .await
-            .map(|_| ()))?;
-        Ok(id)
-    }
+/// Writes an exchange's audit row (in the exchange's transaction: an exchange that cannot be
+/// recorded is not made).
+pub async fn insert_audit(c: Conn<'_>, a: &ExchangeAuditRow) -> Result<(), sqlx::Error> {
+    const INSERT_AUDIT: &str = "INSERT INTO exchange_audit (id, at, client_id, subject, source, \
+        target, scope, actor, outcome, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    on_conn!(c, |c| sqlx::query(INSERT_AUDIT)
+        .bind(&a.id)
+        .bind(a.at)
+        .bind(&a.client_id)
+        .bind(&a.subject)
+        .bind(&a.source)
+        .bind(&a.target)
+        .bind(&a.scope)
+        .bind(&a.actor)
+        .bind(&a.outcome)
+        .bind(&a.reason)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}
+
+/// The grant an exchanged token descends from: the caller's own, child of the subject
+/// token's grant root (`parent`), so revoking the user's grant ends it too. Returns its id.
+pub async fn insert_grant(
+    c: Conn<'_>,
+    client_id: &str,
+    subject: &str,
+    resource: &str,
+    scope: &str,
+    parent: Option<&str>,
+    now: UnixTime,
+) -> Result<String, sqlx::Error> {
+    const INSERT_GRANT: &str = "INSERT INTO grants (id, kind, client_id, subject, resource, \
+        scope, parent_id, created_at) VALUES ($1, 'token_exchange', $2, $3, $4, $5, $6, $7)";
+    let id = uuid::Uuid::now_v7().to_string();
+    on_conn!(c, |c| sqlx::query(INSERT_GRANT)
+        .bind(&id)
+        .bind(client_id)
+        .bind(subject)
+        .bind(resource)
+        .bind(scope)
+        .bind(parent)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|_| ()))?;
+    Ok(id)
 }

@@ -1,6 +1,9 @@
 //! Grants: every token descends from one, and revoking it ends them all.
 
 use crate::clock::UnixTime;
+use crate::store::authorization::Consent;
+use crate::store::changes::Change;
+use crate::store::tx::{Conn, on_conn};
 use crate::store::{Store, is_unique_violation, on_pool};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -26,6 +29,12 @@ pub struct GrantStatus {
     pub resource_enabled: bool,
     /// False when the grant's user is disabled or gone (always true for client grants).
     pub user_enabled: bool,
+    /// What the status depends on, so a cached copy is forgotten when one of them changes.
+    pub status_client: String,
+    pub status_resource: String,
+    pub status_subject: String,
+    pub status_parent: Option<String>,
+    pub status_parent_client: Option<String>,
 }
 
 impl GrantStatus {
@@ -56,7 +65,9 @@ macro_rules! status_sql {
                 NULL THEN g.created_at END) AS revoked_at, (c.enabled AND COALESCE(pc.enabled, \
                 TRUE)) AS client_enabled, r.enabled AS resource_enabled, CASE WHEN g.kind = \
                 'client_credentials' THEN TRUE WHEN u.id IS NULL THEN g.kind = 'token_exchange' \
-                ELSE u.disabled = FALSE END AS user_enabled FROM ",
+                ELSE u.disabled = FALSE END AS user_enabled, g.client_id AS status_client, \
+                g.resource AS status_resource, g.subject AS status_subject, \
+                g.parent_id AS status_parent, p.client_id AS status_parent_client FROM ",
             $from,
             "grants g JOIN clients c ON c.client_id = g.client_id JOIN resources r ON r.uri = \
                 g.resource LEFT JOIN grants p ON p.id = g.parent_id LEFT JOIN clients pc ON \
@@ -285,13 +296,17 @@ impl Store {
     ) -> Result<bool, sqlx::Error> {
         const REVOKE_USER_GRANT: &str = "UPDATE grants SET revoked_at = $3 WHERE id = $1 AND \
             subject = $2 AND kind = 'authorization_code' AND revoked_at IS NULL";
-        on_pool!(self, |pool| sqlx::query(REVOKE_USER_GRANT)
+        let result = on_pool!(self, |pool| sqlx::query(REVOKE_USER_GRANT)
             .bind(grant_id)
             .bind(user_id)
             .bind(now)
             .execute(&mut *pool)
             .await
-            .map(|r| r.rows_affected() == 1))
+            .map(|r| r.rows_affected() == 1))?;
+        if result {
+            self.changed(&[Change::Grant(grant_id.to_owned())]).await;
+        }
+        Ok(result)
     }
 
     /// The root of an exchange chain: the grant's parent, or the grant itself.
@@ -307,11 +322,67 @@ impl Store {
     pub async fn revoke_grant(&self, grant_id: &str, now: UnixTime) -> Result<bool, sqlx::Error> {
         const REVOKE_GRANT: &str =
             "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1";
-        on_pool!(self, |pool| sqlx::query(REVOKE_GRANT)
+        let result = on_pool!(self, |pool| sqlx::query(REVOKE_GRANT)
             .bind(grant_id)
             .bind(now)
             .execute(&mut *pool)
             .await
-            .map(|r| r.rows_affected() == 1))
+            .map(|r| r.rows_affected() == 1))?;
+        if result {
+            self.changed(&[Change::Grant(grant_id.to_owned())]).await;
+        }
+        Ok(result)
     }
+}
+
+/// Records a user's consent: the live grant of (client, user, resource) takes the consent's
+/// scope and fingerprint, or a new grant starts. Returns the grant's id. Two approvals
+/// racing to start the same grant: the loser's insert violates the live-grant unique index.
+pub async fn record_consent(
+    c: Conn<'_>,
+    client_id: &str,
+    user_id: &str,
+    resource: &str,
+    consent: &Consent<'_>,
+    now: UnixTime,
+) -> Result<String, sqlx::Error> {
+    const LIVE_GRANT: &str = "SELECT id FROM grants WHERE client_id = $1 AND subject = $2 \
+        AND resource = $3 AND kind = 'authorization_code' AND revoked_at IS NULL";
+    const RENEW_GRANT: &str =
+        "UPDATE grants SET scope = $2, consent_fingerprint = $3 WHERE id = $1";
+    const NEW_GRANT: &str = "INSERT INTO grants (id, kind, client_id, subject, resource, scope, \
+        created_at, consent_fingerprint) VALUES ($1, 'authorization_code', $2, $3, $4, $5, $6, $7)";
+    on_conn!(c, |c| {
+        let live: Option<String> = sqlx::query_scalar(LIVE_GRANT)
+            .bind(client_id)
+            .bind(user_id)
+            .bind(resource)
+            .fetch_optional(&mut *c)
+            .await?;
+        match live {
+            Some(grant_id) => {
+                sqlx::query(RENEW_GRANT)
+                    .bind(&grant_id)
+                    .bind(consent.scope)
+                    .bind(consent.fingerprint)
+                    .execute(&mut *c)
+                    .await?;
+                Ok(grant_id)
+            }
+            None => {
+                let grant_id = uuid::Uuid::now_v7().to_string();
+                sqlx::query(NEW_GRANT)
+                    .bind(&grant_id)
+                    .bind(client_id)
+                    .bind(user_id)
+                    .bind(resource)
+                    .bind(consent.scope)
+                    .bind(now)
+                    .bind(consent.fingerprint)
+                    .execute(&mut *c)
+                    .await?;
+                Ok(grant_id)
+            }
+        }
+    })
 }

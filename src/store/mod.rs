@@ -6,6 +6,7 @@
 //! must differ would split the folder then, not before.
 
 pub mod authorization;
+pub mod changes;
 pub mod clients;
 pub mod exchange;
 pub mod grants;
@@ -15,6 +16,7 @@ pub mod resources;
 pub mod scopes;
 pub mod sessions;
 pub mod signing_keys;
+pub mod tx;
 pub mod upstream;
 pub mod users;
 
@@ -63,6 +65,8 @@ pub struct Store {
     pub(crate) db: Db,
     /// Whether the database failed just now (outages answer 503 at once, see `pool_metrics`).
     pub(crate) health: std::sync::Arc<pool_metrics::Health>,
+    /// Who hears of the changes writes make (`changes`).
+    pub(crate) changes: std::sync::Arc<changes::ChangeHub>,
 }
 
 /// Where the database is, in a form safe to print.
@@ -136,6 +140,7 @@ impl Store {
                     return Ok(Store {
                         db: Db::Postgres(pool),
                         health: Default::default(),
+                        changes: changes::hub(),
                     });
                 }
                 Err(e) if started.elapsed() + delay < patience => {
@@ -188,6 +193,7 @@ impl Store {
                     return Ok(Store {
                         db: Db::Sqlite(pool),
                         health: Default::default(),
+                        changes: changes::hub(),
                     });
                 }
                 Err(sqlx::Error::Database(d))
@@ -297,50 +303,15 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// True when `e` means the database cannot be reached right now (the pool is closed or
-/// starved, the connection broke, or the server is shutting down or refusing connections:
-/// SQLSTATE classes 08 and 57P): callers answer 503 and clients may retry.
-/// The channel on which nodes tell each other to forget their hot-path caches.
-pub const CHANGES_CHANNEL: &str = "warden_cache";
-
-impl Store {
-    /// Tells every node's cache listener that something changed (Postgres only: an
-    /// embedded SQLite file has one server).
-    pub async fn notify_changed(&self) -> Result<(), sqlx::Error> {
-        match &self.db {
-            Db::Postgres(pool) => sqlx::query("SELECT pg_notify($1, '')")
-                .bind(CHANGES_CHANNEL)
-                .execute(pool)
-                .await
-                .map(|_| ()),
-            Db::Sqlite(_) => Ok(()),
-        }
-    }
-
-    /// A listener for `CHANGES_CHANNEL`, on Postgres.
-    pub async fn changes_listener(
-        &self,
-    ) -> Option<Result<sqlx::postgres::PgListener, sqlx::Error>> {
-        match &self.db {
-            Db::Postgres(pool) => Some(
-                async {
-                    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
-                    listener.listen(CHANGES_CHANNEL).await?;
-                    Ok(listener)
-                }
-                .await,
-            ),
-            Db::Sqlite(_) => None,
-        }
-    }
-}
-
 /// SQLITE_BUSY, or one of its extended codes (`BUSY_RECOVERY`, `BUSY_SNAPSHOT`, ...).
 fn is_sqlite_busy(code: Option<&str>) -> bool {
     code.and_then(|c| c.parse::<i32>().ok())
         .is_some_and(|c| c & 0xff == 5)
 }
 
+/// True when `e` means the database cannot be reached right now (the pool is closed or
+/// starved, the connection broke, or the server is shutting down or refusing connections:
+/// SQLSTATE classes 08 and 57P): callers answer 503 and clients may retry.
 pub fn is_unavailable(e: &sqlx::Error) -> bool {
     match e {
         // Protocol: the connection broke mid-conversation (seen when a proxy in front of

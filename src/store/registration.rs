@@ -2,6 +2,7 @@
 //! trust, remembered assertion ids, and the clean-up of abandoned registrations.
 
 use crate::clock::UnixTime;
+use crate::store::changes::Change;
 use crate::store::clients::ClientRow;
 use crate::store::{Store, is_unique_violation, on_pool};
 
@@ -33,7 +34,9 @@ impl Store {
             .bind(c.updated_at)
             .execute(&mut *pool)
             .await
-            .map(|_| ()))
+            .map(|_| ()))?;
+        self.changed(&[Change::Client(c.client_id.clone())]).await;
+        Ok(())
     }
 
     pub async fn update_registered_client(&self, c: &ClientRow) -> Result<(), sqlx::Error> {
@@ -52,7 +55,9 @@ impl Store {
             .bind(c.updated_at)
             .execute(&mut *pool)
             .await
-            .map(|_| ()))
+            .map(|_| ()))?;
+        self.changed(&[Change::Client(c.client_id.clone())]).await;
+        Ok(())
     }
 
     pub async fn metadata_domains(&self) -> Result<Vec<DomainPolicy>, sqlx::Error> {
@@ -134,17 +139,19 @@ impl Store {
         const PURGE_ASSERTIONS: &str = "DELETE FROM client_assertions WHERE expires_at < $1";
         const DELETE_ABANDONED: &str = "DELETE FROM clients WHERE registration = \
             'dynamic' AND created_at < $1 AND NOT EXISTS (SELECT 1 FROM grants g WHERE \
-            g.client_id = clients.client_id)";
-        on_pool!(self, |pool| {
+            g.client_id = clients.client_id) RETURNING client_id";
+        let deleted: Vec<String> = on_pool!(self, |pool| {
             sqlx::query(PURGE_ASSERTIONS)
                 .bind(now)
                 .execute(&mut *pool)
                 .await?;
-            sqlx::query(DELETE_ABANDONED)
+            sqlx::query_scalar(DELETE_ABANDONED)
                 .bind(before)
-                .execute(&mut *pool)
+                .fetch_all(&mut *pool)
                 .await
-                .map(|r| r.rows_affected())
-        })
+        })?;
+        let changes: Vec<Change> = deleted.into_iter().map(Change::Client).collect();
+        self.changed(&changes).await;
+        Ok(changes.len() as u64)
     }
 }

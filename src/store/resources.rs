@@ -1,6 +1,7 @@
 //! MCP resources (protected resources, RFC 9728) registered by admins.
 
 use crate::clock::UnixTime;
+use crate::store::changes::Change;
 use crate::store::grants::{GrantsOf, Narrow, narrow_grants};
 use crate::store::{Store, on_pool};
 
@@ -150,8 +151,13 @@ impl Store {
         const UPDATE_RESOURCE: &str = "UPDATE resources SET uri = $2, name = $3, description = \
             $4, scopes = $5, default_scopes = $6, access_token_ttl = $7, allowed_clients = $8, \
             enabled = $9, updated_at = $10 WHERE id = $1";
-        on_pool!(self, |pool| {
+        const URI: &str = "SELECT uri FROM resources WHERE id = $1";
+        let (updated, before) = on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
+            let before: Option<String> = sqlx::query_scalar(URI)
+                .bind(&r.id)
+                .fetch_optional(&mut *tx)
+                .await?;
             sqlx::query(REVOKE_MOVED)
                 .bind(&r.id)
                 .bind(&r.uri)
@@ -175,8 +181,12 @@ impl Store {
                 == 1;
             narrow_grants!(tx, GrantsOf::Resource(&r.id), narrow, r.updated_at);
             tx.commit().await?;
-            Ok(updated)
-        })
+            Ok::<_, sqlx::Error>((updated, before))
+        })?;
+        let mut changes = vec![Change::Resource(r.uri.clone())];
+        changes.extend(before.filter(|uri| *uri != r.uri).map(Change::Resource));
+        self.changed(&changes).await;
+        Ok(updated)
     }
 
     /// Deletes a resource and revokes its grants, for the same reason as a URI change.
@@ -187,8 +197,16 @@ impl Store {
         const REVOKE_GRANTS: &str = "UPDATE grants SET revoked_at = $2 WHERE revoked_at IS \
             NULL AND resource = (SELECT uri FROM resources WHERE id = $1 AND builtin = FALSE)";
         const DELETE_RESOURCE: &str = "DELETE FROM resources WHERE id = $1 AND builtin = FALSE";
-        on_pool!(self, |pool| {
+        const URI: &str = "SELECT uri FROM resources WHERE id = $1 AND builtin = FALSE";
+        let uri: Option<String> = on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
+            let Some(uri): Option<String> = sqlx::query_scalar(URI)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+            else {
+                return Ok(false);
+            };
             // Grants exchanged from them (RFC 8693) first: their children, on other resources.
             sqlx::query(REVOKE_DERIVED)
                 .bind(id)
@@ -207,8 +225,15 @@ impl Store {
                 .rows_affected()
                 == 1;
             tx.commit().await?;
-            Ok(deleted)
-        })
+            Ok::<_, sqlx::Error>(deleted.then_some(uri))
+        })?;
+        match uri {
+            Some(uri) => {
+                self.changed(&[Change::Resource(uri)]).await;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     /// Creates or refreshes the built-in admin resource (`{issuer}/admin`). The issuer can
@@ -246,6 +271,8 @@ impl Store {
                     .await?;
             }
             tx.commit().await
-        })
+        })?;
+        self.changed(&[Change::Resource(r.uri.clone())]).await;
+        Ok(())
     }
 }

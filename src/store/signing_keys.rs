@@ -1,7 +1,6 @@
 //! The `signing_keys` table: public JWK in clear, private JWK sealed (see `crypto`).
 
 use crate::clock::UnixTime;
-use crate::crypto::keys::NewSigningKey;
 use crate::store::{Store, on_pool};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -32,36 +31,31 @@ impl Store {
     /// Stores the first key unless another process already did; true when ours was stored.
     pub async fn insert_initial_signing_key(
         &self,
-        key: &NewSigningKey,
-        now: UnixTime,
+        key: &SigningKeyRow,
     ) -> Result<bool, sqlx::Error> {
-        self.insert_signing_key(key, now, now, Some(1)).await
+        self.insert_signing_key(key, Some(1)).await
     }
 
-    /// Stores a rotated-in key that starts signing at `activate_at`.
+    /// Stores a rotated-in key (it starts signing at its `activate_at`).
     pub async fn insert_rotated_signing_key(
         &self,
-        key: &NewSigningKey,
-        now: UnixTime,
-        activate_at: UnixTime,
+        key: &SigningKeyRow,
     ) -> Result<bool, sqlx::Error> {
-        self.insert_signing_key(key, now, activate_at, None).await
+        self.insert_signing_key(key, None).await
     }
 
     async fn insert_signing_key(
         &self,
-        key: &NewSigningKey,
-        now: UnixTime,
-        activate_at: UnixTime,
+        key: &SigningKeyRow,
         initial: Option<i64>,
     ) -> Result<bool, sqlx::Error> {
         let result = on_pool!(self, |pool| sqlx::query(INSERT)
             .bind(&key.kid)
-            .bind(key.alg.as_str())
+            .bind(&key.alg)
             .bind(&key.public_jwk)
             .bind(&key.private_jwe)
-            .bind(now)
-            .bind(activate_at)
+            .bind(key.created_at)
+            .bind(key.activate_at)
             .bind(initial)
             .execute(&mut *pool)
             .await

@@ -1,6 +1,7 @@
 //! End-user accounts.
 
 use crate::clock::UnixTime;
+use crate::store::changes::Change;
 use crate::store::{Store, on_pool};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -98,7 +99,7 @@ impl Store {
             'authorization_code')";
         const REVOKE_GRANTS: &str = "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) \
             WHERE subject = $1 AND kind = 'authorization_code'";
-        on_pool!(self, |pool| {
+        let result = on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             let updated = sqlx::query(UPDATE_USER)
                 .bind(&u.id)
@@ -128,8 +129,10 @@ impl Store {
                     .await?;
             }
             tx.commit().await?;
-            Ok(updated)
-        })
+            Ok::<_, sqlx::Error>(updated)
+        })?;
+        self.changed(&[Change::User(u.id.clone())]).await;
+        Ok(result)
     }
 
     pub async fn delete_user(&self, id: &str, now: UnixTime) -> Result<bool, sqlx::Error> {
@@ -139,7 +142,7 @@ impl Store {
         const REVOKE_GRANTS: &str = "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) \
             WHERE subject = $1 AND kind = 'authorization_code'";
         const DELETE_USER: &str = "DELETE FROM users WHERE id = $1";
-        on_pool!(self, |pool| {
+        let result = on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             // Grants exchanged from the user's grants too (RFC 8693): their children.
             sqlx::query(REVOKE_DERIVED)
@@ -158,7 +161,9 @@ impl Store {
                 .await?
                 .rows_affected();
             tx.commit().await?;
-            Ok(deleted == 1)
-        })
+            Ok::<_, sqlx::Error>(deleted == 1)
+        })?;
+        self.changed(&[Change::User(id.to_owned())]).await;
+        Ok(result)
     }
 }

@@ -49,7 +49,7 @@ pub async fn discover(state: &AppState, issuer: &str) -> Result<Discovery, Upstr
             let secure = url::Url::parse(&d.authorization_endpoint).is_ok_and(|u| {
                 u.scheme() == "https"
                     || (u.scheme() == "http"
-                        && state.fetcher_allows_loopback()
+                        && state.settings.dev_allow_loopback_fetch
                         && match u.host() {
                             Some(url::Host::Domain(d)) => d == "localhost",
                             Some(url::Host::Ipv4(a)) => a.is_loopback(),

@@ -78,10 +78,10 @@ async fn rotation_publishes_the_new_key_first_then_signs_with_it_and_keeps_the_o
     let delay = app.state.settings.key_activation_delay;
     app.state
         .store
-        .insert_rotated_signing_key(&new, now, now + delay)
+        .insert_rotated_signing_key(&new.row(now, now + delay))
         .await
         .unwrap();
-    app.state.reload_keys().await.unwrap();
+    warden::startup::reload_keys(&app.state).await.unwrap();
 
     // Published at once, not yet signing.
     let kids: Vec<_> = jwks(&app)
@@ -104,7 +104,7 @@ async fn rotation_publishes_the_new_key_first_then_signs_with_it_and_keeps_the_o
 
     // After the activation delay the new key signs; the old one stays published.
     app.clock.advance(delay);
-    app.state.reload_keys().await.unwrap();
+    warden::startup::reload_keys(&app.state).await.unwrap();
     let after = app
         .state
         .keys
@@ -120,7 +120,7 @@ async fn rotation_publishes_the_new_key_first_then_signs_with_it_and_keeps_the_o
     // Once every token the old key signed has expired, it is withdrawn.
     app.clock
         .advance(app.state.settings.access_token_max_ttl + 301);
-    app.state.reload_keys().await.unwrap();
+    warden::startup::reload_keys(&app.state).await.unwrap();
     let kids: Vec<_> = jwks(&app)
         .await
         .keys()

@@ -67,7 +67,7 @@ pub async fn delete(
 
 /// `scopes_supported` follows the catalogue at once on this node (others within a refresh).
 async fn refresh(state: &AppState) {
-    if let Err(e) = state.refresh_metadata().await {
+    if let Err(e) = crate::oauth::metadata::refresh(state).await {
         tracing::warn!(error = format!("{e:#}"), "could not refresh the metadata");
     }
 }

@@ -93,10 +93,7 @@ pub async fn post_revoke(
         .revoke_user_grant(&id, &session.user_id, state.clock.now())
         .await
     {
-        Ok(true) => {
-            state.forget_cached().await;
-            see_other(&format!("{}/account?notice=revoked", base(&state)))
-        }
+        Ok(true) => see_other(&format!("{}/account?notice=revoked", base(&state))),
         Ok(false) => error_page(
             &base(&state),
             StatusCode::NOT_FOUND,

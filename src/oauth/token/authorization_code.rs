@@ -81,7 +81,7 @@ pub async fn exchange(
             ));
         }
     }
-    let resource = state.resource(&row.resource).await?;
+    let resource = crate::oauth::lookup::resource(state, &row.resource).await?;
     let Some(resource) = resource.filter(|_| status.is_live()) else {
         return Err(OAuthError::invalid_grant(
             "the authorization is no longer valid",
@@ -100,7 +100,6 @@ pub async fn exchange(
         policy::still_permitted(&ScopeSet::from_stored(refresh_scope), client, &resource);
     if refresh_scope.is_empty() {
         state.store.revoke_grant(&row.grant_id, now).await?;
-        state.forget_cached().await;
         return Err(OAuthError::invalid_scope(
             "no scope of this authorization is available to the client any more",
         ));

@@ -78,7 +78,6 @@ pub async fn exchange(
             // The admin took away every scope this grant held: it is over, and so are the
             // tokens it bought.
             state.store.revoke_grant(&old.grant_id, now).await?;
-            state.forget_cached().await;
             return Err(OAuthError::invalid_scope(
                 "no scope of this authorization is available to the client any more",
             ));
@@ -152,7 +151,7 @@ async fn narrowed(
             return Err(OAuthError::invalid_target("a refresh may not change the resource").into());
         }
     }
-    let resource = state.resource(&old.resource).await?;
+    let resource = crate::oauth::lookup::resource(state, &old.resource).await?;
     let Some(resource) = resource.filter(|r| policy::client_may_use(client, r)) else {
         return Err(OAuthError::invalid_grant(
             "the resource is no longer available to this client",

@@ -22,6 +22,7 @@ use crate::oauth::resource;
 use crate::oauth::scope::ScopeSet;
 use crate::oauth::token::TokenResponse;
 use crate::state::AppState;
+use crate::store;
 use crate::store::exchange::ExchangeAuditRow;
 
 pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -66,9 +67,10 @@ pub async fn exchange(
         Ok(_) => ("issued", String::new()),
         Err(e) => ("refused", format!("{}: {}", e.code.as_str(), e.description)),
     };
+    let now = state.clock.now();
     let audit = ExchangeAuditRow {
         id: uuid::Uuid::now_v7().to_string(),
-        at: state.clock.now(),
+        at: now,
         client_id: caller.client.client_id.clone(),
         subject: attempt.subject,
         source: attempt.source,
@@ -78,11 +80,51 @@ pub async fn exchange(
         outcome: outcome.into(),
         reason,
     };
-    if let Err(e) = state.store.insert_exchange_audit(&audit).await {
-        // An exchange we cannot record is an exchange we do not make.
-        return Err(e.into());
-    }
-    result
+    // The token's grant and the audit row are one transaction: an exchange we cannot record
+    // is an exchange we do not make.
+    let mut tx = state.store.begin().await?;
+    let issued = match result {
+        Ok(mut exchanged) => {
+            // The exchanged token gets a grant of its own, so the MCP server can revoke it
+            // without touching the user's grant, while revoking the user's grant ends it.
+            let claims = &mut exchanged.claims;
+            claims.gid = store::exchange::insert_grant(
+                tx.conn(),
+                &claims.client_id,
+                &claims.sub,
+                &claims.aud,
+                &claims.scope,
+                exchanged.parent.as_deref(),
+                now,
+            )
+            .await?;
+            Ok(exchanged)
+        }
+        Err(e) => Err(e),
+    };
+    store::exchange::insert_audit(tx.conn(), &audit).await?;
+    tx.commit().await?;
+    let Exchanged {
+        claims,
+        ttl,
+        impersonate,
+        ..
+    } = issued?;
+    let access_token = access_token::mint(state, &claims)?;
+    tracing::info!(client_id = %claims.client_id, source = %audit.source, target = %claims.aud, impersonate, "token exchanged");
+    Ok(TokenResponse {
+        issued_token_type: Some(ACCESS_TOKEN_TYPE),
+        ..TokenResponse::bearer(access_token, ttl, claims.scope)
+    })
+}
+
+/// An exchange that passed every check: the token to issue (its grant id is set once the
+/// grant is written), and the grant's parent.
+struct Exchanged {
+    claims: AccessTokenClaims,
+    parent: Option<String>,
+    ttl: i64,
+    impersonate: bool,
 }
 
 async fn run(
@@ -90,7 +132,7 @@ async fn run(
     caller: &AuthenticatedClient,
     params: &Params,
     attempt: &mut Attempt,
-) -> Result<TokenResponse, OAuthError> {
+) -> Result<Exchanged, OAuthError> {
     if caller.method != AuthMethod::Secret {
         return Err(OAuthError::unauthorized_client(
             "token exchange needs an authenticated confidential client",
@@ -250,23 +292,10 @@ async fn run(
         }
         Some(act)
     };
-    // The exchanged token gets a grant of its own, so the MCP server can revoke it without
-    // touching the user's grant, while revoking the user's grant still ends it.
     let parent = match &subject.grant_id {
         Some(g) => state.store.grant_root(g).await?,
         None => None,
     };
-    let grant_id = state
-        .store
-        .insert_exchange_grant(
-            &client.client_id,
-            &subject.sub,
-            &target.uri,
-            &attempt.scope,
-            parent.as_deref(),
-            now,
-        )
-        .await?;
     let claims = AccessTokenClaims {
         iss: state.settings.issuer.as_str().to_owned(),
         sub: subject.sub,
@@ -276,15 +305,16 @@ async fn run(
         iat: now,
         exp: now + ttl,
         jti: uuid::Uuid::now_v7().simple().to_string(),
-        gid: grant_id,
+        // Set once the grant is written, in `exchange`.
+        gid: String::new(),
         act,
         may_act: None,
     };
-    let access_token = access_token::mint(state, &claims)?;
-    tracing::info!(client_id = %client.client_id, source = %attempt.source, target = %target.uri, impersonate, "token exchanged");
-    Ok(TokenResponse {
-        issued_token_type: Some(ACCESS_TOKEN_TYPE),
-        ..TokenResponse::bearer(access_token, ttl, claims.scope)
+    Ok(Exchanged {
+        claims,
+        parent,
+        ttl,
+        impersonate,
     })
 }
 
@@ -353,8 +383,8 @@ async fn still_permitted(
     state: &AppState,
     claims: &AccessTokenClaims,
 ) -> Result<ScopeSet, OAuthError> {
-    let client = state.stored_client(&claims.client_id).await?;
-    let resource = state.resource(&claims.aud).await?;
+    let client = crate::oauth::lookup::stored_client(state, &claims.client_id).await?;
+    let resource = crate::oauth::lookup::resource(state, &claims.aud).await?;
     Ok(match (client, resource) {
         (Some(client), Some(resource)) => {
             policy::still_permitted(&ScopeSet::from_stored(&claims.scope), &client, &resource)
@@ -367,7 +397,7 @@ async fn still_permitted(
 async fn verify_subject(state: &AppState, token: &str) -> Result<Subject, OAuthError> {
     let now = state.clock.now();
     if let Some(claims) = access_token::verify(state, token, now) {
-        if !state.grant_is_live(&claims.gid).await? {
+        if !crate::oauth::lookup::grant_is_live(state, &claims.gid).await? {
             return Err(OAuthError::invalid_request(
                 "the subject token has been revoked",
             ));

@@ -146,7 +146,6 @@ pub(crate) async fn revoke_leaked(
         .store
         .revoke_grant(grant_id, state.clock.now())
         .await?;
-    state.forget_cached().await;
     let (log, description) = match what {
         Leaked::Code => (
             "authorization code replayed; grant revoked",

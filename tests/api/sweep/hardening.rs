@@ -142,6 +142,12 @@ async fn revoking_an_unknown_or_foreign_token_clears_no_cache() {
             .as_bool()
             .unwrap()
     );
+    assert!(
+        app.state
+            .hot
+            .resource(&s.resource_uri, &s.agent.client_id, app.clock.now())
+            .is_some()
+    );
     let response = app
         .post_form("/revoke", &[("token", agents.as_str())], Some(&s.agent))
         .await;
@@ -149,9 +155,16 @@ async fn revoking_an_unknown_or_foreign_token_clears_no_cache() {
     assert!(
         app.state
             .hot
-            .client(&s.agent.client_id, app.clock.now())
+            .resource(&s.resource_uri, &s.agent.client_id, app.clock.now())
             .is_none(),
-        "a real revocation still clears"
+        "a real revocation forgets the revoked client_credentials grant"
+    );
+    assert!(
+        app.state
+            .hot
+            .client(&s.agent.client_id, app.clock.now())
+            .is_some(),
+        "and only what depends on it: the client did not change"
     );
     assert!(
         !app.introspect(&s.server, &agents).await["active"]

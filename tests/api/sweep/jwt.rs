@@ -319,10 +319,10 @@ async fn the_jwks_publishes_only_public_signing_keys_with_unique_ids() {
             keys::generate(app.state.settings.signing_alg, &app.state.master_key).unwrap();
         app.state
             .store
-            .insert_rotated_signing_key(&rotated, now, now + 600)
+            .insert_rotated_signing_key(&rotated.row(now, now + 600))
             .await
             .unwrap();
-        app.state.reload_keys().await.unwrap();
+        warden::startup::reload_keys(&app.state).await.unwrap();
         let response = app.get("/jwks.json").await;
         assert_eq!(response.status(), 200);
         assert_eq!(
@@ -451,7 +451,7 @@ async fn a_rotated_key_signs_new_tokens_while_old_ones_stay_valid_to_their_end()
     let rotated = stdout_json(&app.cli(&["keys", "rotate"]));
     let k2 = rotated["kid"].as_str().unwrap().to_owned();
     let activate_at = rotated["activate_at"].as_i64().unwrap();
-    app.state.reload_keys().await.unwrap();
+    warden::startup::reload_keys(&app.state).await.unwrap();
     assert_eq!(kids(&jwks(&app).await), vec![k1.clone(), k2.clone()]);
     assert_eq!(
         kid_of(&user_token(&app, &setup.client, &mut browser).await),
@@ -459,7 +459,7 @@ async fn a_rotated_key_signs_new_tokens_while_old_ones_stay_valid_to_their_end()
         "not signing yet"
     );
     app.clock.advance(activate_at - now(&app));
-    app.state.reload_keys().await.unwrap();
+    warden::startup::reload_keys(&app.state).await.unwrap();
     let at2 = user_token(&app, &setup.client, &mut browser).await;
     assert_eq!(kid_of(&at2), k2);
     let set = jwks(&app).await;
@@ -471,7 +471,7 @@ async fn a_rotated_key_signs_new_tokens_while_old_ones_stay_valid_to_their_end()
     let at1_exp = claims["exp"].as_i64().unwrap();
     // The clock is the wall clock plus an offset, so leave a second or two for it to tick.
     app.clock.advance(at1_exp - 3 - now(&app));
-    app.state.reload_keys().await.unwrap();
+    warden::startup::reload_keys(&app.state).await.unwrap();
     assert_eq!(app.introspect(&setup.server, &at1).await["active"], true);
     app.clock.advance(4);
     assert_eq!(
@@ -482,13 +482,13 @@ async fn a_rotated_key_signs_new_tokens_while_old_ones_stay_valid_to_their_end()
     assert!(kids(&jwks(&app).await).contains(&k1));
     // K1 may have signed until K2 activated; those tokens live at most the maximum TTL.
     app.clock.advance(activate_at + 3600 + 290 - now(&app));
-    app.state.reload_keys().await.unwrap();
+    warden::startup::reload_keys(&app.state).await.unwrap();
     assert!(
         kids(&jwks(&app).await).contains(&k1),
         "kept for the max TTL plus 300 s"
     );
     app.clock.advance(20);
-    app.state.reload_keys().await.unwrap();
+    warden::startup::reload_keys(&app.state).await.unwrap();
     assert_eq!(kids(&jwks(&app).await), vec![k2.clone()], "then withdrawn");
 }
 
