@@ -19,22 +19,32 @@ impl Clock for SystemClock {
     }
 }
 
-/// The real time plus an offset the caller can move forward. Used by the tests and by
-/// nothing in production.
-#[derive(Debug, Default)]
+/// A clock that stands still unless a test moves it: it reads the wall clock once, when it
+/// is made, and afterwards changes only through `advance`. A clock that kept ticking with the
+/// wall let a test's "now" and the server's "now" fall on either side of a second boundary.
+/// Used by the tests and by nothing in production.
+#[derive(Debug)]
 pub struct ManualClock {
-    offset: AtomicI64,
+    now: AtomicI64,
 }
 
 impl ManualClock {
     pub fn advance(&self, seconds: i64) {
-        self.offset.fetch_add(seconds, Ordering::SeqCst);
+        self.now.fetch_add(seconds, Ordering::SeqCst);
+    }
+}
+
+impl Default for ManualClock {
+    fn default() -> Self {
+        ManualClock {
+            now: AtomicI64::new(wall_clock()),
+        }
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> UnixTime {
-        wall_clock() + self.offset.load(Ordering::SeqCst)
+        self.now.load(Ordering::SeqCst)
     }
 }
 

@@ -190,6 +190,20 @@ impl TestApp {
     pub async fn stop(&self) {
         self.handle.stop(true).await;
     }
+
+    /// Moves this server's frozen clock up to the wall clock (never back), for when another
+    /// party that reads the wall clock has acted: the `warden` CLI dating a key's
+    /// activation, say.
+    pub fn catch_up_with_wall_clock(&self) {
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let behind = wall - warden::clock::Clock::now(self.clock.as_ref());
+        if behind > 0 {
+            self.clock.advance(behind);
+        }
+    }
 }
 
 /// The path of the `warden` binary under test.

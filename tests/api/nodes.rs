@@ -40,6 +40,9 @@ async fn tokens_revocations_codes_sessions_and_keys_cross_nodes() {
     );
     let rotated: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
     let kid = rotated["kid"].as_str().unwrap();
+    // The CLI dated the activation by the wall clock; the nodes' clocks stand still.
+    a.catch_up_with_wall_clock();
+    b.catch_up_with_wall_clock();
     // Both nodes re-read keys every second; under load (other tests beside this one) a
     // tick can come late, so wait for each to publish the key before using it across them.
     for (node, name) in [(&b, "b"), (&a, "a")] {

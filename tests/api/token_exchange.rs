@@ -281,8 +281,6 @@ async fn an_mcp_server_exchanges_the_users_token_for_a_delegated_token_to_its_do
 
     // The new token never outlives the subject token.
     app.clock.advance(500);
-    // The clock is the wall clock plus an offset: read it before the request, so a second
-    // ticking over during it cannot make a correct answer look too long.
     let before = now(&app);
     let late = issued(exchange(&app, &fx.s, access(&subject), &[("resource", B)]).await).await;
     let subject_exp = claims(access(&subject))["exp"].as_i64().unwrap();

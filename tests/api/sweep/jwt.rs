@@ -469,11 +469,10 @@ async fn a_rotated_key_signs_new_tokens_while_old_ones_stay_valid_to_their_end()
     assert_eq!(app.introspect(&setup.server, &at2).await["active"], true);
     // The old key outlives the last token it signed by the JWKS cache lifetime (300 s).
     let at1_exp = claims["exp"].as_i64().unwrap();
-    // The clock is the wall clock plus an offset, so leave a second or two for it to tick.
-    app.clock.advance(at1_exp - 3 - now(&app));
+    app.clock.advance(at1_exp - 1 - now(&app));
     warden::startup::reload_keys(&app.state).await.unwrap();
     assert_eq!(app.introspect(&setup.server, &at1).await["active"], true);
-    app.clock.advance(4);
+    app.clock.advance(1);
     assert_eq!(
         app.introspect(&setup.server, &at1).await["active"],
         false,
@@ -495,8 +494,9 @@ async fn a_rotated_key_signs_new_tokens_while_old_ones_stay_valid_to_their_end()
 #[tokio::test]
 async fn every_node_publishes_a_rotated_key_before_any_node_signs_with_it() {
     // Case 110 (key-publish-before-use): two nodes on one database re-read keys every
-    // second; a key rotated in by the CLI activates 3 s later. In real time, each node's
-    // JWKS is fetched before each token is issued: a token's kid must be in both.
+    // second; a key rotated in by the CLI activates 3 s later by the wall clock, which the
+    // nodes' test clocks follow here. In real time, each node's JWKS is fetched before each
+    // token is issued: a token's kid must be in both.
     let db = TestDb::new().await;
     let settings = [
         ("WARDEN_KEY_REFRESH_INTERVAL", "1"),
@@ -517,6 +517,8 @@ async fn every_node_publishes_a_rotated_key_before_any_node_signs_with_it() {
             std::time::Instant::now() < deadline,
             "the rotated key never signed on both nodes"
         );
+        a.catch_up_with_wall_clock();
+        b.catch_up_with_wall_clock();
         let published = [kids(&jwks(&a).await), kids(&jwks(&b).await)];
         for (i, node) in [&a, &b].into_iter().enumerate() {
             let token = node.client_credentials(&s.agent, None, None).await;

@@ -88,13 +88,10 @@ async fn a_refresh_needs_client_authentication_a_live_client_and_resource_and_re
     // refresh rotates to a token with a fresh lifetime: used just within the hour, a token
     // works (twice, so the family outlives one lifetime); unused for the hour, it is
     // invalid_grant.
-    // 3598, not 3599: the test clock follows the wall clock, and a second ticking over
-    // between the grant's expiry check and its rotation made the rotation miss (seen once
-    // under a full parallel run: "rotated a moment ago").
     let first = tokens(&app, &setup.client, &mut browser, &[]).await;
-    app.clock.advance(3598);
+    app.clock.advance(3599);
     let second = ok_json(refresh(&app, &setup.client, refresh_token(&first), &[]).await).await;
-    app.clock.advance(3598);
+    app.clock.advance(3599);
     let third = ok_json(refresh(&app, &setup.client, refresh_token(&second), &[]).await).await;
     app.clock.advance(3601);
     json_error(
