@@ -7,7 +7,9 @@ use oauth2::{
     RefreshToken, Scope, TokenResponse, TokenUrl,
 };
 
-use crate::browser::{Browser, REDIRECT, authorize, authorize_url, interactive, pkce, redeem};
+use crate::helpers::browser::{
+    Browser, REDIRECT, authorize, authorize_url, interactive, pkce, redeem,
+};
 use crate::helpers::{Oauth2Http, assert_oauth_error, spawn_app};
 
 #[tokio::test]
@@ -104,7 +106,7 @@ async fn consent_is_remembered_stepped_up_and_forced_by_prompt_consent() {
     // Within what was granted: straight back to the client, no page.
     let again = browser.get(&read).await;
     assert_eq!(again.status(), 303);
-    assert!(crate::browser::location(&again).starts_with(REDIRECT));
+    assert!(crate::helpers::browser::location(&again).starts_with(REDIRECT));
 
     // More than was granted: the consent page shows only what is new.
     let both = authorize_url(
@@ -146,11 +148,18 @@ async fn deny_redirects_access_denied_with_state_and_iss() {
     let url = authorize_url(&app, &setup.client, &p.challenge, &[]);
     let first = browser.get(&url).await;
     let login = browser.follow(&app, first).await;
-    let consent =
-        crate::browser::sign_in(&app, &mut browser, login, "alice", crate::browser::PASSWORD).await;
-    let response = crate::browser::answer_consent(&app, &mut browser, consent, false).await;
+    let consent = crate::helpers::browser::sign_in(
+        &app,
+        &mut browser,
+        login,
+        "alice",
+        crate::helpers::browser::PASSWORD,
+    )
+    .await;
+    let response =
+        crate::helpers::browser::answer_consent(&app, &mut browser, consent, false).await;
     assert_eq!(response.status(), 303);
-    let q = crate::browser::query(&crate::browser::location(&response));
+    let q = crate::helpers::browser::query(&crate::helpers::browser::location(&response));
     assert_eq!(q["error"], "access_denied");
     assert_eq!(q["state"], "xyz-state");
     assert_eq!(q["iss"], app.issuer);

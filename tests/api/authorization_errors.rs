@@ -3,46 +3,13 @@
 //! refresh requests, CSRF, other users' requests, sign-in failures and throttling, page
 //! headers, the account page, sign-out and disabled users.
 
-use std::collections::HashMap;
-
-use base64::Engine;
-use sha2::Digest;
-
-use crate::browser::{
+use crate::helpers::browser::challenge_of;
+use crate::helpers::browser::{
     Browser, Interactive, PASSWORD, REDIRECT, answer_consent, authorize, authorize_url, hidden,
     interactive, location, pkce, query, redeem, sign_in,
 };
+use crate::helpers::pages::{assert_error_page, assert_error_redirect, try_sign_in};
 use crate::helpers::{TestApp, TestClient, assert_oauth_error, spawn_app};
-
-/// Checks an HTML error page: `status`, text/html, and no redirect. Returns the HTML.
-pub(crate) async fn assert_error_page(response: reqwest::Response, status: u16) -> String {
-    assert_eq!(response.status(), status, "{}", response.url());
-    assert!(
-        response.headers().get("location").is_none(),
-        "an error page, never a redirect"
-    );
-    let content_type = response.headers()["content-type"].to_str().unwrap();
-    assert!(content_type.starts_with("text/html"), "{content_type}");
-    response.text().await.unwrap()
-}
-
-/// Checks an error redirect to the client (RFC 6749 §4.1.2.1, RFC 9207); returns its query.
-pub(crate) fn assert_error_redirect(
-    app: &TestApp,
-    response: &reqwest::Response,
-    code: &str,
-) -> HashMap<String, String> {
-    assert_eq!(response.status(), 303, "expected a redirect with {code}");
-    let target = location(response);
-    assert!(target.starts_with(&format!("{REDIRECT}?")), "{target}");
-    let q = query(&target);
-    assert_eq!(q["error"], code, "{target}");
-    assert!(!q["error_description"].is_empty(), "{target}");
-    assert_eq!(q["state"], "xyz-state");
-    assert_eq!(q["iss"], app.issuer);
-    assert!(!q.contains_key("code"));
-    q
-}
 
 /// A code for `setup`'s client, with `extra` parameters on the authorization request.
 async fn code_for(
@@ -91,34 +58,6 @@ async fn tokens(
     let response = redeem(app, &setup.client, &code, &p.verifier).await;
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
-}
-
-/// A PKCE challenge for any verifier, well formed or not.
-pub(crate) fn challenge_of(verifier: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier))
-}
-
-/// Loads the login page at `base` (the issuer, or the server's own address), then posts
-/// these credentials with its CSRF token.
-pub(crate) async fn try_sign_in(
-    base: &str,
-    browser: &mut Browser,
-    username: &str,
-    password: &str,
-) -> reqwest::Response {
-    let page = browser.get(&format!("{base}/login")).await;
-    assert_eq!(page.status(), 200);
-    let csrf = hidden(&page.text().await.unwrap(), "csrf");
-    browser
-        .post(
-            &format!("{base}/login"),
-            &[
-                ("csrf", csrf.as_str()),
-                ("username", username),
-                ("password", password),
-            ],
-        )
-        .await
 }
 
 /// Takes `browser` from a fresh authorization request to alice's consent page; returns the

@@ -4,6 +4,7 @@
 use josekit::jwk::JwkSet;
 use josekit::jws::ES256;
 
+use crate::helpers::tokens::decode_claims;
 use crate::helpers::{TestClient, assert_oauth_error, setup, spawn_app};
 
 #[tokio::test]
@@ -379,15 +380,4 @@ async fn a_public_client_cannot_be_given_client_credentials() {
         .await;
     assert_eq!(status, 422);
     assert_eq!(error["field"], "grant_types");
-}
-
-pub fn decode_claims(token: &str) -> serde_json::Value {
-    use base64::Engine;
-    let payload = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap()
 }

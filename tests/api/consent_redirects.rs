@@ -6,13 +6,13 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::browser::{
+use crate::helpers::browser::{
     Browser, REDIRECT, answer_consent, authorize_url, interactive, location, pkce, query,
     run_to_client, through_sign_in,
 };
-use crate::doc_server::{Doc, DocServer};
+use crate::helpers::clients::{public, register};
+use crate::helpers::doc_server::{Doc, DocServer};
 use crate::helpers::{TestApp, TestClient, spawn_app, spawn_app_with};
-use crate::self_registration::{public, register};
 
 const WEB: &str = "https://app.example.com/cb";
 const OTHER_PORT: &str = "http://127.0.0.1:9999/callback";
@@ -294,7 +294,7 @@ async fn a_loopback_only_metadata_document_client_is_warned_about_even_from_a_tr
     let loopback_id = docs.url("/loopback.json");
     docs.serve(
         "/loopback.json",
-        Doc::json(&crate::self_registration::document(&loopback_id)),
+        Doc::json(&crate::helpers::clients::document(&loopback_id)),
     );
     let web_id = docs.url("/web.json");
     docs.serve("/web.json", web_document(&web_id, &[WEB]));

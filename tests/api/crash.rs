@@ -31,7 +31,7 @@ fn cookie(response: &reqwest::Response, name: &str) -> String {
 }
 
 fn hidden(html: &str, name: &str) -> String {
-    crate::browser::hidden(html, name)
+    crate::helpers::browser::hidden(html, name)
 }
 
 fn authorize_url(base: &str, client_id: &str, challenge: &str) -> String {

@@ -3,8 +3,8 @@
 //! browsers that have never signed in to it; the user's own browser, which carries a
 //! device cookie, signs in. Failures from that browser count against it alone.
 
-use crate::authorization_errors::try_sign_in;
-use crate::browser::{Browser, PASSWORD, browser_from, interactive};
+use crate::helpers::browser::{Browser, PASSWORD, browser_from, interactive};
+use crate::helpers::pages::try_sign_in;
 use crate::helpers::spawn_app;
 
 fn device(browser: &Browser) -> Option<&String> {

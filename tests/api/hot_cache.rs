@@ -3,7 +3,7 @@
 
 use reqwest::Method;
 
-use crate::client_credentials::decode_claims;
+use crate::helpers::tokens::decode_claims;
 use crate::helpers::{TestApp, setup, spawn_app, spawn_app_with};
 
 async fn cc_status(app: &TestApp, agent: &crate::helpers::TestClient) -> u16 {

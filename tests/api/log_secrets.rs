@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::browser::{Browser, hidden, location, pkce, query};
+use crate::helpers::browser::{Browser, hidden, location, pkce, query};
 use crate::helpers::{TestDb, stdout_json, warden_command};
 
 const RESOURCE: &str = "https://mcp.example.com/mcp";

@@ -1,7 +1,7 @@
 //! Several Warden processes over one database behave as one server: nothing that matters
 //! lives only in one process's memory (keys are re-read on an interval).
 
-use crate::browser::{Browser, authorize_url, hidden, interactive, location, pkce, query};
+use crate::helpers::browser::{Browser, authorize_url, hidden, interactive, location, pkce, query};
 use crate::helpers::{TestDb, assert_oauth_error, setup, spawn_app_on};
 
 #[tokio::test]
@@ -92,19 +92,19 @@ async fn a_browser_flow_may_hop_between_nodes_and_a_code_works_once_on_either() 
         ("csrf", hidden(&html, "csrf")),
         ("request", hidden(&html, "request")),
         ("username", "alice".to_owned()),
-        ("password", crate::browser::PASSWORD.to_owned()),
+        ("password", crate::helpers::browser::PASSWORD.to_owned()),
     ];
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let signed_in = browser.post(&b.url("/login"), &form).await;
     assert_eq!(signed_in.status(), 303);
     let consent = browser.get(&a.url(&location(&signed_in))).await;
     assert_eq!(consent.status(), 200, "the session made on b works on a");
-    let response = crate::browser::answer_consent(&a, &mut browser, consent, true).await;
+    let response = crate::helpers::browser::answer_consent(&a, &mut browser, consent, true).await;
     let code = query(&location(&response))["code"].clone();
 
     // Redeemed on b, replayed on a.
-    let first = crate::browser::redeem(&b, &setup.client, &code, &p.verifier).await;
+    let first = crate::helpers::browser::redeem(&b, &setup.client, &code, &p.verifier).await;
     assert_eq!(first.status(), 200);
-    let replay = crate::browser::redeem(&a, &setup.client, &code, &p.verifier).await;
+    let replay = crate::helpers::browser::redeem(&a, &setup.client, &code, &p.verifier).await;
     assert_oauth_error(replay, 400, "invalid_grant").await;
 }

@@ -4,82 +4,12 @@
 //! acknowledged. The outage is a TCP proxy between Warden and the real server that drops
 //! every connection and refuses new ones: to Warden that is Postgres stopping.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::AbortHandle;
-
+use crate::helpers::proxy::Proxy;
 use crate::helpers::{TestDb, setup, spawn_app_on, with_database};
-
-/// Forwards 127.0.0.1:<port> to Postgres while up; down cuts every connection and stops
-/// listening, so new connections are refused, as with a stopped server.
-pub(crate) struct Proxy {
-    pub(crate) port: u16,
-    up: Arc<tokio::sync::watch::Sender<bool>>,
-    links: Arc<Mutex<Vec<AbortHandle>>>,
-}
-
-impl Proxy {
-    pub(crate) async fn start(target: String) -> Proxy {
-        let first = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = first.local_addr().unwrap().port();
-        let (up, mut watch) = tokio::sync::watch::channel(true);
-        let links = Arc::new(Mutex::new(Vec::new()));
-        let links2 = links.clone();
-        tokio::spawn(async move {
-            let mut listener = Some(first);
-            loop {
-                let Some(l) = listener.take() else {
-                    // Down: wait to come back up, then listen on the same port again.
-                    if watch.wait_for(|up| *up).await.is_err() {
-                        return;
-                    }
-                    listener = Some(TcpListener::bind(("127.0.0.1", port)).await.unwrap());
-                    continue;
-                };
-                tokio::select! {
-                    accepted = l.accept() => {
-                        let Ok((mut inbound, _)) = accepted else { return };
-                        let target = target.clone();
-                        let link = tokio::spawn(async move {
-                            if let Ok(mut outbound) = TcpStream::connect(&target).await {
-                                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                            }
-                        });
-                        links2.lock().unwrap().push(link.abort_handle());
-                        listener = Some(l);
-                    }
-                    changed = watch.changed() => {
-                        if changed.is_err() {
-                            return;
-                        }
-                        if *watch.borrow() {
-                            listener = Some(l);
-                        } // else: the listener is dropped here
-                    }
-                }
-            }
-        });
-        Proxy {
-            port,
-            up: Arc::new(up),
-            links,
-        }
-    }
-
-    pub(crate) fn down(&self) {
-        let _ = self.up.send(false);
-        for link in self.links.lock().unwrap().drain(..) {
-            link.abort();
-        }
-    }
-
-    pub(crate) fn up(&self) {
-        let _ = self.up.send(true);
-    }
-}
 
 #[derive(Default)]
 struct Tally {

@@ -8,59 +8,29 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use josekit::jwk::Jwk;
-use josekit::jwk::alg::ec::EcCurve;
-use josekit::jws::{ES256, HS256, JwsHeader};
-use josekit::jwt::JwtPayload;
+use josekit::jws::{HS256, JwsHeader};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::browser::{
+use crate::helpers::assertions::{claims, es256_key, now, redeem_with_assertion, sign_es256};
+use crate::helpers::browser::{
     Browser, PASSWORD, REDIRECT, authorize, authorize_url, hidden, interactive, location, pkce,
     query, redeem, sign_in,
 };
-use crate::doc_server::{Doc, DocServer};
+use crate::helpers::clients::{
+    NOT_RETRIEVED, assert_no_null, document, dynamic_clients, post_register, public, register,
+};
+use crate::helpers::doc_server::{Doc, DocServer};
+use crate::helpers::pages::assert_bad_request_page;
 use crate::helpers::{TestApp, TestClient, assert_oauth_error, spawn_app, spawn_app_with};
 
 const LOOPBACK_FETCH: (&str, &str) = ("WARDEN_DEV_ALLOW_LOOPBACK_FETCH", "1");
-/// What a page says about any failed document fetch (the reason is logged, not shown).
-pub(crate) const NOT_RETRIEVED: &str = "metadata could not be retrieved";
 
 // ---------------------------------------------------------------------------------------
 // A loopback HTTP server for metadata documents and JWK sets.
 
-/// A valid metadata document for the public client `client_id`.
-pub(crate) fn document(client_id: &str) -> Value {
-    json!({
-        "client_id": client_id,
-        "client_name": "Doc Client",
-        "redirect_uris": [REDIRECT],
-        "token_endpoint_auth_method": "none",
-    })
-}
-
 // ---------------------------------------------------------------------------------------
 // Browser and registration helpers.
-
-/// A client known only by its id (public: no secret).
-pub(crate) fn public(client_id: &str) -> TestClient {
-    TestClient {
-        client_id: client_id.to_owned(),
-        client_secret: String::new(),
-    }
-}
-
-/// Checks an HTML error page: 400, text/html, no redirect. Returns the HTML.
-pub(crate) async fn assert_error_page(response: reqwest::Response) -> String {
-    assert_eq!(response.status(), 400, "{}", response.url());
-    assert!(
-        response.headers().get("location").is_none(),
-        "an error page, never a redirect"
-    );
-    let content_type = response.headers()["content-type"].to_str().unwrap();
-    assert!(content_type.starts_with("text/html"), "{content_type}");
-    response.text().await.unwrap()
-}
 
 /// Starts an authorization, signs in when asked, and returns the consent page's HTML.
 async fn consent_page(app: &TestApp, browser: &mut Browser, url: &str) -> String {
@@ -93,24 +63,6 @@ async fn approve(app: &TestApp, browser: &mut Browser, html: &str) -> HashMap<St
     query(&target)
 }
 
-pub(crate) async fn post_register(app: &TestApp, body: &Value) -> reqwest::Response {
-    app.http
-        .post(format!("{}/register", app.issuer))
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-}
-
-/// Registers dynamically (asserting 201); returns the registration response.
-pub(crate) async fn register(app: &TestApp, body: &Value) -> Value {
-    let response = post_register(app, body).await;
-    let status = response.status();
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(status, 201, "{body}");
-    body
-}
-
 /// Metadata of a native application returning to `browser::REDIRECT`.
 fn native(method: Option<&str>) -> Value {
     let mut body = json!({
@@ -123,33 +75,6 @@ fn native(method: Option<&str>) -> Value {
         body["token_endpoint_auth_method"] = m.into();
     }
     body
-}
-
-pub(crate) fn assert_no_null(value: &Value, whole: &Value) {
-    match value {
-        Value::Null => panic!("a null in {whole}"),
-        Value::Array(items) => items.iter().for_each(|v| assert_no_null(v, whole)),
-        Value::Object(map) => map.values().for_each(|v| assert_no_null(v, whole)),
-        _ => {}
-    }
-}
-
-pub(crate) async fn dynamic_clients(app: &TestApp, admin_token: &str) -> Vec<Value> {
-    let (status, page) = app
-        .admin_call(admin_token, Method::GET, "/clients?limit=100", None)
-        .await;
-    assert_eq!(status, 200, "{page}");
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["registration"] == "dynamic")
-        .cloned()
-        .collect()
-}
-
-pub(crate) fn now(app: &TestApp) -> i64 {
-    warden::clock::Clock::now(&*app.clock)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -230,7 +155,7 @@ async fn a_trusted_domain_drops_the_warning_and_a_blocked_domain_is_refused() {
         .await;
     assert_eq!(status, 200, "{body}");
     let hits = docs.hits();
-    let page = assert_error_page(browser.get(&url).await).await;
+    let page = assert_bad_request_page(browser.get(&url).await).await;
     assert!(page.contains("blocked"), "{page}");
     assert_eq!(docs.hits(), hits, "a blocked domain is not even fetched");
 }
@@ -254,7 +179,7 @@ async fn an_admin_can_disable_a_metadata_document_client() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let page = assert_error_page(browser.get(&url).await).await;
+    let page = assert_bad_request_page(browser.get(&url).await).await;
     assert!(page.contains("disabled"), "{page}");
 }
 
@@ -334,7 +259,7 @@ async fn bad_metadata_documents_and_client_id_urls_give_error_pages() {
         docs.serve(path, make(&client_id));
         let url = authorize_url(&app, &public(&client_id), &p.challenge, &[]);
         let started = std::time::Instant::now();
-        let page = assert_error_page(app.http.get(&url).send().await.unwrap()).await;
+        let page = assert_bad_request_page(app.http.get(&url).send().await.unwrap()).await;
         assert!(page.contains("cannot be used"), "{path}: {page}");
         assert!(page.contains(reason), "{path}: {reason}: {page}");
         if *path == "/slow.json" {
@@ -360,7 +285,7 @@ async fn bad_metadata_documents_and_client_id_urls_give_error_pages() {
         (docs.url("/client.json?x=1"), "query"),
     ] {
         let url = authorize_url(&app, &public(&client_id), &p.challenge, &[]);
-        let page = assert_error_page(app.http.get(&url).send().await.unwrap()).await;
+        let page = assert_bad_request_page(app.http.get(&url).send().await.unwrap()).await;
         assert!(page.contains(reason), "{client_id}: {page}");
     }
     assert_eq!(
@@ -399,7 +324,7 @@ async fn the_document_size_limit_holds_even_for_a_url_fetched_before_as_a_key_se
     // As a client_id, the same URL must still be held to the document limit.
     let p = pkce();
     let url = authorize_url(&app, &public(&big), &p.challenge, &[]);
-    let page = assert_error_page(app.http.get(&url).send().await.unwrap()).await;
+    let page = assert_bad_request_page(app.http.get(&url).send().await.unwrap()).await;
     assert!(page.contains(NOT_RETRIEVED), "{page}");
 }
 
@@ -412,7 +337,7 @@ async fn loopback_documents_are_refused_without_the_development_setting() {
     docs.serve("/client.json", Doc::json(&document(&client_id)));
     let p = pkce();
     let url = authorize_url(&app, &public(&client_id), &p.challenge, &[]);
-    assert_error_page(app.http.get(&url).send().await.unwrap()).await;
+    assert_bad_request_page(app.http.get(&url).send().await.unwrap()).await;
     assert_eq!(docs.hits(), 0, "nothing was fetched");
     assert!(app.state.store.client(&client_id).await.unwrap().is_none());
 }
@@ -782,7 +707,7 @@ async fn a_self_registered_client_gets_error_pages_not_redirects_before_consent(
         &p.challenge,
         &[("code_challenge_method", "plain")],
     );
-    let page = assert_error_page(app.http.get(&url).send().await.unwrap()).await;
+    let page = assert_bad_request_page(app.http.get(&url).send().await.unwrap()).await;
     assert!(page.contains("invalid_request"), "{page}");
 }
 
@@ -833,74 +758,6 @@ async fn abandoned_registrations_are_deleted_but_used_ones_are_kept() {
 
 // ---------------------------------------------------------------------------------------
 // C. private_key_jwt.
-
-pub(crate) struct SigningKey {
-    pub(crate) private: Jwk,
-    pub(crate) public: Value,
-    pub(crate) kid: String,
-}
-
-fn es256_key(kid: &str) -> SigningKey {
-    ec_key(EcCurve::P256, kid)
-}
-
-/// A fresh key pair on `curve`, the public half as a JWK, both named `kid`.
-pub(crate) fn ec_key(curve: EcCurve, kid: &str) -> SigningKey {
-    let mut private = Jwk::generate_ec_key(curve).unwrap();
-    private.set_key_id(kid);
-    let mut public = private.to_public_key().unwrap();
-    public.set_key_id(kid);
-    SigningKey {
-        private,
-        public: serde_json::to_value(public.as_ref()).unwrap(),
-        kid: kid.to_owned(),
-    }
-}
-
-/// Assertion claims for `client_id`: `exp` as given (none when `None`), a fresh `jti`.
-pub(crate) fn claims(client_id: &str, aud: &str, exp: Option<i64>, now: i64) -> JwtPayload {
-    let mut payload = JwtPayload::new();
-    payload.set_issuer(client_id);
-    payload.set_subject(client_id);
-    payload.set_audience(vec![aud]);
-    payload.set_jwt_id(warden::crypto::random::token());
-    payload.set_claim("iat", Some(json!(now))).unwrap();
-    if let Some(exp) = exp {
-        payload.set_claim("exp", Some(json!(exp))).unwrap();
-    }
-    payload
-}
-
-pub(crate) fn sign_es256(key: &SigningKey, payload: &JwtPayload) -> String {
-    let mut header = JwsHeader::new();
-    header.set_token_type("JWT");
-    header.set_key_id(&key.kid);
-    let signer = ES256.signer_from_jwk(&key.private).unwrap();
-    josekit::jwt::encode_with_signer(payload, &header, &signer).unwrap()
-}
-
-/// Redeems `code` authenticating with `assertion` (RFC 7523 §2.2).
-pub(crate) async fn redeem_with_assertion(
-    app: &TestApp,
-    client_id: &str,
-    code: &str,
-    verifier: &str,
-    assertion: &str,
-) -> reqwest::Response {
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code),
-        ("code_verifier", verifier),
-        ("redirect_uri", REDIRECT),
-        ("client_id", client_id),
-        (
-            "client_assertion_type",
-            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-        ),
-        ("client_assertion", assertion),
-    ];
-    app.post_form("/token", &form, None).await
-}
 
 /// A code for `client_id` through the browser (alice, consent approved).
 async fn code_for(app: &TestApp, browser: &mut Browser, client_id: &str) -> (String, String) {

@@ -8,12 +8,12 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::browser::{Browser, PASSWORD, hidden, location, sign_in};
-use crate::helpers::{TestApp, spawn_app_with};
-use crate::upstream_idp::{Fault, Idp, IdpUser, Kind};
-use crate::upstream_login::{
+use crate::helpers::browser::{Browser, PASSWORD, hidden, location, sign_in};
+use crate::helpers::upstream::{
     LOOPBACK, add_provider, assert_failure_page, corp_user, has_session, press, via_provider,
 };
+use crate::helpers::upstream_idp::{Fault, Idp, IdpUser, Kind};
+use crate::helpers::{TestApp, spawn_app_with};
 
 fn verified(sub: &str, email: &str) -> IdpUser {
     IdpUser {

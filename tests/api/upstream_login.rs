@@ -4,105 +4,16 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::browser::{
+use crate::helpers::browser::{
     Browser, REDIRECT, answer_consent, authorize_url, hidden, interactive, location, pkce, query,
     redeem, sign_in,
 };
-use crate::client_credentials::decode_claims;
-use crate::helpers::{TestApp, spawn_app_with, stdout_json};
-use crate::upstream_idp::{Fault, Idp, IdpUser, Kind};
-
-pub const LOOPBACK: &[(&str, &str)] = &[("WARDEN_DEV_ALLOW_LOOPBACK_FETCH", "1")];
-
-pub fn corp_user() -> IdpUser {
-    IdpUser {
-        sub: "u-123".into(),
-        email: Some("Carol@Corp.Example".into()),
-        email_verified: true,
-        name: Some("Carol".into()),
-    }
-}
-
-/// Registers `idp` as provider `id` through the admin API with `extra` settings.
-pub async fn add_provider(app: &TestApp, token: &str, id: &str, idp: &Idp, extra: Value) -> Value {
-    let mut body = match idp.kind {
-        Kind::Oidc => json!({"id": id, "kind": "oidc", "display_name": "Corp SSO",
-            "issuer": idp.issuer, "client_id": idp.client_id, "client_secret": idp.client_secret}),
-        Kind::Github => json!({"id": id, "kind": "oauth2", "display_name": "GitHub",
-            "authorization_endpoint": idp.authorization_endpoint(),
-            "token_endpoint": idp.token_endpoint(), "userinfo_endpoint": idp.userinfo_endpoint(),
-            "client_id": idp.client_id, "client_secret": idp.client_secret}),
-    };
-    for (k, v) in extra.as_object().unwrap() {
-        body[k] = v.clone();
-    }
-    let (status, view) = app
-        .admin_call(token, Method::POST, "/upstream-providers", Some(body))
-        .await;
-    assert_eq!(status, 201, "{view}");
-    view
-}
-
-/// On a login page: presses the provider's button, lets the provider answer, and returns
-/// Warden's response to the callback (not followed).
-pub async fn via_provider(
-    app: &TestApp,
-    browser: &mut Browser,
-    login_page: reqwest::Response,
-    provider: &str,
-) -> reqwest::Response {
-    let redirect = press(app, browser, login_page, provider).await;
-    assert_eq!(redirect.status(), 303, "{}", redirect.text().await.unwrap());
-    let at_provider = browser.get(&location(&redirect)).await;
-    assert_eq!(at_provider.status(), 302);
-    browser.get(&location(&at_provider)).await
-}
-
-/// Presses the button of `provider` on the page (login or account); returns Warden's answer.
-pub async fn press(
-    app: &TestApp,
-    browser: &mut Browser,
-    page: reqwest::Response,
-    provider: &str,
-) -> reqwest::Response {
-    assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap();
-    let action = format!("/login/upstream/{provider}\"");
-    let start = html
-        .find(&action)
-        .unwrap_or_else(|| panic!("no {provider} button in {html}"));
-    let form = &html[start..];
-    let form = &form[..form.find("</form>").unwrap()];
-    let mut fields = vec![("csrf", hidden(form, "csrf"))];
-    for name in ["request", "link"] {
-        if form.contains(&format!("name=\"{name}\"")) {
-            fields.push((name, hidden(form, name)));
-        }
-    }
-    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    browser
-        .post(
-            &format!("{}/login/upstream/{provider}", app.issuer),
-            &fields,
-        )
-        .await
-}
-
-pub fn has_session(browser: &Browser) -> bool {
-    browser.cookies.keys().any(|k| k.contains("warden-session"))
-}
-
-pub async fn assert_failure_page(response: reqwest::Response, status: u16, needle: &str) {
-    assert_eq!(response.status(), status);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
-    let html = response.text().await.unwrap();
-    assert!(html.contains(needle), "{needle:?} not in {html}");
-}
+use crate::helpers::tokens::decode_claims;
+use crate::helpers::upstream::{
+    LOOPBACK, add_provider, assert_failure_page, corp_user, has_session, press, via_provider,
+};
+use crate::helpers::upstream_idp::{Fault, Idp, IdpUser, Kind};
+use crate::helpers::{spawn_app_with, stdout_json};
 
 #[tokio::test]
 async fn oidc_sign_in_creates_the_user_just_in_time_and_authorizes_an_mcp_client() {
@@ -520,7 +431,14 @@ async fn a_signed_in_user_links_a_second_identity_and_an_admin_unlinks_it() {
     add_provider(&app, &setup.admin_token, "corp", &idp, json!({})).await;
     let mut browser = Browser::new();
     let login = browser.get(&format!("{}/login", app.issuer)).await;
-    let account = sign_in(&app, &mut browser, login, "alice", crate::browser::PASSWORD).await;
+    let account = sign_in(
+        &app,
+        &mut browser,
+        login,
+        "alice",
+        crate::helpers::browser::PASSWORD,
+    )
+    .await;
     let redirect = press(&app, &mut browser, account, "corp").await;
     assert_eq!(redirect.status(), 303);
     let at_provider = browser.get(&location(&redirect)).await;
@@ -782,7 +700,7 @@ async fn password_sign_in_can_be_turned_off_in_favour_of_providers() {
             &[
                 ("csrf", &csrf),
                 ("username", "alice"),
-                ("password", crate::browser::PASSWORD),
+                ("password", crate::helpers::browser::PASSWORD),
             ],
         )
         .await;

@@ -36,7 +36,7 @@ async fn during_a_database_outage_requests_fail_fast_and_recover_without_a_resta
         return;
     };
     let direct = url::Url::parse(&with_database(&admin_url, &name)).unwrap();
-    let proxy = crate::outage::Proxy::start(format!(
+    let proxy = crate::helpers::proxy::Proxy::start(format!(
         "{}:{}",
         direct.host_str().unwrap(),
         direct.port().unwrap_or(5432)

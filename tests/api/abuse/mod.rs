@@ -283,7 +283,7 @@ impl SignInForm {
         let page = http.get(&url).send().await.unwrap();
         assert_eq!(page.status(), 200);
         let cookie = set_cookie(&page, "warden-login");
-        let csrf = crate::browser::hidden(&page.text().await.unwrap(), "csrf");
+        let csrf = crate::helpers::browser::hidden(&page.text().await.unwrap(), "csrf");
         SignInForm {
             http,
             url,
@@ -363,7 +363,7 @@ fn interactive_client(warden: &Warden) -> (String, String) {
             "--grant-type",
             "authorization_code",
             "--redirect-uri",
-            crate::browser::REDIRECT,
+            crate::helpers::browser::REDIRECT,
         ],
     )
 }
@@ -393,12 +393,12 @@ const RESOURCE: &str = "https://mcp.example.com/";
 
 /// A valid authorization request for `client_id`: stored as pending until sign-in.
 fn authorize_url(warden: &Warden, client_id: &str) -> String {
-    let p = crate::browser::pkce();
+    let p = crate::helpers::browser::pkce();
     let mut url = url::Url::parse(&warden.url("/authorize")).unwrap();
     url.query_pairs_mut()
         .append_pair("response_type", "code")
         .append_pair("client_id", client_id)
-        .append_pair("redirect_uri", crate::browser::REDIRECT)
+        .append_pair("redirect_uri", crate::helpers::browser::REDIRECT)
         .append_pair("code_challenge", &p.challenge)
         .append_pair("code_challenge_method", "S256")
         .append_pair("resource", RESOURCE)

@@ -110,7 +110,7 @@ async fn oversized_form_and_registration_bodies_get_413() {
         .post(warden.url("/register"))
         .json(&serde_json::json!({
             "client_name": "x".repeat(17 * 1024),
-            "redirect_uris": [crate::browser::REDIRECT],
+            "redirect_uris": [crate::helpers::browser::REDIRECT],
             "token_endpoint_auth_method": "none",
         }))
         .send()

@@ -188,7 +188,7 @@ async fn unauthenticated_authorization_requests_are_rate_limited_per_address_and
 fn registration_metadata() -> serde_json::Value {
     serde_json::json!({
         "client_name": "Flood App",
-        "redirect_uris": [crate::browser::REDIRECT],
+        "redirect_uris": [crate::helpers::browser::REDIRECT],
         "grant_types": ["authorization_code", "refresh_token"],
         "token_endpoint_auth_method": "none",
         "application_type": "native",

@@ -4,9 +4,10 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::browser::{Browser, REDIRECT, authorize, authorize_url, pkce};
+use crate::helpers::browser::{Browser, REDIRECT, authorize, authorize_url, pkce};
+use crate::helpers::exchange::{Fixture, arrange, exchange, issued, registry};
+use crate::helpers::tokens::access;
 use crate::helpers::{TestApp, TestClient, spawn_app};
-use crate::token_exchange::{Fixture, access, arrange, exchange, issued, registry};
 
 const B: &str = "https://api.example.com";
 
@@ -52,7 +53,7 @@ async fn deleting_the_source_client_through_the_admin_api_ends_tokens_exchanged_
 async fn a_client_deleting_itself_under_rfc_7592_ends_tokens_exchanged_from_its_grant() {
     let app = spawn_app().await;
     let fx = registry(&app).await;
-    let registered = crate::self_registration::register(
+    let registered = crate::helpers::clients::register(
         &app,
         &json!({"client_name": "Native App", "redirect_uris": [REDIRECT],
                 "grant_types": ["authorization_code", "refresh_token"],
@@ -64,7 +65,7 @@ async fn a_client_deleting_itself_under_rfc_7592_ends_tokens_exchanged_from_its_
     let p = pkce();
     let url = authorize_url(&app, &native, &p.challenge, &[("scope", "mcp:read")]);
     let code = authorize(&app, &mut browser, &url, "alice").await["code"].clone();
-    let response = crate::browser::redeem(&app, &native, &code, &p.verifier).await;
+    let response = crate::helpers::browser::redeem(&app, &native, &code, &p.verifier).await;
     assert_eq!(response.status(), 200);
     let subject: Value = response.json().await.unwrap();
     let token = exchanged(&app, &fx, &subject).await;

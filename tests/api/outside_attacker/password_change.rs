@@ -7,7 +7,9 @@ use std::process::Stdio;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::browser::{Browser, Interactive, authorize, authorize_url, interactive, pkce, redeem};
+use crate::helpers::browser::{
+    Browser, Interactive, authorize, authorize_url, interactive, pkce, redeem,
+};
 use crate::helpers::{TestApp, spawn_app, spawn_app_with, stdout_json, warden_command};
 
 const NEW_PASSWORD: &str = "a brand new passphrase";

@@ -5,12 +5,13 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::browser::{
+use crate::helpers::browser::{
     Browser, Interactive, answer_consent, authorize, authorize_url, interactive, pkce, redeem,
     through_sign_in,
 };
+use crate::helpers::exchange::{arrange, exchange, issued};
+use crate::helpers::tokens::access;
 use crate::helpers::{TestApp, assert_oauth_error, spawn_app, spawn_app_with};
-use crate::token_exchange::{access, arrange, exchange, issued};
 
 const A: &str = "https://mcp.example.com";
 const B: &str = "https://api.example.com";

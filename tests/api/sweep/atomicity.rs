@@ -6,7 +6,7 @@
 //! refresh token still unrotated, and once the fault is gone both work exactly once.
 
 use super::support::{refresh, scalar};
-use crate::browser::{Browser, authorize, authorize_url, interactive, pkce, redeem};
+use crate::helpers::browser::{Browser, authorize, authorize_url, interactive, pkce, redeem};
 use crate::helpers::{TestDb, assert_oauth_error, spawn_app};
 
 /// Makes every insert into `refresh_tokens` fail, in the dialect of the test's database.

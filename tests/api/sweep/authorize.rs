@@ -10,12 +10,12 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::support::register_public;
-use crate::authorization_errors::assert_error_page;
-use crate::browser::{
+use crate::helpers::browser::{
     Browser, PASSWORD, REDIRECT, STATE, answer_consent, authorize, authorize_url, hidden,
     interactive, location, pkce, query, redeem_at, run_to_client, sign_in,
 };
-use crate::client_credentials::decode_claims;
+use crate::helpers::pages::assert_error_page;
+use crate::helpers::tokens::decode_claims;
 use crate::helpers::{TestApp, TestClient, assert_oauth_error, spawn_app, spawn_app_with};
 
 /// `authorization_errors::assert_error_redirect` (RFC 6749 §4.1.2.1, RFC 9207: 303 to
@@ -26,7 +26,7 @@ fn assert_error_redirect(
     response: &reqwest::Response,
     code: &str,
 ) -> HashMap<String, String> {
-    let q = crate::authorization_errors::assert_error_redirect(app, response, code);
+    let q = crate::helpers::pages::assert_error_redirect(app, response, code);
     let target = location(response);
     assert!(!target.contains('#'), "no fragment: {target}");
     assert!(!q.contains_key("access_token"), "{target}");

@@ -13,9 +13,9 @@ use super::support::{
     assemble, assertion_claims, json_error, jwt_client_tokens, ok_json, refresh_token,
     register_jwt_client, sign_with, with_assertion,
 };
-use crate::browser::{Browser, interactive};
+use crate::helpers::assertions::{ec_key, sign_es256};
+use crate::helpers::browser::{Browser, interactive};
 use crate::helpers::spawn_app;
-use crate::self_registration::{ec_key, sign_es256};
 
 #[tokio::test]
 async fn client_assertions_are_single_use_exact_and_asymmetric() {

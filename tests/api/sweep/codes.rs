@@ -15,11 +15,11 @@ use super::support::{
     OTHER_RESOURCE, another_ide, code_for, is_active, json_error, ok_json, refresh, refresh_token,
     scalar, token_request, tokens,
 };
-use crate::authorization_errors::challenge_of;
-use crate::browser::{Browser, REDIRECT, authorize_url, interactive, pkce, redeem};
-use crate::client_credentials::decode_claims;
+use crate::helpers::browser::challenge_of;
+use crate::helpers::browser::{Browser, REDIRECT, authorize_url, interactive, pkce, redeem};
+use crate::helpers::tokens::access;
+use crate::helpers::tokens::decode_claims;
 use crate::helpers::{TestApp, TestClient, TestDb, setup, spawn_app, spawn_app_with};
-use crate::token_exchange::access;
 
 /// An authorization_code request: `code`, the verifier when given, and `extra` fields.
 async fn redeem_with(
@@ -109,7 +109,7 @@ async fn the_code_verifier_must_be_sent_well_formed_and_no_code_exists_without_a
         );
         let response = Browser::new().get(&url).await;
         assert_eq!(response.status(), 303);
-        let q = crate::browser::query(&crate::browser::location(&response));
+        let q = crate::helpers::browser::query(&crate::helpers::browser::location(&response));
         assert_eq!(q["error"], "invalid_request", "{q:?}");
         assert!(!q.contains_key("code"), "{q:?}");
     }

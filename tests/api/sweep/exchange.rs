@@ -6,10 +6,11 @@
 use serde_json::{Value, json};
 
 use super::support::{another_ide, json_error, ok_json, token_request, tokens};
-use crate::browser::{Browser, interactive};
-use crate::client_credentials::decode_claims;
+use crate::helpers::browser::{Browser, interactive};
+use crate::helpers::exchange::{ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE, link};
+use crate::helpers::tokens::access;
+use crate::helpers::tokens::decode_claims;
 use crate::helpers::{TestApp, TestClient, spawn_app};
-use crate::token_exchange::{ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE, access, link};
 
 /// A token exchange request by `caller` for `subject` with `extra` parameters.
 async fn exchange(

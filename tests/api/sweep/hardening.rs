@@ -9,12 +9,13 @@ use reqwest::Method;
 use serde_json::json;
 use warden::clock::Clock;
 
-use crate::browser::{authorize_url, interactive, pkce};
-use crate::doc_server::{Doc, DocServer};
-use crate::helpers::{TestApp, setup, spawn_app, spawn_app_with};
-use crate::self_registration::{assert_error_page, document, public, sign_es256};
-
 use super::support::{assertion_claims, register_jwt_client, with_assertion};
+use crate::helpers::assertions::sign_es256;
+use crate::helpers::browser::{authorize_url, interactive, pkce};
+use crate::helpers::clients::{document, public};
+use crate::helpers::doc_server::{Doc, DocServer};
+use crate::helpers::pages::assert_bad_request_page;
+use crate::helpers::{TestApp, setup, spawn_app, spawn_app_with};
 
 const LOOPBACK_FETCH: (&str, &str) = ("WARDEN_DEV_ALLOW_LOOPBACK_FETCH", "1");
 
@@ -62,7 +63,7 @@ async fn a_blocked_domain_blocks_its_subdomains_in_every_spelling() {
         "https://shop.xn--bcher-kva.example/client.json",
     ] {
         let url = authorize_url(&app, &public(client_id), &pkce().challenge, &[]);
-        let page = assert_error_page(app.http.get(&url).send().await.unwrap()).await;
+        let page = assert_bad_request_page(app.http.get(&url).send().await.unwrap()).await;
         assert!(page.contains("are blocked"), "{client_id}: {page}");
         assert!(app.state.store.client(client_id).await.unwrap().is_none());
     }
@@ -75,7 +76,7 @@ async fn a_blocked_domain_blocks_its_subdomains_in_every_spelling() {
     assert_eq!(app.http.get(&url).send().await.unwrap().status(), 303);
     let output = app.cli(&["domain", "block", "127.0.0.1."]);
     assert!(output.status.success(), "{output:?}");
-    let page = assert_error_page(app.http.get(&url).send().await.unwrap()).await;
+    let page = assert_bad_request_page(app.http.get(&url).send().await.unwrap()).await;
     assert!(page.contains("are blocked"), "{page}");
 }
 
@@ -83,7 +84,7 @@ async fn a_blocked_domain_blocks_its_subdomains_in_every_spelling() {
 async fn an_assertion_whose_audience_names_another_server_too_is_refused() {
     let app = spawn_app().await;
     interactive(&app, true).await;
-    let key = crate::self_registration::ec_key(josekit::jwk::alg::ec::EcCurve::P256, "k");
+    let key = crate::helpers::assertions::ec_key(josekit::jwk::alg::ec::EcCurve::P256, "k");
     let client_id = register_jwt_client(&app, &[&key]).await;
     let form = [
         ("grant_type", "authorization_code"),

@@ -11,11 +11,11 @@ use serde_json::json;
 use super::support::{
     another_ide, assemble, is_active, json_error, ok_json, refresh, refresh_token, tokens,
 };
-use crate::browser::{Browser, REDIRECT, interactive};
-use crate::client_credentials::decode_claims;
+use crate::helpers::assertions::ec_key;
+use crate::helpers::browser::{Browser, REDIRECT, interactive};
+use crate::helpers::tokens::access;
+use crate::helpers::tokens::decode_claims;
 use crate::helpers::{TestClient, setup, spawn_app, spawn_app_on};
-use crate::self_registration::ec_key;
-use crate::token_exchange::access;
 
 #[tokio::test]
 async fn another_clients_revocation_changes_nothing_and_introspection_needs_a_real_client() {

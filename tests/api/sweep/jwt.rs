@@ -20,8 +20,8 @@ use serde_json::{Value, json};
 use warden::clock::Clock;
 use warden::crypto::keys;
 
-use crate::browser::{Browser, authorize, authorize_url, interactive, pkce, redeem};
-use crate::doc_server::{Doc, DocServer};
+use crate::helpers::browser::{Browser, authorize, authorize_url, interactive, pkce, redeem};
+use crate::helpers::doc_server::{Doc, DocServer};
 use crate::helpers::{
     TestApp, TestClient, TestDb, assert_oauth_error, setup, spawn_app_on, spawn_app_with,
     stdout_json,

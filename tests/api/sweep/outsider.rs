@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::browser::{authorize_url, interactive, pkce};
-use crate::doc_server::{Doc, DocServer};
-use crate::helpers::{TestApp, TestDb, free_port, serve_process, spawn_app_with, wait_ready};
-use crate::self_registration::{assert_error_page, document, public};
-
 use super::support::register_public;
+use crate::helpers::browser::{authorize_url, interactive, pkce};
+use crate::helpers::clients::{document, public};
+use crate::helpers::doc_server::{Doc, DocServer};
+use crate::helpers::pages::assert_bad_request_page;
+use crate::helpers::{TestApp, TestDb, free_port, serve_process, spawn_app_with, wait_ready};
 
 const LOOPBACK_FETCH: (&str, &str) = ("WARDEN_DEV_ALLOW_LOOPBACK_FETCH", "1");
 const GENERIC: &str = "metadata could not be retrieved";
@@ -34,7 +34,7 @@ async fn counting_listener() -> (u16, Arc<AtomicUsize>) {
 
 async fn authorize_page(app: &TestApp, client_id: &str) -> String {
     let url = authorize_url(app, &public(client_id), &pkce().challenge, &[]);
-    assert_error_page(app.http.get(&url).send().await.unwrap()).await
+    assert_bad_request_page(app.http.get(&url).send().await.unwrap()).await
 }
 
 #[tokio::test]
@@ -151,7 +151,7 @@ async fn a_failed_document_is_not_fetched_again_for_a_minute() {
 async fn error_pages_echo_at_most_a_short_quoted_excerpt_of_a_request_value() {
     let app = spawn_app_with(&[LOOPBACK_FETCH]).await;
     interactive(&app, true).await;
-    let client = register_public(&app, &[crate::browser::REDIRECT]).await;
+    let client = register_public(&app, &[crate::helpers::browser::REDIRECT]).await;
     let long = format!("{}{}", "A".repeat(64), "B".repeat(1500));
     let not_a_uri = format!("not-a-uri-{long}");
     let scopes = format!("mcp:read {long}");
@@ -161,7 +161,7 @@ async fn error_pages_echo_at_most_a_short_quoted_excerpt_of_a_request_value() {
         ("scope", scopes.as_str()),
     ] {
         let url = authorize_url(&app, &client, &pkce().challenge, &[extra]);
-        let page = assert_error_page(app.http.get(&url).send().await.unwrap()).await;
+        let page = assert_bad_request_page(app.http.get(&url).send().await.unwrap()).await;
         assert!(
             !page.contains("AB"),
             "{}: echoed past 64 characters",

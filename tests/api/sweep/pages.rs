@@ -11,14 +11,14 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::support::scalar;
-use crate::authorization_errors::{assert_error_page, try_sign_in};
-use crate::browser::{
+use crate::helpers::browser::{
     Browser, PASSWORD, REDIRECT, authorize, authorize_url, browser_from, hidden, interactive,
     location, pkce, query, redeem, sign_in,
 };
+use crate::helpers::clients::register;
+use crate::helpers::exchange::{ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE, link};
+use crate::helpers::pages::{assert_error_page, try_sign_in};
 use crate::helpers::{TestApp, TestClient, assert_oauth_error, setup, spawn_app, spawn_app_with};
-use crate::self_registration::register;
-use crate::token_exchange::{ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE, link};
 
 /// Answers on the consent page at `consent`: `csrf`, `request` and `decision`, then
 /// `extra` fields.

@@ -9,13 +9,13 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::support::register_public;
-use crate::authorization_errors::assert_error_page;
-use crate::browser::{
+use crate::helpers::browser::{
     Browser, STATE, authorize_url, hidden, interactive, location, pkce, query, redeem_at,
     run_to_client,
 };
+use crate::helpers::clients::post_register;
+use crate::helpers::pages::assert_error_page;
 use crate::helpers::{TestApp, TestClient, assert_oauth_error, spawn_app};
-use crate::self_registration::post_register;
 
 /// Asks for an authorization for `client` with each of `redirects` and expects the page
 /// that refuses the redirect address every time.

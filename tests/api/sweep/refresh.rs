@@ -14,11 +14,11 @@ use super::support::{
     OTHER_RESOURCE, assertion_claims, is_active, json_error, jwt_client_tokens, ok_json, refresh,
     refresh_token, register_jwt_client, tokens, with_assertion,
 };
-use crate::browser::{Browser, interactive, pkce};
-use crate::client_credentials::decode_claims;
+use crate::helpers::assertions::{ec_key, sign_es256};
+use crate::helpers::browser::{Browser, interactive, pkce};
+use crate::helpers::tokens::access;
+use crate::helpers::tokens::decode_claims;
 use crate::helpers::{TestApp, TestClient, spawn_app, spawn_app_with};
-use crate::self_registration::{ec_key, sign_es256};
-use crate::token_exchange::access;
 
 /// An admin API call without a body that must succeed (2xx).
 async fn admin_ok(app: &TestApp, token: &str, method: Method, path: &str) {

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use super::support::{refresh, scalar};
-use crate::browser::{authorize, authorize_url, interactive, pkce, redeem};
+use crate::helpers::browser::{authorize, authorize_url, interactive, pkce, redeem};
 use crate::helpers::{TestApp, TestClient, TestDb, assert_oauth_error, spawn_app, spawn_app_with};
 
 /// Rows in `refresh_tokens`, counted behind Warden's back: how many family members exist.
@@ -13,9 +13,9 @@ async fn refresh_rows(db: &TestDb) -> i64 {
 }
 
 /// A public client's first token response (access and refresh token) after consent.
-async fn first_tokens(app: &TestApp) -> (crate::browser::Interactive, serde_json::Value) {
+async fn first_tokens(app: &TestApp) -> (crate::helpers::browser::Interactive, serde_json::Value) {
     let setup = interactive(app, true).await;
-    let mut browser = crate::browser::Browser::new();
+    let mut browser = crate::helpers::browser::Browser::new();
     let p = pkce();
     let url = authorize_url(app, &setup.client, &p.challenge, &[]);
     let q = authorize(app, &mut browser, &url, &setup.username).await;

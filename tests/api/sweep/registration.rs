@@ -7,17 +7,15 @@ use std::collections::HashMap;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-
 use warden::store::clients::ClientRow;
 
-use crate::browser::{
+use crate::helpers::browser::{
     Browser, PASSWORD, REDIRECT, authorize, authorize_url, interactive, pkce, redeem, sign_in,
     through_sign_in,
 };
+use crate::helpers::clients::{assert_no_null, dynamic_clients, post_register, register};
+use crate::helpers::pages::assert_bad_request_page;
 use crate::helpers::{TestApp, TestClient, assert_oauth_error, spawn_app, spawn_app_with};
-use crate::self_registration::{
-    assert_error_page, assert_no_null, dynamic_clients, post_register, register,
-};
 
 /// A body sent as is, with any content type.
 async fn post_raw(app: &TestApp, body: impl Into<reqwest::Body>) -> reqwest::Response {
@@ -308,7 +306,7 @@ async fn registered_metadata_grants_no_scope_and_renders_escaped() {
     ] {
         let url = authorize_url(&app, &client, &p.challenge, &extra);
         let page =
-            assert_error_page(through_sign_in(&app, &mut browser, &url, "alice").await).await;
+            assert_bad_request_page(through_sign_in(&app, &mut browser, &url, "alice").await).await;
         assert!(page.contains(expected), "{extra:?}: {page}");
     }
     // Without a scope the resource's defaults apply, not the registered string.

@@ -18,12 +18,14 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::support::{assertion_claims, sign_with};
-use crate::browser::{Browser, PASSWORD, REDIRECT, authorize_url, interactive, pkce, sign_in};
-use crate::doc_server::{Doc, DocServer};
-use crate::helpers::{TestApp, TestClient, setup, spawn_app, spawn_app_with};
-use crate::self_registration::{
-    NOT_RETRIEVED, assert_error_page, document, post_register, public, redeem_with_assertion,
+use crate::helpers::assertions::redeem_with_assertion;
+use crate::helpers::browser::{
+    Browser, PASSWORD, REDIRECT, authorize_url, interactive, pkce, sign_in,
 };
+use crate::helpers::clients::{NOT_RETRIEVED, document, post_register, public};
+use crate::helpers::doc_server::{Doc, DocServer};
+use crate::helpers::pages::assert_bad_request_page;
+use crate::helpers::{TestApp, TestClient, setup, spawn_app, spawn_app_with};
 
 const LOOPBACK_FETCH: (&str, &str) = ("WARDEN_DEV_ALLOW_LOOPBACK_FETCH", "1");
 
@@ -149,7 +151,7 @@ async fn special_use_addresses_are_refused_before_any_connection() {
     client_ids.push(format!("https://localhost:{p}/client.json"));
     for client_id in &client_ids {
         let started = Instant::now();
-        let page = assert_error_page(authorize_document_client(&app, client_id).await).await;
+        let page = assert_bad_request_page(authorize_document_client(&app, client_id).await).await;
         assert!(
             started.elapsed() < Duration::from_secs(3),
             "{client_id}: refused at once, no connection attempt"
@@ -277,7 +279,8 @@ async fn redirects_are_not_followed_and_slow_or_huge_documents_are_cut_off() {
     ] {
         docs.serve(path, Doc::redirect(&to).status(status));
         let hits = docs.hits();
-        let page = assert_error_page(authorize_document_client(&app, &docs.url(path)).await).await;
+        let page =
+            assert_bad_request_page(authorize_document_client(&app, &docs.url(path)).await).await;
         assert!(page.contains(NOT_RETRIEVED), "{path}: {page}");
         assert_eq!(
             docs.hits(),
@@ -310,7 +313,7 @@ async fn redirects_are_not_followed_and_slow_or_huge_documents_are_cut_off() {
         "javascript:alert(1)",
         "data:application/json,{}",
     ] {
-        assert_error_page(authorize_document_client(&app, client_id).await).await;
+        assert_bad_request_page(authorize_document_client(&app, client_id).await).await;
         assert!(app.state.store.client(client_id).await.unwrap().is_none());
     }
     // ...nor key set locations.
@@ -332,7 +335,8 @@ async fn redirects_are_not_followed_and_slow_or_huge_documents_are_cut_off() {
     );
     for path in ["/huge.json", "/huge-unannounced.json"] {
         let started = Instant::now();
-        let page = assert_error_page(authorize_document_client(&app, &docs.url(path)).await).await;
+        let page =
+            assert_bad_request_page(authorize_document_client(&app, &docs.url(path)).await).await;
         assert!(page.contains(NOT_RETRIEVED), "{path}: {page}");
         assert!(started.elapsed() < Duration::from_secs(3), "{path}");
     }
@@ -406,7 +410,7 @@ async fn failed_documents_are_never_cached_and_redirect_uris_come_from_the_docum
         ),
     ] {
         docs.serve("/client.json", doc);
-        let page = assert_error_page(authorize_document_client(&app, &client_id).await).await;
+        let page = assert_bad_request_page(authorize_document_client(&app, &client_id).await).await;
         fetches += 1;
         assert!(page.contains(reason), "{reason}: {page}");
         assert_eq!(docs.hits(), fetches, "fetched again, nothing cached");
@@ -442,13 +446,13 @@ async fn failed_documents_are_never_cached_and_redirect_uris_come_from_the_docum
         &p.challenge,
         &[("redirect_uri", "http://127.0.0.1:7777/elsewhere")],
     );
-    let page = assert_error_page(app.http.get(&url).send().await.unwrap()).await;
+    let page = assert_bad_request_page(app.http.get(&url).send().await.unwrap()).await;
     fetches += 1;
     assert!(page.contains("Invalid redirect address"), "{page}");
 
     // The stored row does not stand in for a document that now fails.
     docs.serve("/client.json", Doc::json(&document(&client_id)).status(500));
-    let page = assert_error_page(authorize_document_client(&app, &client_id).await).await;
+    let page = assert_bad_request_page(authorize_document_client(&app, &client_id).await).await;
     fetches += 1;
     assert!(page.contains(NOT_RETRIEVED), "{page}");
     assert_eq!(docs.hits(), fetches);

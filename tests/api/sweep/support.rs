@@ -8,9 +8,12 @@ use josekit::jws::{JwsHeader, JwsSigner};
 use josekit::jwt::JwtPayload;
 use serde_json::{Value, json};
 
-use crate::browser::{Browser, Interactive, REDIRECT, authorize, authorize_url, pkce, redeem};
+use crate::helpers::assertions::{SigningKey, claims, now, sign_es256};
+use crate::helpers::browser::{
+    Browser, Interactive, REDIRECT, authorize, authorize_url, pkce, redeem,
+};
+use crate::helpers::clients::register;
 use crate::helpers::{TestApp, TestClient, assert_oauth_error};
-use crate::self_registration::{SigningKey, claims, now, register, sign_es256};
 
 /// A second resource the interactive clients may use (they list none, so any is open).
 pub(super) const OTHER_RESOURCE: &str = "https://other.example.com";
@@ -196,7 +199,7 @@ pub(super) async fn jwt_client_tokens(
     client_id: &str,
     key: &SigningKey,
 ) -> Value {
-    let client = crate::self_registration::public(client_id);
+    let client = crate::helpers::clients::public(client_id);
     let p = pkce();
     let code = code_for(app, &client, browser, &p.challenge, &[]).await;
     let form = [

@@ -412,6 +412,8 @@ impl Shared {
 
     fn id_token(&self, grant: &Grant) -> String {
         let fault = self.fault();
+        // A real provider dates its tokens by its own clock, not Warden's: the wall clock,
+        // which Warden's frozen test clock trails by less than its 60 s allowance for skew.
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()

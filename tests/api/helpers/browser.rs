@@ -377,3 +377,8 @@ pub fn browser_from(address: [u8; 4]) -> Browser {
         cookies: Default::default(),
     }
 }
+
+/// A PKCE challenge for any verifier, well formed or not.
+pub fn challenge_of(verifier: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier))
+}

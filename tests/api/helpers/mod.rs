@@ -1,5 +1,16 @@
 //! `spawn_app()` and the helpers every test module shares.
 
+pub mod assertions;
+pub mod browser;
+pub mod clients;
+pub mod doc_server;
+pub mod exchange;
+pub mod pages;
+pub mod proxy;
+pub mod tokens;
+pub mod upstream;
+pub mod upstream_idp;
+
 use std::collections::HashMap;
 use std::net::TcpListener;
 use std::process::{Command, Output};
