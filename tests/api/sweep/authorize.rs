@@ -18,7 +18,7 @@ use crate::helpers::pages::assert_error_page;
 use crate::helpers::tokens::decode_claims;
 use crate::helpers::{TestApp, TestClient, assert_oauth_error, spawn_app, spawn_app_with};
 
-/// `authorization_errors::assert_error_redirect` (RFC 6749 §4.1.2.1, RFC 9207: 303 to
+/// `helpers::pages::assert_error_redirect` (RFC 6749 §4.1.2.1, RFC 9207: 303 to
 /// `browser::REDIRECT`, `error`, a description, `state`, `iss`, no code), and nothing else
 /// that could carry a credential: no fragment, no access token.
 fn assert_error_redirect(
