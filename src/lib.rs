@@ -9,6 +9,7 @@ pub mod cache;
 pub mod cli;
 pub mod clock;
 pub mod crypto;
+pub mod domain;
 pub mod fetch;
 pub mod http;
 pub mod limits;

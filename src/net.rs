@@ -173,6 +173,18 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
     host.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
 }
 
+/// Is the host of `url` this machine: a loopback address (127.0.0.0/8, ::1) or the name
+/// `localhost`? The one meaning of "loopback" for URLs everywhere in Warden (redirect
+/// URIs, the issuer, fetched URLs).
+pub fn is_loopback_host(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -163,7 +163,7 @@ impl Issuer {
         let url = Url::parse(value).map_err(|e| format!("not an absolute URL ({e})"))?;
         match url.scheme() {
             "https" => {}
-            "http" if is_loopback_host(&url) => {}
+            "http" if crate::net::is_loopback_host(&url) => {}
             "http" => {
                 return Err(
                     "must use https (plain http is allowed only for loopback hosts)".into(),
@@ -222,15 +222,6 @@ impl Issuer {
 impl fmt::Display for Issuer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.value)
-    }
-}
-
-fn is_loopback_host(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
     }
 }
 

@@ -7,13 +7,12 @@ use crate::admin::{AdminError, Page, PageQuery, check_text, conflict_on_duplicat
 use crate::oauth::metadata::paths;
 use crate::oauth::policy::uri_list;
 use crate::oauth::resource::canonicalize;
-use crate::oauth::scope::{ScopeSet, validate_token};
+use crate::oauth::scope::{ADMIN_SCOPE, ScopeSet, validate_token};
 use crate::settings::Settings;
 use crate::store::Store;
 use crate::store::resources::ResourceRow;
 
-/// The scope that opens the admin API, and the path of its audience under the issuer.
-pub const ADMIN_SCOPE: &str = "warden:admin";
+/// The path of the admin API's audience under the issuer.
 pub const ADMIN_AUDIENCE_PATH: &str = "/admin";
 
 #[derive(Debug, Deserialize)]
@@ -191,9 +190,7 @@ pub async fn delete(store: &Store, id: &str, now: i64) -> Result<(), AdminError>
     loop {
         let page = store.clients_page(&after, 500).await?;
         for c in &page {
-            if uri_list(&c.resources).contains(&row.uri)
-                || uri_list(&c.served_resources).contains(&row.uri)
-            {
+            if c.lists_resource(&row.uri) || c.serves(&row.uri) {
                 users.push(c.client_id.clone());
             }
         }

@@ -6,13 +6,20 @@ use serde::{Deserialize, Serialize};
 
 use crate::admin::AdminError;
 use crate::crypto::master_key::MasterKey;
+use crate::domain::{AuthMethod, OnFirstLogin, Provider, ProviderKind};
 use crate::store::Store;
-use crate::store::upstream::{IdentityRow, ProviderRow};
+use crate::store::upstream::IdentityRow;
 use crate::upstream::secret_kid;
 
-pub const KINDS: [&str; 2] = ["oidc", "oauth2"];
-pub const FIRST_LOGIN_RULES: [&str; 3] = ["create", "link-by-email", "existing-only"];
-pub const AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
+pub const KINDS: [ProviderKind; 2] = [ProviderKind::Oidc, ProviderKind::Oauth2];
+pub const FIRST_LOGIN_RULES: [OnFirstLogin; 3] = [
+    OnFirstLogin::Create,
+    OnFirstLogin::LinkByEmail,
+    OnFirstLogin::ExistingOnly,
+];
+/// How Warden authenticates to a provider's token endpoint.
+pub const AUTH_METHODS: [AuthMethod; 2] =
+    [AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost];
 
 /// A provider as an admin writes it. On update, a missing `client_secret` keeps the
 /// stored one.
@@ -60,7 +67,7 @@ fn yes() -> bool {
 #[derive(Debug, Serialize)]
 pub struct ProviderView {
     pub id: String,
-    pub kind: String,
+    pub kind: ProviderKind,
     pub display_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
@@ -71,14 +78,14 @@ pub struct ProviderView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub userinfo_endpoint: Option<String>,
     pub client_id: String,
-    pub token_auth_method: String,
+    pub token_auth_method: AuthMethod,
     pub scopes: String,
     pub subject_claim: String,
     pub email_claim: String,
     pub name_claim: String,
     pub trust_email: bool,
     pub allowed_domains: Vec<String>,
-    pub on_first_login: String,
+    pub on_first_login: OnFirstLogin,
     pub enabled: bool,
     /// Where the provider must send browsers back (register it there).
     pub redirect_uri: String,
@@ -87,7 +94,7 @@ pub struct ProviderView {
 }
 
 impl ProviderView {
-    pub fn new(p: ProviderRow, issuer: &crate::settings::Issuer) -> ProviderView {
+    pub fn new(p: Provider, issuer: &crate::settings::Issuer) -> ProviderView {
         ProviderView {
             redirect_uri: issuer.endpoint(&format!("/login/upstream/{}/callback", p.id)),
             id: p.id,
@@ -134,14 +141,20 @@ fn endpoint(field: &'static str, value: Option<&str>) -> Result<String, AdminErr
     Ok(value.to_owned())
 }
 
-fn one_of(field: &'static str, value: String, allowed: &[&str]) -> Result<String, AdminError> {
-    if allowed.contains(&value.as_str()) {
-        Ok(value)
-    } else {
-        Err(AdminError::invalid(
-            field,
-            format!("must be one of {}", allowed.join(", ")),
-        ))
+/// `value` parsed as one of `allowed`, or a 422 listing them.
+fn one_of<T>(field: &'static str, value: String, allowed: &[T]) -> Result<T, AdminError>
+where
+    T: std::str::FromStr + PartialEq + Copy + std::fmt::Display,
+{
+    match value.parse::<T>() {
+        Ok(v) if allowed.contains(&v) => Ok(v),
+        _ => {
+            let names: Vec<String> = allowed.iter().map(T::to_string).collect();
+            Err(AdminError::invalid(
+                field,
+                format!("must be one of {}", names.join(", ")),
+            ))
+        }
     }
 }
 
@@ -159,9 +172,9 @@ fn short(field: &'static str, value: String, max: usize) -> Result<String, Admin
 fn to_row(
     input: ProviderInput,
     keys: &MasterKey,
-    existing: Option<&ProviderRow>,
+    existing: Option<&Provider>,
     now: i64,
-) -> Result<ProviderRow, AdminError> {
+) -> Result<Provider, AdminError> {
     let id_ok = (1..=32).contains(&input.id.len())
         && input
             .id
@@ -174,7 +187,7 @@ fn to_row(
         ));
     }
     let kind = one_of("kind", input.kind, &KINDS)?;
-    let oidc = kind == "oidc";
+    let oidc = kind == ProviderKind::Oidc;
     let (issuer, authorization, token, userinfo) = if oidc {
         let issuer = endpoint("issuer", input.issuer.as_deref())?;
         if input.authorization_endpoint.is_some()
@@ -263,10 +276,12 @@ fn to_row(
     }
     let on_first_login = one_of(
         "on_first_login",
-        input.on_first_login.unwrap_or_else(|| "create".into()),
+        input
+            .on_first_login
+            .unwrap_or_else(|| OnFirstLogin::Create.as_str().into()),
         &FIRST_LOGIN_RULES,
     )?;
-    if on_first_login != "create" && domains.is_empty() {
+    if on_first_login != OnFirstLogin::Create && domains.is_empty() {
         return Err(AdminError::invalid(
             "allowed_domains",
             "link-by-email and existing-only link accounts by the provider's email addresses: \
@@ -276,7 +291,7 @@ fn to_row(
     let claim = |field, v: Option<String>, default: &str| {
         short(field, v.unwrap_or_else(|| default.to_owned()), 64)
     };
-    Ok(ProviderRow {
+    Ok(Provider {
         subject_claim: claim(
             "subject_claim",
             input.subject_claim,
@@ -290,7 +305,7 @@ fn to_row(
             "token_auth_method",
             input
                 .token_auth_method
-                .unwrap_or_else(|| "client_secret_basic".into()),
+                .unwrap_or_else(|| AuthMethod::ClientSecretBasic.as_str().into()),
             &AUTH_METHODS,
         )?,
         on_first_login,
@@ -315,7 +330,7 @@ pub async fn create(
     keys: &MasterKey,
     input: ProviderInput,
     now: i64,
-) -> Result<ProviderRow, AdminError> {
+) -> Result<Provider, AdminError> {
     let row = to_row(input, keys, None, now)?;
     if !store.save_upstream_provider(&row, false).await? {
         return Err(AdminError::Conflict(format!(
@@ -333,7 +348,7 @@ pub async fn replace(
     id: &str,
     mut input: ProviderInput,
     now: i64,
-) -> Result<ProviderRow, AdminError> {
+) -> Result<Provider, AdminError> {
     let existing = get(store, id).await?;
     input.id = existing.id.clone();
     let row = to_row(input, keys, Some(&existing), now)?;
@@ -353,7 +368,7 @@ pub async fn set_enabled(
     id: &str,
     enabled: bool,
     now: i64,
-) -> Result<ProviderRow, AdminError> {
+) -> Result<Provider, AdminError> {
     let mut row = get(store, id).await?;
     row.enabled = enabled;
     row.updated_at = now;
@@ -361,14 +376,14 @@ pub async fn set_enabled(
     Ok(row)
 }
 
-pub async fn get(store: &Store, id: &str) -> Result<ProviderRow, AdminError> {
+pub async fn get(store: &Store, id: &str) -> Result<Provider, AdminError> {
     store
         .upstream_provider(id)
         .await?
         .ok_or_else(|| AdminError::NotFound(format!("no provider {id}")))
 }
 
-pub async fn list(store: &Store) -> Result<Vec<ProviderRow>, AdminError> {
+pub async fn list(store: &Store) -> Result<Vec<Provider>, AdminError> {
     Ok(store.upstream_providers(false).await?)
 }
 

@@ -1,8 +1,10 @@
 //! `warden admin bootstrap`: the first admin client, whose credentials open the admin API.
 
 use crate::admin::clients::{self, NewClient};
-use crate::admin::resources::{ADMIN_AUDIENCE_PATH, ADMIN_SCOPE};
+use crate::admin::resources::ADMIN_AUDIENCE_PATH;
 use crate::clock::{Clock, SystemClock};
+use crate::domain::GrantType;
+use crate::oauth::scope::ADMIN_SCOPE;
 use crate::settings::Settings;
 use crate::startup::{load_master_key, open_database};
 
@@ -14,7 +16,7 @@ pub async fn bootstrap(settings: &Settings, name: String) -> anyhow::Result<()> 
     let audience = settings.issuer.endpoint(ADMIN_AUDIENCE_PATH);
     let input = NewClient {
         name,
-        grant_types: vec!["client_credentials".into()],
+        grant_types: vec![GrantType::ClientCredentials.as_str().into()],
         resources: vec![audience.clone()],
         scopes: Some(vec![ADMIN_SCOPE.into()]),
         ..Default::default()

@@ -12,16 +12,16 @@ use url::Url;
 
 use crate::clock::UnixTime;
 use crate::crypto::random;
+use crate::domain::{AuthMethod, Client, GrantType, Registration};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::lookup::ClientLookupError;
 use crate::oauth::params::Params;
-use crate::oauth::policy::{self, uri_list};
+use crate::oauth::policy;
 use crate::oauth::scope::ScopeSet;
 use crate::oauth::{pkce, redirect_uri};
 use crate::state::AppState;
 use crate::store;
 use crate::store::authorization::{AuthorizationCodeRow, AuthorizationRequestRow, Consent};
-use crate::store::clients::ClientRow;
 use crate::store::sessions::SessionUser;
 
 /// How long a validated request waits for sign-in and consent.
@@ -107,8 +107,8 @@ pub enum AskedAgain {
 
 /// A hash of what the user saw and what decides where codes go: the client's name and its
 /// redirect URIs (sorted, so order alone is no change). JSON keeps the parts unambiguous.
-pub fn consent_fingerprint(client: &ClientRow) -> String {
-    let mut uris = uri_list(&client.redirect_uris);
+pub fn consent_fingerprint(client: &Client) -> String {
+    let mut uris: Vec<&str> = client.redirect_uris.iter().map(|u| u.as_str()).collect();
     uris.sort();
     uris.dedup();
     let encoded = serde_json::json!([client.name, uris]).to_string();
@@ -120,8 +120,8 @@ pub fn consent_fingerprint(client: &ClientRow) -> String {
 /// program on the device (RFC 8252 §8.6), so it is "processed as if no previous request had
 /// been approved". A confidential client proves itself with its credentials at the token
 /// endpoint, and an https redirect belongs to its domain.
-fn needs_user(client: &ClientRow, redirect: &str) -> bool {
-    client.token_endpoint_auth_method == "none" && redirect_uri::is_native(redirect)
+fn needs_user(client: &Client, redirect: &str) -> bool {
+    client.token_endpoint_auth_method == AuthMethod::None && redirect_uri::is_native(redirect)
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -230,9 +230,9 @@ pub async fn start(state: &AppState, raw: &[u8]) -> Result<String, Failure> {
         }
         Err(ClientLookupError::Database(e)) => return Err(e.into()),
     };
-    let registered = uri_list(&client.redirect_uris);
+    let registered = &client.redirect_uris;
     let (redirect, sent) = match params.get("redirect_uri") {
-        Some(requested) => match redirect_uri::find_match(requested, &registered) {
+        Some(requested) => match redirect_uri::find_match(requested, registered) {
             Some(_) => (requested.to_owned(), true),
             None => {
                 return Err(Failure::page(
@@ -241,7 +241,7 @@ pub async fn start(state: &AppState, raw: &[u8]) -> Result<String, Failure> {
                 ));
             }
         },
-        None if registered.len() == 1 => (registered[0].clone(), false),
+        None if registered.len() == 1 => (registered[0].as_str().to_owned(), false),
         None => {
             return Err(Failure::page(
                 "Invalid request",
@@ -251,7 +251,7 @@ pub async fn start(state: &AppState, raw: &[u8]) -> Result<String, Failure> {
     };
     let client_state = params.get("state").filter(|s| s.len() <= 4096);
     // From here on the redirect URI is one the client registered.
-    let may_redirect = client.registration == "admin";
+    let may_redirect = client.registration == Registration::Admin;
     let fail = |code: ErrorCode, description: String| {
         if may_redirect {
             Failure::Redirect(error_url(
@@ -307,11 +307,7 @@ pub async fn start(state: &AppState, raw: &[u8]) -> Result<String, Failure> {
     )
     .map_err(|m| fail(ErrorCode::InvalidRequest, m.into()))?;
     parse_prompt(params.get("prompt")).map_err(|m| fail(ErrorCode::InvalidRequest, m))?;
-    if !client
-        .grant_types
-        .split(' ')
-        .any(|g| g == "authorization_code")
-    {
+    if !client.allows(GrantType::AuthorizationCode) {
         return Err(fail(
             ErrorCode::UnauthorizedClient,
             "this client may not use the authorization code flow".into(),
@@ -355,7 +351,7 @@ fn oauth_failure(e: OAuthError, fail: &impl Fn(ErrorCode, String) -> Failure) ->
 /// A stored request with what it refers to, checked to be still usable.
 struct Loaded {
     request: AuthorizationRequestRow,
-    client: ClientRow,
+    client: Client,
     prompt: Prompt,
 }
 
@@ -388,7 +384,7 @@ async fn load(state: &AppState, id: &str) -> Result<Loaded, Failure> {
 
 impl Loaded {
     fn may_redirect(&self) -> bool {
-        self.client.registration == "admin" || self.request.consent_shown
+        self.client.registration == Registration::Admin || self.request.consent_shown
     }
 
     fn fail(&self, state: &AppState, code: ErrorCode, description: &str) -> Failure {
@@ -494,14 +490,14 @@ pub async fn advance(
     } else {
         None
     };
-    let loopback_only = loaded.client.registration == "metadata_document" && {
-        let uris = uri_list(&loaded.client.redirect_uris);
-        !uris.is_empty() && uris.iter().all(|u| redirect_uri::is_loopback(u))
-    };
+    let uris = &loaded.client.redirect_uris;
+    let loopback_only = loaded.client.registration == Registration::MetadataDocument
+        && !uris.is_empty()
+        && uris.iter().all(|u| redirect_uri::is_loopback(u.as_str()));
     let new: ScopeSet = requested.difference(granted).map(str::to_owned).collect();
-    let (registration, unverified) = match loaded.client.registration.as_str() {
-        "admin" => ("Registered by an administrator of this server", false),
-        "metadata_document" => {
+    let (registration, unverified) = match loaded.client.registration {
+        Registration::Admin => ("Registered by an administrator of this server", false),
+        Registration::MetadataDocument => {
             let host = Url::parse(&loaded.client.client_id)
                 .ok()
                 .and_then(|u| u.host_str().map(str::to_owned))
@@ -514,7 +510,7 @@ pub async fn advance(
                 _ => ("Identified only by a metadata document it publishes", true),
             }
         }
-        _ => ("Registered itself with this server", true),
+        Registration::Dynamic => ("Registered itself with this server", true),
     };
     Ok(Step::Consent(ConsentPrompt {
         request_id: id.to_owned(),
@@ -740,7 +736,7 @@ async fn approve(
 mod tests {
     use super::*;
 
-    fn client(name: &str, uris: &[&str]) -> ClientRow {
+    fn client(name: &str, uris: &[&str]) -> Client {
         let id = "https://app.example.com/client.json";
         let doc = serde_json::json!({"client_id": id, "client_name": name,
                                      "redirect_uris": uris, "token_endpoint_auth_method": "none"});
@@ -767,7 +763,7 @@ mod tests {
         assert!(needs_user(&c, "http://127.0.0.1:9999/cb"));
         assert!(needs_user(&c, "com.example.app:/cb"));
         assert!(!needs_user(&c, "https://app.example.com/cb"));
-        c.token_endpoint_auth_method = "client_secret_basic".into();
+        c.token_endpoint_auth_method = AuthMethod::ClientSecretBasic;
         assert!(!needs_user(&c, "http://127.0.0.1:9999/cb"));
     }
 }

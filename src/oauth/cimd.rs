@@ -6,11 +6,11 @@
 use serde_json::Value;
 use url::Url;
 
-use crate::admin::clients::check_redirect_uri;
+use crate::domain::{Client, Registration};
+use crate::oauth::client_metadata::{self, ClientMetadata, Origin};
 use crate::oauth::domain_policy::{self, DomainTrust};
 use crate::oauth::params::excerpt;
 use crate::state::AppState;
-use crate::store::clients::ClientRow;
 
 /// What a page says about any failed fetch of a metadata document.
 pub const NOT_RETRIEVED: &str = "the application's metadata could not be retrieved";
@@ -27,9 +27,7 @@ pub fn is_document_url(client_id: &str) -> bool {
 /// query. Plain http only to loopback with the development setting.
 pub fn check_url(client_id: &str, allow_loopback_http: bool) -> Result<Url, String> {
     let url = Url::parse(client_id).map_err(|e| format!("the client_id URL is malformed ({e})"))?;
-    let loopback = matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
-        || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
-        || url.host_str() == Some("localhost");
+    let loopback = crate::net::is_loopback_host(&url);
     match url.scheme() {
         "https" => {}
         "http" if allow_loopback_http && loopback => {}
@@ -66,7 +64,7 @@ pub fn check_url(client_id: &str, allow_loopback_http: bool) -> Result<Url, Stri
 }
 
 /// Fetches, validates and stores (refreshes) the client a metadata document describes.
-pub async fn resolve(state: &AppState, client_id: &str) -> Result<ClientRow, String> {
+pub async fn resolve(state: &AppState, client_id: &str) -> Result<Client, String> {
     let url = check_url(client_id, state.settings.dev_allow_loopback_fetch)?;
     let host = url.host_str().unwrap_or_default();
     let policy = domain_policy::trust_for(&state.store, host)
@@ -131,7 +129,7 @@ pub async fn resolve(state: &AppState, client_id: &str) -> Result<ClientRow, Str
             .map_err(unavailable)?;
     }
     Ok(match stored {
-        Some(s) => ClientRow {
+        Some(s) => Client {
             enabled: s.enabled,
             created_at: s.created_at,
             updated_at: s.updated_at.max(row.updated_at),
@@ -142,94 +140,27 @@ pub async fn resolve(state: &AppState, client_id: &str) -> Result<ClientRow, Str
 }
 
 /// Checks a document against the draft's rules and builds the client it describes.
-pub fn validate(client_id: &str, body: &[u8], now: i64) -> Result<ClientRow, String> {
+pub fn validate(client_id: &str, body: &[u8], now: i64) -> Result<Client, String> {
     let doc: Value = serde_json::from_slice(body).map_err(|_| "it is not JSON".to_owned())?;
-    let Some(doc) = doc.as_object() else {
+    let Some(members) = doc.as_object() else {
         return Err("it is not a JSON object".into());
     };
-    if doc.get("client_id").and_then(Value::as_str) != Some(client_id) {
+    // The document's identity, before its metadata: it must name the URL it came from, and
+    // a document anyone can read cannot hold a secret.
+    if members.get("client_id").and_then(Value::as_str) != Some(client_id) {
         return Err("its client_id differs from the URL it was fetched from".into());
     }
-    let name = doc
-        .get("client_name")
-        .and_then(Value::as_str)
-        .ok_or("client_name is missing")?;
-    if name.trim().is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-        return Err("client_name must be 1 to 200 printable characters".into());
-    }
-    let redirects = doc
-        .get("redirect_uris")
-        .and_then(Value::as_array)
-        .ok_or("redirect_uris is missing")?;
-    if redirects.is_empty() || redirects.len() > 20 {
-        return Err("redirect_uris must list 1 to 20 URIs".into());
-    }
-    let mut redirect_uris = Vec::new();
-    for r in redirects {
-        let r = r.as_str().ok_or("redirect_uris must be strings")?;
-        check_redirect_uri(r)?;
-        redirect_uris.push(r.to_owned());
-    }
-    if doc.contains_key("client_secret") || doc.contains_key("client_secret_expires_at") {
+    if members.contains_key("client_secret") || members.contains_key("client_secret_expires_at") {
         return Err("a metadata document must not carry a client_secret".into());
     }
-    let method = doc
-        .get("token_endpoint_auth_method")
-        .and_then(Value::as_str)
-        .unwrap_or("none");
-    let (jwks, jwks_uri) = match method {
-        "none" => (None, None),
-        "private_key_jwt" => {
-            let jwks = doc.get("jwks").map(Value::to_string);
-            let jwks_uri = doc
-                .get("jwks_uri")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            if jwks.is_some() == jwks_uri.is_some() {
-                return Err("private_key_jwt needs exactly one of jwks and jwks_uri".into());
-            }
-            (jwks, jwks_uri)
-        }
-        other => {
-            return Err(format!(
-                "token_endpoint_auth_method {} is not allowed (use none or private_key_jwt)",
-                excerpt(other)
-            ));
-        }
-    };
-    let mut grant_types: Vec<String> = match doc.get("grant_types").and_then(Value::as_array) {
-        None => vec!["authorization_code".into()],
-        Some(list) => list
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
-    };
-    grant_types.retain(|g| g == "authorization_code" || g == "refresh_token");
-    if !grant_types.iter().any(|g| g == "authorization_code") {
-        return Err("grant_types must include authorization_code".into());
-    }
-    grant_types.sort();
-    grant_types.dedup();
-    Ok(ClientRow {
-        client_id: client_id.to_owned(),
-        secret_hash: None,
-        name: name.to_owned(),
-        token_endpoint_auth_method: method.to_owned(),
-        redirect_uris: serde_json::to_string(&redirect_uris).unwrap_or_else(|_| "[]".into()),
-        grant_types: grant_types.join(" "),
-        resources: "[]".into(),
-        scopes: None,
-        served_resources: "[]".into(),
-        enabled: true,
-        registration: "metadata_document".into(),
-        jwks,
-        jwks_uri,
-        registration_token_hash: None,
-        metadata: None,
-        created_at: now,
-        updated_at: now,
-    })
+    let metadata = ClientMetadata::from_json(&doc).map_err(|e| e.message)?;
+    let valid = client_metadata::validate(metadata, Origin::Document).map_err(|e| e.message)?;
+    Ok(valid.client(
+        client_id.to_owned(),
+        Registration::MetadataDocument,
+        None,
+        now,
+    ))
 }
 
 #[cfg(test)]
@@ -263,8 +194,11 @@ mod tests {
         let id = "https://app.example.com/c.json";
         let good = serde_json::json!({"client_id": id, "client_name": "App", "redirect_uris": ["http://127.0.0.1/cb"]});
         let row = validate(id, good.to_string().as_bytes(), 0).unwrap();
-        assert_eq!(row.token_endpoint_auth_method, "none");
-        assert_eq!(row.registration, "metadata_document");
+        assert_eq!(
+            row.token_endpoint_auth_method,
+            crate::domain::AuthMethod::None
+        );
+        assert_eq!(row.registration, Registration::MetadataDocument);
         for (doc, why) in [
             (
                 serde_json::json!({"client_id": "https://other/c.json", "client_name": "A", "redirect_uris": ["https://a/cb"]}),

@@ -10,10 +10,10 @@ use crate::crypto::foreign_jwt::verifier;
 use josekit::jwk::JwkSet;
 use serde_json::Value;
 
+use crate::domain::Client;
 use crate::oauth::error::OAuthError;
 use crate::oauth::metadata::paths;
 use crate::state::AppState;
-use crate::store::clients::ClientRow;
 
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 pub const SIGNING_ALGS: [&str; 5] = crate::crypto::foreign_jwt::ASYMMETRIC_ALGS;
@@ -25,7 +25,7 @@ const MAX_JWKS_BYTES: usize = 64 * 1024;
 /// Verifies `assertion` for `client`; every failure is `invalid_client`.
 pub async fn verify(
     state: &AppState,
-    client: &ClientRow,
+    client: &Client,
     assertion: &str,
     used_basic: bool,
 ) -> Result<(), OAuthError> {

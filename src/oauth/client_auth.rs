@@ -10,12 +10,12 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use subtle::ConstantTimeEq;
 
+use crate::domain::{AuthMethod, Client};
 use crate::oauth::client_assertion::{self, ASSERTION_TYPE, claimed_client};
 use crate::oauth::error::OAuthError;
 use crate::oauth::lookup::ClientLookupError;
 use crate::oauth::params::Params;
 use crate::state::AppState;
-use crate::store::clients::ClientRow;
 
 /// Length of the secrets Warden generates (32 random bytes, base64url).
 pub const SECRET_LEN: usize = 43;
@@ -128,17 +128,19 @@ fn form_decode(value: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Whether the client proved itself (a secret or a signed assertion) or merely named itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthMethod {
-    Secret,
-    None,
-}
-
 #[derive(Debug)]
 pub struct AuthenticatedClient {
-    pub client: ClientRow,
+    pub client: Client,
+    /// How the client proved itself on this request; `None` when it merely named itself.
     pub method: AuthMethod,
+}
+
+impl AuthenticatedClient {
+    /// Did the client prove who it is (a secret or a signed assertion)? A public client
+    /// could be anyone.
+    pub fn is_confidential(&self) -> bool {
+        self.method != AuthMethod::None
+    }
 }
 
 /// Finds and checks the client. Confidential clients must present their secret (by either
@@ -160,14 +162,14 @@ pub async fn authenticate(
         }
         Err(ClientLookupError::Database(e)) => return Err(e.into()),
     };
-    if client.token_endpoint_auth_method == "private_key_jwt" {
+    if client.token_endpoint_auth_method == AuthMethod::PrivateKeyJwt {
         let Some(assertion) = creds.assertion else {
             return Err(failed());
         };
         client_assertion::verify(state, &client, &assertion, creds.used_basic).await?;
         return Ok(AuthenticatedClient {
             client,
-            method: AuthMethod::Secret,
+            method: AuthMethod::PrivateKeyJwt,
         });
     }
     if creds.assertion.is_some() {
@@ -182,7 +184,11 @@ pub async fn authenticate(
             if !bool::from(actual.as_bytes().ct_eq(expected.as_bytes())) {
                 return Err(failed());
             }
-            AuthMethod::Secret
+            if creds.used_basic {
+                AuthMethod::ClientSecretBasic
+            } else {
+                AuthMethod::ClientSecretPost
+            }
         }
         (None, None) => AuthMethod::None,
         _ => return Err(failed()),

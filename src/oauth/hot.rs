@@ -15,9 +15,9 @@
 
 use crate::cache::TtlMap;
 use crate::clock::UnixTime;
+use crate::domain::Client;
 use crate::oauth::access_token::AccessTokenClaims;
 use crate::store::changes::Change;
-use crate::store::clients::ClientRow;
 use crate::store::grants::GrantStatus;
 use crate::store::resources::{ResourceRow, ResourceWithGrant};
 
@@ -26,7 +26,7 @@ const CAPACITY: usize = 10_000;
 
 pub struct HotCache {
     ttl: i64,
-    clients: TtlMap<String, ClientRow>,
+    clients: TtlMap<String, Client>,
     /// By (resource URI, client_id).
     resources: TtlMap<(String, String), ResourceWithGrant>,
     resources_by_uri: TtlMap<String, ResourceRow>,
@@ -89,14 +89,14 @@ impl HotCache {
         }
     }
 
-    pub fn client(&self, client_id: &str, now: UnixTime) -> Option<ClientRow> {
+    pub fn client(&self, client_id: &str, now: UnixTime) -> Option<Client> {
         if !self.enabled() {
             return None;
         }
         self.clients.get(client_id, now)
     }
 
-    pub fn put_client(&self, client: &ClientRow, now: UnixTime) {
+    pub fn put_client(&self, client: &Client, now: UnixTime) {
         if self.enabled() {
             self.clients.put(
                 client.client_id.clone(),

@@ -9,7 +9,6 @@ use crate::oauth::access_token;
 use crate::oauth::client_auth;
 use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;
-use crate::oauth::policy::uri_list;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize)]
@@ -50,7 +49,7 @@ pub async fn handle(
     let creds = client_auth::credentials(authorization, params)?;
     let authenticated = client_auth::authenticate(state, creds).await?;
     // A public client only names itself: anyone could, so it may not read token claims.
-    if matches!(authenticated.method, client_auth::AuthMethod::None) {
+    if !authenticated.is_confidential() {
         return Err(OAuthError::invalid_client(false));
     }
     let caller = authenticated.client;
@@ -59,7 +58,7 @@ pub async fn handle(
     let Some(claims) = access_token::verify(state, token, now) else {
         return Ok(INACTIVE);
     };
-    if !uri_list(&caller.served_resources).contains(&claims.aud) {
+    if !caller.serves(&claims.aud) {
         return Ok(INACTIVE);
     }
     if !crate::oauth::lookup::grant_is_live(state, &claims.gid).await? {

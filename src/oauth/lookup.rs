@@ -2,8 +2,8 @@
 //! id (fetching a client metadata document when the id is an https URL), a resource by its
 //! canonical URI, and whether a grant is live.
 
+use crate::domain::Client;
 use crate::state::AppState;
-use crate::store::clients::ClientRow;
 use crate::store::resources::ResourceRow;
 
 #[derive(Debug)]
@@ -18,7 +18,7 @@ pub enum ClientLookupError {
 pub async fn client(
     state: &AppState,
     client_id: &str,
-) -> Result<Option<ClientRow>, ClientLookupError> {
+) -> Result<Option<Client>, ClientLookupError> {
     if crate::oauth::cimd::is_document_url(client_id) {
         return crate::oauth::cimd::resolve(state, client_id)
             .await
@@ -34,7 +34,7 @@ pub async fn client(
 pub async fn stored_client(
     state: &AppState,
     client_id: &str,
-) -> Result<Option<ClientRow>, sqlx::Error> {
+) -> Result<Option<Client>, sqlx::Error> {
     let now = state.clock.now();
     if let Some(hit) = state.hot.client(client_id, now) {
         return Ok(Some(hit));

@@ -6,8 +6,8 @@
 
 use serde::Serialize;
 
-use crate::admin::resources::ADMIN_SCOPE;
-use crate::oauth::token::GrantType;
+use crate::domain::{AuthMethod, GrantType};
+use crate::oauth::scope::ADMIN_SCOPE;
 use crate::settings::Settings;
 
 /// Paths of our endpoints, relative to the issuer.
@@ -23,14 +23,15 @@ pub mod paths {
 }
 
 /// Client authentication methods of the token, introspection and revocation endpoints.
-pub const CLIENT_AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
+pub const CLIENT_AUTH_METHODS: [AuthMethod; 2] =
+    [AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost];
 /// At the token endpoint public clients also authenticate with `none` (plus PKCE), and
 /// clients with keys with `private_key_jwt`.
-pub const TOKEN_AUTH_METHODS: [&str; 4] = [
-    "client_secret_basic",
-    "client_secret_post",
-    "private_key_jwt",
-    "none",
+pub const TOKEN_AUTH_METHODS: [AuthMethod; 4] = [
+    AuthMethod::ClientSecretBasic,
+    AuthMethod::ClientSecretPost,
+    AuthMethod::PrivateKeyJwt,
+    AuthMethod::None,
 ];
 
 #[derive(Debug, Serialize)]
@@ -45,13 +46,13 @@ pub struct ServerMetadata {
     pub response_modes_supported: [&'static str; 1],
     pub code_challenge_methods_supported: [&'static str; 1],
     pub grant_types_supported: Vec<&'static str>,
-    pub token_endpoint_auth_methods_supported: [&'static str; 4],
+    pub token_endpoint_auth_methods_supported: [AuthMethod; 4],
     pub token_endpoint_auth_signing_alg_values_supported: [&'static str; 5],
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registration_endpoint: Option<String>,
     pub client_id_metadata_document_supported: bool,
-    pub introspection_endpoint_auth_methods_supported: [&'static str; 2],
-    pub revocation_endpoint_auth_methods_supported: [&'static str; 2],
+    pub introspection_endpoint_auth_methods_supported: [AuthMethod; 2],
+    pub revocation_endpoint_auth_methods_supported: [AuthMethod; 2],
     pub scopes_supported: Vec<String>,
     pub authorization_response_iss_parameter_supported: bool,
     pub prompt_values_supported: [&'static str; 3],

@@ -5,6 +5,7 @@ pub mod authorize;
 pub mod cimd;
 pub mod client_assertion;
 pub mod client_auth;
+pub mod client_metadata;
 pub mod domain_policy;
 pub mod error;
 pub mod external_token;

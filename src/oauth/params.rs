@@ -48,23 +48,8 @@ impl Params {
     }
 }
 
-/// The longest part of a request value any message repeats.
-pub const EXCERPT_CHARS: usize = 64;
-
-/// A request value as messages may repeat it: quoted, control characters replaced, and at
-/// most `EXCERPT_CHARS` characters (then `…`), so an error page is neither a billboard for
-/// whatever a link carries nor an amplifier of it.
-pub fn excerpt(value: &str) -> String {
-    let mut short: String = value
-        .chars()
-        .take(EXCERPT_CHARS)
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect();
-    if value.chars().nth(EXCERPT_CHARS).is_some() {
-        short.push('…');
-    }
-    format!("\"{short}\"")
-}
+// Messages quote request values the one way the domain layer does.
+pub use crate::domain::{EXCERPT_CHARS, excerpt};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]

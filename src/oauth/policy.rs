@@ -1,11 +1,11 @@
 //! Which client may get which audience and scopes (RFC 8707 §2, RFC 6749 §3.3), decided
 //! from the resource registry. Shared by every grant.
 
+use crate::domain::Client;
 use crate::oauth::error::OAuthError;
 use crate::oauth::resource;
 use crate::oauth::scope::ScopeSet;
 use crate::state::AppState;
-use crate::store::clients::ClientRow;
 use crate::store::resources::ResourceRow;
 
 /// The canonical URIs of a JSON array column.
@@ -16,9 +16,9 @@ pub fn uri_list(json: &str) -> Vec<String> {
 /// May `client` obtain tokens for `resource`? Both sides must agree: the client lists the
 /// resource (or lists none, meaning any open resource; never the built-in admin API), and
 /// the resource admits any client or names this one.
-pub fn client_may_use(client: &ClientRow, resource: &ResourceRow) -> bool {
-    let listed = uri_list(&client.resources);
-    let client_side = listed.contains(&resource.uri) || (listed.is_empty() && !resource.builtin);
+pub fn client_may_use(client: &Client, resource: &ResourceRow) -> bool {
+    let client_side =
+        client.lists_resource(&resource.uri) || (client.resources.is_empty() && !resource.builtin);
     let resource_side = match &resource.allowed_clients {
         None => true,
         Some(ids) => uri_list(ids).contains(&client.client_id),
@@ -28,10 +28,10 @@ pub fn client_may_use(client: &ClientRow, resource: &ResourceRow) -> bool {
 
 /// The canonical URI a request names (or implies: the client's only listed resource);
 /// `None` when the client lists none and named none, so the registry must decide.
-pub fn requested_uri(client: &ClientRow, requested: &[&str]) -> Result<Option<String>, OAuthError> {
+pub fn requested_uri(client: &Client, requested: &[&str]) -> Result<Option<String>, OAuthError> {
     match requested {
-        [] => match uri_list(&client.resources).as_slice() {
-            [only] => Ok(Some(only.clone())),
+        [] => match client.resources.as_slice() {
+            [only] => Ok(Some(only.as_str().to_owned())),
             [] => Ok(None),
             _ => Err(OAuthError::invalid_target(
                 "the resource parameter is required",
@@ -46,7 +46,7 @@ pub fn requested_uri(client: &ClientRow, requested: &[&str]) -> Result<Option<St
 
 /// Checks that `client` may use `found` (the resource stored under `uri`, if any).
 pub fn usable(
-    client: &ClientRow,
+    client: &Client,
     uri: &str,
     found: Option<ResourceRow>,
 ) -> Result<ResourceRow, OAuthError> {
@@ -61,7 +61,7 @@ pub fn usable(
 /// Resolves the `resource` parameters of a request to one registered resource.
 pub async fn resolve_resource(
     state: &AppState,
-    client: &ClientRow,
+    client: &Client,
     requested: &[&str],
 ) -> Result<ResourceRow, OAuthError> {
     match requested_uri(client, requested)? {
@@ -78,7 +78,7 @@ pub async fn resolve_resource(
 /// them) send no `resource` at all.
 async fn only_usable_resource(
     state: &AppState,
-    client: &ClientRow,
+    client: &Client,
 ) -> Result<ResourceRow, OAuthError> {
     let candidates = state.store.resources_page("", 1000).await?;
     let mut usable = candidates.into_iter().filter(|r| client_may_use(client, r));
@@ -94,8 +94,12 @@ async fn only_usable_resource(
 /// client's allowed scopes when it has a list. The resource's scopes are always in the
 /// catalogue (a scope a resource accepts cannot be deleted, see `admin::scopes::delete`),
 /// so this is within the catalogue too, without reading it on every token.
-pub fn permitted_scopes(client: &ClientRow, resource: &ResourceRow) -> ScopeSet {
-    permitted(&resource.scopes, client.scopes.as_deref())
+pub fn permitted_scopes(client: &Client, resource: &ResourceRow) -> ScopeSet {
+    let accepted = ScopeSet::from_stored(&resource.scopes);
+    match &client.scopes {
+        Some(allowed) => accepted.intersection(allowed),
+        None => accepted,
+    }
 }
 
 fn permitted(resource_scopes: &str, client_scopes: Option<&str>) -> ScopeSet {
@@ -120,14 +124,14 @@ pub fn narrow_stored(stored: &str, client_scopes: Option<&str>, resource_scopes:
 /// resource now. Every grant that reuses consent goes through here, so an admin who takes
 /// a scope from a client or a resource takes it from every grant at its next use, instead
 /// of only refusing new authorizations. Empty means nothing is left: the grant is over.
-pub fn still_permitted(stored: &ScopeSet, client: &ClientRow, resource: &ResourceRow) -> ScopeSet {
+pub fn still_permitted(stored: &ScopeSet, client: &Client, resource: &ResourceRow) -> ScopeSet {
     stored.intersection(&permitted_scopes(client, resource))
 }
 
 /// The scopes to grant: the requested ones if the resource accepts them and the client may
 /// ask for them, else (nothing requested) the resource's defaults that the client may have.
 pub fn resolve_scope(
-    client: &ClientRow,
+    client: &Client,
     resource: &ResourceRow,
     requested: Option<&str>,
 ) -> Result<ScopeSet, OAuthError> {

@@ -1,20 +1,18 @@
-//! Redirect URI matching (OAuth 2.1 §4.1.1, RFC 8252 §7.3): exact string comparison with
+//! Redirect URIs: which may be registered (OAuth 2.1 §2.3.1, RFC 8252 §7), and how a
+//! requested one matches (OAuth 2.1 §4.1.1, RFC 8252 §7.3): exact string comparison with
 //! the registered URIs; the one exception is a loopback redirect (127.0.0.1, [::1] or
 //! localhost over http), whose port may differ because native apps pick a free port.
 
-use url::{Host, Url};
+use url::Url;
+
+use crate::domain::RedirectUri;
+use crate::net::is_loopback_host;
 
 fn loopback(url: &Url) -> bool {
-    url.scheme() == "http"
-        && match url.host() {
-            Some(Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(Host::Ipv6(ip)) => ip.is_loopback(),
-            Some(Host::Domain(d)) => d == "localhost",
-            None => false,
-        }
+    url.scheme() == "http" && is_loopback_host(url)
 }
 
-/// Is `uri` a loopback redirect (RFC 8252 §7.3)?
+/// Is `uri` a loopback redirect (RFC 8252 §7.3): plain http to this machine?
 pub fn is_loopback(uri: &str) -> bool {
     Url::parse(uri).is_ok_and(|u| loopback(&u))
 }
@@ -26,22 +24,47 @@ pub fn is_native(uri: &str) -> bool {
     match Url::parse(uri) {
         // https to this machine is on the device as well, even if no port may change.
         Ok(u) => {
-            !matches!(u.scheme(), "http" | "https")
-                || match u.host() {
-                    Some(Host::Ipv4(ip)) => ip.is_loopback(),
-                    Some(Host::Ipv6(ip)) => ip.is_loopback(),
-                    Some(Host::Domain(d)) => d == "localhost",
-                    None => true,
-                }
+            !matches!(u.scheme(), "http" | "https") || u.host().is_none() || is_loopback_host(&u)
         }
         // Not a URL at all: never treat it as one a website has claimed.
         Err(_) => true,
     }
 }
 
+/// May `uri` be registered (OAuth 2.1 §2.3.1, RFC 8252 §7)? Absolute, no fragment, no
+/// user information; https, http on a loopback host, or a private-use scheme for native
+/// apps; never script-bearing schemes.
+pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
+    // Metadata documents bring these to the /authorize error page: an excerpt only.
+    let quoted = crate::oauth::params::excerpt(uri);
+    let parsed = Url::parse(uri).map_err(|e| format!("{quoted} is not an absolute URI ({e})"))?;
+    if uri.contains('#') {
+        return Err(format!("{quoted} must not contain a fragment"));
+    }
+    // `https://app.example@evil.example/cb` goes to evil.example: userinfo only misleads.
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(format!("{quoted} must not contain user information"));
+    }
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback_host(&parsed) => Ok(()),
+        "http" => Err(format!(
+            "{quoted}: plain http is allowed only for loopback hosts"
+        )),
+        "javascript" | "data" | "file" | "vbscript" | "about" | "blob" => {
+            Err(format!("{quoted} uses a forbidden scheme"))
+        }
+        // RFC 8252 §7.1: private-use schemes are reverse domain names, so contain a dot.
+        scheme if scheme.contains('.') => Ok(()),
+        _ => Err(format!(
+            "{quoted}: the scheme is not https, loopback http or a reverse-domain private-use scheme"
+        )),
+    }
+}
+
 /// The registered URI that `requested` matches, if any.
-pub fn find_match<'a>(requested: &str, registered: &'a [String]) -> Option<&'a String> {
-    if let Some(exact) = registered.iter().find(|r| *r == requested) {
+pub fn find_match<'a>(requested: &str, registered: &'a [RedirectUri]) -> Option<&'a RedirectUri> {
+    if let Some(exact) = registered.iter().find(|r| r.as_str() == requested) {
         return Some(exact);
     }
     let wanted = Url::parse(requested).ok().filter(loopback)?;
@@ -49,13 +72,13 @@ pub fn find_match<'a>(requested: &str, registered: &'a [String]) -> Option<&'a S
         return None;
     }
     registered.iter().find(|candidate| {
-        let Ok(c) = Url::parse(candidate) else {
+        let Ok(c) = Url::parse(candidate.as_str()) else {
             return false;
         };
         loopback(&c)
             && c.username().is_empty()
             && wanted.username().is_empty()
-            && strip_port(candidate) == strip_port(requested)
+            && strip_port(candidate.as_str()) == strip_port(requested)
     })
 }
 
@@ -85,8 +108,10 @@ fn strip_port(uri: &str) -> String {
 mod tests {
     use super::*;
 
-    fn reg(uris: &[&str]) -> Vec<String> {
-        uris.iter().map(|s| (*s).to_owned()).collect()
+    fn reg(uris: &[&str]) -> Vec<RedirectUri> {
+        uris.iter()
+            .map(|s| RedirectUri::new((*s).to_owned()))
+            .collect()
     }
 
     #[test]

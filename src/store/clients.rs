@@ -1,10 +1,12 @@
 //! OAuth clients.
 
 use crate::clock::UnixTime;
+use crate::domain::{Client, GrantTypes, RedirectUri, Registration, ResourceUri, ScopeSet};
 use crate::store::changes::Change;
 use crate::store::grants::{GrantsOf, Narrow, narrow_grants};
 use crate::store::{Store, on_pool};
 
+/// A `clients` row as stored; `Client` is what the rest of Warden sees.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ClientRow {
     pub client_id: String,
@@ -48,49 +50,115 @@ macro_rules! select {
     };
 }
 
+fn decode(e: impl std::error::Error + Send + Sync + 'static) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(e))
+}
+
+fn uris<T: serde::de::DeserializeOwned>(json: &str) -> Result<Vec<T>, sqlx::Error> {
+    serde_json::from_str(json).map_err(decode)
+}
+
+fn to_json<T: serde::Serialize>(list: &[T]) -> String {
+    // A list of strings always serializes.
+    serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
+}
+
+impl TryFrom<ClientRow> for Client {
+    type Error = sqlx::Error;
+
+    fn try_from(row: ClientRow) -> Result<Client, sqlx::Error> {
+        Ok(Client {
+            token_endpoint_auth_method: row.token_endpoint_auth_method.parse().map_err(decode)?,
+            redirect_uris: uris::<RedirectUri>(&row.redirect_uris)?,
+            grant_types: GrantTypes::parse_space_separated(&row.grant_types).map_err(decode)?,
+            resources: uris::<ResourceUri>(&row.resources)?,
+            scopes: row.scopes.as_deref().map(ScopeSet::from_stored),
+            served_resources: uris::<ResourceUri>(&row.served_resources)?,
+            registration: row.registration.parse().map_err(decode)?,
+            client_id: row.client_id,
+            secret_hash: row.secret_hash,
+            name: row.name,
+            enabled: row.enabled,
+            jwks: row.jwks,
+            jwks_uri: row.jwks_uri,
+            registration_token_hash: row.registration_token_hash,
+            metadata: row.metadata,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+impl From<&Client> for ClientRow {
+    fn from(c: &Client) -> ClientRow {
+        ClientRow {
+            client_id: c.client_id.clone(),
+            secret_hash: c.secret_hash.clone(),
+            name: c.name.clone(),
+            token_endpoint_auth_method: c.token_endpoint_auth_method.as_str().to_owned(),
+            redirect_uris: to_json(&c.redirect_uris),
+            grant_types: c.grant_types.to_space_separated(),
+            resources: to_json(&c.resources),
+            scopes: c.scopes.as_ref().map(ScopeSet::to_scope_string),
+            served_resources: to_json(&c.served_resources),
+            enabled: c.enabled,
+            registration: c.registration.as_str().to_owned(),
+            jwks: c.jwks.clone(),
+            jwks_uri: c.jwks_uri.clone(),
+            registration_token_hash: c.registration_token_hash.clone(),
+            metadata: c.metadata.clone(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+fn clients(rows: Vec<ClientRow>) -> Result<Vec<Client>, sqlx::Error> {
+    rows.into_iter().map(Client::try_from).collect()
+}
+
 impl Store {
-    pub async fn client(&self, client_id: &str) -> Result<Option<ClientRow>, sqlx::Error> {
+    pub async fn client(&self, client_id: &str) -> Result<Option<Client>, sqlx::Error> {
         const CLIENT: &str = select!("WHERE client_id = $1");
-        on_pool!(self, |pool| sqlx::query_as::<_, ClientRow>(CLIENT)
+        let row = on_pool!(self, |pool| sqlx::query_as::<_, ClientRow>(CLIENT)
             .bind(client_id)
             .fetch_optional(&mut *pool)
-            .await)
+            .await)?;
+        row.map(Client::try_from).transpose()
     }
 
-    pub async fn clients_page(
-        &self,
-        after: &str,
-        limit: i64,
-    ) -> Result<Vec<ClientRow>, sqlx::Error> {
+    pub async fn clients_page(&self, after: &str, limit: i64) -> Result<Vec<Client>, sqlx::Error> {
         const CLIENTS_PAGE: &str = select!("WHERE client_id > $1 ORDER BY client_id LIMIT $2");
-        on_pool!(self, |pool| sqlx::query_as::<_, ClientRow>(CLIENTS_PAGE)
-            .bind(after)
-            .bind(limit)
-            .fetch_all(&mut *pool)
-            .await)
-    }
-
-    /// A page of the clients that came to be by `registration` (`admin`, `dynamic` or
-    /// `metadata_document`).
-    pub async fn clients_page_by_registration(
-        &self,
-        registration: &str,
-        after: &str,
-        limit: i64,
-    ) -> Result<Vec<ClientRow>, sqlx::Error> {
-        const CLIENTS_PAGE_BY_REGISTRATION: &str =
-            select!("WHERE registration = $1 AND client_id > $2 ORDER BY client_id LIMIT $3");
-        on_pool!(self, |pool| sqlx::query_as::<_, ClientRow>(
-            CLIENTS_PAGE_BY_REGISTRATION
+        clients(on_pool!(self, |pool| sqlx::query_as::<_, ClientRow>(
+            CLIENTS_PAGE
         )
-        .bind(registration)
         .bind(after)
         .bind(limit)
         .fetch_all(&mut *pool)
-        .await)
+        .await)?)
     }
 
-    pub async fn insert_client(&self, c: &ClientRow) -> Result<(), sqlx::Error> {
+    /// A page of the clients that came to be by `registration`.
+    pub async fn clients_page_by_registration(
+        &self,
+        registration: Registration,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<Client>, sqlx::Error> {
+        const CLIENTS_PAGE_BY_REGISTRATION: &str =
+            select!("WHERE registration = $1 AND client_id > $2 ORDER BY client_id LIMIT $3");
+        clients(on_pool!(self, |pool| sqlx::query_as::<_, ClientRow>(
+            CLIENTS_PAGE_BY_REGISTRATION
+        )
+        .bind(registration.as_str())
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&mut *pool)
+        .await)?)
+    }
+
+    pub async fn insert_client(&self, c: &Client) -> Result<(), sqlx::Error> {
+        let c = &ClientRow::from(c);
         const INSERT_CLIENT: &str = "INSERT INTO clients (client_id, secret_hash, name, \
             token_endpoint_auth_method, redirect_uris, grant_types, resources, scopes, \
             served_resources, enabled, registration, jwks, jwks_uri, registration_token_hash, \
@@ -121,7 +189,8 @@ impl Store {
 
     /// Replaces every mutable field of client `c.client_id` (not its secret), and narrows its
     /// live user grants to the scopes it may have now, in the same transaction.
-    pub async fn update_client(&self, c: &ClientRow, narrow: Narrow) -> Result<bool, sqlx::Error> {
+    pub async fn update_client(&self, c: &Client, narrow: Narrow) -> Result<bool, sqlx::Error> {
+        let c = &ClientRow::from(c);
         const UPDATE_CLIENT: &str = "UPDATE clients SET name = $2, token_endpoint_auth_method = \
             $3, redirect_uris = $4, grant_types = $5, resources = $6, scopes = $7, \
             served_resources = $8, enabled = $9, updated_at = $10 WHERE client_id = $1";

@@ -1,50 +1,13 @@
 //! Grants: every token descends from one, and revoking it ends them all.
 
 use crate::clock::UnixTime;
+use crate::domain::Grant;
+// Grants are read with their status in one query; the type lives with `Grant`.
+pub use crate::domain::GrantStatus;
 use crate::store::authorization::Consent;
 use crate::store::changes::Change;
 use crate::store::tx::{Conn, on_conn};
 use crate::store::{Store, is_unique_violation, on_pool};
-
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct GrantRow {
-    pub id: String,
-    pub kind: String,
-    pub client_id: String,
-    pub subject: String,
-    pub resource: String,
-    pub scope: String,
-    pub created_at: UnixTime,
-    pub revoked_at: Option<UnixTime>,
-    /// The client's name and redirect URIs when the user last consented, hashed
-    /// (`oauth::authorize::consent_fingerprint`); NULL for grants that record no consent.
-    pub consent_fingerprint: Option<String>,
-}
-
-/// What introspection needs to know about a token's grant, in one read.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct GrantStatus {
-    pub revoked_at: Option<UnixTime>,
-    pub client_enabled: bool,
-    pub resource_enabled: bool,
-    /// False when the grant's user is disabled or gone (always true for client grants).
-    pub user_enabled: bool,
-    /// What the status depends on, so a cached copy is forgotten when one of them changes.
-    pub status_client: String,
-    pub status_resource: String,
-    pub status_subject: String,
-    pub status_parent: Option<String>,
-    pub status_parent_client: Option<String>,
-}
-
-impl GrantStatus {
-    pub fn is_live(&self) -> bool {
-        self.revoked_at.is_none()
-            && self.client_enabled
-            && self.resource_enabled
-            && self.user_enabled
-    }
-}
 
 /// Whether a grant's `last_used_at` should be written now: at most once a minute (the
 /// account page shows it to the minute, and a write per token costs a round trip).
@@ -176,7 +139,7 @@ macro_rules! narrow_grants {
 }
 pub(crate) use {grant_scopes_sql, narrow_grants};
 
-/// `SELECT` of a `GrantRow`, then `$tail`.
+/// `SELECT` of a `Grant`, then `$tail`.
 macro_rules! select {
     ($tail:literal) => {
         concat!(
@@ -240,17 +203,17 @@ impl Store {
     }
 
     /// The grant a refresh or a code redemption issues from, with its status: one read.
-    pub async fn grant(&self, grant_id: &str) -> Result<Option<GrantRow>, sqlx::Error> {
+    pub async fn grant(&self, grant_id: &str) -> Result<Option<Grant>, sqlx::Error> {
         const GRANT: &str = select!("WHERE id = $1");
-        on_pool!(self, |pool| sqlx::query_as::<_, GrantRow>(GRANT)
+        on_pool!(self, |pool| sqlx::query_as::<_, Grant>(GRANT)
             .bind(grant_id)
             .fetch_optional(&mut *pool)
             .await)
     }
 
-    pub async fn grants_of_client(&self, client_id: &str) -> Result<Vec<GrantRow>, sqlx::Error> {
+    pub async fn grants_of_client(&self, client_id: &str) -> Result<Vec<Grant>, sqlx::Error> {
         const GRANTS_OF_CLIENT: &str = select!("WHERE client_id = $1 ORDER BY id");
-        on_pool!(self, |pool| sqlx::query_as::<_, GrantRow>(GRANTS_OF_CLIENT)
+        on_pool!(self, |pool| sqlx::query_as::<_, Grant>(GRANTS_OF_CLIENT)
             .bind(client_id)
             .fetch_all(&mut *pool)
             .await)
@@ -262,12 +225,12 @@ impl Store {
         client_id: &str,
         user_id: &str,
         resource: &str,
-    ) -> Result<Option<GrantRow>, sqlx::Error> {
+    ) -> Result<Option<Grant>, sqlx::Error> {
         const LIVE_USER_GRANT: &str = select!(
             "WHERE client_id = $1 AND subject = $2 AND resource = $3 \
              AND kind = 'authorization_code' AND revoked_at IS NULL"
         );
-        on_pool!(self, |pool| sqlx::query_as::<_, GrantRow>(LIVE_USER_GRANT)
+        on_pool!(self, |pool| sqlx::query_as::<_, Grant>(LIVE_USER_GRANT)
             .bind(client_id)
             .bind(user_id)
             .bind(resource)

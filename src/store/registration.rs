@@ -2,6 +2,7 @@
 //! trust, remembered assertion ids, and the clean-up of abandoned registrations.
 
 use crate::clock::UnixTime;
+use crate::domain::Client;
 use crate::store::changes::Change;
 use crate::store::clients::ClientRow;
 use crate::store::{Store, is_unique_violation, on_pool};
@@ -15,7 +16,8 @@ pub struct DomainPolicy {
 
 impl Store {
     /// Creates or refreshes the row of a metadata-document client from its latest document.
-    pub async fn upsert_document_client(&self, c: &ClientRow) -> Result<(), sqlx::Error> {
+    pub async fn upsert_document_client(&self, c: &Client) -> Result<(), sqlx::Error> {
+        let c = &ClientRow::from(c);
         const UPSERT_DOCUMENT_CLIENT: &str = "INSERT INTO clients (client_id, secret_hash, name, \
             token_endpoint_auth_method, redirect_uris, grant_types, resources, scopes, \
             served_resources, enabled, registration, jwks, jwks_uri, created_at, updated_at) \
@@ -39,7 +41,8 @@ impl Store {
         Ok(())
     }
 
-    pub async fn update_registered_client(&self, c: &ClientRow) -> Result<(), sqlx::Error> {
+    pub async fn update_registered_client(&self, c: &Client) -> Result<(), sqlx::Error> {
+        let c = &ClientRow::from(c);
         const UPDATE_REGISTERED_CLIENT: &str = "UPDATE clients SET name = $2, \
             token_endpoint_auth_method = $3, redirect_uris = $4, grant_types = $5, jwks = $6, \
             jwks_uri = $7, metadata = $8, updated_at = $9 WHERE client_id = $1";

@@ -1,36 +1,8 @@
 //! Upstream identity providers, the identities they vouch for, and pending round trips.
 
 use crate::clock::UnixTime;
+use crate::domain::Provider;
 use crate::store::{Store, on_pool};
-
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct ProviderRow {
-    pub id: String,
-    /// `oidc` or `oauth2`.
-    pub kind: String,
-    pub display_name: String,
-    pub issuer: Option<String>,
-    pub authorization_endpoint: Option<String>,
-    pub token_endpoint: Option<String>,
-    pub userinfo_endpoint: Option<String>,
-    pub client_id: String,
-    pub client_secret_sealed: String,
-    /// `client_secret_basic` or `client_secret_post`.
-    pub token_auth_method: String,
-    pub scopes: String,
-    pub subject_claim: String,
-    pub email_claim: String,
-    pub name_claim: String,
-    /// Treat the provider's email as verified when it says nothing (GitHub-style APIs).
-    pub trust_email: bool,
-    /// Space-separated email domains; empty admits every address.
-    pub allowed_domains: String,
-    /// `create`, `link-by-email` or `existing-only`.
-    pub on_first_login: String,
-    pub enabled: bool,
-    pub created_at: UnixTime,
-    pub updated_at: UnixTime,
-}
 
 #[derive(Clone, Debug, sqlx::FromRow, serde::Serialize)]
 pub struct IdentityRow {
@@ -56,7 +28,7 @@ pub struct UpstreamLoginRow {
     pub expires_at: UnixTime,
 }
 
-/// The columns of a `ProviderRow`, around `$before` and `$after`.
+/// The columns of a `Provider`, around `$before` and `$after`.
 macro_rules! provider_sql {
     ($before:literal, $after:literal) => {
         concat!(
@@ -71,10 +43,10 @@ macro_rules! provider_sql {
 }
 
 impl Store {
-    pub async fn upstream_provider(&self, id: &str) -> Result<Option<ProviderRow>, sqlx::Error> {
+    pub async fn upstream_provider(&self, id: &str) -> Result<Option<Provider>, sqlx::Error> {
         const UPSTREAM_PROVIDER: &str =
             provider_sql!("SELECT", "FROM upstream_providers WHERE id = $1");
-        on_pool!(self, |pool| sqlx::query_as::<_, ProviderRow>(
+        on_pool!(self, |pool| sqlx::query_as::<_, Provider>(
             UPSTREAM_PROVIDER
         )
         .bind(id)
@@ -85,12 +57,12 @@ impl Store {
     pub async fn upstream_providers(
         &self,
         enabled_only: bool,
-    ) -> Result<Vec<ProviderRow>, sqlx::Error> {
+    ) -> Result<Vec<Provider>, sqlx::Error> {
         const UPSTREAM_PROVIDERS: &str = provider_sql!(
             "SELECT",
             "FROM upstream_providers WHERE enabled OR NOT $1 ORDER BY display_name, id"
         );
-        on_pool!(self, |pool| sqlx::query_as::<_, ProviderRow>(
+        on_pool!(self, |pool| sqlx::query_as::<_, Provider>(
             UPSTREAM_PROVIDERS
         )
         .bind(enabled_only)
@@ -101,7 +73,7 @@ impl Store {
     /// Inserts or replaces a provider; `false` from an insert when the id is taken.
     pub async fn save_upstream_provider(
         &self,
-        p: &ProviderRow,
+        p: &Provider,
         replace: bool,
     ) -> Result<bool, sqlx::Error> {
         const INSERT_PROVIDER: &str = provider_sql!(
@@ -131,7 +103,7 @@ impl Store {
         };
         on_pool!(self, |pool| sqlx::query(sql)
             .bind(&p.id)
-            .bind(&p.kind)
+            .bind(p.kind.as_str())
             .bind(&p.display_name)
             .bind(&p.issuer)
             .bind(&p.authorization_endpoint)
@@ -139,14 +111,14 @@ impl Store {
             .bind(&p.userinfo_endpoint)
             .bind(&p.client_id)
             .bind(&p.client_secret_sealed)
-            .bind(&p.token_auth_method)
+            .bind(p.token_auth_method.as_str())
             .bind(&p.scopes)
             .bind(&p.subject_claim)
             .bind(&p.email_claim)
             .bind(&p.name_claim)
             .bind(p.trust_email)
             .bind(&p.allowed_domains)
-            .bind(&p.on_first_login)
+            .bind(p.on_first_login.as_str())
             .bind(p.enabled)
             .bind(p.created_at)
             .bind(p.updated_at)

@@ -14,13 +14,14 @@
 //!   address is a recycled address, not the same person).
 
 use super::{UpstreamError, UpstreamIdentity};
+use crate::domain::{OnFirstLogin, Provider};
 use crate::state::AppState;
 use crate::store::is_unique_violation;
-use crate::store::upstream::{IdentityRow, ProviderRow};
+use crate::store::upstream::IdentityRow;
 use crate::store::users::UserRow;
 
 /// Checks the provider's domain rule; `Ok` when the address may sign in.
-pub fn check_domain(p: &ProviderRow, id: &UpstreamIdentity) -> Result<(), UpstreamError> {
+pub fn check_domain(p: &Provider, id: &UpstreamIdentity) -> Result<(), UpstreamError> {
     if p.allowed_domains.trim().is_empty() {
         return Ok(());
     }
@@ -61,7 +62,7 @@ pub fn check_domain(p: &ProviderRow, id: &UpstreamIdentity) -> Result<(), Upstre
 /// The Warden user this identity signs in as (creating or linking one if the rules say so).
 pub async fn resolve(
     state: &AppState,
-    p: &ProviderRow,
+    p: &Provider,
     id: &UpstreamIdentity,
     link_user_id: Option<&str>,
 ) -> Result<UserRow, UpstreamError> {
@@ -101,7 +102,7 @@ pub async fn resolve(
         return link(state, p, row(&user.id)).await.map(|()| user);
     }
     let by_email = match (&id.email, id.email_verified) {
-        (Some(email), true) if p.on_first_login != "create" => {
+        (Some(email), true) if p.on_first_login != OnFirstLogin::Create => {
             if p.allowed_domains.trim().is_empty() {
                 // Refused at configuration since this rule exists; an older row may lack it.
                 return Err(UpstreamError::Forbidden(format!(
@@ -120,7 +121,7 @@ pub async fn resolve(
         }
         _ => None,
     };
-    match (by_email, p.on_first_login.as_str()) {
+    match (by_email, p.on_first_login) {
         (Some(user), _) => {
             if user.disabled {
                 return Err(disabled());
@@ -139,11 +140,13 @@ pub async fn resolve(
             }
             link(state, p, row(&user.id)).await.map(|()| user)
         }
-        (None, "existing-only") => Err(UpstreamError::Forbidden(format!(
+        (None, OnFirstLogin::ExistingOnly) => Err(UpstreamError::Forbidden(format!(
             "No Warden account matches this {} sign-in. Ask an administrator to create one.",
             p.display_name
         ))),
-        (None, _) => create(state, p, id, now, row).await,
+        (None, OnFirstLogin::Create | OnFirstLogin::LinkByEmail) => {
+            create(state, p, id, now, row).await
+        }
     }
 }
 
@@ -161,7 +164,7 @@ fn disabled() -> UpstreamError {
     UpstreamError::Forbidden("This account is disabled.".into())
 }
 
-async fn link(state: &AppState, p: &ProviderRow, row: IdentityRow) -> Result<(), UpstreamError> {
+async fn link(state: &AppState, p: &Provider, row: IdentityRow) -> Result<(), UpstreamError> {
     if state.store.link_identity(&row).await? {
         tracing::info!(provider = %p.id, user_id = %row.user_id, "upstream identity linked");
         Ok(())
@@ -177,7 +180,7 @@ async fn link(state: &AppState, p: &ProviderRow, row: IdentityRow) -> Result<(),
 /// username rules, else after the provider and subject.
 async fn create(
     state: &AppState,
-    p: &ProviderRow,
+    p: &Provider,
     id: &UpstreamIdentity,
     now: i64,
     row: impl Fn(&str) -> IdentityRow,

@@ -19,8 +19,9 @@ use oauth2::{
 use serde_json::Value;
 
 use crate::crypto::random;
+use crate::domain::{AuthMethod, Provider, ProviderKind};
 use crate::state::AppState;
-use crate::store::upstream::{ProviderRow, UpstreamLoginRow};
+use crate::store::upstream::UpstreamLoginRow;
 
 /// How long a browser may spend at the provider before the round trip expires.
 pub const LOGIN_TTL: i64 = 600;
@@ -84,8 +85,8 @@ pub struct Endpoints {
     pub iss_required: bool,
 }
 
-pub async fn endpoints(state: &AppState, p: &ProviderRow) -> Result<Endpoints, UpstreamError> {
-    if p.kind == "oidc" {
+pub async fn endpoints(state: &AppState, p: &Provider) -> Result<Endpoints, UpstreamError> {
+    if p.kind == ProviderKind::Oidc {
         let issuer = p.issuer.as_deref().unwrap_or_default();
         let d = oidc::discover(state, issuer).await?;
         Ok(Endpoints {
@@ -113,11 +114,7 @@ pub fn callback_uri(state: &AppState, provider_id: &str) -> String {
         .endpoint(&format!("/login/upstream/{provider_id}/callback"))
 }
 
-fn client(
-    state: &AppState,
-    p: &ProviderRow,
-    e: &Endpoints,
-) -> Result<UpstreamClient, UpstreamError> {
+fn client(state: &AppState, p: &Provider, e: &Endpoints) -> Result<UpstreamClient, UpstreamError> {
     let secret = state
         .master_key
         .open(&secret_kid(&p.id), &p.client_secret_sealed)
@@ -128,7 +125,7 @@ fn client(
         |what: &str| UpstreamError::Unavailable(format!("the provider's {what} is not a URL"));
     Ok(Client::new(ClientId::new(p.client_id.clone()))
         .set_client_secret(ClientSecret::new(secret))
-        .set_auth_type(if p.token_auth_method == "client_secret_post" {
+        .set_auth_type(if p.token_auth_method == AuthMethod::ClientSecretPost {
             AuthType::RequestBody
         } else {
             AuthType::BasicAuth
@@ -158,7 +155,7 @@ pub struct Begun {
 /// Starts a round trip: PKCE pair, `state`, `nonce`, one stored row, the provider's URL.
 pub async fn begin(
     state: &AppState,
-    p: &ProviderRow,
+    p: &Provider,
     request_id: Option<String>,
     link_user_id: Option<String>,
 ) -> Result<Begun, UpstreamError> {
@@ -175,7 +172,7 @@ pub async fn begin(
                 .split_ascii_whitespace()
                 .map(|s| Scope::new(s.to_owned())),
         );
-    if p.kind == "oidc" {
+    if p.kind == ProviderKind::Oidc {
         request = request.add_extra_param("nonce", nonce.clone());
     }
     let (url, csrf) = request.url();
@@ -218,7 +215,7 @@ pub struct UpstreamIdentity {
 /// sent the browser to, and a provider that promises it must send it.
 pub async fn finish(
     state: &AppState,
-    p: &ProviderRow,
+    p: &Provider,
     pending: &UpstreamLoginRow,
     code: &str,
     iss: Option<&str>,
@@ -251,7 +248,7 @@ pub async fn finish(
         .request_async(&http)
         .await
         .map_err(token_error)?;
-    let claims = if p.kind == "oidc" {
+    let claims = if p.kind == ProviderKind::Oidc {
         let id_token =
             response.extra_fields().id_token.as_deref().ok_or_else(|| {
                 UpstreamError::Invalid("the provider returned no ID token".into())
@@ -331,7 +328,7 @@ async fn userinfo(state: &AppState, url: &str, access_token: &str) -> Result<Val
 }
 
 /// Reads subject, email and name through the provider's claim mapping.
-fn identity_from(p: &ProviderRow, claims: &Value) -> Result<UpstreamIdentity, UpstreamError> {
+fn identity_from(p: &Provider, claims: &Value) -> Result<UpstreamIdentity, UpstreamError> {
     let text = |name: &str| match claims.get(name) {
         Some(Value::String(s)) if !s.is_empty() && s.len() <= 512 => Some(s.clone()),
         // GitHub's user ids are numbers.

@@ -10,8 +10,8 @@ use subtle::ConstantTimeEq;
 
 use super::UpstreamError;
 use crate::crypto::foreign_jwt::{ASYMMETRIC_ALGS, verifier};
+use crate::domain::Provider;
 use crate::state::AppState;
-use crate::store::upstream::ProviderRow;
 
 const SKEW: i64 = 60;
 const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
@@ -50,12 +50,7 @@ pub async fn discover(state: &AppState, issuer: &str) -> Result<Discovery, Upstr
                 u.scheme() == "https"
                     || (u.scheme() == "http"
                         && state.settings.dev_allow_loopback_fetch
-                        && match u.host() {
-                            Some(url::Host::Domain(d)) => d == "localhost",
-                            Some(url::Host::Ipv4(a)) => a.is_loopback(),
-                            Some(url::Host::Ipv6(a)) => a.is_loopback(),
-                            None => false,
-                        })
+                        && crate::net::is_loopback_host(&u))
             });
             if secure {
                 Ok(d)
@@ -138,7 +133,7 @@ fn check_time_and_audience(
 /// Verifies an ID token and returns its claims.
 pub async fn verify_id_token(
     state: &AppState,
-    p: &ProviderRow,
+    p: &Provider,
     jwks_uri: &str,
     token: &str,
     nonce: &str,

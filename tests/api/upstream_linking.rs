@@ -122,7 +122,7 @@ async fn an_email_claim_that_is_not_an_address_never_signs_in_as_that_local_user
         .await
         .unwrap()
         .unwrap();
-    row.on_first_login = "link-by-email".into();
+    row.on_first_login = warden::domain::OnFirstLogin::LinkByEmail;
     row.allowed_domains = String::new();
     app.state
         .store

@@ -6,8 +6,9 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 
 use super::ApiError;
-use crate::admin::resources::{ADMIN_AUDIENCE_PATH, ADMIN_SCOPE};
+use crate::admin::resources::ADMIN_AUDIENCE_PATH;
 use crate::oauth::access_token;
+use crate::oauth::scope::ADMIN_SCOPE;
 use crate::state::AppState;
 
 pub async fn require_admin(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {

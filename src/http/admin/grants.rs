@@ -5,15 +5,15 @@ use serde::Serialize;
 
 use super::{ApiError, admin};
 use crate::admin::AdminError;
+use crate::domain::{Grant, GrantKind};
 use crate::state::AppState;
-use crate::store::grants::GrantRow;
 
 type Result = std::result::Result<HttpResponse, ApiError>;
 
 #[derive(Serialize)]
 struct GrantView {
     id: String,
-    kind: String,
+    kind: GrantKind,
     client_id: String,
     subject: String,
     resource: String,
@@ -23,8 +23,8 @@ struct GrantView {
     revoked_at: Option<i64>,
 }
 
-impl From<GrantRow> for GrantView {
-    fn from(g: GrantRow) -> GrantView {
+impl From<Grant> for GrantView {
+    fn from(g: Grant) -> GrantView {
         GrantView {
             id: g.id,
             kind: g.kind,

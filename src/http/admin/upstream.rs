@@ -8,7 +8,7 @@ use crate::state::AppState;
 
 type Result = std::result::Result<HttpResponse, ApiError>;
 
-fn view(state: &AppState, row: crate::store::upstream::ProviderRow) -> ProviderView {
+fn view(state: &AppState, row: crate::domain::Provider) -> ProviderView {
     ProviderView::new(row, &state.settings.issuer)
 }
 

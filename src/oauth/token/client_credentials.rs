@@ -3,7 +3,7 @@
 //! client_credentials grant so that revocation can find it.
 
 use crate::oauth::access_token::{self, AccessTokenClaims};
-use crate::oauth::client_auth::{AuthMethod, AuthenticatedClient};
+use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;
 use crate::oauth::policy;
@@ -16,7 +16,7 @@ pub async fn exchange(
     authenticated: &AuthenticatedClient,
     params: &Params,
 ) -> Result<TokenResponse, OAuthError> {
-    if authenticated.method != AuthMethod::Secret {
+    if !authenticated.is_confidential() {
         return Err(OAuthError::unauthorized_client(
             "client_credentials needs a confidential client",
         ));

@@ -13,44 +13,8 @@ use crate::oauth::client_auth::{self, Credentials};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::params::Params;
 use crate::state::AppState;
-use crate::store::clients::ClientRow;
 
-/// Grant types Warden knows (RFC 6749 §4.1, §4.4, §6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GrantType {
-    AuthorizationCode,
-    RefreshToken,
-    ClientCredentials,
-    TokenExchange,
-}
-
-impl GrantType {
-    pub const ALL: [GrantType; 4] = [
-        GrantType::AuthorizationCode,
-        GrantType::RefreshToken,
-        GrantType::ClientCredentials,
-        GrantType::TokenExchange,
-    ];
-
-    pub fn parse(value: &str) -> Option<GrantType> {
-        match value {
-            "authorization_code" => Some(GrantType::AuthorizationCode),
-            "refresh_token" => Some(GrantType::RefreshToken),
-            "client_credentials" => Some(GrantType::ClientCredentials),
-            token_exchange::GRANT_TYPE => Some(GrantType::TokenExchange),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GrantType::AuthorizationCode => "authorization_code",
-            GrantType::RefreshToken => "refresh_token",
-            GrantType::ClientCredentials => "client_credentials",
-            GrantType::TokenExchange => token_exchange::GRANT_TYPE,
-        }
-    }
-}
+pub use crate::domain::GrantType;
 
 /// A successful token response (RFC 6749 §5.1): every member present, never null.
 #[derive(Debug, Serialize)]
@@ -88,7 +52,7 @@ pub async fn handle(
     let grant_type = params
         .require("grant_type")
         .map_err(OAuthError::invalid_request)?;
-    let Some(grant_type) = GrantType::parse(grant_type) else {
+    let Ok(grant_type) = grant_type.parse::<GrantType>() else {
         return Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             format!("grant_type {grant_type:?} is not supported"),
@@ -102,7 +66,7 @@ pub async fn handle(
             "too many token requests from this client; retry after a second",
         ));
     }
-    if !allows(&client.client, grant_type) {
+    if !client.client.allows(grant_type) {
         return Err(OAuthError::unauthorized_client(format!(
             "this client may not use the {} grant",
             grant_type.as_str()
@@ -114,8 +78,4 @@ pub async fn handle(
         GrantType::ClientCredentials => client_credentials::exchange(state, &client, params).await,
         GrantType::TokenExchange => token_exchange::exchange(state, &client, params).await,
     }
-}
-
-pub fn allows(client: &ClientRow, grant: GrantType) -> bool {
-    client.grant_types.split(' ').any(|g| g == grant.as_str())
 }

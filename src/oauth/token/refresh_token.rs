@@ -10,6 +10,7 @@
 //! `resource` may only narrow.
 
 use crate::crypto::{random, successor};
+use crate::domain::Client;
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;
@@ -22,7 +23,6 @@ use crate::oauth::token::user_grant::{
 };
 use crate::state::AppState;
 use crate::store::authorization::RefreshForIssue;
-use crate::store::clients::ClientRow;
 use crate::store::resources::ResourceRow;
 
 pub async fn exchange(
@@ -142,7 +142,7 @@ impl From<sqlx::Error> for Refusal {
 /// holds, and what it holds narrows to what the admin permits today.
 async fn narrowed(
     state: &AppState,
-    client: &ClientRow,
+    client: &Client,
     params: &Params,
     old: &RefreshForIssue,
 ) -> Result<Narrowed, Refusal> {

@@ -13,7 +13,7 @@
 use serde_json::{Value, json};
 
 use crate::oauth::access_token::{self, AccessTokenClaims};
-use crate::oauth::client_auth::{AuthMethod, AuthenticatedClient};
+use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::external_token;
 use crate::oauth::params::Params;
@@ -133,7 +133,7 @@ async fn run(
     params: &Params,
     attempt: &mut Attempt,
 ) -> Result<Exchanged, OAuthError> {
-    if caller.method != AuthMethod::Secret {
+    if !caller.is_confidential() {
         return Err(OAuthError::unauthorized_client(
             "token exchange needs an authenticated confidential client",
         ));
@@ -162,7 +162,7 @@ async fn run(
     attempt.subject = subject.sub.clone();
     attempt.source = subject.audience.clone();
 
-    if !uri_list(&client.served_resources).contains(&subject.audience) {
+    if !client.serves(&subject.audience) {
         return Err(OAuthError::invalid_request(
             "the subject token was not issued for a resource this client serves",
         ));

@@ -5,17 +5,17 @@
 //! goes (OAuth 2.1 §7.5.4, RFC 9700 §4.14.2).
 
 use crate::crypto::{random, successor};
+use crate::domain::Client;
 use crate::oauth::access_token::{self, AccessTokenClaims};
 use crate::oauth::error::OAuthError;
-use crate::oauth::token::{GrantType, TokenResponse, allows, refresh_token};
+use crate::oauth::token::{GrantType, TokenResponse, refresh_token};
 use crate::state::AppState;
 use crate::store::authorization::{RefreshTokenRow, Spend};
-use crate::store::clients::ClientRow;
 use crate::store::resources::ResourceRow;
 
 /// Whose tokens are issued: a user's grant to a client, for one resource.
 pub(crate) struct UserGrant<'a> {
-    pub client: &'a ClientRow,
+    pub client: &'a Client,
     pub grant_id: &'a str,
     pub user_id: &'a str,
     pub resource: &'a ResourceRow,
@@ -52,7 +52,10 @@ pub(crate) async fn issue(
 ) -> Result<TokenResponse, OAuthError> {
     let now = state.clock.now();
     let client_id = grant.client.client_id.as_str();
-    let refresh_token = allows(grant.client, GrantType::RefreshToken).then(random::token);
+    let refresh_token = grant
+        .client
+        .allows(GrantType::RefreshToken)
+        .then(random::token);
     let row = refresh_token.as_ref().map(|token| RefreshTokenRow {
         token_hash: random::sha256_b64(token),
         grant_id: grant.grant_id.to_owned(),

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use warden::store::clients::ClientRow;
+use warden::domain::{Client, RedirectUri, Registration};
 
 use crate::helpers::browser::{
     Browser, PASSWORD, REDIRECT, authorize, authorize_url, interactive, pkce, redeem, sign_in,
@@ -43,7 +43,7 @@ fn native(extra: Value) -> Value {
 }
 
 /// The stored row of the client `client_id`.
-async fn stored(app: &TestApp, client_id: &str) -> ClientRow {
+async fn stored(app: &TestApp, client_id: &str) -> Client {
     app.state.store.client(client_id).await.unwrap().unwrap()
 }
 
@@ -91,7 +91,7 @@ async fn registration_assigns_its_own_ids_and_refuses_unsupported_or_malformed_m
     assert_eq!(body["token_endpoint_auth_method"], "none");
     assert_eq!(body["redirect_uris"], json!(["https://app.example/cb"]));
     let row = stored(&app, &client_id).await;
-    assert_eq!(row.registration, "dynamic");
+    assert_eq!(row.registration, Registration::Dynamic);
     assert_eq!(row.secret_hash, None);
 
     // Case 67 (dcr-no-redirect): a code client needs somewhere to return to.
@@ -136,7 +136,7 @@ async fn registration_assigns_its_own_ids_and_refuses_unsupported_or_malformed_m
         .await
         .unwrap()
         .into_iter()
-        .find(|c| c.registration == "admin")
+        .find(|c| c.registration == Registration::Admin)
         .unwrap()
         .client_id;
     for chosen in [
@@ -180,7 +180,7 @@ async fn registration_assigns_its_own_ids_and_refuses_unsupported_or_malformed_m
     );
     assert_eq!(
         stored(&app, &admin_client).await.registration,
-        "admin",
+        Registration::Admin,
         "the admin client is untouched"
     );
     let (status, _) = app
@@ -290,7 +290,7 @@ async fn registered_metadata_grants_no_scope_and_renders_escaped() {
     let client = TestClient::from_view(&body);
     let row = stored(&app, &client.client_id).await;
     assert_eq!(row.scopes, None, "no allowance beyond the resource's own");
-    assert_eq!(row.resources, "[]");
+    assert!(row.resources.is_empty());
     let p = pkce();
     for (extra, expected) in [
         (vec![("scope", "admin")], "invalid_scope"),
@@ -456,7 +456,7 @@ async fn registration_management_needs_the_clients_own_token_and_delete_ends_its
         401,
         "the token only works as a bearer token"
     );
-    let unchanged = json!([REDIRECT]).to_string();
+    let unchanged = vec![RedirectUri::new(REDIRECT.into())];
     assert_eq!(
         stored(&app, &client.client_id).await.redirect_uris,
         unchanged

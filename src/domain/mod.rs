@@ -1,0 +1,88 @@
+//! The domain model: the values the protocol decides on, as types. They are parsed once
+//! (from a request, a metadata document or a stored row, in `store/`) and never compared
+//! as strings afterwards. This layer sits below `store` and `oauth` and imports neither.
+
+/// `as_str`, `FromStr`, `Display` and string serde for a closed set of protocol names.
+macro_rules! protocol_enum {
+    ($ty:ident, $kind:literal, { $($variant:ident => $name:expr),+ $(,)? }) => {
+        impl $ty {
+            pub const fn as_str(self) -> &'static str {
+                match self { $($ty::$variant => $name),+ }
+            }
+        }
+        impl std::str::FromStr for $ty {
+            type Err = $crate::domain::UnknownValue;
+            fn from_str(s: &str) -> Result<$ty, Self::Err> {
+                $(if s == $name { return Ok($ty::$variant); })+
+                Err($crate::domain::UnknownValue { kind: $kind, value: s.to_owned() })
+            }
+        }
+        impl TryFrom<String> for $ty {
+            type Error = $crate::domain::UnknownValue;
+            fn try_from(s: String) -> Result<$ty, Self::Error> {
+                s.parse()
+            }
+        }
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<$ty, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+pub mod client;
+pub mod grant;
+pub mod provider;
+pub mod scope;
+
+pub use client::{
+    AuthMethod, Client, GrantType, GrantTypes, RedirectUri, Registration, ResourceUri,
+};
+pub use grant::{Grant, GrantKind, GrantStatus};
+pub use provider::{OnFirstLogin, Provider, ProviderKind};
+pub use scope::ScopeSet;
+
+/// The longest part of a request value any message repeats.
+pub const EXCERPT_CHARS: usize = 64;
+
+/// A request value as messages may repeat it: quoted, control characters replaced, and at
+/// most `EXCERPT_CHARS` characters (then `…`), so an error page is neither a billboard for
+/// whatever a link carries nor an amplifier of it.
+pub fn excerpt(value: &str) -> String {
+    let mut short: String = value
+        .chars()
+        .take(EXCERPT_CHARS)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if value.chars().nth(EXCERPT_CHARS).is_some() {
+        short.push('…');
+    }
+    format!("\"{short}\"")
+}
+
+/// A stored or submitted value that names no member of a closed set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownValue {
+    pub kind: &'static str,
+    pub value: String,
+}
+
+impl std::fmt::Display for UnknownValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown {} {:?}", self.kind, self.value)
+    }
+}
+
+impl std::error::Error for UnknownValue {}
