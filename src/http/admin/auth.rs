@@ -8,7 +8,7 @@ use actix_web::http::header;
 use super::ApiError;
 use crate::admin::resources::ADMIN_AUDIENCE_PATH;
 use crate::oauth::access_token;
-use crate::oauth::scope::ADMIN_SCOPE;
+use crate::oauth::scope::{ADMIN_SCOPE, ScopeSet};
 use crate::state::AppState;
 
 pub async fn require_admin(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
@@ -49,7 +49,7 @@ pub async fn require_admin(state: &AppState, req: &HttpRequest) -> Result<(), Ap
     if !live {
         return Err(unauthorized("the token has been revoked", true));
     }
-    if !claims.scope.split(' ').any(|s| s == ADMIN_SCOPE) {
+    if !ScopeSet::from_stored(&claims.scope).contains(ADMIN_SCOPE) {
         return Err(ApiError {
             www_authenticate: Some(format!(
                 "{realm}, error=\"insufficient_scope\", scope=\"{ADMIN_SCOPE}\""
