@@ -159,7 +159,7 @@ pub async fn add_issuer(
     let url = |field: &'static str, value: &str| -> Result<(), AdminError> {
         let parsed = url::Url::parse(value)
             .map_err(|e| AdminError::invalid(field, format!("not a URL ({e})")))?;
-        let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+        let loopback = crate::net::is_loopback_host(&parsed);
         if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
             return Err(AdminError::invalid(field, "must be an https URL"));
         }

@@ -128,7 +128,7 @@ fn endpoint(field: &'static str, value: Option<&str>) -> Result<String, AdminErr
     let value = value.ok_or_else(|| AdminError::invalid(field, "is required for this kind"))?;
     let parsed = url::Url::parse(value)
         .map_err(|e| AdminError::invalid(field, format!("not a URL ({e})")))?;
-    let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    let loopback = crate::net::is_loopback_host(&parsed);
     if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
         return Err(AdminError::invalid(field, "must be an https URL"));
     }

@@ -7,6 +7,7 @@ use crate::admin::resources::{self, NewResource, ResourceChanges, ResourceView};
 use crate::admin::scopes::{self, NewScope};
 use crate::admin::{Page, PageQuery};
 use crate::clock::{Clock, SystemClock};
+use crate::domain::AuthMethod;
 use crate::settings::Settings;
 use crate::startup::{load_master_key, open_database};
 
@@ -227,7 +228,7 @@ pub async fn client(settings: &Settings, command: ClientCommand) -> anyhow::Resu
                 scopes: scope.as_deref().map(words),
                 served_resources,
                 token_endpoint_auth_method: if public {
-                    Some("none".into())
+                    Some(AuthMethod::None.as_str().into())
                 } else {
                     auth_method
                 },
