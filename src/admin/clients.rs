@@ -182,10 +182,7 @@ pub async fn list(store: &Store, query: &ClientQuery) -> Result<Page<Client>, Ad
         None => store.clients_page(after, limit).await?,
         Some(r) => store.clients_page_by_registration(r, after, limit).await?,
     };
-    let next = (items.len() as i64 == limit)
-        .then(|| items.last().map(|c| c.client_id.clone()))
-        .flatten();
-    Ok(Page { items, next })
+    Ok(Page::of(items, limit, |c| c.client_id.clone()))
 }
 
 pub async fn update(

@@ -81,6 +81,24 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// A page of up to `limit` items: a full page's last key is the cursor for the next one
+    /// (one extra, empty request at the very end is the price of not counting).
+    pub fn of(items: Vec<T>, limit: i64, key: impl Fn(&T) -> String) -> Page<T> {
+        let next = (items.len() as i64 == limit)
+            .then(|| items.last().map(key))
+            .flatten();
+        Page { items, next }
+    }
+
+    pub fn map<V>(self, view: impl FnMut(T) -> V) -> Page<V> {
+        Page {
+            items: self.items.into_iter().map(view).collect(),
+            next: self.next,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {

@@ -145,10 +145,7 @@ pub async fn list(store: &Store, query: &PageQuery) -> Result<Page<ResourceRow>,
     let items = store
         .resources_page(query.after.as_deref().unwrap_or(""), limit)
         .await?;
-    let next = (items.len() as i64 == limit)
-        .then(|| items.last().map(|r| r.id.clone()))
-        .flatten();
-    Ok(Page { items, next })
+    Ok(Page::of(items, limit, |r| r.id.clone()))
 }
 
 pub async fn update(

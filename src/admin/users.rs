@@ -121,10 +121,7 @@ pub async fn list(store: &Store, query: &PageQuery) -> Result<Page<UserRow>, Adm
     let items = store
         .users_page(query.after.as_deref().unwrap_or(""), limit)
         .await?;
-    let next = (items.len() as i64 == limit)
-        .then(|| items.last().map(|u| u.username.clone()))
-        .flatten();
-    Ok(Page { items, next })
+    Ok(Page::of(items, limit, |u| u.username.clone()))
 }
 
 /// A new password or a disabled account ends the user's sessions; a new password also

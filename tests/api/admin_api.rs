@@ -711,3 +711,43 @@ async fn admins_list_self_registered_clients_apart() {
         (422, Some("registration"))
     );
 }
+
+/// Every operation the document lists, except the document itself, wants the admin token
+/// before it reads anything else (the route table only accepts `AdminCaller` handlers).
+#[tokio::test]
+async fn every_documented_admin_route_refuses_a_request_without_a_token() {
+    let app = spawn_app().await;
+    let doc = app.get_json("/admin/v1/openapi.json").await;
+    let mut checked = 0;
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        if path == "/admin/v1/openapi.json" {
+            continue;
+        }
+        let concrete = path.replace('{', "").replace('}', "");
+        for method in operations.as_object().unwrap().keys() {
+            let Ok(method) = Method::from_bytes(method.to_ascii_uppercase().as_bytes()) else {
+                continue;
+            };
+            if ![Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE]
+                .contains(&method)
+            {
+                continue;
+            }
+            let response = app
+                .http
+                .request(method.clone(), format!("{}{concrete}", app.issuer))
+                .json(&serde_json::json!({}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 401, "{method} {path}");
+            assert_eq!(
+                response.headers()["www-authenticate"],
+                "Bearer realm=\"warden-admin\"",
+                "{method} {path}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 46, "only {checked} operations documented");
+}

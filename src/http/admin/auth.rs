@@ -1,9 +1,13 @@
 //! Bearer authentication of the admin API (RFC 6750 §2.1, §3): a live Warden access token
 //! for `{issuer}/admin` carrying `warden:admin`.
 
-use actix_web::HttpRequest;
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
 
 use super::ApiError;
 use crate::admin::resources::ADMIN_AUDIENCE_PATH;
@@ -11,7 +15,29 @@ use crate::oauth::access_token;
 use crate::oauth::scope::{ADMIN_SCOPE, ScopeSet};
 use crate::state::AppState;
 
-pub async fn require_admin(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
+/// Proof that the request carries a live admin token. Every admin handler takes it as its
+/// first argument, and the route table (`super::routes`) accepts no handler that does not,
+/// so no admin route can skip the check.
+#[derive(Debug)]
+pub struct AdminCaller(());
+
+impl FromRequest for AdminCaller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<AdminCaller, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| super::internal(anyhow::anyhow!("no application state")))?;
+            require_admin(state, &req).await?;
+            Ok(AdminCaller(()))
+        })
+    }
+}
+
+async fn require_admin(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
     let realm = "Bearer realm=\"warden-admin\"";
     let unauthorized = |detail: &str, with_error: bool| ApiError {
         www_authenticate: Some(if with_error {

@@ -1,33 +1,25 @@
 //! /admin/v1/clients
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::web;
 
-use super::{ApiError, admin};
-use crate::admin::Page;
+use super::AdminCaller;
+use super::respond::{Reply, created, no_content, ok, page};
 use crate::admin::clients::{self, ClientChanges, ClientView};
 use crate::state::AppState;
 
-type Result = std::result::Result<HttpResponse, ApiError>;
-
 pub async fn list(
+    _: AdminCaller,
     state: web::Data<AppState>,
-    req: HttpRequest,
     query: web::Query<clients::ClientQuery>,
-) -> Result {
-    admin(&state, &req).await?;
-    let page = clients::list(&state.store, &query).await?;
-    Ok(HttpResponse::Ok().json(Page {
-        items: page.items.into_iter().map(ClientView::from).collect(),
-        next: page.next,
-    }))
+) -> Reply {
+    page(clients::list(&state.store, &query).await?, ClientView::from)
 }
 
 pub async fn create(
+    _: AdminCaller,
     state: web::Data<AppState>,
-    req: HttpRequest,
     body: web::Json<clients::NewClient>,
-) -> Result {
-    admin(&state, &req).await?;
+) -> Reply {
     let view = clients::create(
         &state.store,
         &state.master_key,
@@ -35,61 +27,43 @@ pub async fn create(
         state.clock.now(),
     )
     .await?;
-    Ok(HttpResponse::Created().json(view))
+    created(view)
 }
 
-pub async fn get(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result {
-    admin(&state, &req).await?;
-    Ok(HttpResponse::Ok().json(ClientView::from(clients::get(&state.store, &id).await?)))
+pub async fn get(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
+    ok(ClientView::from(clients::get(&state.store, &id).await?))
 }
 
 pub async fn update(
+    _: AdminCaller,
     state: web::Data<AppState>,
-    req: HttpRequest,
     id: web::Path<String>,
     body: web::Json<ClientChanges>,
-) -> Result {
-    admin(&state, &req).await?;
+) -> Reply {
     change(&state, &id, body.into_inner()).await
 }
 
-pub async fn disable(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    id: web::Path<String>,
-) -> Result {
-    admin(&state, &req).await?;
-    change(
-        &state,
-        &id,
-        ClientChanges {
-            enabled: Some(false),
-            ..Default::default()
-        },
-    )
-    .await
+pub async fn disable(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
+    change(&state, &id, enabled(false)).await
 }
 
-pub async fn enable(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result {
-    admin(&state, &req).await?;
-    change(
-        &state,
-        &id,
-        ClientChanges {
-            enabled: Some(true),
-            ..Default::default()
-        },
-    )
-    .await
+pub async fn enable(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
+    change(&state, &id, enabled(true)).await
 }
 
-async fn change(state: &AppState, id: &str, changes: ClientChanges) -> Result {
+fn enabled(enabled: bool) -> ClientChanges {
+    ClientChanges {
+        enabled: Some(enabled),
+        ..Default::default()
+    }
+}
+
+async fn change(state: &AppState, id: &str, changes: ClientChanges) -> Reply {
     let row = clients::update(&state.store, id, changes, state.clock.now()).await?;
-    Ok(HttpResponse::Ok().json(ClientView::from(row)))
+    ok(ClientView::from(row))
 }
 
-pub async fn delete(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result {
-    admin(&state, &req).await?;
+pub async fn delete(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
     clients::delete(&state.store, &id, state.clock.now()).await?;
-    Ok(HttpResponse::NoContent().finish())
+    no_content()
 }

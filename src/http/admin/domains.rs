@@ -1,13 +1,12 @@
 //! /admin/v1/metadata-domains
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::web;
 use serde::Deserialize;
 
-use super::{ApiError, admin};
+use super::AdminCaller;
+use super::respond::{Reply, items, no_content, ok};
 use crate::admin::domains;
 use crate::state::AppState;
-
-type Result = std::result::Result<HttpResponse, ApiError>;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -15,28 +14,24 @@ pub struct PolicyBody {
     policy: String,
 }
 
-pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result {
-    admin(&state, &req).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": domains::list(&state.store).await? })))
+pub async fn list(_: AdminCaller, state: web::Data<AppState>) -> Reply {
+    items(domains::list(&state.store).await?)
 }
 
 pub async fn put(
+    _: AdminCaller,
     state: web::Data<AppState>,
-    req: HttpRequest,
     domain: web::Path<String>,
     body: web::Json<PolicyBody>,
-) -> Result {
-    admin(&state, &req).await?;
-    Ok(HttpResponse::Ok()
-        .json(domains::set(&state.store, &domain, &body.policy, state.clock.now()).await?))
+) -> Reply {
+    ok(domains::set(&state.store, &domain, &body.policy, state.clock.now()).await?)
 }
 
 pub async fn delete(
+    _: AdminCaller,
     state: web::Data<AppState>,
-    req: HttpRequest,
     domain: web::Path<String>,
-) -> Result {
-    admin(&state, &req).await?;
+) -> Reply {
     domains::forget(&state.store, &domain).await?;
-    Ok(HttpResponse::NoContent().finish())
+    no_content()
 }

@@ -1,61 +1,51 @@
 //! /admin/v1/resources/{id}/downstreams, /admin/v1/trusted-issuers, /admin/v1/exchanges
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::web;
 use serde::Deserialize;
 
-use super::{ApiError, admin};
+use super::AdminCaller;
+use super::respond::{Reply, created, items, no_content, ok};
 use crate::admin::exchange::{self, Downstream, NewIssuer};
-use crate::admin::{AdminError, MAX_PAGE};
+use crate::admin::{Page, PageQuery};
 use crate::state::AppState;
 
-type Result = std::result::Result<HttpResponse, ApiError>;
-
 pub async fn get_downstreams(
+    _: AdminCaller,
     state: web::Data<AppState>,
-    req: HttpRequest,
     id: web::Path<String>,
-) -> Result {
-    admin(&state, &req).await?;
-    Ok(HttpResponse::Ok()
-        .json(serde_json::json!({ "items": exchange::downstreams(&state.store, &id).await? })))
+) -> Reply {
+    items(exchange::downstreams(&state.store, &id).await?)
 }
 
 pub async fn put_downstreams(
+    _: AdminCaller,
     state: web::Data<AppState>,
-    req: HttpRequest,
     id: web::Path<String>,
     body: web::Json<Vec<Downstream>>,
-) -> Result {
-    admin(&state, &req).await?;
-    let items =
-        exchange::set_downstreams(&state.store, &id, body.into_inner(), state.clock.now()).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+) -> Reply {
+    let now = state.clock.now();
+    items(exchange::set_downstreams(&state.store, &id, body.into_inner(), now).await?)
 }
 
-pub async fn list_issuers(state: web::Data<AppState>, req: HttpRequest) -> Result {
-    admin(&state, &req).await?;
-    Ok(HttpResponse::Ok()
-        .json(serde_json::json!({ "items": exchange::issuers(&state.store).await? })))
+pub async fn list_issuers(_: AdminCaller, state: web::Data<AppState>) -> Reply {
+    items(exchange::issuers(&state.store).await?)
 }
 
 pub async fn add_issuer(
+    _: AdminCaller,
     state: web::Data<AppState>,
-    req: HttpRequest,
     body: web::Json<NewIssuer>,
-) -> Result {
-    admin(&state, &req).await?;
-    Ok(HttpResponse::Created()
-        .json(exchange::add_issuer(&state.store, body.into_inner(), state.clock.now()).await?))
+) -> Reply {
+    created(exchange::add_issuer(&state.store, body.into_inner(), state.clock.now()).await?)
 }
 
 pub async fn remove_issuer(
+    _: AdminCaller,
     state: web::Data<AppState>,
-    req: HttpRequest,
     id: web::Path<String>,
-) -> Result {
-    admin(&state, &req).await?;
+) -> Reply {
     exchange::remove_issuer(&state.store, &id).await?;
-    Ok(HttpResponse::NoContent().finish())
+    no_content()
 }
 
 #[derive(Deserialize)]
@@ -66,20 +56,16 @@ pub struct AuditQuery {
 }
 
 pub async fn audit(
+    _: AdminCaller,
     state: web::Data<AppState>,
-    req: HttpRequest,
     query: web::Query<AuditQuery>,
-) -> Result {
-    admin(&state, &req).await?;
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(
-            AdminError::invalid("limit", format!("must be between 1 and {MAX_PAGE}")).into(),
-        );
+) -> Reply {
+    // The audit log pages backwards from `before`, with the same bounds on `limit`.
+    let limit = PageQuery {
+        limit: query.limit,
+        after: None,
     }
-    let items = exchange::audit(&state.store, query.before.as_deref(), limit).await?;
-    let next = (items.len() as i64 == limit)
-        .then(|| items.last().map(|a| a.id.clone()))
-        .flatten();
-    Ok(HttpResponse::Ok().json(crate::admin::Page { items, next }))
+    .limit()?;
+    let rows = exchange::audit(&state.store, query.before.as_deref(), limit).await?;
+    ok(Page::of(rows, limit, |a| a.id.clone()))
 }

@@ -1,14 +1,13 @@
 //! /admin/v1/clients/{client_id}/grants and /admin/v1/grants/{id}/revoke
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::web;
 use serde::Serialize;
 
-use super::{ApiError, admin};
+use super::AdminCaller;
+use super::respond::{Reply, items, ok};
 use crate::admin::AdminError;
 use crate::domain::{Grant, GrantKind};
 use crate::state::AppState;
-
-type Result = std::result::Result<HttpResponse, ApiError>;
 
 #[derive(Serialize)]
 struct GrantView {
@@ -39,23 +38,20 @@ impl From<Grant> for GrantView {
 }
 
 pub async fn of_client(
+    _: AdminCaller,
     state: web::Data<AppState>,
-    req: HttpRequest,
     client_id: web::Path<String>,
-) -> Result {
-    admin(&state, &req).await?;
+) -> Reply {
     crate::admin::clients::get(&state.store, &client_id).await?;
     let grants = state
         .store
         .grants_of_client(&client_id)
         .await
         .map_err(AdminError::from)?;
-    let items: Vec<GrantView> = grants.into_iter().map(GrantView::from).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    items(grants.into_iter().map(GrantView::from).collect())
 }
 
-pub async fn revoke(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result {
-    admin(&state, &req).await?;
+pub async fn revoke(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
     let now = state.clock.now();
     if !state
         .store
@@ -67,5 +63,5 @@ pub async fn revoke(state: web::Data<AppState>, req: HttpRequest, id: web::Path<
     }
     let grant = state.store.grant(&id).await.map_err(AdminError::from)?;
     tracing::info!(grant_id = %id, "grant revoked by an admin");
-    Ok(HttpResponse::Ok().json(grant.map(GrantView::from)))
+    ok(grant.map(GrantView::from))
 }

@@ -8,6 +8,8 @@ mod domains;
 mod exchange;
 mod grants;
 mod resources;
+mod respond;
+mod route;
 mod scopes;
 mod upstream;
 mod users;
@@ -15,14 +17,19 @@ mod users;
 use actix_web::error::{JsonPayloadError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CacheControl, CacheDirective};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
 use crate::admin::AdminError;
 
+pub use auth::AdminCaller;
+
 const OPENAPI: &str = include_str!("openapi.json");
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    // Every route but the document goes through `route`, whose methods only take handlers
+    // that start with `AdminCaller`.
+    use route::{delete, get, patch, post, put};
     cfg.app_data(
         web::JsonConfig::default()
             .limit(64 * 1024)
@@ -32,111 +39,91 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/openapi.json", web::get().to(openapi))
     .service(
         web::resource("/scopes")
-            .get(scopes::list)
-            .post(scopes::create),
+            .route(get(scopes::list))
+            .route(post(scopes::create)),
     )
     .service(
         web::resource("/scopes/{name}")
-            .get(scopes::get)
-            .patch(scopes::update)
-            .delete(scopes::delete),
+            .route(get(scopes::get))
+            .route(patch(scopes::update))
+            .route(delete(scopes::delete)),
     )
     .service(
         web::resource("/resources")
-            .get(resources::list)
-            .post(resources::create),
+            .route(get(resources::list))
+            .route(post(resources::create)),
     )
     .service(
         web::resource("/resources/{id}")
-            .get(resources::get)
-            .patch(resources::update)
-            .delete(resources::delete),
+            .route(get(resources::get))
+            .route(patch(resources::update))
+            .route(delete(resources::delete)),
     )
-    .route(
-        "/resources/{id}/disable",
-        web::post().to(resources::disable),
-    )
-    .route("/resources/{id}/enable", web::post().to(resources::enable))
+    .route("/resources/{id}/disable", post(resources::disable))
+    .route("/resources/{id}/enable", post(resources::enable))
     .service(
         web::resource("/clients")
-            .get(clients::list)
-            .post(clients::create),
+            .route(get(clients::list))
+            .route(post(clients::create)),
     )
     .service(
         web::resource("/clients/{client_id}")
-            .get(clients::get)
-            .patch(clients::update)
-            .delete(clients::delete),
+            .route(get(clients::get))
+            .route(patch(clients::update))
+            .route(delete(clients::delete)),
     )
-    .route(
-        "/clients/{client_id}/disable",
-        web::post().to(clients::disable),
+    .route("/clients/{client_id}/disable", post(clients::disable))
+    .route("/clients/{client_id}/enable", post(clients::enable))
+    .route("/clients/{client_id}/grants", get(grants::of_client))
+    .route("/grants/{id}/revoke", post(grants::revoke))
+    .service(
+        web::resource("/users")
+            .route(get(users::list))
+            .route(post(users::create)),
     )
-    .route(
-        "/clients/{client_id}/enable",
-        web::post().to(clients::enable),
-    )
-    .route(
-        "/clients/{client_id}/grants",
-        web::get().to(grants::of_client),
-    )
-    .route("/grants/{id}/revoke", web::post().to(grants::revoke))
-    .service(web::resource("/users").get(users::list).post(users::create))
     .service(
         web::resource("/users/{id}")
-            .get(users::get)
-            .patch(users::update)
-            .delete(users::delete),
+            .route(get(users::get))
+            .route(patch(users::update))
+            .route(delete(users::delete)),
     )
-    .route("/users/{id}/disable", web::post().to(users::disable))
-    .route("/users/{id}/enable", web::post().to(users::enable))
-    .route(
-        "/users/{id}/identities",
-        web::get().to(upstream::identities),
-    )
+    .route("/users/{id}/disable", post(users::disable))
+    .route("/users/{id}/enable", post(users::enable))
+    .route("/users/{id}/identities", get(upstream::identities))
     .route(
         "/users/{id}/identities/{provider}/{subject}",
-        web::delete().to(upstream::unlink),
+        delete(upstream::unlink),
     )
     .service(
         web::resource("/upstream-providers")
-            .get(upstream::list)
-            .post(upstream::create),
+            .route(get(upstream::list))
+            .route(post(upstream::create)),
     )
     .service(
         web::resource("/upstream-providers/{id}")
-            .get(upstream::get)
-            .put(upstream::replace)
-            .delete(upstream::delete),
+            .route(get(upstream::get))
+            .route(put(upstream::replace))
+            .route(delete(upstream::delete)),
     )
-    .route(
-        "/upstream-providers/{id}/enable",
-        web::post().to(upstream::enable),
-    )
-    .route(
-        "/upstream-providers/{id}/disable",
-        web::post().to(upstream::disable),
-    )
+    .route("/upstream-providers/{id}/enable", post(upstream::enable))
+    .route("/upstream-providers/{id}/disable", post(upstream::disable))
     .service(
         web::resource("/resources/{id}/downstreams")
-            .get(exchange::get_downstreams)
-            .put(exchange::put_downstreams),
+            .route(get(exchange::get_downstreams))
+            .route(put(exchange::put_downstreams)),
     )
     .service(
         web::resource("/trusted-issuers")
-            .get(exchange::list_issuers)
-            .post(exchange::add_issuer),
+            .route(get(exchange::list_issuers))
+            .route(post(exchange::add_issuer)),
     )
-    .route(
-        "/trusted-issuers/{id}",
-        web::delete().to(exchange::remove_issuer),
-    )
-    .route("/exchanges", web::get().to(exchange::audit))
-    .route("/metadata-domains", web::get().to(domains::list))
+    .route("/trusted-issuers/{id}", delete(exchange::remove_issuer))
+    .route("/exchanges", get(exchange::audit))
+    .route("/metadata-domains", get(domains::list))
     .service(
         web::resource("/metadata-domains/{domain}")
-            .put(domains::put)
-            .delete(domains::delete),
+            .route(put(domains::put))
+            .route(delete(domains::delete)),
     );
 }
 
@@ -323,12 +310,4 @@ fn field_of(message: &str) -> Option<&'static str> {
             .copied()
             .unwrap_or("body"),
     )
-}
-
-/// The admin token check, run first by every handler.
-pub(crate) async fn admin(
-    state: &crate::state::AppState,
-    req: &HttpRequest,
-) -> Result<(), ApiError> {
-    auth::require_admin(state, req).await
 }

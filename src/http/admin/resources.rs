@@ -1,37 +1,27 @@
 //! /admin/v1/resources
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::web;
 
-use super::{ApiError, admin};
+use super::AdminCaller;
+use super::respond::{Reply, created, no_content, ok, page};
+use crate::admin::PageQuery;
 use crate::admin::resources::{self, ResourceChanges, ResourceView};
-use crate::admin::{Page, PageQuery};
 use crate::state::AppState;
 
-type Result = std::result::Result<HttpResponse, ApiError>;
-
 pub async fn list(
+    _: AdminCaller,
     state: web::Data<AppState>,
-    req: HttpRequest,
     query: web::Query<PageQuery>,
-) -> Result {
-    admin(&state, &req).await?;
-    let page = resources::list(&state.store, &query).await?;
-    Ok(HttpResponse::Ok().json(Page {
-        items: page
-            .items
-            .into_iter()
-            .map(|r| ResourceView::new(r, &state.settings))
-            .collect(),
-        next: page.next,
-    }))
+) -> Reply {
+    let rows = resources::list(&state.store, &query).await?;
+    page(rows, |r| ResourceView::new(r, &state.settings))
 }
 
 pub async fn create(
+    _: AdminCaller,
     state: web::Data<AppState>,
-    req: HttpRequest,
     body: web::Json<resources::NewResource>,
-) -> Result {
-    admin(&state, &req).await?;
+) -> Reply {
     let row = resources::create(
         &state.store,
         &state.settings,
@@ -39,56 +29,39 @@ pub async fn create(
         state.clock.now(),
     )
     .await?;
-    Ok(HttpResponse::Created().json(ResourceView::new(row, &state.settings)))
+    created(ResourceView::new(row, &state.settings))
 }
 
-pub async fn get(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result {
-    admin(&state, &req).await?;
+pub async fn get(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
     let row = resources::get(&state.store, &id).await?;
-    Ok(HttpResponse::Ok().json(ResourceView::new(row, &state.settings)))
+    ok(ResourceView::new(row, &state.settings))
 }
 
 pub async fn update(
+    _: AdminCaller,
     state: web::Data<AppState>,
-    req: HttpRequest,
     id: web::Path<String>,
     body: web::Json<ResourceChanges>,
-) -> Result {
-    admin(&state, &req).await?;
+) -> Reply {
     change(&state, &id, body.into_inner()).await
 }
 
-pub async fn disable(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    id: web::Path<String>,
-) -> Result {
-    admin(&state, &req).await?;
-    change(
-        &state,
-        &id,
-        ResourceChanges {
-            enabled: Some(false),
-            ..Default::default()
-        },
-    )
-    .await
+pub async fn disable(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
+    change(&state, &id, enabled(false)).await
 }
 
-pub async fn enable(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result {
-    admin(&state, &req).await?;
-    change(
-        &state,
-        &id,
-        ResourceChanges {
-            enabled: Some(true),
-            ..Default::default()
-        },
-    )
-    .await
+pub async fn enable(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
+    change(&state, &id, enabled(true)).await
 }
 
-async fn change(state: &AppState, id: &str, changes: ResourceChanges) -> Result {
+fn enabled(enabled: bool) -> ResourceChanges {
+    ResourceChanges {
+        enabled: Some(enabled),
+        ..Default::default()
+    }
+}
+
+async fn change(state: &AppState, id: &str, changes: ResourceChanges) -> Reply {
     let row = resources::update(
         &state.store,
         &state.settings,
@@ -97,11 +70,10 @@ async fn change(state: &AppState, id: &str, changes: ResourceChanges) -> Result 
         state.clock.now(),
     )
     .await?;
-    Ok(HttpResponse::Ok().json(ResourceView::new(row, &state.settings)))
+    ok(ResourceView::new(row, &state.settings))
 }
 
-pub async fn delete(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result {
-    admin(&state, &req).await?;
+pub async fn delete(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
     resources::delete(&state.store, &id, state.clock.now()).await?;
-    Ok(HttpResponse::NoContent().finish())
+    no_content()
 }

@@ -1,68 +1,56 @@
 //! /admin/v1/scopes
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::web;
 
-use super::{ApiError, admin};
+use super::AdminCaller;
+use super::respond::{Reply, created, no_content, ok};
 use crate::admin::{AdminError, Page, PageQuery, scopes};
 use crate::state::AppState;
 
-type Result = std::result::Result<HttpResponse, ApiError>;
-
 pub async fn list(
+    _: AdminCaller,
     state: web::Data<AppState>,
-    req: HttpRequest,
     query: web::Query<PageQuery>,
-) -> Result {
-    admin(&state, &req).await?;
-    let limit = query.limit()? as usize;
+) -> Reply {
+    let limit = query.limit()?;
     let after = query.after.clone().unwrap_or_default();
+    // The catalogue is small: it is paged here rather than in SQL.
     let all = state.store.scopes().await.map_err(AdminError::from)?;
     let items: Vec<_> = all
         .into_iter()
         .filter(|s| s.name > after)
-        .take(limit)
+        .take(limit as usize)
         .collect();
-    let next = (items.len() == limit)
-        .then(|| items.last().map(|s| s.name.clone()))
-        .flatten();
-    Ok(HttpResponse::Ok().json(Page { items, next }))
+    ok(Page::of(items, limit, |s| s.name.clone()))
 }
 
 pub async fn create(
+    _: AdminCaller,
     state: web::Data<AppState>,
-    req: HttpRequest,
     body: web::Json<scopes::NewScope>,
-) -> Result {
-    admin(&state, &req).await?;
+) -> Reply {
     let row = scopes::create(&state.store, body.into_inner(), state.clock.now()).await?;
     refresh(&state).await;
-    Ok(HttpResponse::Created().json(row))
+    created(row)
 }
 
-pub async fn get(state: web::Data<AppState>, req: HttpRequest, name: web::Path<String>) -> Result {
-    admin(&state, &req).await?;
-    Ok(HttpResponse::Ok().json(scopes::get(&state.store, &name).await?))
+pub async fn get(_: AdminCaller, state: web::Data<AppState>, name: web::Path<String>) -> Reply {
+    ok(scopes::get(&state.store, &name).await?)
 }
 
 pub async fn update(
+    _: AdminCaller,
     state: web::Data<AppState>,
-    req: HttpRequest,
     name: web::Path<String>,
     body: web::Json<scopes::ScopeChanges>,
-) -> Result {
-    admin(&state, &req).await?;
-    Ok(HttpResponse::Ok().json(scopes::update(&state.store, &name, body.into_inner()).await?))
+) -> Reply {
+    ok(scopes::update(&state.store, &name, body.into_inner()).await?)
 }
 
-pub async fn delete(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    name: web::Path<String>,
-) -> Result {
-    admin(&state, &req).await?;
+pub async fn delete(_: AdminCaller, state: web::Data<AppState>, name: web::Path<String>) -> Reply {
     scopes::delete(&state.store, &name).await?;
     refresh(&state).await;
-    Ok(HttpResponse::NoContent().finish())
+    no_content()
 }
 
 /// `scopes_supported` follows the catalogue at once on this node (others within a refresh).

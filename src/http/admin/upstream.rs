@@ -1,33 +1,26 @@
 //! /admin/v1/upstream-providers and /admin/v1/users/{id}/identities
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::web;
 
-use super::{ApiError, admin};
+use super::AdminCaller;
+use super::respond::{Reply, created, items, no_content, ok};
 use crate::admin::upstream::{self, ProviderInput, ProviderView};
 use crate::state::AppState;
-
-type Result = std::result::Result<HttpResponse, ApiError>;
 
 fn view(state: &AppState, row: crate::domain::Provider) -> ProviderView {
     ProviderView::new(row, &state.settings.issuer)
 }
 
-pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result {
-    admin(&state, &req).await?;
-    let items: Vec<ProviderView> = upstream::list(&state.store)
-        .await?
-        .into_iter()
-        .map(|r| view(&state, r))
-        .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+pub async fn list(_: AdminCaller, state: web::Data<AppState>) -> Reply {
+    let rows = upstream::list(&state.store).await?;
+    items(rows.into_iter().map(|r| view(&state, r)).collect())
 }
 
 pub async fn create(
+    _: AdminCaller,
     state: web::Data<AppState>,
-    req: HttpRequest,
     body: web::Json<ProviderInput>,
-) -> Result {
-    admin(&state, &req).await?;
+) -> Reply {
     let row = upstream::create(
         &state.store,
         &state.master_key,
@@ -35,22 +28,20 @@ pub async fn create(
         state.clock.now(),
     )
     .await?;
-    Ok(HttpResponse::Created().json(view(&state, row)))
+    created(view(&state, row))
 }
 
-pub async fn get(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result {
-    admin(&state, &req).await?;
+pub async fn get(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
     let row = upstream::get(&state.store, &id).await?;
-    Ok(HttpResponse::Ok().json(view(&state, row)))
+    ok(view(&state, row))
 }
 
 pub async fn replace(
+    _: AdminCaller,
     state: web::Data<AppState>,
-    req: HttpRequest,
     id: web::Path<String>,
     body: web::Json<ProviderInput>,
-) -> Result {
-    admin(&state, &req).await?;
+) -> Reply {
     let row = upstream::replace(
         &state.store,
         &state.master_key,
@@ -59,48 +50,41 @@ pub async fn replace(
         state.clock.now(),
     )
     .await?;
-    Ok(HttpResponse::Ok().json(view(&state, row)))
+    ok(view(&state, row))
 }
 
-pub async fn delete(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result {
-    admin(&state, &req).await?;
+pub async fn delete(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
     upstream::delete(&state.store, &id).await?;
-    Ok(HttpResponse::NoContent().finish())
+    no_content()
 }
 
-pub async fn enable(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result {
-    admin(&state, &req).await?;
-    let row = upstream::set_enabled(&state.store, &id, true, state.clock.now()).await?;
-    Ok(HttpResponse::Ok().json(view(&state, row)))
+pub async fn enable(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
+    set_enabled(&state, &id, true).await
 }
 
-pub async fn disable(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    id: web::Path<String>,
-) -> Result {
-    admin(&state, &req).await?;
-    let row = upstream::set_enabled(&state.store, &id, false, state.clock.now()).await?;
-    Ok(HttpResponse::Ok().json(view(&state, row)))
+pub async fn disable(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
+    set_enabled(&state, &id, false).await
+}
+
+async fn set_enabled(state: &AppState, id: &str, enabled: bool) -> Reply {
+    let row = upstream::set_enabled(&state.store, id, enabled, state.clock.now()).await?;
+    ok(view(state, row))
 }
 
 pub async fn identities(
+    _: AdminCaller,
     state: web::Data<AppState>,
-    req: HttpRequest,
     id: web::Path<String>,
-) -> Result {
-    admin(&state, &req).await?;
-    let items = upstream::identities(&state.store, &id).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+) -> Reply {
+    items(upstream::identities(&state.store, &id).await?)
 }
 
 pub async fn unlink(
+    _: AdminCaller,
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<(String, String, String)>,
-) -> Result {
-    admin(&state, &req).await?;
+) -> Reply {
     let (user, provider, subject) = path.into_inner();
     upstream::unlink(&state.store, &user, &provider, &subject).await?;
-    Ok(HttpResponse::NoContent().finish())
+    no_content()
 }

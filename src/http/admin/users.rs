@@ -1,81 +1,64 @@
 //! /admin/v1/users
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::web;
 
-use super::{ApiError, admin};
+use super::AdminCaller;
+use super::respond::{Reply, created, no_content, ok, page};
+use crate::admin::PageQuery;
 use crate::admin::users::{self, UserChanges, UserView};
-use crate::admin::{Page, PageQuery};
 use crate::state::AppState;
 
-type Result = std::result::Result<HttpResponse, ApiError>;
-
 pub async fn list(
+    _: AdminCaller,
     state: web::Data<AppState>,
-    req: HttpRequest,
     query: web::Query<PageQuery>,
-) -> Result {
-    admin(&state, &req).await?;
-    let page = users::list(&state.store, &query).await?;
-    Ok(HttpResponse::Ok().json(Page {
-        items: page.items.into_iter().map(UserView::from).collect(),
-        next: page.next,
-    }))
+) -> Reply {
+    page(users::list(&state.store, &query).await?, UserView::from)
 }
 
 pub async fn create(
+    _: AdminCaller,
     state: web::Data<AppState>,
-    req: HttpRequest,
     body: web::Json<users::NewUser>,
-) -> Result {
-    admin(&state, &req).await?;
+) -> Reply {
     let row = users::create(&state.store, body.into_inner(), state.clock.now()).await?;
-    Ok(HttpResponse::Created().json(UserView::from(row)))
+    created(UserView::from(row))
 }
 
-pub async fn get(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result {
-    admin(&state, &req).await?;
-    Ok(HttpResponse::Ok().json(UserView::from(users::get(&state.store, &id).await?)))
+pub async fn get(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
+    ok(UserView::from(users::get(&state.store, &id).await?))
 }
 
 pub async fn update(
+    _: AdminCaller,
     state: web::Data<AppState>,
-    req: HttpRequest,
     id: web::Path<String>,
     body: web::Json<UserChanges>,
-) -> Result {
-    admin(&state, &req).await?;
-    let row = users::update(&state.store, &id, body.into_inner(), state.clock.now()).await?;
-    Ok(HttpResponse::Ok().json(UserView::from(row)))
+) -> Reply {
+    change(&state, &id, body.into_inner()).await
 }
 
-pub async fn disable(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    id: web::Path<String>,
-) -> Result {
-    admin(&state, &req).await?;
-    let changes = UserChanges {
-        disabled: Some(true),
+pub async fn disable(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
+    change(&state, &id, disabled(true)).await
+}
+
+pub async fn enable(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
+    change(&state, &id, disabled(false)).await
+}
+
+fn disabled(disabled: bool) -> UserChanges {
+    UserChanges {
+        disabled: Some(disabled),
         ..Default::default()
-    };
-    Ok(HttpResponse::Ok().json(UserView::from(
-        users::update(&state.store, &id, changes, state.clock.now()).await?,
-    )))
+    }
 }
 
-pub async fn enable(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result {
-    admin(&state, &req).await?;
-    let changes = UserChanges {
-        disabled: Some(false),
-        ..Default::default()
-    };
-    Ok(HttpResponse::Ok().json(UserView::from(
-        users::update(&state.store, &id, changes, state.clock.now()).await?,
-    )))
+async fn change(state: &AppState, id: &str, changes: UserChanges) -> Reply {
+    let row = users::update(&state.store, id, changes, state.clock.now()).await?;
+    ok(UserView::from(row))
 }
 
-pub async fn delete(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result {
-    admin(&state, &req).await?;
+pub async fn delete(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
     users::delete(&state.store, &id, state.clock.now()).await?;
-    Ok(HttpResponse::NoContent().finish())
+    no_content()
 }

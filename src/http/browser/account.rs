@@ -4,8 +4,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::{base, current_session, same_token, see_other, unavailable};
-use crate::http::oauth::read_form;
+use super::form::{BrowserPost, Caller};
+use super::{base, current_session, see_other, unavailable};
 use crate::http::pages::{AccountPage, GrantLine, IdentityLine, error_page, human_time, render};
 use crate::oauth::params::Params;
 use crate::oauth::scope::ScopeSet;
@@ -70,24 +70,22 @@ pub async fn get_account(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
 
 pub async fn post_revoke(
     state: web::Data<AppState>,
-    req: HttpRequest,
     id: web::Path<String>,
-    body: web::Payload,
+    post: BrowserPost,
 ) -> HttpResponse {
-    let params = read_form(&req, body).await.unwrap_or_default();
-    let session = match current_session(&state, &req).await {
-        Ok(Some((_, s))) => s,
-        Ok(None) => return see_other(&format!("{}/login", base(&state))),
+    let session = match post.session {
+        Ok(Caller::SignedIn { user, .. }) => user,
+        Ok(Caller::Anonymous) => return see_other(&format!("{}/login", base(&state))),
+        Ok(Caller::Forged) => {
+            return error_page(
+                &base(&state),
+                StatusCode::FORBIDDEN,
+                "This form has expired",
+                "Reload the page and try again.",
+            );
+        }
         Err(e) => return unavailable(&state, e),
     };
-    if !same_token(params.get("csrf").unwrap_or(""), &session.csrf) {
-        return error_page(
-            &base(&state),
-            StatusCode::FORBIDDEN,
-            "This form has expired",
-            "Reload the page and try again.",
-        );
-    }
     match state
         .store
         .revoke_user_grant(&id, &session.user_id, state.clock.now())

@@ -3,8 +3,9 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::{base, current_session, opaque_id, same_token, see_other, unavailable};
-use crate::http::oauth::{read_form, read_form_bytes};
+use super::form::{BrowserPost, Caller};
+use super::{base, current_session, opaque_id, see_other, unavailable};
+use crate::http::oauth::read_form_bytes;
 use crate::http::pages::{ConsentPage, ScopeLine, error_page, render};
 use crate::http::peer::client_key;
 use crate::limits::{self, Refusal};
@@ -148,12 +149,8 @@ fn consent_page(state: &AppState, user: &SessionUser, p: authorize::ConsentPromp
     )
 }
 
-pub async fn post_consent(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    body: web::Payload,
-) -> HttpResponse {
-    let params = match read_form(&req, body).await {
+pub async fn post_consent(state: web::Data<AppState>, post: BrowserPost) -> HttpResponse {
+    let params = match post.form {
         Ok(p) => p,
         Err(e) => {
             return error_page(
@@ -164,9 +161,9 @@ pub async fn post_consent(
             );
         }
     };
-    let session = match current_session(&state, &req).await {
-        Ok(Some((_, s))) => s,
-        Ok(None) => {
+    let session = match post.session {
+        Ok(Caller::SignedIn { user, .. }) => user,
+        Ok(Caller::Anonymous) => {
             return error_page(
                 &base(&state),
                 StatusCode::UNAUTHORIZED,
@@ -174,16 +171,16 @@ pub async fn post_consent(
                 "Go back to the application and start again.",
             );
         }
+        Ok(Caller::Forged) => {
+            return error_page(
+                &base(&state),
+                StatusCode::FORBIDDEN,
+                "This form has expired",
+                "For your safety Warden did not act on it. Go back to the application and start again.",
+            );
+        }
         Err(e) => return unavailable(&state, e),
     };
-    if !same_token(params.get("csrf").unwrap_or(""), &session.csrf) {
-        return error_page(
-            &base(&state),
-            StatusCode::FORBIDDEN,
-            "This form has expired",
-            "For your safety Warden did not act on it. Go back to the application and start again.",
-        );
-    }
     let Some(id) = opaque_id(params.get("request")) else {
         return error_page(
             &base(&state),

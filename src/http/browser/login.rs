@@ -6,13 +6,13 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use super::form::{BrowserPost, Caller};
 use super::{
-    base, cookie, current_session, device_cookie, login_cookie, opaque_id, removal, same_token,
-    see_other, session_cookie, unavailable,
+    base, cookie, current_session, device_cookie, login_cookie, opaque_id, removal, see_other,
+    session_cookie, unavailable,
 };
 use crate::accounts::{self, SignIn};
 use crate::crypto::random;
-use crate::http::oauth::read_form;
 use crate::http::pages::{LoginPage, ProviderButton, error_page, render_with};
 use crate::http::peer::client_key;
 use crate::oauth::params::Params;
@@ -101,9 +101,9 @@ pub async fn page_with_error(
 pub async fn post_login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Payload,
+    post: BrowserPost,
 ) -> HttpResponse {
-    let params = match read_form(&req, body).await {
+    let params = match post.form {
         Ok(p) => p,
         Err(e) => {
             return error_page(
@@ -126,11 +126,7 @@ pub async fn post_login(
         .await;
     }
     let username = params.get("username").unwrap_or("").trim().to_owned();
-    let expected = req
-        .cookie(login_cookie(&state))
-        .map(|c| c.value().to_owned())
-        .unwrap_or_default();
-    if !same_token(params.get("csrf").unwrap_or(""), &expected) {
+    if !post.from_login_page {
         let message = "The sign-in form expired. Please try again.".to_owned();
         return page(
             &state,
@@ -220,21 +216,14 @@ pub async fn signed_in(
     response
 }
 
-pub async fn post_logout(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    body: web::Payload,
-) -> HttpResponse {
-    let params = read_form(&req, body).await.unwrap_or_default();
-    match current_session(&state, &req).await {
-        Ok(Some((value, session)))
-            if same_token(params.get("csrf").unwrap_or(""), &session.csrf) =>
-        {
-            if let Err(e) = accounts::end_session(&state, &value).await {
+pub async fn post_logout(state: web::Data<AppState>, post: BrowserPost) -> HttpResponse {
+    match post.session {
+        Ok(Caller::SignedIn { cookie, .. }) => {
+            if let Err(e) = accounts::end_session(&state, &cookie).await {
                 return unavailable(&state, e);
             }
         }
-        Ok(Some(_)) => {
+        Ok(Caller::Forged) => {
             return error_page(
                 &base(&state),
                 StatusCode::FORBIDDEN,
@@ -242,7 +231,7 @@ pub async fn post_logout(
                 "Reload the page and try again.",
             );
         }
-        Ok(None) => {}
+        Ok(Caller::Anonymous) => {}
         Err(e) => return unavailable(&state, e),
     }
     let mut response = see_other(&format!("{}/login", base(&state)));

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod authorize;
+mod form;
 pub mod login;
 pub mod upstream;
 

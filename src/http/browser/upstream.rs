@@ -5,12 +5,11 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use super::form::{BrowserPost, Caller};
 use super::{
-    base, cookie, current_session, login_cookie, opaque_id, removal, same_token, see_other,
-    unavailable, upstream_cookie,
+    base, cookie, current_session, opaque_id, removal, see_other, unavailable, upstream_cookie,
 };
 use crate::crypto::random;
-use crate::http::oauth::read_form;
 use crate::http::pages::error_page;
 use crate::http::peer::client_key;
 use crate::limits;
@@ -22,27 +21,22 @@ pub async fn start(
     state: web::Data<AppState>,
     req: HttpRequest,
     provider: web::Path<String>,
-    body: web::Payload,
+    post: BrowserPost,
 ) -> HttpResponse {
-    let params = match read_form(&req, body).await {
+    let params = match post.form {
         Ok(p) => p,
         Err(e) => return refused(&state, StatusCode::BAD_REQUEST, &e.description),
     };
     let request = opaque_id(params.get("request"));
-    let csrf = params.get("csrf").unwrap_or("");
     // Linking from the account page proves the session; signing in proves the login form.
     let link_user_id = if params.get("link") == Some("1") {
-        match current_session(&state, &req).await {
-            Ok(Some((_, s))) if same_token(csrf, &s.csrf) => Some(s.user_id),
+        match post.session {
+            Ok(Caller::SignedIn { user, .. }) => Some(user.user_id),
             Ok(_) => return expired(&state),
             Err(e) => return unavailable(&state, e),
         }
     } else {
-        let expected = req
-            .cookie(login_cookie(&state))
-            .map(|c| c.value().to_owned())
-            .unwrap_or_default();
-        if !same_token(csrf, &expected) {
+        if !post.from_login_page {
             return expired(&state);
         }
         let address = client_key(&req, &state.settings.limits.trusted_proxies);
