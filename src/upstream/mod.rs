@@ -6,6 +6,7 @@
 //! (`accounts`), whose own id stays the `sub` of every token Warden issues.
 
 pub mod accounts;
+pub mod callback;
 pub mod http_client;
 pub mod oidc;
 
@@ -221,19 +222,7 @@ pub async fn finish(
     iss: Option<&str>,
 ) -> Result<UpstreamIdentity, UpstreamError> {
     let e = endpoints(state, p).await?;
-    match (iss, p.issuer.as_deref()) {
-        (Some(iss), Some(expected)) if iss != expected => {
-            return Err(UpstreamError::Invalid(
-                "the answer came from another issuer".into(),
-            ));
-        }
-        (None, _) if e.iss_required => {
-            return Err(UpstreamError::Invalid(
-                "the answer does not name its issuer, which this provider promises to do".into(),
-            ));
-        }
-        _ => {}
-    }
+    callback::check_issuer(iss, p.issuer.as_deref(), e.iss_required)?;
     let client = client(state, p, &e)?;
     let verifier = state
         .master_key

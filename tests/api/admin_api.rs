@@ -723,13 +723,19 @@ async fn every_documented_admin_route_refuses_a_request_without_a_token() {
         if path == "/admin/v1/openapi.json" {
             continue;
         }
-        let concrete = path.replace('{', "").replace('}', "");
+        let concrete = path.replace(['{', '}'], "");
         for method in operations.as_object().unwrap().keys() {
             let Ok(method) = Method::from_bytes(method.to_ascii_uppercase().as_bytes()) else {
                 continue;
             };
-            if ![Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE]
-                .contains(&method)
+            if ![
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ]
+            .contains(&method)
             {
                 continue;
             }

@@ -9,12 +9,12 @@ use super::form::{BrowserPost, Caller};
 use super::{
     base, cookie, current_session, opaque_id, removal, see_other, unavailable, upstream_cookie,
 };
-use crate::crypto::random;
 use crate::http::pages::error_page;
 use crate::http::peer::client_key;
 use crate::limits;
 use crate::oauth::params::Params;
 use crate::state::AppState;
+use crate::upstream::callback::{self, Answer, Unbound};
 use crate::upstream::{self, UpstreamError};
 
 pub async fn start(
@@ -89,58 +89,22 @@ pub async fn callback(
             "The identity provider sent back a malformed answer.",
         );
     };
+    let answer = Answer::from_params(&params);
     let browser = req
         .cookie(upstream_cookie(&state))
         .map(|c| c.value().to_owned())
         .unwrap_or_default();
-    let state_value = params.get("state").unwrap_or("");
-    let readable = !state_value.is_empty() && state_value.len() <= 512;
-    let state_hash = random::sha256_b64(state_value);
-    let now = state.clock.now();
-    // Spent only by the browser that started it, for the provider it was started with: a
-    // callback from anywhere else changes nothing, and the real user can still finish.
-    let pending = if readable && !browser.is_empty() {
-        match state
-            .store
-            .take_upstream_login(&state_hash, &random::sha256_b64(&browser), &provider, now)
-            .await
-        {
-            Ok(p) => p,
-            Err(e) => return unavailable(&state, e.into()),
-        }
-    } else {
-        None
+    let pending = match callback::resume(&state, &provider, &answer, &browser).await {
+        Ok(pending) => pending,
+        Err(e) => return unbound(&state, e),
     };
-    let Some(pending) = pending else {
-        let elsewhere = readable
-            && match state.store.upstream_login_exists(&state_hash, now).await {
-                Ok(found) => found,
-                Err(e) => return unavailable(&state, e.into()),
-            };
-        let message = if elsewhere {
-            "This sign-in was started in another browser (or with another provider). Start again from the sign-in page."
-        } else {
-            "This sign-in has expired, was already used, or was not started here. Start again from the sign-in page."
-        };
-        return clear(refused(&state, StatusCode::BAD_REQUEST, message), &state);
-    };
-    // Linking adds an identity to the account that asked: the browser must still be
-    // signed in as that user, not as someone who took over the browser meanwhile.
-    if let Some(linking) = &pending.link_user_id {
-        let same_user = match current_session(&state, &req).await {
-            Ok(Some((_, s))) => s.user_id == *linking,
-            Ok(None) => false,
+    if pending.link_user_id.is_some() {
+        let signed_in_as = match current_session(&state, &req).await {
+            Ok(session) => session.map(|(_, s)| s.user_id),
             Err(e) => return unavailable(&state, e),
         };
-        if !same_user {
-            return clear(
-                refused(
-                    &state,
-                    StatusCode::FORBIDDEN,
-                    "This browser is no longer signed in as the account that asked to link. Sign in and start again from the account page.",
-                ),
-                &state,
-            );
+        if let Err(e) = callback::check_link(&pending, signed_in_as.as_deref()) {
+            return unbound(&state, e);
         }
     }
     let provider = match state.store.upstream_provider(&provider).await {
@@ -158,30 +122,10 @@ pub async fn callback(
         Err(e) => return unavailable(&state, e.into()),
     };
     let result = async {
-        if let Some(error) = params.get("error") {
-            let detail = params
-                .get("error_description")
-                .map(|d| format!(": {}", d.chars().take(200).collect::<String>()))
-                .unwrap_or_default();
-            return Err(UpstreamError::Denied(format!(
-                "{} did not sign you in ({}{detail}).",
-                provider.display_name,
-                error.chars().take(64).collect::<String>()
-            )));
-        }
-        let code = params
-            .get("code")
-            .filter(|c| !c.is_empty() && c.len() <= 2048)
-            .ok_or_else(|| UpstreamError::Invalid("the answer has no code".into()))?;
-        let identity =
-            upstream::finish(&state, &provider, &pending, code, params.get("iss")).await?;
-        upstream::accounts::resolve(
-            &state,
-            &provider,
-            &identity,
-            pending.link_user_id.as_deref(),
-        )
-        .await
+        let code = answer.code(&provider.display_name)?;
+        let identity = upstream::finish(&state, &provider, &pending, code, answer.iss).await?;
+        let linking = pending.link_user_id.as_deref();
+        upstream::accounts::resolve(&state, &provider, &identity, linking).await
     }
     .await;
     let user = match result {
@@ -195,6 +139,26 @@ pub async fn callback(
         super::login::signed_in(&state, &req, &user.id, pending.request_id).await
     };
     clear(response, &state)
+}
+
+/// The page for a callback that resumes nothing; the round-trip cookie goes either way.
+fn unbound(state: &AppState, e: Unbound) -> HttpResponse {
+    let (status, message) = match e {
+        Unbound::Internal(e) => return unavailable(state, e),
+        Unbound::Elsewhere => (
+            StatusCode::BAD_REQUEST,
+            "This sign-in was started in another browser (or with another provider). Start again from the sign-in page.",
+        ),
+        Unbound::Expired => (
+            StatusCode::BAD_REQUEST,
+            "This sign-in has expired, was already used, or was not started here. Start again from the sign-in page.",
+        ),
+        Unbound::NotTheLinkingUser => (
+            StatusCode::FORBIDDEN,
+            "This browser is no longer signed in as the account that asked to link. Sign in and start again from the account page.",
+        ),
+    };
+    clear(refused(state, status, message), state)
 }
 
 fn clear(mut response: HttpResponse, state: &AppState) -> HttpResponse {
