@@ -5,7 +5,6 @@
 //! Every decision is a pure function; `resume` only adds the store look-ups.
 
 use crate::crypto::random;
-use crate::oauth::params::Params;
 use crate::state::AppState;
 use crate::store::upstream::UpstreamLoginRow;
 
@@ -25,13 +24,14 @@ pub struct Answer<'a> {
 }
 
 impl<'a> Answer<'a> {
-    pub fn from_params(params: &'a Params) -> Answer<'a> {
+    /// Reads the answer from the callback's query parameters (`get` finds one by name).
+    pub fn read(get: impl Fn(&str) -> Option<&'a str>) -> Answer<'a> {
         Answer {
-            state: params.get("state").unwrap_or(""),
-            code: params.get("code"),
-            error: params.get("error"),
-            error_description: params.get("error_description"),
-            iss: params.get("iss"),
+            state: get("state").unwrap_or(""),
+            code: get("code"),
+            error: get("error"),
+            error_description: get("error_description"),
+            iss: get("iss"),
         }
     }
 
@@ -151,6 +151,7 @@ pub fn check_issuer(
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::oauth::params::Params;
 
     fn pending(link_user_id: Option<&str>) -> UpstreamLoginRow {
         UpstreamLoginRow {
@@ -213,12 +214,12 @@ mod tests {
     fn the_answer_is_a_code_or_the_providers_refusal() {
         let parse = |q: &str| Params::parse(q.as_bytes()).unwrap();
         let p = parse("state=s&code=c&iss=https%3A%2F%2Fidp");
-        let answer = Answer::from_params(&p);
+        let answer = Answer::read(|name| p.get(name));
         assert_eq!((answer.state, answer.iss), ("s", Some("https://idp")));
         assert_eq!(answer.code("IdP").unwrap(), "c");
 
         let p = parse("state=s&code=c&error=access_denied&error_description=no");
-        match Answer::from_params(&p).code("IdP") {
+        match Answer::read(|name| p.get(name)).code("IdP") {
             Err(UpstreamError::Denied(m)) => {
                 assert_eq!(m, "IdP did not sign you in (access_denied: no).")
             }
@@ -226,7 +227,7 @@ mod tests {
         }
         let long = format!("error={}", "e".repeat(100));
         let p = parse(&long);
-        match Answer::from_params(&p).code("IdP") {
+        match Answer::read(|name| p.get(name)).code("IdP") {
             Err(UpstreamError::Denied(m)) => assert!(m.contains(&format!("({})", "e".repeat(64)))),
             other => panic!("{other:?}"),
         }
@@ -237,7 +238,7 @@ mod tests {
         ] {
             let p = parse(q);
             assert!(matches!(
-                Answer::from_params(&p).code("IdP"),
+                Answer::read(|name| p.get(name)).code("IdP"),
                 Err(UpstreamError::Invalid(_))
             ));
         }

@@ -89,7 +89,7 @@ pub async fn callback(
             "The identity provider sent back a malformed answer.",
         );
     };
-    let answer = Answer::from_params(&params);
+    let answer = Answer::read(|name| params.get(name));
     let browser = req
         .cookie(upstream_cookie(&state))
         .map(|c| c.value().to_owned())
