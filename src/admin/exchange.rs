@@ -9,7 +9,6 @@ use crate::admin::{AdminError, conflict_on_duplicate};
 use crate::oauth::external_token::ALLOWED_ALGS;
 use crate::oauth::policy::uri_list;
 use crate::oauth::resource::canonicalize;
-use crate::oauth::scope::ScopeSet;
 use crate::store::Store;
 use crate::store::exchange::{DownstreamRow, ExchangeAuditRow, TrustedIssuerRow};
 
@@ -43,7 +42,7 @@ pub async fn set_downstreams(
     now: i64,
 ) -> Result<Vec<Downstream>, AdminError> {
     let source = crate::admin::resources::get(store, id).await?;
-    let source_scopes = ScopeSet::from_stored(&source.scopes);
+    let source_scopes = source.scopes.clone();
     let mut rows: Vec<DownstreamRow> = Vec::new();
     for link in links {
         let target_uri =
@@ -64,7 +63,7 @@ pub async fn set_downstreams(
                 format!("{target_uri} is listed twice or is the resource itself"),
             ));
         }
-        let accepted = ScopeSet::from_stored(&target.scopes);
+        let accepted = &target.scopes;
         for (from, to) in &link.scope_map {
             if !source_scopes.contains(from) {
                 return Err(AdminError::invalid(

@@ -4,13 +4,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::admin::{AdminError, Page, PageQuery, check_text, conflict_on_duplicate, double_option};
+use crate::domain::Resource;
 use crate::oauth::metadata::paths;
-use crate::oauth::policy::uri_list;
 use crate::oauth::resource::canonicalize;
 use crate::oauth::scope::{ADMIN_SCOPE, ScopeSet, validate_token};
 use crate::settings::Settings;
 use crate::store::Store;
-use crate::store::resources::ResourceRow;
 
 /// The path of the admin API's audience under the issuer.
 pub const ADMIN_AUDIENCE_PATH: &str = "/admin";
@@ -66,7 +65,7 @@ pub struct ResourceView {
 }
 
 impl ResourceView {
-    pub fn new(row: ResourceRow, settings: &Settings) -> ResourceView {
+    pub fn new(row: Resource, settings: &Settings) -> ResourceView {
         ResourceView {
             resource_metadata: settings.issuer.endpoint(&format!(
                 "{}/{}",
@@ -74,16 +73,10 @@ impl ResourceView {
                 row.id
             )),
             access_token_ttl: row.access_token_ttl.unwrap_or(settings.access_token_ttl),
-            scopes: ScopeSet::from_stored(&row.scopes)
-                .iter()
-                .map(str::to_owned)
-                .collect(),
-            default_scopes: ScopeSet::from_stored(&row.default_scopes)
-                .iter()
-                .map(str::to_owned)
-                .collect(),
+            scopes: row.scopes.iter().map(str::to_owned).collect(),
+            default_scopes: row.default_scopes.iter().map(str::to_owned).collect(),
             any_client: row.allowed_clients.is_none(),
-            allowed_clients: row.allowed_clients.as_deref().map(uri_list),
+            allowed_clients: row.allowed_clients,
             id: row.id,
             uri: row.uri,
             name: row.name,
@@ -101,14 +94,14 @@ pub async fn create(
     settings: &Settings,
     input: NewResource,
     now: i64,
-) -> Result<ResourceRow, AdminError> {
-    let mut row = ResourceRow {
+) -> Result<Resource, AdminError> {
+    let mut row = Resource {
         id: uuid::Uuid::now_v7().to_string(),
         uri: String::new(),
         name: String::new(),
         description: String::new(),
-        scopes: String::new(),
-        default_scopes: String::new(),
+        scopes: ScopeSet::default(),
+        default_scopes: ScopeSet::default(),
         access_token_ttl: None,
         allowed_clients: None,
         enabled: input.enabled.unwrap_or(true),
@@ -133,14 +126,14 @@ pub async fn create(
     Ok(row)
 }
 
-pub async fn get(store: &Store, id: &str) -> Result<ResourceRow, AdminError> {
+pub async fn get(store: &Store, id: &str) -> Result<Resource, AdminError> {
     store
         .resource_by_id(id)
         .await?
         .ok_or_else(|| AdminError::NotFound(format!("no resource {id}")))
 }
 
-pub async fn list(store: &Store, query: &PageQuery) -> Result<Page<ResourceRow>, AdminError> {
+pub async fn list(store: &Store, query: &PageQuery) -> Result<Page<Resource>, AdminError> {
     let limit = query.limit()?;
     let items = store
         .resources_page(query.after.as_deref().unwrap_or(""), limit)
@@ -154,7 +147,7 @@ pub async fn update(
     id: &str,
     changes: ResourceChanges,
     now: i64,
-) -> Result<ResourceRow, AdminError> {
+) -> Result<Resource, AdminError> {
     let mut row = get(store, id).await?;
     if row.builtin {
         return Err(AdminError::Conflict(
@@ -210,7 +203,7 @@ pub async fn delete(store: &Store, id: &str, now: i64) -> Result<(), AdminError>
 async fn apply(
     store: &Store,
     settings: &Settings,
-    row: &mut ResourceRow,
+    row: &mut Resource,
     changes: ResourceChanges,
 ) -> Result<(), AdminError> {
     if let Some(uri) = changes.uri {
@@ -240,9 +233,9 @@ async fn apply(
             ));
         }
         let set = catalogue_scopes(store, "scopes", &scopes).await?;
-        row.scopes = set.to_scope_string();
+        row.scopes = set;
     }
-    let accepted = ScopeSet::from_stored(&row.scopes);
+    let accepted = row.scopes.clone();
     match changes.default_scopes {
         Some(defaults) => {
             let set = catalogue_scopes(store, "default_scopes", &defaults).await?;
@@ -252,7 +245,7 @@ async fn apply(
                     "must be a subset of scopes",
                 ));
             }
-            row.default_scopes = set.to_scope_string();
+            row.default_scopes = set;
         }
         None if scopes_changed => {
             // The catalogue says which scopes a resource grants by default.
@@ -262,13 +255,9 @@ async fn apply(
                     defaults.push(name.to_owned());
                 }
             }
-            row.default_scopes = defaults.join(" ");
+            row.default_scopes = defaults.into_iter().collect();
         }
-        None => {
-            row.default_scopes = ScopeSet::from_stored(&row.default_scopes)
-                .intersection(&accepted)
-                .to_scope_string()
-        }
+        None => row.default_scopes = row.default_scopes.intersection(&accepted),
     }
     if let Some(ttl) = changes.access_token_ttl {
         if let Some(seconds) = ttl
@@ -296,7 +285,7 @@ async fn apply(
                         ));
                     }
                 }
-                Some(serde_json::to_string(&ids).map_err(anyhow::Error::from)?)
+                Some(ids)
             }
         };
     }
@@ -332,13 +321,13 @@ pub async fn ensure_builtin(
     now: i64,
 ) -> Result<(), sqlx::Error> {
     store
-        .upsert_builtin_resource(&ResourceRow {
+        .upsert_builtin_resource(&Resource {
             id: uuid::Uuid::now_v7().to_string(),
             uri: settings.issuer.endpoint(ADMIN_AUDIENCE_PATH),
             name: "Warden admin API".into(),
             description: "Manage Warden's resources, scopes and clients".into(),
-            scopes: ADMIN_SCOPE.into(),
-            default_scopes: ADMIN_SCOPE.into(),
+            scopes: ScopeSet::from_stored(ADMIN_SCOPE),
+            default_scopes: ScopeSet::from_stored(ADMIN_SCOPE),
             access_token_ttl: None,
             allowed_clients: None,
             enabled: true,

@@ -45,6 +45,7 @@ macro_rules! protocol_enum {
 pub mod client;
 pub mod grant;
 pub mod provider;
+pub mod resource;
 pub mod scope;
 
 pub use client::{
@@ -52,6 +53,7 @@ pub use client::{
 };
 pub use grant::{Grant, GrantKind, GrantStatus};
 pub use provider::{OnFirstLogin, Provider, ProviderKind};
+pub use resource::{Consent, Resource, ResourceWithGrant};
 pub use scope::ScopeSet;
 
 /// The longest part of a request value any message repeats.

@@ -8,7 +8,6 @@ use serde::Serialize;
 
 use crate::http::errors::{json_error, not_found};
 use crate::oauth::error::ErrorCode;
-use crate::oauth::scope::ScopeSet;
 use crate::state::AppState;
 
 #[derive(Serialize)]
@@ -32,7 +31,7 @@ pub async fn get_resource_metadata(
             return json_error(ErrorCode::TemporarilyUnavailable, Some("try again later"));
         }
     };
-    let scopes = ScopeSet::from_stored(&resource.scopes);
+    let scopes = &resource.scopes;
     let document = ProtectedResourceMetadata {
         resource: &resource.uri,
         authorization_servers: [state.settings.issuer.as_str()],

@@ -12,6 +12,7 @@ use url::Url;
 
 use crate::clock::UnixTime;
 use crate::crypto::random;
+use crate::domain::Consent;
 use crate::domain::{AuthMethod, Client, GrantType, Registration};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::lookup::ClientLookupError;
@@ -21,7 +22,7 @@ use crate::oauth::scope::ScopeSet;
 use crate::oauth::{pkce, redirect_uri};
 use crate::state::AppState;
 use crate::store;
-use crate::store::authorization::{AuthorizationCodeRow, AuthorizationRequestRow, Consent};
+use crate::store::authorization::{AuthorizationCodeRow, AuthorizationRequestRow};
 use crate::store::sessions::SessionUser;
 
 /// How long a validated request waits for sign-in and consent.
@@ -631,7 +632,7 @@ async fn approve_in_one_transaction(
     request_id: &str,
     user_id: &str,
     now: UnixTime,
-    consent: Option<&Consent<'_>>,
+    consent: Option<&Consent>,
     code: &AuthorizationCodeRow,
 ) -> Result<Option<String>, sqlx::Error> {
     let mut tx = state.store.begin().await?;
@@ -694,16 +695,13 @@ async fn approve(
         // The consent is recorded in the transaction that issues its code: never one
         // without the other.
         _ => {
-            let union: ScopeSet = granted
-                .iter()
-                .chain(requested.iter())
-                .map(str::to_owned)
-                .collect();
-            let scope = union.to_scope_string();
-            let fingerprint = consent_fingerprint(&loaded.client);
             let consent = Consent {
-                scope: &scope,
-                fingerprint: &fingerprint,
+                scope: granted
+                    .iter()
+                    .chain(requested.iter())
+                    .map(str::to_owned)
+                    .collect(),
+                fingerprint: consent_fingerprint(&loaded.client),
             };
             let approve = || {
                 approve_in_one_transaction(state, &request.id, user_id, now, Some(&consent), &row)

@@ -16,10 +16,10 @@
 use crate::cache::TtlMap;
 use crate::clock::UnixTime;
 use crate::domain::Client;
+use crate::domain::{Resource, ResourceWithGrant};
 use crate::oauth::access_token::AccessTokenClaims;
 use crate::store::changes::Change;
 use crate::store::grants::GrantStatus;
-use crate::store::resources::{ResourceRow, ResourceWithGrant};
 
 /// Entries per map; beyond it new entries are not cached until old ones expire.
 const CAPACITY: usize = 10_000;
@@ -29,7 +29,7 @@ pub struct HotCache {
     clients: TtlMap<String, Client>,
     /// By (resource URI, client_id).
     resources: TtlMap<(String, String), ResourceWithGrant>,
-    resources_by_uri: TtlMap<String, ResourceRow>,
+    resources_by_uri: TtlMap<String, Resource>,
     live_grants: TtlMap<String, GrantStatus>,
     /// By signature segment; the whole token is compared on a hit.
     verified: TtlMap<String, (String, AccessTokenClaims)>,
@@ -134,14 +134,14 @@ impl HotCache {
         }
     }
 
-    pub fn resource_by_uri(&self, uri: &str, now: UnixTime) -> Option<ResourceRow> {
+    pub fn resource_by_uri(&self, uri: &str, now: UnixTime) -> Option<Resource> {
         if !self.enabled() {
             return None;
         }
         self.resources_by_uri.get(uri, now)
     }
 
-    pub fn put_resource_by_uri(&self, resource: &ResourceRow, now: UnixTime) {
+    pub fn put_resource_by_uri(&self, resource: &Resource, now: UnixTime) {
         if self.enabled() {
             self.resources_by_uri
                 .put(resource.uri.clone(), resource.clone(), now + self.ttl, now);
@@ -210,14 +210,14 @@ mod tests {
         }
     }
 
-    fn resource(uri: &str) -> ResourceRow {
-        ResourceRow {
+    fn resource(uri: &str) -> Resource {
+        Resource {
             id: format!("id-{uri}"),
             uri: uri.into(),
             name: String::new(),
             description: String::new(),
-            scopes: String::new(),
-            default_scopes: String::new(),
+            scopes: Default::default(),
+            default_scopes: Default::default(),
             access_token_ttl: None,
             allowed_clients: None,
             enabled: true,

@@ -3,8 +3,8 @@
 //! canonical URI, and whether a grant is live.
 
 use crate::domain::Client;
+use crate::domain::Resource;
 use crate::state::AppState;
-use crate::store::resources::ResourceRow;
 
 #[derive(Debug)]
 pub enum ClientLookupError {
@@ -47,7 +47,7 @@ pub async fn stored_client(
 }
 
 /// A resource by its canonical URI.
-pub async fn resource(state: &AppState, uri: &str) -> Result<Option<ResourceRow>, sqlx::Error> {
+pub async fn resource(state: &AppState, uri: &str) -> Result<Option<Resource>, sqlx::Error> {
     let now = state.clock.now();
     if let Some(hit) = state.hot.resource_by_uri(uri, now) {
         return Ok(Some(hit));

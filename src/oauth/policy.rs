@@ -2,11 +2,11 @@
 //! from the resource registry. Shared by every grant.
 
 use crate::domain::Client;
+use crate::domain::Resource;
 use crate::oauth::error::OAuthError;
 use crate::oauth::resource;
 use crate::oauth::scope::ScopeSet;
 use crate::state::AppState;
-use crate::store::resources::ResourceRow;
 
 /// The canonical URIs of a JSON array column.
 pub fn uri_list(json: &str) -> Vec<String> {
@@ -16,14 +16,10 @@ pub fn uri_list(json: &str) -> Vec<String> {
 /// May `client` obtain tokens for `resource`? Both sides must agree: the client lists the
 /// resource (or lists none, meaning any open resource; never the built-in admin API), and
 /// the resource admits any client or names this one.
-pub fn client_may_use(client: &Client, resource: &ResourceRow) -> bool {
+pub fn client_may_use(client: &Client, resource: &Resource) -> bool {
     let client_side =
         client.lists_resource(&resource.uri) || (client.resources.is_empty() && !resource.builtin);
-    let resource_side = match &resource.allowed_clients {
-        None => true,
-        Some(ids) => uri_list(ids).contains(&client.client_id),
-    };
-    resource.enabled && client_side && resource_side
+    resource.enabled && client_side && resource.admits(&client.client_id)
 }
 
 /// The canonical URI a request names (or implies: the client's only listed resource);
@@ -45,11 +41,7 @@ pub fn requested_uri(client: &Client, requested: &[&str]) -> Result<Option<Strin
 }
 
 /// Checks that `client` may use `found` (the resource stored under `uri`, if any).
-pub fn usable(
-    client: &Client,
-    uri: &str,
-    found: Option<ResourceRow>,
-) -> Result<ResourceRow, OAuthError> {
+pub fn usable(client: &Client, uri: &str, found: Option<Resource>) -> Result<Resource, OAuthError> {
     found.filter(|r| client_may_use(client, r)).ok_or_else(|| {
         OAuthError::invalid_target(format!(
             "{} is not a resource this client may use",
@@ -63,7 +55,7 @@ pub async fn resolve_resource(
     state: &AppState,
     client: &Client,
     requested: &[&str],
-) -> Result<ResourceRow, OAuthError> {
+) -> Result<Resource, OAuthError> {
     match requested_uri(client, requested)? {
         Some(uri) => {
             let found = crate::oauth::lookup::resource(state, &uri).await?;
@@ -76,10 +68,7 @@ pub async fn resolve_resource(
 /// Without `resource`, a client that may use any open resource gets the one there is; with
 /// several (or none) it must say which. Some MCP clients (the conformance suite's among
 /// them) send no `resource` at all.
-async fn only_usable_resource(
-    state: &AppState,
-    client: &Client,
-) -> Result<ResourceRow, OAuthError> {
+async fn only_usable_resource(state: &AppState, client: &Client) -> Result<Resource, OAuthError> {
     let candidates = state.store.resources_page("", 1000).await?;
     let mut usable = candidates.into_iter().filter(|r| client_may_use(client, r));
     match (usable.next(), usable.next()) {
@@ -94,8 +83,8 @@ async fn only_usable_resource(
 /// client's allowed scopes when it has a list. The resource's scopes are always in the
 /// catalogue (a scope a resource accepts cannot be deleted, see `admin::scopes::delete`),
 /// so this is within the catalogue too, without reading it on every token.
-pub fn permitted_scopes(client: &Client, resource: &ResourceRow) -> ScopeSet {
-    let accepted = ScopeSet::from_stored(&resource.scopes);
+pub fn permitted_scopes(client: &Client, resource: &Resource) -> ScopeSet {
+    let accepted = resource.scopes.clone();
     match &client.scopes {
         Some(allowed) => accepted.intersection(allowed),
         None => accepted,
@@ -124,7 +113,7 @@ pub fn narrow_stored(stored: &str, client_scopes: Option<&str>, resource_scopes:
 /// resource now. Every grant that reuses consent goes through here, so an admin who takes
 /// a scope from a client or a resource takes it from every grant at its next use, instead
 /// of only refusing new authorizations. Empty means nothing is left: the grant is over.
-pub fn still_permitted(stored: &ScopeSet, client: &Client, resource: &ResourceRow) -> ScopeSet {
+pub fn still_permitted(stored: &ScopeSet, client: &Client, resource: &Resource) -> ScopeSet {
     stored.intersection(&permitted_scopes(client, resource))
 }
 
@@ -132,12 +121,12 @@ pub fn still_permitted(stored: &ScopeSet, client: &Client, resource: &ResourceRo
 /// ask for them, else (nothing requested) the resource's defaults that the client may have.
 pub fn resolve_scope(
     client: &Client,
-    resource: &ResourceRow,
+    resource: &Resource,
     requested: Option<&str>,
 ) -> Result<ScopeSet, OAuthError> {
     let permitted = permitted_scopes(client, resource);
     let Some(requested) = requested else {
-        let defaults = ScopeSet::from_stored(&resource.default_scopes).intersection(&permitted);
+        let defaults = resource.default_scopes.intersection(&permitted);
         if defaults.is_empty() {
             return Err(OAuthError::invalid_scope(
                 "no scope was requested and the resource has no default scope for this client",
@@ -161,7 +150,7 @@ pub fn resolve_scope(
 }
 
 /// The access-token lifetime for `resource`, within the configured ceiling.
-pub fn access_token_ttl(state: &AppState, resource: &ResourceRow) -> i64 {
+pub fn access_token_ttl(state: &AppState, resource: &Resource) -> i64 {
     resource
         .access_token_ttl
         .unwrap_or(state.settings.access_token_ttl)

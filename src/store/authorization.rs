@@ -368,14 +368,6 @@ impl Store {
     }
 }
 
-/// What the user consented to, as `approve_request` records it.
-pub struct Consent<'a> {
-    /// The grant's whole scope from now on (what was granted before plus this request).
-    pub scope: &'a str,
-    /// The client's name and redirect URIs as the user saw them.
-    pub fingerprint: &'a str,
-}
-
 /// Binds a pending request to the user who approves it and consumes it, unless it was
 /// consumed, expired or bound to someone else: false then. The first step of an approval.
 pub async fn claim_request(

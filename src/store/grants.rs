@@ -3,8 +3,8 @@
 use crate::clock::UnixTime;
 use crate::domain::Grant;
 // Grants are read with their status in one query; the type lives with `Grant`.
+use crate::domain::Consent;
 pub use crate::domain::GrantStatus;
-use crate::store::authorization::Consent;
 use crate::store::changes::Change;
 use crate::store::tx::{Conn, on_conn};
 use crate::store::{Store, is_unique_violation, on_pool};
@@ -306,7 +306,7 @@ pub async fn record_consent(
     client_id: &str,
     user_id: &str,
     resource: &str,
-    consent: &Consent<'_>,
+    consent: &Consent,
     now: UnixTime,
 ) -> Result<String, sqlx::Error> {
     const LIVE_GRANT: &str = "SELECT id FROM grants WHERE client_id = $1 AND subject = $2 \
@@ -326,8 +326,8 @@ pub async fn record_consent(
             Some(grant_id) => {
                 sqlx::query(RENEW_GRANT)
                     .bind(&grant_id)
-                    .bind(consent.scope)
-                    .bind(consent.fingerprint)
+                    .bind(consent.scope.to_scope_string())
+                    .bind(&consent.fingerprint)
                     .execute(&mut *c)
                     .await?;
                 Ok(grant_id)
@@ -339,9 +339,9 @@ pub async fn record_consent(
                     .bind(client_id)
                     .bind(user_id)
                     .bind(resource)
-                    .bind(consent.scope)
+                    .bind(consent.scope.to_scope_string())
                     .bind(now)
-                    .bind(consent.fingerprint)
+                    .bind(&consent.fingerprint)
                     .execute(&mut *c)
                     .await?;
                 Ok(grant_id)

@@ -1,10 +1,12 @@
 //! MCP resources (protected resources, RFC 9728) registered by admins.
 
 use crate::clock::UnixTime;
+use crate::domain::{Resource, ResourceWithGrant, ScopeSet};
 use crate::store::changes::Change;
 use crate::store::grants::{GrantsOf, Narrow, narrow_grants};
 use crate::store::{Store, on_pool};
 
+/// A `resources` row as stored; the store hands out `Resource`s.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ResourceRow {
     pub id: String,
@@ -24,12 +26,66 @@ pub struct ResourceRow {
     pub updated_at: UnixTime,
 }
 
-/// A resource with the live client_credentials grant of one client for it.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct ResourceWithGrant {
+#[derive(sqlx::FromRow)]
+struct ResourceWithGrantRow {
     #[sqlx(flatten)]
-    pub resource: ResourceRow,
-    pub cc_grant: Option<String>,
+    resource: ResourceRow,
+    cc_grant: Option<String>,
+}
+
+impl TryFrom<ResourceRow> for Resource {
+    type Error = sqlx::Error;
+
+    fn try_from(row: ResourceRow) -> Result<Resource, sqlx::Error> {
+        let allowed_clients = match row.allowed_clients.as_deref() {
+            None => None,
+            Some(json) => Some(
+                serde_json::from_str::<Vec<String>>(json)
+                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            ),
+        };
+        Ok(Resource {
+            scopes: ScopeSet::from_stored(&row.scopes),
+            default_scopes: ScopeSet::from_stored(&row.default_scopes),
+            allowed_clients,
+            id: row.id,
+            uri: row.uri,
+            name: row.name,
+            description: row.description,
+            access_token_ttl: row.access_token_ttl,
+            enabled: row.enabled,
+            builtin: row.builtin,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+impl From<&Resource> for ResourceRow {
+    fn from(r: &Resource) -> ResourceRow {
+        ResourceRow {
+            id: r.id.clone(),
+            uri: r.uri.clone(),
+            name: r.name.clone(),
+            description: r.description.clone(),
+            scopes: r.scopes.to_scope_string(),
+            default_scopes: r.default_scopes.to_scope_string(),
+            access_token_ttl: r.access_token_ttl,
+            // A list of strings always serializes.
+            allowed_clients: r
+                .allowed_clients
+                .as_ref()
+                .map(|ids| serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())),
+            enabled: r.enabled,
+            builtin: r.builtin,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+fn resources(rows: Vec<ResourceRow>) -> Result<Vec<Resource>, sqlx::Error> {
+    rows.into_iter().map(Resource::try_from).collect()
 }
 
 macro_rules! select {
@@ -43,14 +99,15 @@ macro_rules! select {
 }
 
 impl Store {
-    pub async fn resource_by_uri(&self, uri: &str) -> Result<Option<ResourceRow>, sqlx::Error> {
+    pub async fn resource_by_uri(&self, uri: &str) -> Result<Option<Resource>, sqlx::Error> {
         const RESOURCE_BY_URI: &str = select!("WHERE uri = $1");
-        on_pool!(self, |pool| sqlx::query_as::<_, ResourceRow>(
+        let row = on_pool!(self, |pool| sqlx::query_as::<_, ResourceRow>(
             RESOURCE_BY_URI
         )
         .bind(uri)
         .fetch_optional(&mut *pool)
-        .await)
+        .await)?;
+        row.map(Resource::try_from).transpose()
     }
 
     /// One round trip for the token hot path: the resource and `client_id`'s live grant.
@@ -64,23 +121,31 @@ impl Store {
             r.builtin, r.created_at, r.updated_at, g.id AS cc_grant FROM resources r LEFT JOIN \
             grants g ON g.resource = r.uri AND g.client_id = $2 AND g.kind = 'client_credentials' \
             AND g.revoked_at IS NULL WHERE r.uri = $1";
-        on_pool!(self, |pool| sqlx::query_as::<_, ResourceWithGrant>(
+        let row = on_pool!(self, |pool| sqlx::query_as::<_, ResourceWithGrantRow>(
             RESOURCE_WITH_CLIENT_GRANT
         )
         .bind(uri)
         .bind(client_id)
         .fetch_optional(&mut *pool)
-        .await)
+        .await)?;
+        row.map(|r| {
+            Ok(ResourceWithGrant {
+                resource: r.resource.try_into()?,
+                cc_grant: r.cc_grant,
+            })
+        })
+        .transpose()
     }
 
-    pub async fn resource_by_id(&self, id: &str) -> Result<Option<ResourceRow>, sqlx::Error> {
+    pub async fn resource_by_id(&self, id: &str) -> Result<Option<Resource>, sqlx::Error> {
         const RESOURCE_BY_ID: &str = select!("WHERE id = $1");
-        on_pool!(self, |pool| sqlx::query_as::<_, ResourceRow>(
+        let row = on_pool!(self, |pool| sqlx::query_as::<_, ResourceRow>(
             RESOURCE_BY_ID
         )
         .bind(id)
         .fetch_optional(&mut *pool)
-        .await)
+        .await)?;
+        row.map(Resource::try_from).transpose()
     }
 
     /// One page, ordered by id (UUIDv7: creation order), starting after `after`.
@@ -88,33 +153,34 @@ impl Store {
         &self,
         after: &str,
         limit: i64,
-    ) -> Result<Vec<ResourceRow>, sqlx::Error> {
+    ) -> Result<Vec<Resource>, sqlx::Error> {
         const RESOURCES_PAGE: &str = select!("WHERE id > $1 ORDER BY id LIMIT $2");
-        on_pool!(self, |pool| sqlx::query_as::<_, ResourceRow>(
+        resources(on_pool!(self, |pool| sqlx::query_as::<_, ResourceRow>(
             RESOURCES_PAGE
         )
         .bind(after)
         .bind(limit)
         .fetch_all(&mut *pool)
-        .await)
+        .await)?)
     }
 
     /// Resources whose accepted scopes mention `scope` (to refuse deleting it).
     pub async fn resources_using_scope(&self, scope: &str) -> Result<Vec<String>, sqlx::Error> {
         const RESOURCES_USING_SCOPE: &str = select!("ORDER BY id");
-        let rows = on_pool!(self, |pool| sqlx::query_as::<_, ResourceRow>(
+        let rows = resources(on_pool!(self, |pool| sqlx::query_as::<_, ResourceRow>(
             RESOURCES_USING_SCOPE
         )
         .fetch_all(&mut *pool)
-        .await)?;
+        .await)?)?;
         Ok(rows
             .into_iter()
-            .filter(|r| r.scopes.split(' ').any(|s| s == scope))
+            .filter(|r| r.scopes.contains(scope))
             .map(|r| r.uri)
             .collect())
     }
 
-    pub async fn insert_resource(&self, r: &ResourceRow) -> Result<(), sqlx::Error> {
+    pub async fn insert_resource(&self, resource: &Resource) -> Result<(), sqlx::Error> {
+        let r = &ResourceRow::from(resource);
         const INSERT_RESOURCE: &str = "INSERT INTO resources (id, uri, name, description, scopes, \
             default_scopes, access_token_ttl, allowed_clients, enabled, builtin, created_at, \
             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
@@ -143,9 +209,10 @@ impl Store {
     /// Live user grants narrow to the scopes the resource accepts now, in that transaction.
     pub async fn update_resource(
         &self,
-        r: &ResourceRow,
+        resource: &Resource,
         narrow: Narrow,
     ) -> Result<bool, sqlx::Error> {
+        let r = &ResourceRow::from(resource);
         const REVOKE_MOVED: &str = "UPDATE grants SET revoked_at = $3 WHERE revoked_at IS NULL \
             AND resource = (SELECT uri FROM resources WHERE id = $1) AND resource <> $2";
         const UPDATE_RESOURCE: &str = "UPDATE resources SET uri = $2, name = $3, description = \
@@ -238,7 +305,8 @@ impl Store {
 
     /// Creates or refreshes the built-in admin resource (`{issuer}/admin`). The issuer can
     /// change between runs, so the row is found by `builtin`, not by URI.
-    pub async fn upsert_builtin_resource(&self, r: &ResourceRow) -> Result<(), sqlx::Error> {
+    pub async fn upsert_builtin_resource(&self, resource: &Resource) -> Result<(), sqlx::Error> {
+        let r = &ResourceRow::from(resource);
         const MOVE_BUILTIN: &str =
             "UPDATE resources SET uri = $1, updated_at = $2 WHERE builtin = TRUE";
         const INSERT_BUILTIN: &str = "INSERT INTO resources (id, uri, name, \

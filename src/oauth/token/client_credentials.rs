@@ -2,6 +2,7 @@
 //! access token for one registered resource (RFC 8707), bound to its long-lived
 //! client_credentials grant so that revocation can find it.
 
+use crate::domain::ResourceWithGrant;
 use crate::oauth::access_token::{self, AccessTokenClaims};
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
@@ -9,7 +10,6 @@ use crate::oauth::params::Params;
 use crate::oauth::policy;
 use crate::oauth::token::TokenResponse;
 use crate::state::AppState;
-use crate::store::resources::ResourceWithGrant;
 
 pub async fn exchange(
     state: &AppState,

@@ -11,6 +11,7 @@
 
 use crate::crypto::{random, successor};
 use crate::domain::Client;
+use crate::domain::Resource;
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;
@@ -23,7 +24,6 @@ use crate::oauth::token::user_grant::{
 };
 use crate::state::AppState;
 use crate::store::authorization::RefreshForIssue;
-use crate::store::resources::ResourceRow;
 
 pub async fn exchange(
     state: &AppState,
@@ -113,7 +113,7 @@ pub async fn exchange(
 /// What a refresh may issue.
 struct Narrowed {
     /// Still registered and open to the client.
-    resource: ResourceRow,
+    resource: Resource,
     /// The new access token's scope: `allowed`, or less when the request asks for less.
     scope: ScopeSet,
     /// What the refresh token still carries (`policy::still_permitted`).

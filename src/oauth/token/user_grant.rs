@@ -6,19 +6,19 @@
 
 use crate::crypto::{random, successor};
 use crate::domain::Client;
+use crate::domain::Resource;
 use crate::oauth::access_token::{self, AccessTokenClaims};
 use crate::oauth::error::OAuthError;
 use crate::oauth::token::{GrantType, TokenResponse, refresh_token};
 use crate::state::AppState;
 use crate::store::authorization::{RefreshTokenRow, Spend};
-use crate::store::resources::ResourceRow;
 
 /// Whose tokens are issued: a user's grant to a client, for one resource.
 pub(crate) struct UserGrant<'a> {
     pub client: &'a Client,
     pub grant_id: &'a str,
     pub user_id: &'a str,
-    pub resource: &'a ResourceRow,
+    pub resource: &'a Resource,
 }
 
 /// What an issuance spends, in the same transaction that records it.

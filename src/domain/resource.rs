@@ -1,0 +1,53 @@
+//! Protected resources (RFC 9728): the MCP servers Warden issues tokens for, and a user's
+//! consent to a client for one of them.
+
+use crate::clock::UnixTime;
+use crate::domain::scope::ScopeSet;
+
+/// An MCP server registered by an admin. Its canonical URI is the audience of its tokens
+/// (RFC 8707 §2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resource {
+    pub id: String,
+    pub uri: String,
+    pub name: String,
+    pub description: String,
+    /// The scopes it accepts.
+    pub scopes: ScopeSet,
+    /// The subset granted when a request names no scope.
+    pub default_scopes: ScopeSet,
+    pub access_token_ttl: Option<i64>,
+    /// The clients it admits; `None` admits any client.
+    pub allowed_clients: Option<Vec<String>>,
+    pub enabled: bool,
+    /// The admin API itself, created by Warden.
+    pub builtin: bool,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+impl Resource {
+    /// Whether the resource's own side admits `client_id`.
+    pub fn admits(&self, client_id: &str) -> bool {
+        self.allowed_clients
+            .as_ref()
+            .is_none_or(|ids| ids.iter().any(|id| id == client_id))
+    }
+}
+
+/// A resource with one client's live client_credentials grant for it, if there is one.
+#[derive(Clone, Debug)]
+pub struct ResourceWithGrant {
+    pub resource: Resource,
+    pub cc_grant: Option<String>,
+}
+
+/// What a user approves on the consent page, recorded on their grant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Consent {
+    /// The grant's whole scope from now on (what was granted before plus this request).
+    pub scope: ScopeSet,
+    /// The client's name and redirect URIs as the user saw them
+    /// (`oauth::authorize::consent_fingerprint`).
+    pub fingerprint: String,
+}
