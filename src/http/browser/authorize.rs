@@ -3,13 +3,14 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use super::authorize_text as text;
 use super::form::{BrowserPost, Caller};
 use super::{base, current_session, opaque_id, see_other, unavailable};
 use crate::http::oauth::read_form_bytes;
 use crate::http::pages::{ConsentPage, ScopeLine, error_page, render};
 use crate::http::peer::client_key;
 use crate::limits::{self, Refusal};
-use crate::oauth::authorize::{self, AskedAgain, Failure, Step};
+use crate::oauth::authorize::{self, Failure, Step};
 use crate::oauth::params::Params;
 use crate::state::AppState;
 use crate::store::sessions::SessionUser;
@@ -80,13 +81,11 @@ fn refusal_page(state: &AppState, status: StatusCode, retry: i64, message: &str)
 pub async fn get_continue(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let params = Params::parse(req.query_string().as_bytes()).unwrap_or_default();
     let Some(id) = opaque_id(params.get("request")) else {
-        return failure(
-            &state,
-            Failure::Page {
-                title: "Invalid request",
-                message: "The request id is missing.".into(),
-                unavailable: false,
-            },
+        return error_page(
+            &base(&state),
+            StatusCode::BAD_REQUEST,
+            "Invalid request",
+            "The request id is missing.",
         );
     };
     proceed(&state, &req, &id).await
@@ -129,21 +128,14 @@ fn consent_page(state: &AppState, user: &SessionUser, p: authorize::ConsentPromp
             username: user.username.clone(),
             client_name: p.client_name,
             client_id: p.client_id,
-            registration: p.registration.to_owned(),
-            unverified: p.unverified,
+            registration: text::provenance(p.provenance).to_owned(),
+            unverified: p.provenance.unverified(),
             redirect_host: p.redirect_host,
             resource_name: p.resource_name,
             resource_uri: p.resource_uri,
             new_scopes: lines(p.new_scopes),
             granted_scopes: lines(p.granted_scopes),
-            asked_again: p.asked_again.map(|why| match why {
-                AskedAgain::NativeApp => {
-                    "This application runs on your device, where another program could claim to be it, so Warden asks you every time."
-                }
-                AskedAgain::ClientChanged => {
-                    "The application changed its name or where it sends you back since you last allowed it."
-                }
-            }),
+            asked_again: p.asked_again.map(text::asked_again),
             loopback_only: p.loopback_only,
         },
     )
@@ -210,16 +202,8 @@ pub async fn post_consent(state: web::Data<AppState>, post: BrowserPost) -> Http
 fn failure(state: &AppState, f: Failure) -> HttpResponse {
     match f {
         Failure::Redirect(url) => see_other(&url),
-        Failure::Page {
-            title,
-            message,
-            unavailable,
-        } => {
-            let status = if unavailable {
-                StatusCode::SERVICE_UNAVAILABLE
-            } else {
-                StatusCode::BAD_REQUEST
-            };
+        Failure::Page(e) => {
+            let (status, title, message) = text::error_page(e);
             error_page(&base(state), status, title, &message)
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod authorize;
+mod authorize_text;
 mod form;
 pub mod login;
 pub mod upstream;
