@@ -12,6 +12,7 @@
 
 use serde_json::{Value, json};
 
+use crate::domain::{Client, Resource};
 use crate::oauth::access_token::{self, AccessTokenClaims};
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
@@ -23,7 +24,7 @@ use crate::oauth::scope::ScopeSet;
 use crate::oauth::token::TokenResponse;
 use crate::state::AppState;
 use crate::store;
-use crate::store::exchange::ExchangeAuditRow;
+use crate::store::exchange::{DownstreamRow, ExchangeAuditRow};
 
 pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
@@ -127,79 +128,116 @@ struct Exchanged {
     impersonate: bool,
 }
 
+/// The checks, in the order their errors are reported, each filling in `attempt`.
 async fn run(
     state: &AppState,
     caller: &AuthenticatedClient,
     params: &Params,
     attempt: &mut Attempt,
 ) -> Result<Exchanged, OAuthError> {
+    let subject_token = parse(caller, params)?;
+    let client = &caller.client;
+    let subject = subject(state, client, subject_token, attempt).await?;
+    let acting = actor(state, client, params, &subject, attempt).await?;
+    let target = target(state, params, &subject, attempt).await?;
+    let scope = scope(client, params, &subject, &target, attempt)?;
+    let ttl = lifetime(state, &subject, &target.resource)?;
+    let act = match impersonates(client, &acting, &target) {
+        true => None,
+        false => Some(act(client, &acting.actor, &subject)?),
+    };
+    planned(state, client, subject, target.resource, scope, ttl, act).await
+}
+
+/// A confidential caller and a well-formed request (RFC 8693 §2.1); returns the subject
+/// token.
+fn parse<'p>(caller: &AuthenticatedClient, params: &'p Params) -> Result<&'p str, OAuthError> {
     if !caller.is_confidential() {
         return Err(OAuthError::unauthorized_client(
             "token exchange needs an authenticated confidential client",
         ));
     }
-    let client = &caller.client;
     let token = params
         .require("subject_token")
         .map_err(OAuthError::invalid_request)?;
     let token_type = params
         .require("subject_token_type")
         .map_err(OAuthError::invalid_request)?;
-    if token_type != ACCESS_TOKEN_TYPE && token_type != JWT_TYPE {
+    if !is_token_type(token_type) {
         return Err(OAuthError::invalid_request(
             "subject_token_type must be an access_token or jwt token type",
         ));
     }
-    match params.get("requested_token_type") {
-        None | Some(ACCESS_TOKEN_TYPE) | Some(JWT_TYPE) => {}
-        Some(_) => {
-            return Err(OAuthError::invalid_request(
-                "only access tokens can be requested",
-            ));
-        }
+    if params
+        .get("requested_token_type")
+        .is_some_and(|t| !is_token_type(t))
+    {
+        return Err(OAuthError::invalid_request(
+            "only access tokens can be requested",
+        ));
     }
+    Ok(token)
+}
+
+/// The token types we accept and issue: both mean our JWT access tokens.
+fn is_token_type(value: &str) -> bool {
+    value == ACCESS_TOKEN_TYPE || value == JWT_TYPE
+}
+
+/// The verified subject token, which must have been issued for a resource the caller
+/// serves: an MCP server exchanges only the tokens it received (no confused deputy).
+async fn subject(
+    state: &AppState,
+    client: &Client,
+    token: &str,
+    attempt: &mut Attempt,
+) -> Result<Subject, OAuthError> {
     let subject = verify_subject(state, token).await?;
     attempt.subject = subject.sub.clone();
     attempt.source = subject.audience.clone();
-
     if !client.serves(&subject.audience) {
         return Err(OAuthError::invalid_request(
             "the subject token was not issued for a resource this client serves",
         ));
     }
-    let issuer = state.settings.issuer.as_str();
-    let actor = match (params.get("actor_token"), params.get("actor_token_type")) {
+    Ok(subject)
+}
+
+/// Who acts, and whether an actor token said so.
+struct Acting {
+    actor: Actor,
+    by_token: bool,
+}
+
+/// The actor (RFC 8693 §4.1, §4.4): the caller, or the holder of a verified actor token
+/// when the subject token's `may_act` names it (or it is a client token of the caller's).
+async fn actor(
+    state: &AppState,
+    client: &Client,
+    params: &Params,
+    subject: &Subject,
+    attempt: &mut Attempt,
+) -> Result<Acting, OAuthError> {
+    let caller = Actor::client(state.settings.issuer.as_str(), &client.client_id);
+    let from_token = match (params.get("actor_token"), params.get("actor_token_type")) {
         (None, None) => None,
-        (Some(actor_token), Some(t)) if t == ACCESS_TOKEN_TYPE || t == JWT_TYPE => {
-            let token = verify_subject(state, actor_token).await.map_err(|mut e| {
-                // The checks are the subject token's; the description says which token failed.
-                if e.cause.is_none() {
-                    e.description = format!("actor_token: {}", e.description).into();
-                }
-                e
-            })?;
-            Some(Actor {
-                sub: token.sub,
-                iss: token.iss,
-                client_id: token.client_id,
-            })
-        }
+        (Some(token), Some(t)) if is_token_type(t) => Some(verify_actor(state, token).await?),
         _ => {
             return Err(OAuthError::invalid_request(
                 "actor_token and a supported actor_token_type go together",
             ));
         }
     };
-    let actor_token = actor.is_some();
-    let acting = actor.unwrap_or_else(|| Actor::client(issuer, &client.client_id));
+    let by_token = from_token.is_some();
+    let actor = from_token.unwrap_or_else(|| caller.clone());
     match &subject.may_act {
-        Some(may_act) if !names(may_act, &acting) => {
+        Some(may_act) if !names(may_act, &actor) => {
             return Err(OAuthError::invalid_request(
                 "the subject token's may_act does not name the actor",
             ));
         }
         Some(_) => {}
-        None if acting != Actor::client(issuer, &client.client_id) => {
+        None if actor != caller => {
             return Err(OAuthError::invalid_request(
                 "the actor_token must be a client token of the caller's own, \
                  unless the subject token's may_act names its holder",
@@ -207,9 +245,40 @@ async fn run(
         }
         None => {}
     }
-    attempt.actor = acting.sub.clone();
+    attempt.actor = actor.sub.clone();
+    Ok(Acting { actor, by_token })
+}
 
-    let target_uri = target(params)?;
+/// An actor token, verified as a subject token would be.
+async fn verify_actor(state: &AppState, token: &str) -> Result<Actor, OAuthError> {
+    let token = verify_subject(state, token).await.map_err(|mut e| {
+        // The checks are the subject token's; the description says which token failed.
+        if e.cause.is_none() {
+            e.description = format!("actor_token: {}", e.description).into();
+        }
+        e
+    })?;
+    Ok(Actor {
+        sub: token.sub,
+        iss: token.iss,
+        client_id: token.client_id,
+    })
+}
+
+/// The target resource and the registry link that makes it a downstream of the subject
+/// token's audience.
+struct Target {
+    link: DownstreamRow,
+    resource: Resource,
+}
+
+async fn target(
+    state: &AppState,
+    params: &Params,
+    subject: &Subject,
+    attempt: &mut Attempt,
+) -> Result<Target, OAuthError> {
+    let target_uri = target_uri(params)?;
     attempt.target = target_uri.clone();
     let unknown = || {
         OAuthError::invalid_target(format!(
@@ -222,37 +291,27 @@ async fn run(
         .downstream(&subject.audience, &target_uri)
         .await?
         .ok_or_else(unknown)?;
-    let target = state
+    let resource = state
         .store
         .resource_by_uri(&target_uri)
         .await?
         .filter(|r| r.enabled && !r.builtin)
         .ok_or_else(unknown)?;
+    Ok(Target { link, resource })
+}
 
-    // What the target accepts from this caller today (its allowed scopes apply here too).
-    let accepted = policy::permitted_scopes(client, &target);
-    let map: serde_json::Map<String, Value> =
-        serde_json::from_str(&link.scope_map).unwrap_or_default();
-    let mut allowed: Vec<String> = subject
-        .scope
-        .intersection(&accepted)
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    for source_scope in subject.scope.iter() {
-        if let Some(Value::Array(mapped)) = map.get(source_scope) {
-            allowed.extend(
-                mapped
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .filter(|s| accepted.contains(s))
-                    .map(str::to_owned),
-            );
-        }
-    }
-    let allowed: ScopeSet = allowed.into_iter().collect();
+/// The scope to issue: the requested one (or, by default, all) of what the subject token
+/// reaches on the target. Scopes only narrow, or map where the admin mapped them.
+fn scope(
+    client: &Client,
+    params: &Params,
+    subject: &Subject,
+    target: &Target,
+    attempt: &mut Attempt,
+) -> Result<ScopeSet, OAuthError> {
+    let allowed = reachable_scopes(client, subject, target);
     let scope = match params.get("scope") {
-        None => allowed.clone(),
+        None => allowed,
         Some(requested) => {
             let requested = ScopeSet::parse(requested).map_err(OAuthError::invalid_scope)?;
             let beyond: Vec<&str> = requested.difference(&allowed).collect();
@@ -271,37 +330,88 @@ async fn run(
         ));
     }
     attempt.scope = scope.to_scope_string();
+    Ok(scope)
+}
 
-    let now = state.clock.now();
-    let ttl = (subject.exp - now).min(policy::access_token_ttl(state, &target));
+/// The subject token's scopes that the target accepts from this caller today (its allowed
+/// scopes apply here too), directly or through the link's scope map.
+fn reachable_scopes(client: &Client, subject: &Subject, target: &Target) -> ScopeSet {
+    let accepted = policy::permitted_scopes(client, &target.resource);
+    let map: serde_json::Map<String, Value> =
+        serde_json::from_str(&target.link.scope_map).unwrap_or_default();
+    let mut allowed: Vec<String> = subject
+        .scope
+        .intersection(&accepted)
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    for source_scope in subject.scope.iter() {
+        if let Some(Value::Array(mapped)) = map.get(source_scope) {
+            allowed.extend(
+                mapped
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .filter(|s| accepted.contains(s))
+                    .map(str::to_owned),
+            );
+        }
+    }
+    allowed.into_iter().collect()
+}
+
+/// The token's lifetime: the target's, but never past the subject token's expiry.
+fn lifetime(state: &AppState, subject: &Subject, target: &Resource) -> Result<i64, OAuthError> {
+    let ttl = (subject.exp - state.clock.now()).min(policy::access_token_ttl(state, target));
     if ttl <= 0 {
         return Err(OAuthError::invalid_request("the subject token has expired"));
     }
-    let impersonate = !actor_token && uri_list(&link.impersonators).contains(&client.client_id);
-    let act = if impersonate {
-        None
-    } else {
-        let mut act = json!({ "sub": acting.sub, "client_id": client.client_id });
-        if let Some(previous) = subject.act.clone() {
-            if depth(&previous) >= MAX_ACT_DEPTH {
-                return Err(OAuthError::invalid_request(
-                    "the delegation chain is too long",
-                ));
-            }
-            act["act"] = previous;
+    Ok(ttl)
+}
+
+/// Whether the link lets this caller impersonate the user (a token with no `act`): never
+/// when an actor token names someone else as the actor.
+fn impersonates(client: &Client, acting: &Acting, target: &Target) -> bool {
+    !acting.by_token && uri_list(&target.link.impersonators).contains(&client.client_id)
+}
+
+/// The `act` claim (RFC 8693 §4.1): the actor, with the subject token's own `act` nested
+/// inside when the subject was itself delegated, up to `MAX_ACT_DEPTH`.
+fn act(client: &Client, actor: &Actor, subject: &Subject) -> Result<Value, OAuthError> {
+    let mut act = json!({ "sub": actor.sub, "client_id": client.client_id });
+    if let Some(previous) = subject.act.clone() {
+        if depth(&previous) >= MAX_ACT_DEPTH {
+            return Err(OAuthError::invalid_request(
+                "the delegation chain is too long",
+            ));
         }
-        Some(act)
-    };
+        act["act"] = previous;
+    }
+    Ok(act)
+}
+
+/// The token to issue, under a grant whose parent is the root of the subject's grant; no
+/// `act` means impersonation.
+async fn planned(
+    state: &AppState,
+    client: &Client,
+    subject: Subject,
+    target: Resource,
+    scope: ScopeSet,
+    ttl: i64,
+    act: Option<Value>,
+) -> Result<Exchanged, OAuthError> {
+    let impersonate = act.is_none();
     let parent = match &subject.grant_id {
         Some(g) => state.store.grant_root(g).await?,
         None => None,
     };
+    let now = state.clock.now();
     let claims = AccessTokenClaims {
         iss: state.settings.issuer.as_str().to_owned(),
         sub: subject.sub,
-        aud: target.uri.clone(),
+        aud: target.uri,
         client_id: client.client_id.clone(),
-        scope: attempt.scope.clone(),
+        scope: scope.to_scope_string(),
         iat: now,
         exp: now + ttl,
         jti: uuid::Uuid::now_v7().simple().to_string(),
@@ -319,7 +429,7 @@ async fn run(
 }
 
 /// Who acts in an exchange: the caller itself, or the subject of a verified actor token.
-#[derive(PartialEq)]
+#[derive(Clone, PartialEq)]
 struct Actor {
     sub: String,
     iss: String,
@@ -357,7 +467,7 @@ fn depth(act: &Value) -> usize {
 }
 
 /// The one target named by `resource` and/or `audience` (RFC 8693 §2.1).
-fn target(params: &Params) -> Result<String, OAuthError> {
+fn target_uri(params: &Params) -> Result<String, OAuthError> {
     let mut targets: Vec<String> = Vec::new();
     for value in params.get_all("resource").chain(params.get_all("audience")) {
         let canonical = resource::canonicalize(value).map_err(OAuthError::invalid_target)?;
