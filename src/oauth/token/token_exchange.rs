@@ -505,26 +505,39 @@ async fn still_permitted(
 
 /// Our own access token (live grant), or a JWT from a trusted external issuer.
 async fn verify_subject(state: &AppState, token: &str) -> Result<Subject, OAuthError> {
-    let now = state.clock.now();
-    if let Some(claims) = access_token::verify(state, token, now) {
-        if !crate::oauth::lookup::grant_is_live(state, &claims.gid).await? {
-            return Err(OAuthError::invalid_request(
-                "the subject token has been revoked",
-            ));
-        }
-        let scope = still_permitted(state, &claims).await?;
-        return Ok(Subject {
-            sub: claims.sub,
-            iss: claims.iss,
-            client_id: Some(claims.client_id),
-            audience: claims.aud,
-            scope,
-            exp: claims.exp,
-            act: claims.act,
-            may_act: claims.may_act,
-            grant_id: Some(claims.gid),
-        });
+    match access_token::verify(state, token, state.clock.now()) {
+        Some(claims) => internal_subject(state, claims).await,
+        None => external_subject_token(state, token).await,
     }
+}
+
+/// One of our access tokens, whose grant must still be live.
+async fn internal_subject(
+    state: &AppState,
+    claims: AccessTokenClaims,
+) -> Result<Subject, OAuthError> {
+    if !crate::oauth::lookup::grant_is_live(state, &claims.gid).await? {
+        return Err(OAuthError::invalid_request(
+            "the subject token has been revoked",
+        ));
+    }
+    let scope = still_permitted(state, &claims).await?;
+    Ok(Subject {
+        sub: claims.sub,
+        iss: claims.iss,
+        client_id: Some(claims.client_id),
+        audience: claims.aud,
+        scope,
+        exp: claims.exp,
+        act: claims.act,
+        may_act: claims.may_act,
+        grant_id: Some(claims.gid),
+    })
+}
+
+/// A JWT signed by a trusted external issuer (never one claiming to be us), its `sub`
+/// mapped to one of our users or namespaced by the issuer.
+async fn external_subject_token(state: &AppState, token: &str) -> Result<Subject, OAuthError> {
     let unacceptable = || {
         OAuthError::invalid_request(
             "the subject token is invalid, expired, or from an unknown issuer",
