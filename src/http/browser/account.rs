@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::form::{BrowserPost, Caller};
-use super::{base, current_session, see_other, unavailable};
+use super::{base, current_session, form_expired, see_other, unavailable};
 use crate::http::pages::{AccountPage, GrantLine, IdentityLine, error_page, human_time, render};
 use crate::oauth::params::Params;
 use crate::oauth::scope::ScopeSet;
@@ -76,14 +76,7 @@ pub async fn post_revoke(
     let session = match post.session {
         Ok(Caller::SignedIn { user, .. }) => user,
         Ok(Caller::Anonymous) => return see_other(&format!("{}/login", base(&state))),
-        Ok(Caller::Forged) => {
-            return error_page(
-                &base(&state),
-                StatusCode::FORBIDDEN,
-                "This form has expired",
-                "Reload the page and try again.",
-            );
-        }
+        Ok(Caller::Forged) => return form_expired(&state),
         Err(e) => return unavailable(&state, e),
     };
     match state

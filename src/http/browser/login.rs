@@ -8,8 +8,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::form::{BrowserPost, Caller};
 use super::{
-    base, cookie, current_session, device_cookie, login_cookie, opaque_id, removal, see_other,
-    session_cookie, unavailable,
+    base, cookie, current_session, device_cookie, form_expired, login_cookie, opaque_id, removal,
+    see_other, session_cookie, unavailable,
 };
 use crate::accounts::{self, SignIn};
 use crate::crypto::random;
@@ -223,14 +223,7 @@ pub async fn post_logout(state: web::Data<AppState>, post: BrowserPost) -> HttpR
                 return unavailable(&state, e);
             }
         }
-        Ok(Caller::Forged) => {
-            return error_page(
-                &base(&state),
-                StatusCode::FORBIDDEN,
-                "This form has expired",
-                "Reload the page and try again.",
-            );
-        }
+        Ok(Caller::Forged) => return form_expired(&state),
         Ok(Caller::Anonymous) => {}
         Err(e) => return unavailable(&state, e),
     }

@@ -107,6 +107,17 @@ pub fn unavailable(state: &AppState, e: anyhow::Error) -> HttpResponse {
     )
 }
 
+/// The page for a form whose `csrf` is not this session's (forged, or from an older
+/// session): nothing was done on its behalf.
+pub fn form_expired(state: &AppState) -> HttpResponse {
+    error_page(
+        &base(state),
+        StatusCode::FORBIDDEN,
+        "This form has expired",
+        "Reload the page and try again.",
+    )
+}
+
 /// A 43-character opaque id from a query or form, or nothing.
 pub fn opaque_id(value: Option<&str>) -> Option<String> {
     value
