@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::admin::{AdminError, conflict_on_duplicate};
+use crate::domain::SubjectMode;
 use crate::oauth::external_token::ALLOWED_ALGS;
 use crate::oauth::policy::uri_list;
 use crate::oauth::resource::canonicalize;
@@ -144,7 +145,7 @@ impl From<TrustedIssuerRow> for IssuerView {
             jwks_uri: r.jwks_uri,
             audience: r.audience,
             algorithms: r.algorithms.split(' ').map(str::to_owned).collect(),
-            subject: r.subject_mode,
+            subject: r.subject_mode.as_str().to_owned(),
             created_at: r.created_at,
         }
     }
@@ -178,10 +179,12 @@ pub async fn add_issuer(
             format!("choose from {}", ALLOWED_ALGS.join(", ")),
         ));
     }
-    let subject = input.subject.unwrap_or_else(|| "keep".into());
-    if subject != "keep" && subject != "username" {
-        return Err(AdminError::invalid("subject", "must be keep or username"));
-    }
+    let subject = match input.subject.as_deref() {
+        None => SubjectMode::Keep,
+        Some(mode) => mode
+            .parse()
+            .map_err(|_| AdminError::invalid("subject", "must be keep or username"))?,
+    };
     let row = TrustedIssuerRow {
         id: uuid::Uuid::now_v7().to_string(),
         issuer: input.issuer,

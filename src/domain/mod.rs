@@ -47,6 +47,7 @@ pub mod grant;
 pub mod provider;
 pub mod resource;
 pub mod scope;
+pub mod trusted_issuer;
 
 pub use client::{
     AuthMethod, Client, GrantType, GrantTypes, RedirectUri, Registration, ResourceUri,
@@ -55,6 +56,7 @@ pub use grant::{Grant, GrantKind, GrantStatus};
 pub use provider::{OnFirstLogin, Provider, ProviderKind};
 pub use resource::{Consent, Resource, ResourceWithGrant};
 pub use scope::ScopeSet;
+pub use trusted_issuer::SubjectMode;
 
 /// The longest part of a request value any message repeats.
 pub const EXCERPT_CHARS: usize = 64;

@@ -2,6 +2,7 @@
 //! and the exchange audit log.
 
 use crate::clock::UnixTime;
+use crate::domain::SubjectMode;
 use crate::store::tx::{Conn, on_conn};
 use crate::store::{Store, on_pool};
 
@@ -26,8 +27,8 @@ pub struct TrustedIssuerRow {
     pub algorithms: String,
     /// The `aud` its tokens must carry: the URI of the Warden resource they count as.
     pub audience: String,
-    /// `keep` (use `sub` as is) or `username` (the Warden user whose username is `sub`).
-    pub subject_mode: String,
+    #[sqlx(try_from = "String")]
+    pub subject_mode: SubjectMode,
     pub created_at: UnixTime,
 }
 
@@ -133,7 +134,7 @@ impl Store {
             .bind(&t.jwks_uri)
             .bind(&t.algorithms)
             .bind(&t.audience)
-            .bind(&t.subject_mode)
+            .bind(t.subject_mode.as_str())
             .bind(t.created_at)
             .execute(&mut *pool)
             .await

@@ -12,7 +12,7 @@
 
 use serde_json::{Value, json};
 
-use crate::domain::{Client, Resource};
+use crate::domain::{Client, Resource, SubjectMode};
 use crate::oauth::access_token::{self, AccessTokenClaims};
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
@@ -555,8 +555,8 @@ async fn external_subject_token(state: &AppState, token: &str) -> Result<Subject
     let claims = external_token::verify(state, &issuer, token)
         .await
         .map_err(OAuthError::invalid_request)?;
-    let sub = match issuer.subject_mode.as_str() {
-        "username" => state
+    let sub = match issuer.subject_mode {
+        SubjectMode::Username => state
             .store
             .user_by_name(&claims.sub)
             .await?
@@ -567,7 +567,7 @@ async fn external_subject_token(state: &AppState, token: &str) -> Result<Subject
             })?,
         // Namespaced by its issuer: a `sub` an external issuer chose can never equal a
         // Warden user id (a UUID has no `#`), so it cannot pass for one of our users.
-        _ => external_subject(&issuer.issuer, &claims.sub),
+        SubjectMode::Keep => external_subject(&issuer.issuer, &claims.sub),
     };
     Ok(Subject {
         sub,
