@@ -156,6 +156,9 @@ impl fmt::Debug for Secret {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Issuer {
     value: String,
+    /// `value` without the trailing slash of `WARDEN_ISSUER_TRAILING_SLASH`: where
+    /// endpoint paths are appended.
+    base: String,
     /// The issuer's path (`""` or `/tenant`), under which every endpoint is mounted.
     path: String,
 }
@@ -188,7 +191,11 @@ impl Issuer {
             return Err("must not contain credentials".into());
         }
         if value.ends_with('/') {
-            return Err("must not end with a slash".into());
+            return Err(
+                "must not end with a slash (for MCP servers that add one, see \
+                 WARDEN_ISSUER_TRAILING_SLASH)"
+                    .into(),
+            );
         }
         // Url normalises (lowercases the host, drops a default port); the issuer must be
         // exactly what clients will compare against, so insist the input already was that.
@@ -200,7 +207,27 @@ impl Issuer {
         }
         Ok(Issuer {
             value: value.to_owned(),
+            base: value.to_owned(),
             path: url.path().trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// The compatibility form `https://host/` (`WARDEN_ISSUER_TRAILING_SLASH`), for MCP
+    /// servers whose URL type adds a slash to a path-less URL (pydantic's `AnyHttpUrl`, so
+    /// FastMCP) and cannot be told otherwise. RFC 8414 §2 allows the path `/`; §3.1 strips
+    /// it when building the metadata URL, so discovery and endpoints are where they were,
+    /// only the identifier (metadata `issuer`, tokens' `iss`, RFC 9207 `iss`) gains the
+    /// slash. An issuer with a path never gets one: no URL type adds it there.
+    pub fn with_trailing_slash(self) -> Result<Issuer, String> {
+        if !self.path.is_empty() {
+            return Err(format!(
+                "{} has a path; WARDEN_ISSUER_TRAILING_SLASH is only for an issuer without one",
+                self.value
+            ));
+        }
+        Ok(Issuer {
+            value: format!("{}/", self.value),
+            ..self
         })
     }
 
@@ -215,7 +242,7 @@ impl Issuer {
 
     /// `{issuer}{path}`: the absolute URL of one of our endpoints.
     pub fn endpoint(&self, path: &str) -> String {
-        format!("{}{}", self.value, path)
+        format!("{}{}", self.base, path)
     }
 
     pub fn is_https(&self) -> bool {
@@ -454,6 +481,13 @@ fn listener(env: &Env<impl Lookup>) -> Result<(SocketAddr, Issuer), SettingsErro
                 "is required when WARDEN_BIND is not a loopback address",
             ));
         }
+    };
+    let issuer = if env.flag("WARDEN_ISSUER_TRAILING_SLASH", false)? {
+        issuer
+            .with_trailing_slash()
+            .map_err(|p| bad("WARDEN_ISSUER_TRAILING_SLASH", p))?
+    } else {
+        issuer
     };
     Ok((bind, issuer))
 }

@@ -42,6 +42,43 @@ fn issuer_rules_follow_rfc_8414() {
 }
 
 #[test]
+fn the_trailing_slash_form_changes_the_identifier_not_the_endpoints() {
+    let s = with(&[
+        ("WARDEN_ISSUER", "https://auth.example.com"),
+        ("WARDEN_ISSUER_TRAILING_SLASH", "1"),
+    ])
+    .unwrap();
+    assert_eq!(s.issuer.as_str(), "https://auth.example.com/");
+    assert_eq!(s.issuer.path(), "");
+    assert_eq!(
+        s.issuer.endpoint("/token"),
+        "https://auth.example.com/token"
+    );
+    let s = with(&[
+        ("WARDEN_BIND", "127.0.0.1:9000"),
+        ("WARDEN_ISSUER_TRAILING_SLASH", "1"),
+    ])
+    .unwrap();
+    assert_eq!(s.issuer.as_str(), "http://127.0.0.1:9000/");
+    let err = with(&[
+        ("WARDEN_ISSUER", "https://auth.example.com/tenant"),
+        ("WARDEN_ISSUER_TRAILING_SLASH", "1"),
+    ])
+    .err()
+    .unwrap();
+    assert_eq!(err.variable, "WARDEN_ISSUER_TRAILING_SLASH");
+    assert!(err.problem.contains("has a path"), "{}", err.problem);
+    let err = with(&[("WARDEN_ISSUER", "https://auth.example.com/")])
+        .err()
+        .unwrap();
+    assert!(
+        err.problem.contains("WARDEN_ISSUER_TRAILING_SLASH"),
+        "{}",
+        err.problem
+    );
+}
+
+#[test]
 fn durations_accept_units_and_reject_nonsense() {
     let s = with(&[("WARDEN_ACCESS_TOKEN_TTL", "15m")]).unwrap();
     assert_eq!(s.access_token_ttl, 900);

@@ -178,3 +178,59 @@ async fn browser_clients_may_call_public_endpoints_cross_origin_but_not_the_admi
     let admin = app.get("/admin/v1/resources").await;
     assert!(admin.headers().get("access-control-allow-origin").is_none());
 }
+
+/// `WARDEN_ISSUER_TRAILING_SLASH`: the identifier gains the slash everywhere it is compared
+/// (metadata, hosted resource metadata, tokens, introspection), while discovery stays at the
+/// root well-known URL (RFC 8414 §3.1 strips a terminating slash) and no endpoint gets `//`.
+#[tokio::test]
+async fn the_trailing_slash_issuer_is_exact_everywhere_and_endpoints_stay_put() {
+    let app = spawn_app_with(&[("WARDEN_ISSUER_TRAILING_SLASH", "1")]).await;
+    let issuer = format!("http://127.0.0.1:{}/", app.port);
+    assert_eq!(app.issuer, issuer);
+    let metadata = app
+        .get_json("/.well-known/oauth-authorization-server")
+        .await;
+    assert_eq!(metadata["issuer"], issuer.as_str());
+    assert_eq!(
+        app.get_json("/.well-known/openid-configuration").await,
+        metadata
+    );
+    for (name, value) in metadata.as_object().unwrap() {
+        if let Some(url) = value
+            .as_str()
+            .filter(|_| name.ends_with("_endpoint") || name.ends_with("_uri"))
+        {
+            assert!(
+                !url.contains("//token") && !url["http://".len()..].contains("//"),
+                "{name} = {url}"
+            );
+            let response = app.http.get(url).send().await.unwrap();
+            assert_ne!(response.status(), 404, "{name} = {url}");
+        }
+    }
+
+    let setup = crate::helpers::setup(&app).await;
+    let prm_url = setup.resource["resource_metadata"].as_str().unwrap();
+    let prm: serde_json::Value = app
+        .http
+        .get(prm_url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(prm["authorization_servers"], serde_json::json!([issuer]));
+
+    let token = app
+        .client_credentials(&setup.agent, Some(&setup.resource_uri), None)
+        .await;
+    let access = crate::helpers::tokens::access(&token);
+    assert_eq!(
+        crate::helpers::tokens::decode_claims(access)["iss"],
+        issuer.as_str()
+    );
+    let introspection = app.introspect(&setup.server, access).await;
+    assert_eq!(introspection["active"], true, "{introspection}");
+    assert_eq!(introspection["iss"], issuer.as_str());
+}
