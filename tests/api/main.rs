@@ -13,6 +13,7 @@ mod consent_redirects;
 mod crash;
 mod device_cookies;
 mod discovery;
+mod docs_snippets;
 mod health;
 mod helpers;
 mod hot_cache;
