@@ -8,9 +8,10 @@
 # Builds Warden (debug), installs the harness's npm packages and Python venv when missing, then
 # for each backend (embedded SQLite; Postgres too when WARDEN_TEST_DATABASE_URL is set): starts
 # Warden on a free loopback port with a fresh database, provisions it with the CLI, starts the
-# MCP server and runs every client scenario. Stops everything it started. Exit status is non-zero
-# if any scenario failed; a failed scenario prints its HTTP log (method, URL, status, and the
-# OAuth request/response bodies with secrets shortened).
+# MCP server and runs every client scenario; then the same Warden behind an MCP server built with
+# the TypeScript SDK's own server-side auth (ts-sdk-server.mjs, scenarios tsserver:*). Stops
+# everything it started. Exit status is non-zero if any scenario failed; a failed scenario prints
+# its HTTP log (method, URL, status, and the OAuth request/response bodies with secrets shortened).
 #
 # Environment:
 #   WARDEN_TEST_DATABASE_URL  postgres://… admin URL: also run on a fresh Postgres database
@@ -146,9 +147,46 @@ run_client() { # run_client BACKEND NAME COMMAND...
         sed 's/^/      /' "$out" >&2
         echo "      ---- warden log (last 40 lines) ----" >&2
         tail -n 40 "$WORK/$backend/warden.log" | sed 's/^/      /' >&2
-        echo "      ---- mcp-server log (last 20 lines) ----" >&2
-        tail -n 20 "$WORK/$backend/mcp-server.log" | sed 's/^/      /' >&2
+        local server_log=${SERVER_LOG:-$WORK/$backend/mcp-server.log}
+        echo "      ---- $(basename "$server_log" .log) log (last 20 lines) ----" >&2
+        tail -n 20 "$server_log" | sed 's/^/      /' >&2
     fi
+}
+
+# The TypeScript SDK's server-side auth (ts-sdk-server.mjs: mcpAuthMetadataRouter serving its own
+# PRM, requireBearerAuth with a jose verifier) in front of the backend's running Warden, with its
+# own resource registered by the CLI. Called from run_backend, whose `w` (the CLI with the
+# backend's environment) it uses. FOREIGN_* is a client_credentials client of another resource.
+run_tsserver_leg() { # run_tsserver_leg BACKEND ISSUER FOREIGN_RESOURCE FOREIGN_ID FOREIGN_SECRET
+    local backend=$1 issuer=$2 foreign_resource=$3 foreign_id=$4 foreign_secret=$5
+    wanted tsserver:ts-dcr || wanted tsserver:py-dcr || wanted tsserver:foreign-token || return 0
+    local dir="$WORK/$backend" port
+    port=$(free_port)
+    local mcp="http://127.0.0.1:$port/mcp"
+    local prm="http://127.0.0.1:$port/.well-known/oauth-protected-resource/mcp"
+    say "backend $backend: TypeScript SDK server $mcp"
+    w resource create --uri "$mcp" --name "Interop notes (TypeScript SDK server)" --scopes "mcp:read mcp:write" > /dev/null
+    local agent agent_id agent_secret
+    agent=$(w client create --name "interop agent (ts-sdk-server)" --grant-type client_credentials --resource "$mcp" --scope "mcp:read")
+    agent_id=$(json_field client_id <<< "$agent")
+    agent_secret=$(json_field client_secret <<< "$agent")
+
+    node "$HERE/ts-sdk-server.mjs" --port "$port" --issuer "$issuer" --resource "$mcp" > "$dir/ts-sdk-server.log" 2>&1 &
+    local pid=$!
+    PIDS+=("$pid")
+    wait_for_url "$prm" "$pid" "$dir/ts-sdk-server.log" || return 1
+
+    local common=(--mcp "$mcp" --issuer "$issuer" --prm "$prm" --username alice --password "$PASSWORD" --log "$dir/http.jsonl")
+    local SERVER_LOG="$dir/ts-sdk-server.log" # run_client prints this log when a scenario fails
+    run_client "$backend" tsserver:ts-dcr node "$HERE/ts-client.mjs" --scenario dcr --ttl "$TTL" "${common[@]}"
+    run_client "$backend" tsserver:py-dcr "$VENV/bin/python" "$HERE/python/client.py" --scenario dcr "${common[@]}"
+    run_client "$backend" tsserver:foreign-token node "$HERE/foreign-token.mjs" --tag tsserver:foreign-token \
+        --mcp "$mcp" --issuer "$issuer" --prm "$prm" --log "$dir/http.jsonl" \
+        --foreign-resource "$foreign_resource" --foreign-client-id "$foreign_id" --foreign-client-secret "$foreign_secret" \
+        --client-id "$agent_id" --client-secret "$agent_secret"
+
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
 }
 
 run_backend() { # run_backend NAME [DATABASE_URL]
@@ -222,6 +260,8 @@ run_backend() { # run_backend NAME [DATABASE_URL]
     run_client "$backend" conformance node "$HERE/conformance.mjs" --issuer "$issuer" --client-id "$conf_id" --port "$cport" \
         --username alice --password "$PASSWORD" --out "$dir/conformance" --log "$dir/http.jsonl"
     run_client "$backend" py:client-credentials "${py[@]}" --scenario client-credentials --client-id="$cc_id" --client-secret="$cc_secret" "${common[@]}"
+
+    run_tsserver_leg "$backend" "$issuer" "$mcp" "$cc_id" "$cc_secret"
 
     kill "$mpid" "$wpid" 2>/dev/null || true
     wait "$mpid" "$wpid" 2>/dev/null || true

@@ -16,7 +16,8 @@
 //   client-credentials  the SDK's ClientCredentialsProvider (--client-id/--client-secret)
 //
 // Options: --username U --password P (the Warden user), --ttl SECONDS (access-token lifetime, for
-// the refresh wait), --log FILE (the HTTP log as JSON lines).
+// the refresh wait), --log FILE (the HTTP log as JSON lines), --prm URL (where the protected
+// resource metadata must be fetched from, for an MCP server that serves its own; default: Warden's).
 //
 // Every HTTP request the client makes (SDK fetches and the browser's page loads) is logged with
 // method, URL and status; the log is printed when anything fails. Exit code 0 only if every check
@@ -44,6 +45,7 @@ const username = opt('username', 'alice');
 const password = opt('password', process.env.WARDEN_PASSWORD);
 const ttl = Number(opt('ttl', '10'));
 const logFile = opt('log');
+const prmUrl = opt('prm');
 if (!scenario || !mcpUrl || !issuer) {
     console.error('usage: ts-client.mjs --scenario S --mcp URL --issuer URL [...]');
     process.exit(2);
@@ -250,7 +252,8 @@ async function interactive({ clientMetadata, clientMetadataUrl, cb, expectRegist
         const first = since(mark);
         check('first request to the MCP server answered 401 with resource_metadata',
             find(first, e => e.url.startsWith(mcpUrl) && e.status === 401 && /resource_metadata="/.test(e.wwwAuthenticate ?? '')));
-        check('PRM fetched from Warden (200)', find(first, e => isWarden(e) && e.url.includes('/resource-metadata/') && e.status === 200));
+        if (prmUrl) check(`PRM fetched from ${prmUrl} (200)`, find(first, e => e.url === prmUrl && e.status === 200));
+        else check('PRM fetched from Warden (200)', find(first, e => isWarden(e) && e.url.includes('/resource-metadata/') && e.status === 200));
         check('AS metadata fetched (200)', find(first, e => isWarden(e) && e.url.includes('/.well-known/oauth-authorization-server') && e.status === 200));
         const reg = find(first, e => isWarden(e) && e.url.endsWith('/register'));
         if (expectRegistration) check('dynamic registration answered 201', reg?.status === 201, reg);

@@ -10,6 +10,9 @@ Scenarios:
                       (--cimd-cert/--cimd-key; Warden must trust the certificate)
   client-credentials  the SDK's ClientCredentialsOAuthProvider (--client-id/--client-secret)
 
+--prm URL: the protected resource metadata must come from URL (an MCP server that serves its
+own, e.g. ts-sdk-server.mjs) instead of Warden's hosted copy.
+
 The browser step runs `node ../browser.mjs URL --callback ...` (headless Chromium through
 Warden's sign-in and consent pages) and hands the callback's parameters back to the SDK through
 its callback_handler. Every HTTP request the client makes is logged (method, URL, status); the
@@ -308,7 +311,10 @@ async def interactive(h: Harness, args: argparse.Namespace, cimd: CimdServer | N
             "first request to the MCP server answered 401 with resource_metadata",
             any(e["url"].startswith(h.mcp) and e.get("status") == 401 and 'resource_metadata="' in e.get("wwwAuthenticate", "") for e in first),
         )
-        h.check("PRM fetched from Warden (200)", any(h.is_warden(e) and "/resource-metadata/" in e["url"] and e.get("status") == 200 for e in first))
+        if args.prm:
+            h.check(f"PRM fetched from {args.prm} (200)", any(e["url"] == args.prm and e.get("status") == 200 for e in first))
+        else:
+            h.check("PRM fetched from Warden (200)", any(h.is_warden(e) and "/resource-metadata/" in e["url"] and e.get("status") == 200 for e in first))
         h.check("AS metadata fetched (200)", any(h.is_warden(e) and "/.well-known/oauth-authorization-server" in e["url"] and e.get("status") == 200 for e in first))
         reg = next((e for e in first if h.is_warden(e) and e["url"].endswith("/register")), None)
         if cimd:
@@ -423,6 +429,7 @@ async def main() -> int:
     p.add_argument("--cimd-cert")
     p.add_argument("--cimd-key")
     p.add_argument("--log")
+    p.add_argument("--prm", help="where the PRM must be fetched from (an MCP server serving its own); default: Warden")
     args = p.parse_args()
     h = Harness(f"py:{args.scenario}", args.issuer, args.mcp, args.log)
     started = time.time()
