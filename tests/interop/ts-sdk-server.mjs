@@ -16,11 +16,11 @@
 //
 // Tools: read_notes (needs mcp:read), write_note (needs mcp:write; without it the HTTP answer is
 // the SDK's 403 insufficient_scope challenge naming both scopes, so clients can step up).
+// docs:start imports
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { createMcpExpressApp } from '@modelcontextprotocol/sdk/server/express.js';
 import * as z from 'zod/v4';
-// docs:start imports
 import { createRemoteJWKSet, jwtVerify, errors as jose } from 'jose';
 import { mcpAuthMetadataRouter, getOAuthProtectedResourceMetadataUrl } from '@modelcontextprotocol/sdk/server/auth/router.js';
 import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
@@ -44,8 +44,8 @@ function log(...parts) {
 }
 
 // docs:start settings
-const WARDEN_ISSUER = issuer; // exactly as Warden prints it: no trailing slash
-const MCP_RESOURCE = resource; // exactly the --uri given to `warden resource create`
+const WARDEN_ISSUER = issuer; // e.g. https://auth.example.com, exactly as Warden prints it
+const MCP_RESOURCE = resource; // e.g. https://mcp.example.com/mcp, the --uri given to Warden
 const READ = 'mcp:read';
 const WRITE = 'mcp:write';
 
@@ -110,17 +110,9 @@ function buildServer() {
     return server;
 }
 
-const app = createMcpExpressApp();
-app.use((req, res, next) => {
-    res.on('finish', () => {
-        const rpc = req.body && typeof req.body === 'object' ? [req.body].flat().map(m => m?.method ?? 'response').join(',') : '';
-        const www = res.get('WWW-Authenticate');
-        log(`${req.method} ${req.originalUrl} ${rpc} -> ${res.statusCode}${www ? ` (${www})` : ''}`);
-    });
-    next();
-});
-
 // docs:start auth
+// createMcpExpressApp: express.json(), and Host header checks while bound to loopback.
+const app = createMcpExpressApp();
 // The protected resource metadata (RFC 9728), served by this server at
 // /.well-known/oauth-protected-resource/mcp, naming Warden as the authorization server.
 app.use(
@@ -141,8 +133,8 @@ const callsWriteNote = body => [body].flat().some(m => m?.method === 'tools/call
 const bearerAuth = (req, res, next) => (callsWriteNote(req.body) ? needsWrite : needsRead)(req, res, next);
 // docs:end auth
 
-const path = new URL(MCP_RESOURCE).pathname;
 // docs:start route
+const path = new URL(MCP_RESOURCE).pathname;
 app.post(path, bearerAuth, async (req, res) => {
     const server = buildServer();
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
@@ -162,6 +154,14 @@ app.all(path, bearerAuth, (req, res) => {
 const listener = app.listen(port, '127.0.0.1', () => {
     log(`listening on http://127.0.0.1:${port}${path} (resource ${MCP_RESOURCE}, issuer ${WARDEN_ISSUER}, PRM ${resourceMetadataUrl})`);
     console.log('READY');
+});
+// Each answer in the log, with its challenge (on the HTTP server: the routes above end responses).
+listener.on('request', (req, res) => {
+    res.on('finish', () => {
+        const rpc = req.body && typeof req.body === 'object' ? [req.body].flat().map(m => m?.method ?? 'response').join(',') : '';
+        const www = res.getHeader('WWW-Authenticate');
+        log(`${req.method} ${req.originalUrl ?? req.url} ${rpc} -> ${res.statusCode}${www ? ` (${www})` : ''}`);
+    });
 });
 for (const sig of ['SIGTERM', 'SIGINT']) {
     process.on(sig, () => {
