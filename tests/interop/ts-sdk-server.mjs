@@ -49,9 +49,12 @@ const MCP_RESOURCE = resource; // e.g. https://mcp.example.com/mcp, the --uri gi
 const READ = 'mcp:read';
 const WRITE = 'mcp:write';
 
-// Warden's metadata (RFC 8414): the JWKS location, and the document the SDK's metadata router
-// needs. Fetched once at start-up; jose refetches the key set itself when a new key appears.
-const oauthMetadata = await fetch(`${WARDEN_ISSUER}/.well-known/oauth-authorization-server`).then(r => r.json());
+// Warden's metadata (RFC 8414 §3.1: the well-known path goes before the issuer's path): the
+// JWKS location, and the document the SDK's metadata router needs. Fetched once at start-up;
+// jose refetches the key set itself when a new key appears.
+const issuerPath = new URL(WARDEN_ISSUER).pathname.replace(/\/$/, '');
+const metadataUrl = new URL(`/.well-known/oauth-authorization-server${issuerPath}`, WARDEN_ISSUER);
+const oauthMetadata = await fetch(metadataUrl).then(r => r.json());
 if (oauthMetadata.issuer !== WARDEN_ISSUER) throw new Error(`Warden says its issuer is ${oauthMetadata.issuer}`);
 const jwks = createRemoteJWKSet(new URL(oauthMetadata.jwks_uri));
 // docs:end settings
