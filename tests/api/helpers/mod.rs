@@ -299,7 +299,7 @@ pub async fn assert_oauth_error(
 impl TestApp {
     /// A bootstrap admin client, as `warden admin bootstrap` makes it.
     pub async fn admin_client(&self) -> TestClient {
-        let audience = format!("{}/admin", self.base);
+        let audience = self.state.settings.issuer.endpoint("/admin");
         let view = warden::admin::clients::create(
             &self.state.store,
             &self.state.master_key,
@@ -323,7 +323,7 @@ impl TestApp {
     /// An access token for the admin API.
     pub async fn admin_token(&self) -> String {
         let admin = self.admin_client().await;
-        let resource = format!("{}/admin", self.base);
+        let resource = self.state.settings.issuer.endpoint("/admin");
         let body = self.client_credentials(&admin, Some(&resource), None).await;
         body["access_token"].as_str().unwrap().to_owned()
     }
