@@ -170,9 +170,31 @@ impl Fetcher {
     /// `get`, without caching; every status is returned to the caller.
     pub async fn send(
         &self,
-        mut request: reqwest::Request,
+        request: reqwest::Request,
         max_bytes: usize,
     ) -> Result<Fetched, FetchError> {
+        let response = self.open(request, max_bytes).await?;
+        read_body(response, max_bytes).await
+    }
+
+    /// Like `send`, but returns at the status line and headers and drops the connection
+    /// unread: for probes that only look at the status and a header, and must not wait on a
+    /// body that may be a long-lived event stream.
+    pub async fn send_for_headers(&self, request: reqwest::Request) -> Result<Fetched, FetchError> {
+        let response = self.open(request, usize::MAX).await?;
+        Ok(Fetched {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body: Bytes::new(),
+        })
+    }
+
+    /// Checks the destination, connects to the checked address and sends the request.
+    async fn open(
+        &self,
+        mut request: reqwest::Request,
+        max_bytes: usize,
+    ) -> Result<reqwest::Response, FetchError> {
         let (parsed, address) = self.check(request.url().as_str()).await?;
         let host = parsed.host_str().unwrap_or_default().to_owned();
         let mut builder = reqwest::Client::builder()
@@ -216,28 +238,7 @@ impl Fetcher {
                 "the document is larger than {max_bytes} bytes"
             )));
         }
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let mut body = Vec::new();
-        let mut response = response;
-        let deadline = Instant::now() + TIMEOUT;
-        while let Some(chunk) = tokio::time::timeout_at(deadline.into(), response.chunk())
-            .await
-            .map_err(|_| FetchError::Failed("timed out".into()))?
-            .map_err(|e| FetchError::Failed(e.to_string()))?
-        {
-            if body.len() + chunk.len() > max_bytes {
-                return Err(FetchError::Failed(format!(
-                    "the document is larger than {max_bytes} bytes"
-                )));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(Fetched {
-            status,
-            headers,
-            body: Bytes::from(body),
-        })
+        Ok(response)
     }
 
     /// Forgets a cached document (after it turned out invalid, so a fixed one is read at once).
@@ -294,6 +295,35 @@ impl Fetcher {
         }
         Ok((parsed, SocketAddr::new(first, port)))
     }
+}
+
+/// Reads a response whole, at most `max_bytes`, within the time limit.
+async fn read_body(
+    mut response: reqwest::Response,
+    max_bytes: usize,
+) -> Result<Fetched, FetchError> {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let mut body = Vec::new();
+    let deadline = Instant::now() + TIMEOUT;
+
+    while let Some(chunk) = tokio::time::timeout_at(deadline.into(), response.chunk())
+        .await
+        .map_err(|_| FetchError::Failed("timed out".into()))?
+        .map_err(|e| FetchError::Failed(e.to_string()))?
+    {
+        if body.len() + chunk.len() > max_bytes {
+            return Err(FetchError::Failed(format!(
+                "the document is larger than {max_bytes} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Fetched {
+        status,
+        headers,
+        body: Bytes::from(body),
+    })
 }
 
 /// `max-age` clamped to [60 s, 24 h]; none for `no-store`/`no-cache`; 5 min by default.

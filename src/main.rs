@@ -107,7 +107,7 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(cli.command, settings)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("warden: {e:#}");
             ExitCode::FAILURE
@@ -115,7 +115,16 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
+    if let Command::Resource(ResourceCommand::Check { resource, json }) = &command {
+        return cli::resource_check::run(&settings, resource, *json).await;
+    }
+    run_to_success(command, settings)
+        .await
+        .map(|()| ExitCode::SUCCESS)
+}
+
+async fn run_to_success(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
         Command::Serve => {
             warden::startup::warn_if_few_open_files();

@@ -4,6 +4,7 @@
 pub mod clients;
 pub mod domains;
 pub mod exchange;
+pub mod resource_check;
 pub mod resources;
 pub mod scopes;
 pub mod upstream;

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::admin::{AdminError, Page, PageQuery, check_text, conflict_on_duplicate, double_option};
-use crate::domain::Resource;
+use crate::domain::{LastCheck, Resource};
 use crate::oauth::metadata::paths;
 use crate::oauth::resource::canonicalize;
 use crate::oauth::scope::{ADMIN_SCOPE, ScopeSet, validate_token};
@@ -62,6 +62,9 @@ pub struct ResourceView {
     pub resource_metadata: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The last `resource check`; absent when none ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_check: Option<LastCheck>,
 }
 
 impl ResourceView {
@@ -85,6 +88,7 @@ impl ResourceView {
             builtin: row.builtin,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            last_check: row.last_check,
         }
     }
 }
@@ -107,6 +111,7 @@ pub async fn create(
         enabled: input.enabled.unwrap_or(true),
         builtin: false,
         created_at: now,
+        last_check: None,
         updated_at: now,
     };
     let changes = ResourceChanges {
@@ -333,6 +338,7 @@ pub async fn ensure_builtin(
             enabled: true,
             builtin: true,
             created_at: now,
+            last_check: None,
             updated_at: now,
         })
         .await

@@ -6,6 +6,7 @@ pub mod domains;
 pub mod exchange;
 pub mod keys;
 pub mod registry;
+pub mod resource_check;
 pub mod upstream;
 pub mod users;
 

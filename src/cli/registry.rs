@@ -56,8 +56,19 @@ pub enum ResourceCommand {
         allowed_clients: Vec<String>,
     },
     List,
+    /// Show one resource, with its last check.
+    #[command(alias = "show")]
     Get {
         id: String,
+    },
+    /// Probe the MCP server as a client and an attacker would: one PASS/FAIL/WARN line per
+    /// point. Exits 1 if a point failed, 2 if there is no such resource.
+    Check {
+        /// The resource's id or URI.
+        resource: String,
+        /// Print the structured result as JSON.
+        #[arg(long)]
+        json: bool,
     },
     Disable {
         id: String,
@@ -187,7 +198,12 @@ pub async fn resource(settings: &Settings, command: ResourceCommand) -> anyhow::
             .await?;
             print_json(&items.into_iter().map(view).collect::<Vec<_>>())
         }
-        ResourceCommand::Get { id } => print_json(&view(resources::get(&store, &id).await?)),
+        ResourceCommand::Get { id } => print_json(&view(
+            crate::admin::resource_check::find(&store, &id).await?,
+        )),
+        ResourceCommand::Check { .. } => {
+            anyhow::bail!("resource check runs through cli::resource_check::run")
+        }
         ResourceCommand::Disable { id } => print_json(&view(
             resources::update(&store, settings, &id, change(false), now).await?,
         )),

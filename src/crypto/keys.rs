@@ -291,17 +291,62 @@ impl KeySet {
         claims: &C,
     ) -> anyhow::Result<String> {
         let key = self.signing_key(now).context("no active signing key")?;
-        let header = &key.headers_b64[typ as usize];
-        let payload = serde_json::to_vec(claims)?;
-        let mut token = String::with_capacity(header.len() + payload.len() * 4 / 3 + 100);
-        token.push_str(header);
-        token.push('.');
-        URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
-        let signature = key.signer.sign(token.as_bytes())?;
-        token.push('.');
-        URL_SAFE_NO_PAD.encode_string(signature, &mut token);
-        Ok(token)
+        compact(&key.headers_b64[typ as usize], key.signer.as_ref(), claims)
     }
+
+    /// Signs with the active key but a `typ` header Warden never issues. Only the resource
+    /// check does this, to see that an MCP server refuses a JWT that is not an access token
+    /// (RFC 9068 §4); its tokens expire within seconds and name no grant.
+    pub fn sign_with_foreign_typ<C: Serialize>(
+        &self,
+        now: UnixTime,
+        typ: &str,
+        claims: &C,
+    ) -> anyhow::Result<String> {
+        let key = self.signing_key(now).context("no active signing key")?;
+        let header = serde_json::json!({"alg": key.alg.as_str(), "typ": typ, "kid": key.kid});
+        compact(
+            &URL_SAFE_NO_PAD.encode(header.to_string()),
+            key.signer.as_ref(),
+            claims,
+        )
+    }
+}
+
+/// Signs an access token with a key made for this one signature and never published, under
+/// a key id nobody knows: what a forger would send. RSA generation takes up to a second:
+/// call this from a blocking context.
+pub fn sign_with_unknown_key<C: Serialize>(alg: SigningAlg, claims: &C) -> anyhow::Result<String> {
+    let kid = uuid::Uuid::new_v4().simple().to_string();
+    let private = alg.generate()?;
+    let signer = alg.signer(&private)?;
+    let header = serde_json::json!({
+        "alg": alg.as_str(),
+        "typ": JwtType::AccessToken.as_str(),
+        "kid": kid,
+    });
+    compact(
+        &URL_SAFE_NO_PAD.encode(header.to_string()),
+        signer.as_ref(),
+        claims,
+    )
+}
+
+/// `header.payload.signature`, each part base64url without padding (RFC 7515 §7.1).
+fn compact<C: Serialize>(
+    header_b64: &str,
+    signer: &dyn JwsSigner,
+    claims: &C,
+) -> anyhow::Result<String> {
+    let payload = serde_json::to_vec(claims)?;
+    let mut token = String::with_capacity(header_b64.len() + payload.len() * 4 / 3 + 100);
+    token.push_str(header_b64);
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
+    let signature = signer.sign(token.as_bytes())?;
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(signature, &mut token);
+    Ok(token)
 }
 
 #[cfg(test)]

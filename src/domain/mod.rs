@@ -54,7 +54,7 @@ pub use client::{
 };
 pub use grant::{Grant, GrantKind, GrantStatus};
 pub use provider::{OnFirstLogin, Provider, ProviderKind};
-pub use resource::{Consent, Resource, ResourceWithGrant};
+pub use resource::{CheckOutcome, Consent, LastCheck, Resource, ResourceWithGrant};
 pub use scope::ScopeSet;
 pub use trusted_issuer::SubjectMode;
 

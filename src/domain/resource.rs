@@ -24,6 +24,41 @@ pub struct Resource {
     pub builtin: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
+    /// The last `resource check`, if one ran.
+    pub last_check: Option<LastCheck>,
+}
+
+/// The result of a whole `resource check`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckOutcome {
+    Pass,
+    Fail,
+}
+
+impl CheckOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckOutcome::Pass => "pass",
+            CheckOutcome::Fail => "fail",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<CheckOutcome> {
+        match value {
+            "pass" => Some(CheckOutcome::Pass),
+            "fail" => Some(CheckOutcome::Fail),
+            _ => None,
+        }
+    }
+}
+
+/// What is kept of the last check: when, its outcome, and which points failed.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct LastCheck {
+    pub at: UnixTime,
+    pub outcome: CheckOutcome,
+    pub failed: Vec<String>,
 }
 
 impl Resource {

@@ -223,6 +223,7 @@ mod tests {
             enabled: true,
             builtin: false,
             created_at: 0,
+            last_check: None,
             updated_at: 0,
         }
     }

@@ -19,6 +19,7 @@ pub mod policy;
 pub mod redirect_uri;
 pub mod registration;
 pub mod resource;
+pub mod resource_check;
 pub mod revoke;
 pub mod scope;
 pub mod token;

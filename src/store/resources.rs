@@ -1,7 +1,7 @@
 //! MCP resources (protected resources, RFC 9728) registered by admins.
 
 use crate::clock::UnixTime;
-use crate::domain::{Resource, ResourceWithGrant, ScopeSet};
+use crate::domain::{CheckOutcome, LastCheck, Resource, ResourceWithGrant, ScopeSet};
 use crate::store::changes::Change;
 use crate::store::grants::{GrantsOf, Narrow, narrow_grants};
 use crate::store::{Store, on_pool};
@@ -24,6 +24,16 @@ pub struct ResourceRow {
     pub builtin: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
+    /// The last `resource check` (NULL: never checked). Absent from queries that do not
+    /// need it (the token hot path), hence the defaults.
+    #[sqlx(default)]
+    pub last_check_at: Option<UnixTime>,
+    /// `pass` or `fail`.
+    #[sqlx(default)]
+    pub last_check_outcome: Option<String>,
+    /// Space-separated names of the points that failed.
+    #[sqlx(default)]
+    pub last_check_failed: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -44,7 +54,24 @@ impl TryFrom<ResourceRow> for Resource {
                     .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
             ),
         };
+        let last_check = match (row.last_check_at, row.last_check_outcome.as_deref()) {
+            (Some(at), Some(outcome)) => Some(LastCheck {
+                at,
+                outcome: CheckOutcome::parse(outcome).ok_or_else(|| {
+                    sqlx::Error::Decode(format!("unknown check outcome {outcome:?}").into())
+                })?,
+                failed: row
+                    .last_check_failed
+                    .as_deref()
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect(),
+            }),
+            _ => None,
+        };
         Ok(Resource {
+            last_check,
             scopes: ScopeSet::from_stored(&row.scopes),
             default_scopes: ScopeSet::from_stored(&row.default_scopes),
             allowed_clients,
@@ -80,6 +107,9 @@ impl From<&Resource> for ResourceRow {
             builtin: r.builtin,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            last_check_at: r.last_check.as_ref().map(|c| c.at),
+            last_check_outcome: r.last_check.as_ref().map(|c| c.outcome.as_str().to_owned()),
+            last_check_failed: r.last_check.as_ref().map(|c| c.failed.join(" ")),
         }
     }
 }
@@ -92,7 +122,8 @@ macro_rules! select {
     ($tail:literal) => {
         concat!(
             "SELECT id, uri, name, description, scopes, default_scopes, access_token_ttl, ",
-            "allowed_clients, enabled, builtin, created_at, updated_at FROM resources ",
+            "allowed_clients, enabled, builtin, created_at, updated_at, last_check_at, ",
+            "last_check_outcome, last_check_failed FROM resources ",
             $tail
         )
     };
@@ -301,6 +332,25 @@ impl Store {
             }
             None => Ok(false),
         }
+    }
+
+    /// Stores the outcome of a `resource check`; false when the resource is gone.
+    pub async fn record_resource_check(
+        &self,
+        id: &str,
+        check: &LastCheck,
+    ) -> Result<bool, sqlx::Error> {
+        const RECORD_CHECK: &str = "UPDATE resources SET last_check_at = $2, \
+            last_check_outcome = $3, last_check_failed = $4 WHERE id = $1";
+        let failed = check.failed.join(" ");
+        on_pool!(self, |pool| sqlx::query(RECORD_CHECK)
+            .bind(id)
+            .bind(check.at)
+            .bind(check.outcome.as_str())
+            .bind(&failed)
+            .execute(&mut *pool)
+            .await
+            .map(|r| r.rows_affected() == 1))
     }
 
     /// Creates or refreshes the built-in admin resource (`{issuer}/admin`). The issuer can

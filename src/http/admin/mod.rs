@@ -61,6 +61,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/resources/{id}/disable", post(resources::disable))
     .route("/resources/{id}/enable", post(resources::enable))
+    .route("/resources/{id}/check", post(resources::check))
     .service(
         web::resource("/clients")
             .route(get(clients::list))

@@ -5,7 +5,9 @@ use actix_web::web;
 use super::AdminCaller;
 use super::respond::{Reply, created, no_content, ok, page};
 use crate::admin::PageQuery;
+use crate::admin::resource_check;
 use crate::admin::resources::{self, ResourceChanges, ResourceView};
+use crate::oauth::resource_check::Prober;
 use crate::state::AppState;
 
 pub async fn list(
@@ -76,4 +78,16 @@ async fn change(state: &AppState, id: &str, changes: ResourceChanges) -> Reply {
 pub async fn delete(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
     resources::delete(&state.store, &id, state.clock.now()).await?;
     no_content()
+}
+
+/// Probes the MCP server (see `oauth::resource_check`); 200 with the report whatever the
+/// outcome, 404 for an unknown id.
+pub async fn check(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
+    let prober = Prober {
+        settings: &state.settings,
+        keys: &state.keys,
+        fetcher: &state.fetcher,
+        clock: state.clock.as_ref(),
+    };
+    ok(resource_check::check(&state.store, &prober, &id).await?)
 }
