@@ -25,6 +25,7 @@ mod outage;
 mod outside_attacker;
 mod rate_limits;
 mod registry_cli;
+mod resource_check;
 mod restart;
 mod self_registration;
 mod startup;

@@ -5,6 +5,7 @@ pub mod browser;
 pub mod clients;
 pub mod doc_server;
 pub mod exchange;
+pub mod mcp_server;
 pub mod pages;
 pub mod proxy;
 pub mod tokens;

@@ -1,0 +1,427 @@
+//! A small MCP server in Rust (actix-web + josekit) protected by Warden, the way
+//! docs/integrations/rust.md tells users to write one: a 401 challenge naming its protected
+//! resource metadata (RFC 9728 §5.1), that metadata at its well-known URL, and Warden's
+//! access tokens verified as RFC 9068 §4 says (signature by a key of Warden's JWKS, `typ`
+//! `at+jwt`, `iss`, `aud`, `exp`), with a scope per tool and 403 `insufficient_scope`.
+//!
+//! The regions between `docs:start`/`docs:end` are the page's snippets. `Fault` makes the
+//! server wrong in one way each, for `resource check`'s tests; the faults wrap the correct
+//! code rather than living inside it.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::sync::RwLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+// docs:start imports
+use actix_web::http::header;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use josekit::jwk::{Jwk, JwkSet};
+use josekit::jws::{ES256, EdDSA, JwsVerifier, RS256};
+use josekit::jwt::{self, JwtPayload};
+// docs:end imports
+
+/// One way of getting Warden wrong, as real MCP servers do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Never compares `aud` with its own URI.
+    SkipsAudience,
+    /// Never looks at `exp`.
+    SkipsExpiry,
+    /// Its 401 challenge names no `resource_metadata`.
+    NoResourceMetadata,
+    /// Never looks at the `typ` header.
+    AcceptsAnyTyp,
+    /// Knows only RS256 keys (FastMCP's `JWTVerifier` default).
+    OnlyRs256,
+    /// Its metadata lists the issuer with a trailing slash (FastMCP's `RemoteAuthProvider`).
+    TrailingSlashIssuer,
+}
+
+// docs:start config
+/// What the MCP server must know about Warden and about itself.
+pub struct AuthConfig {
+    /// Warden's issuer, byte for byte as in its metadata (`WARDEN_ISSUER`).
+    pub issuer: String,
+    /// Warden's JWKS: `{issuer}/jwks.json` (the `jwks_uri` of its metadata).
+    pub jwks_uri: String,
+    /// This server's URI exactly as registered in Warden: the `aud` of its tokens.
+    pub resource: String,
+    /// Where this server serves its protected resource metadata (RFC 9728 §3.1).
+    pub resource_metadata: String,
+    /// The scopes registered for this resource in Warden.
+    pub scopes: Vec<String>,
+}
+// docs:end config
+
+// docs:start verify
+/// Why a request is refused.
+pub enum AuthError {
+    /// No token, or one that fails verification: 401 `invalid_token`.
+    InvalidToken(String),
+    /// A good token without the scope this request needs: 403 `insufficient_scope`.
+    InsufficientScope(&'static str),
+}
+
+/// The caller, once its token has been verified.
+pub struct Caller {
+    pub subject: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+}
+
+impl Caller {
+    pub fn require(&self, scope: &'static str) -> Result<(), AuthError> {
+        match self.scopes.iter().any(|s| s == scope) {
+            true => Ok(()),
+            false => Err(AuthError::InsufficientScope(scope)),
+        }
+    }
+}
+
+/// RFC 9068 §4: a Warden access token is a JWT whose header says `typ: at+jwt`...
+pub fn verify_access_token(
+    token: &str,
+    keys: &JwkSet,
+    config: &AuthConfig,
+    now: SystemTime,
+) -> Result<Caller, AuthError> {
+    let header = jwt::decode_header(token).map_err(invalid)?;
+    let typ = header.claim("typ").and_then(|t| t.as_str());
+    if !matches!(typ, Some("at+jwt" | "application/at+jwt")) {
+        return Err(AuthError::InvalidToken("not an access token (typ)".into()));
+    }
+    verify_signed_claims(token, keys, config, now)
+}
+
+/// ...signed by one of Warden's keys, issued by Warden, for this resource, not expired.
+pub fn verify_signed_claims(
+    token: &str,
+    keys: &JwkSet,
+    config: &AuthConfig,
+    now: SystemTime,
+) -> Result<Caller, AuthError> {
+    // The key is the one Warden's JWKS publishes under the token's `kid`, and the algorithm
+    // is that key's, never one the token chooses (josekit checks the header's `alg` matches).
+    let header = jwt::decode_header(token).map_err(invalid)?;
+    let kid = header.claim("kid").and_then(|k| k.as_str()).unwrap_or_default();
+    let Some(key) = keys.get(kid).into_iter().next() else {
+        return Err(AuthError::InvalidToken("unknown signing key".into()));
+    };
+    let (payload, _) = jwt::decode_with_verifier(token, &*verifier_for(key)?).map_err(invalid)?;
+    if payload.issuer() != Some(config.issuer.as_str()) {
+        return Err(AuthError::InvalidToken("wrong issuer".into()));
+    }
+    if payload.audience() != Some(vec![config.resource.as_str()]) {
+        return Err(AuthError::InvalidToken("not for this resource (aud)".into()));
+    }
+    match payload.expires_at() {
+        Some(exp) if exp > now => {}
+        _ => return Err(AuthError::InvalidToken("expired".into())),
+    }
+    Ok(caller(&payload))
+}
+
+/// Warden signs with ES256 by default; EdDSA or RS256 when so configured.
+fn verifier_for(key: &Jwk) -> Result<Box<dyn JwsVerifier>, AuthError> {
+    let verifier: Box<dyn JwsVerifier> = match key.algorithm() {
+        Some("ES256") => Box::new(ES256.verifier_from_jwk(key).map_err(invalid)?),
+        Some("EdDSA") => Box::new(EdDSA.verifier_from_jwk(key).map_err(invalid)?),
+        Some("RS256") => Box::new(RS256.verifier_from_jwk(key).map_err(invalid)?),
+        _ => return Err(AuthError::InvalidToken("unsupported key".into())),
+    };
+    Ok(verifier)
+}
+
+fn caller(payload: &JwtPayload) -> Caller {
+    let text = |name: &str| {
+        let value = payload.claim(name).and_then(|v| v.as_str());
+        value.unwrap_or_default().to_owned()
+    };
+    Caller {
+        subject: text("sub"),
+        client_id: text("client_id"),
+        scopes: text("scope").split_whitespace().map(str::to_owned).collect(),
+    }
+}
+
+fn invalid(e: josekit::JoseError) -> AuthError {
+    AuthError::InvalidToken(e.to_string())
+}
+// docs:end verify
+
+// docs:start challenge
+/// RFC 6750 §3 and RFC 9728 §5.1: every refusal names the metadata, so clients find Warden.
+pub fn refuse(config: &AuthConfig, error: AuthError) -> HttpResponse {
+    let metadata = &config.resource_metadata;
+    let (mut response, challenge) = match error {
+        AuthError::InvalidToken(_) => (
+            HttpResponse::Unauthorized(),
+            format!(r#"Bearer error="invalid_token", resource_metadata="{metadata}""#),
+        ),
+        AuthError::InsufficientScope(scope) => (
+            HttpResponse::Forbidden(),
+            format!(
+                r#"Bearer error="insufficient_scope", scope="{scope}", resource_metadata="{metadata}""#
+            ),
+        ),
+    };
+    response
+        .insert_header((header::WWW_AUTHENTICATE, challenge))
+        .finish()
+}
+
+/// GET /.well-known/oauth-protected-resource/<path>: RFC 9728 §3.2.
+pub fn protected_resource_metadata(config: &AuthConfig) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({
+        "resource": config.resource,
+        "authorization_servers": [config.issuer],
+        "scopes_supported": config.scopes,
+        "bearer_methods_supported": ["header"],
+    }))
+}
+// docs:end challenge
+
+// docs:start jwks
+/// Warden's public keys, fetched at start and again when a token names an unknown `kid`
+/// (Warden publishes a new key before it signs with it), at most once every 30 s.
+pub struct WardenKeys {
+    keys: RwLock<(JwkSet, Instant)>,
+    jwks_uri: String,
+}
+
+impl WardenKeys {
+    pub async fn fetch(jwks_uri: &str) -> anyhow::Result<WardenKeys> {
+        let keys = download(jwks_uri).await?;
+        Ok(WardenKeys {
+            keys: RwLock::new((keys, Instant::now())),
+            jwks_uri: jwks_uri.to_owned(),
+        })
+    }
+
+    pub fn current(&self) -> JwkSet {
+        self.keys.read().unwrap().0.clone()
+    }
+
+    /// Re-reads the JWKS unless it was read less than 30 s ago; true when it was.
+    pub async fn refresh(&self) -> bool {
+        if self.keys.read().unwrap().1.elapsed() < Duration::from_secs(30) {
+            return false;
+        }
+        match download(&self.jwks_uri).await {
+            Ok(keys) => {
+                *self.keys.write().unwrap() = (keys, Instant::now());
+                true
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+async fn download(jwks_uri: &str) -> anyhow::Result<JwkSet> {
+    let body = reqwest::get(jwks_uri).await?.error_for_status()?.bytes().await?;
+    Ok(JwkSet::from_bytes(&body)?)
+}
+// docs:end jwks
+
+/// The running server, its configuration and its keys.
+pub struct McpState {
+    pub config: AuthConfig,
+    pub keys: WardenKeys,
+    pub fault: Option<Fault>,
+}
+
+// docs:start handler
+/// POST /mcp: authenticate, then check the scope the called tool needs.
+async fn mcp(request: HttpRequest, body: web::Json<Value>, state: web::Data<McpState>) -> HttpResponse {
+    let caller = match authenticate(&request, &state).await {
+        Ok(caller) => caller,
+        Err(e) => return refuse_with(&state, e),
+    };
+    let method = body["method"].as_str().unwrap_or_default();
+    let needed = match (method, body["params"]["name"].as_str()) {
+        ("tools/call", Some("write_note")) => "mcp:write",
+        _ => "mcp:read",
+    };
+    if let Err(e) = caller.require(needed) {
+        return refuse_with(&state, e);
+    }
+    HttpResponse::Ok().json(answer(&body, method, &caller))
+}
+
+async fn authenticate(request: &HttpRequest, state: &McpState) -> Result<Caller, AuthError> {
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| AuthError::InvalidToken("no token".into()))?;
+    match verify(token, state) {
+        Err(AuthError::InvalidToken(_)) if state.keys.refresh().await => verify(token, state),
+        result => result,
+    }
+}
+// docs:end handler
+
+/// The correct verification, or the fault's version of it wrapped around the same code.
+fn verify(token: &str, state: &McpState) -> Result<Caller, AuthError> {
+    let keys = state.keys.current();
+    let config = &state.config;
+    let now = SystemTime::now();
+    // What the token says about itself, unverified: only the faults read this.
+    let unverified = || -> Value {
+        use base64::Engine;
+        let payload = token.split('.').nth(1).unwrap_or_default();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap_or_default();
+        serde_json::from_slice(&bytes).unwrap_or_default()
+    };
+    match state.fault {
+        None | Some(Fault::NoResourceMetadata) | Some(Fault::TrailingSlashIssuer) => {
+            verify_access_token(token, &keys, config, now)
+        }
+        Some(Fault::AcceptsAnyTyp) => verify_signed_claims(token, &keys, config, now),
+        Some(Fault::OnlyRs256) => {
+            let rs256: Vec<Jwk> = keys
+                .keys()
+                .into_iter()
+                .filter(|k| k.algorithm() == Some("RS256"))
+                .cloned()
+                .collect();
+            let mut only = JwkSet::new();
+            for key in rs256 {
+                only.push_key(key);
+            }
+            verify_access_token(token, &only, config, now)
+        }
+        Some(Fault::SkipsAudience) => {
+            // Takes whatever audience the token names as its own.
+            let aud = unverified()["aud"].as_str().unwrap_or_default().to_owned();
+            let lenient = AuthConfig {
+                resource: aud,
+                ..config.clone_config()
+            };
+            verify_access_token(token, &keys, &lenient, now)
+        }
+        Some(Fault::SkipsExpiry) => {
+            // Judges every token at the moment it was issued.
+            let iat = unverified()["iat"].as_u64().unwrap_or_default();
+            let issued = UNIX_EPOCH + Duration::from_secs(iat);
+            verify_access_token(token, &keys, config, issued)
+        }
+    }
+}
+
+fn refuse_with(state: &McpState, error: AuthError) -> HttpResponse {
+    let response = refuse(&state.config, error);
+    if state.fault != Some(Fault::NoResourceMetadata) {
+        return response;
+    }
+    // A bare `Bearer` challenge.
+    let status = response.status();
+    HttpResponse::build(status)
+        .insert_header((header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#))
+        .finish()
+}
+
+impl AuthConfig {
+    fn clone_config(&self) -> AuthConfig {
+        AuthConfig {
+            issuer: self.issuer.clone(),
+            jwks_uri: self.jwks_uri.clone(),
+            resource: self.resource.clone(),
+            resource_metadata: self.resource_metadata.clone(),
+            scopes: self.scopes.clone(),
+        }
+    }
+}
+
+/// The MCP side, reduced to what the tests call.
+fn answer(body: &Value, method: &str, caller: &Caller) -> Value {
+    let result = match method {
+        "initialize" => json!({
+            "protocolVersion": "2025-06-18",
+            "capabilities": {"tools": {}},
+            "serverInfo": {"name": "warden-rust-example", "version": "1"}
+        }),
+        "tools/list" => json!({"tools": [
+            {"name": "read_notes", "inputSchema": {"type": "object"}},
+            {"name": "write_note", "inputSchema": {"type": "object"}}
+        ]}),
+        "tools/call" => json!({"content": [{"type": "text", "text": format!("hello {}", caller.subject)}]}),
+        _ => json!({}),
+    };
+    json!({"jsonrpc": "2.0", "id": body["id"], "result": result})
+}
+
+async fn metadata(state: web::Data<McpState>) -> HttpResponse {
+    if state.fault != Some(Fault::TrailingSlashIssuer) {
+        return protected_resource_metadata(&state.config);
+    }
+    let slashed = AuthConfig {
+        issuer: format!("{}/", state.config.issuer),
+        ..state.config.clone_config()
+    };
+    protected_resource_metadata(&slashed)
+}
+
+/// A running test MCP server.
+pub struct McpServer {
+    /// Its resource URI: `http://127.0.0.1:{port}/mcp`.
+    pub uri: String,
+    pub port: u16,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl McpServer {
+    /// Starts the server for Warden at `issuer`, with `scopes` registered for it.
+    pub async fn start(issuer: &str, scopes: &[&str], fault: Option<Fault>) -> McpServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let uri = format!("http://127.0.0.1:{port}/mcp");
+        let config = AuthConfig {
+            issuer: issuer.to_owned(),
+            jwks_uri: format!("{issuer}/jwks.json"),
+            resource: uri.clone(),
+            resource_metadata: format!(
+                "http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp"
+            ),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        let keys = WardenKeys::fetch(&config.jwks_uri).await.unwrap();
+        let state = web::Data::new(McpState {
+            config,
+            keys,
+            fault,
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .route("/mcp", web::post().to(mcp))
+                .route(
+                    "/.well-known/oauth-protected-resource/mcp",
+                    web::get().to(metadata),
+                )
+        })
+        .workers(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        // actix starts its workers when the spawned future first runs: wait for them, so a
+        // test that then blocks its runtime (running the CLI) finds the server up.
+        let probe = format!("http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp");
+        while reqwest::get(&probe).await.is_err() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        McpServer { uri, port, handle }
+    }
+
+    pub async fn stop(&self) {
+        self.handle.stop(false).await;
+    }
+}
