@@ -44,8 +44,13 @@ async fn register(app: &TestApp, uri: &str) -> String {
 async fn check(app: &TestApp, id: &str) -> (u16, Value) {
     app.catch_up_with_wall_clock();
     let token = app.admin_token().await;
-    app.admin_call(&token, Method::POST, &format!("/resources/{id}/check"), None)
-        .await
+    app.admin_call(
+        &token,
+        Method::POST,
+        &format!("/resources/{id}/check"),
+        None,
+    )
+    .await
 }
 
 fn with_verdict(report: &Value, verdict: &str) -> BTreeSet<String> {
@@ -138,7 +143,9 @@ async fn each_faulty_server_fails_on_exactly_its_point() {
             Fault::SkipsExpiry => "exp",
             Fault::NoResourceMetadata => "RFC 9728 §5.1",
             Fault::AcceptsAnyTyp => "RFC 9068 §4",
-            Fault::OnlyRs256 => "RS256 (FastMCP's JWTVerifier default) while Warden signs with ES256",
+            Fault::OnlyRs256 => {
+                "RS256 (FastMCP's JWTVerifier default) while Warden signs with ES256"
+            }
             Fault::TrailingSlashIssuer => "WARDEN_ISSUER_TRAILING_SLASH=1",
         };
         assert!(words.contains(named), "{fault:?}: {words}");
@@ -163,7 +170,11 @@ async fn the_cli_prints_one_line_per_point_and_exits_1_when_a_point_failed() {
     let output = app.cli(&["resource", "check", &good.uri]);
     let text = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{text}");
-    assert_eq!(text.lines().filter(|l| l.starts_with("PASS ")).count(), 8, "{text}");
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("PASS ")).count(),
+        8,
+        "{text}"
+    );
     assert!(text.contains("PASS 4 typ: refused with 401"), "{text}");
 
     let bad = McpServer::start(&app.issuer, &SCOPES, Some(Fault::AcceptsAnyTyp)).await;
@@ -174,7 +185,10 @@ async fn the_cli_prints_one_line_per_point_and_exits_1_when_a_point_failed() {
     let fails: Vec<&str> = text.lines().filter(|l| l.starts_with("FAIL ")).collect();
     assert_eq!(fails.len(), 1, "{text}");
     assert!(fails[0].starts_with("FAIL 4 typ: accepted"), "{text}");
-    assert!(text.contains("what is wrong:") && text.contains("fix:"), "{text}");
+    assert!(
+        text.contains("what is wrong:") && text.contains("fix:"),
+        "{text}"
+    );
 
     let output = app.cli(&["resource", "check", "--json", &id]);
     assert_eq!(output.status.code(), Some(1));
@@ -214,7 +228,10 @@ async fn a_server_that_is_down_fails_clearly_and_the_rest_is_skipped() {
 async fn a_redirecting_server_fails_naming_where_it_redirects() {
     let app = warden().await;
     let docs = DocServer::start().await;
-    docs.serve("/mcp", Doc::redirect("https://login.example.com/sso?next=/mcp"));
+    docs.serve(
+        "/mcp",
+        Doc::redirect("https://login.example.com/sso?next=/mcp"),
+    );
     let id = register(&app, &docs.url("/mcp")).await;
     let (status, report) = check(&app, &id).await;
     assert_eq!(status, 200);

@@ -10,17 +10,21 @@
 #![allow(dead_code)]
 
 use std::net::TcpListener;
-use std::sync::RwLock;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
-use serde_json::{Value, json};
+use actix_web::{App, HttpServer};
+use serde_json::json;
 
 // docs:start imports
+use std::sync::RwLock;
+use std::time::{Duration, Instant, SystemTime};
+
 use actix_web::http::header;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use josekit::jwk::{Jwk, JwkSet};
 use josekit::jws::{ES256, EdDSA, JwsVerifier, RS256};
 use josekit::jwt::{self, JwtPayload};
+use serde_json::Value;
 // docs:end imports
 
 /// One way of getting Warden wrong, as real MCP servers do.
@@ -106,7 +110,10 @@ pub fn verify_signed_claims(
     // The key is the one Warden's JWKS publishes under the token's `kid`, and the algorithm
     // is that key's, never one the token chooses (josekit checks the header's `alg` matches).
     let header = jwt::decode_header(token).map_err(invalid)?;
-    let kid = header.claim("kid").and_then(|k| k.as_str()).unwrap_or_default();
+    let kid = header
+        .claim("kid")
+        .and_then(|k| k.as_str())
+        .unwrap_or_default();
     let Some(key) = keys.get(kid).into_iter().next() else {
         return Err(AuthError::InvalidToken("unknown signing key".into()));
     };
@@ -115,7 +122,9 @@ pub fn verify_signed_claims(
         return Err(AuthError::InvalidToken("wrong issuer".into()));
     }
     if payload.audience() != Some(vec![config.resource.as_str()]) {
-        return Err(AuthError::InvalidToken("not for this resource (aud)".into()));
+        return Err(AuthError::InvalidToken(
+            "not for this resource (aud)".into(),
+        ));
     }
     match payload.expires_at() {
         Some(exp) if exp > now => {}
@@ -143,7 +152,10 @@ fn caller(payload: &JwtPayload) -> Caller {
     Caller {
         subject: text("sub"),
         client_id: text("client_id"),
-        scopes: text("scope").split_whitespace().map(str::to_owned).collect(),
+        scopes: text("scope")
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
     }
 }
 
@@ -221,7 +233,11 @@ impl WardenKeys {
 }
 
 async fn download(jwks_uri: &str) -> anyhow::Result<JwkSet> {
-    let body = reqwest::get(jwks_uri).await?.error_for_status()?.bytes().await?;
+    let body = reqwest::get(jwks_uri)
+        .await?
+        .error_for_status()?
+        .bytes()
+        .await?;
     Ok(JwkSet::from_bytes(&body)?)
 }
 // docs:end jwks
@@ -235,38 +251,75 @@ pub struct McpState {
 
 // docs:start handler
 /// POST /mcp: authenticate, then check the scope the called tool needs.
-async fn mcp(request: HttpRequest, body: web::Json<Value>, state: web::Data<McpState>) -> HttpResponse {
+async fn mcp(
+    request: HttpRequest,
+    body: web::Json<Value>,
+    state: web::Data<McpState>,
+) -> HttpResponse {
     let caller = match authenticate(&request, &state).await {
         Ok(caller) => caller,
-        Err(e) => return refuse_with(&state, e),
+        Err(e) => return refuse(&state.config, e),
     };
     let method = body["method"].as_str().unwrap_or_default();
-    let needed = match (method, body["params"]["name"].as_str()) {
-        ("tools/call", Some("write_note")) => "mcp:write",
-        _ => "mcp:read",
-    };
-    if let Err(e) = caller.require(needed) {
-        return refuse_with(&state, e);
+    if let Err(e) = caller.require(scope_needed(method, &body)) {
+        return refuse(&state.config, e);
     }
     HttpResponse::Ok().json(answer(&body, method, &caller))
 }
 
+/// One scope per tool; everything else (initialize, tools/list) needs `mcp:read`.
+fn scope_needed(method: &str, body: &Value) -> &'static str {
+    match (method, body["params"]["name"].as_str()) {
+        ("tools/call", Some("write_note")) => "mcp:write",
+        _ => "mcp:read",
+    }
+}
+
 async fn authenticate(request: &HttpRequest, state: &McpState) -> Result<Caller, AuthError> {
-    let token = request
+    let token = bearer_token(request)?;
+    let verify = |keys: &JwkSet| verify_access_token(token, keys, &state.config, SystemTime::now());
+    match verify(&state.keys.current()) {
+        // A key Warden published since we last looked: read the JWKS again, once.
+        Err(AuthError::InvalidToken(_)) if state.keys.refresh().await => {
+            verify(&state.keys.current())
+        }
+        result => result,
+    }
+}
+
+fn bearer_token(request: &HttpRequest) -> Result<&str, AuthError> {
+    request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| AuthError::InvalidToken("no token".into()))?;
-    match verify(token, state) {
-        Err(AuthError::InvalidToken(_)) if state.keys.refresh().await => verify(token, state),
-        result => result,
-    }
+        .ok_or_else(|| AuthError::InvalidToken("no token".into()))
 }
 // docs:end handler
 
-/// The correct verification, or the fault's version of it wrapped around the same code.
-fn verify(token: &str, state: &McpState) -> Result<Caller, AuthError> {
+/// The correct server is `mcp` above; a faulty one runs this instead.
+async fn dispatch(
+    request: HttpRequest,
+    body: web::Json<Value>,
+    state: web::Data<McpState>,
+) -> HttpResponse {
+    let Some(fault) = state.fault else {
+        return mcp(request, body, state).await;
+    };
+    let result = bearer_token(&request).and_then(|token| verify_with(fault, token, &state));
+    let caller = match result {
+        Ok(caller) => caller,
+        Err(e) => return refuse_with(fault, &state.config, e),
+    };
+    let method = body["method"].as_str().unwrap_or_default();
+    if let Err(e) = caller.require(scope_needed(method, &body)) {
+        return refuse_with(fault, &state.config, e);
+    }
+    HttpResponse::Ok().json(answer(&body, method, &caller))
+}
+
+/// The correct verification, wrapped so that it misses what `fault` misses.
+fn verify_with(fault: Fault, token: &str, state: &McpState) -> Result<Caller, AuthError> {
     let keys = state.keys.current();
     let config = &state.config;
     let now = SystemTime::now();
@@ -279,25 +332,21 @@ fn verify(token: &str, state: &McpState) -> Result<Caller, AuthError> {
             .unwrap_or_default();
         serde_json::from_slice(&bytes).unwrap_or_default()
     };
-    match state.fault {
-        None | Some(Fault::NoResourceMetadata) | Some(Fault::TrailingSlashIssuer) => {
+    match fault {
+        Fault::NoResourceMetadata | Fault::TrailingSlashIssuer => {
             verify_access_token(token, &keys, config, now)
         }
-        Some(Fault::AcceptsAnyTyp) => verify_signed_claims(token, &keys, config, now),
-        Some(Fault::OnlyRs256) => {
-            let rs256: Vec<Jwk> = keys
-                .keys()
-                .into_iter()
-                .filter(|k| k.algorithm() == Some("RS256"))
-                .cloned()
-                .collect();
+        Fault::AcceptsAnyTyp => verify_signed_claims(token, &keys, config, now),
+        Fault::OnlyRs256 => {
             let mut only = JwkSet::new();
-            for key in rs256 {
-                only.push_key(key);
+            for key in keys.keys() {
+                if key.algorithm() == Some("RS256") {
+                    only.push_key(key.clone());
+                }
             }
             verify_access_token(token, &only, config, now)
         }
-        Some(Fault::SkipsAudience) => {
+        Fault::SkipsAudience => {
             // Takes whatever audience the token names as its own.
             let aud = unverified()["aud"].as_str().unwrap_or_default().to_owned();
             let lenient = AuthConfig {
@@ -306,23 +355,21 @@ fn verify(token: &str, state: &McpState) -> Result<Caller, AuthError> {
             };
             verify_access_token(token, &keys, &lenient, now)
         }
-        Some(Fault::SkipsExpiry) => {
+        Fault::SkipsExpiry => {
             // Judges every token at the moment it was issued.
             let iat = unverified()["iat"].as_u64().unwrap_or_default();
-            let issued = UNIX_EPOCH + Duration::from_secs(iat);
-            verify_access_token(token, &keys, config, issued)
+            verify_access_token(token, &keys, config, UNIX_EPOCH + Duration::from_secs(iat))
         }
     }
 }
 
-fn refuse_with(state: &McpState, error: AuthError) -> HttpResponse {
-    let response = refuse(&state.config, error);
-    if state.fault != Some(Fault::NoResourceMetadata) {
+fn refuse_with(fault: Fault, config: &AuthConfig, error: AuthError) -> HttpResponse {
+    let response = refuse(config, error);
+    if fault != Fault::NoResourceMetadata {
         return response;
     }
     // A bare `Bearer` challenge.
-    let status = response.status();
-    HttpResponse::build(status)
+    HttpResponse::build(response.status())
         .insert_header((header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#))
         .finish()
 }
@@ -351,7 +398,9 @@ fn answer(body: &Value, method: &str, caller: &Caller) -> Value {
             {"name": "read_notes", "inputSchema": {"type": "object"}},
             {"name": "write_note", "inputSchema": {"type": "object"}}
         ]}),
-        "tools/call" => json!({"content": [{"type": "text", "text": format!("hello {}", caller.subject)}]}),
+        "tools/call" => {
+            json!({"content": [{"type": "text", "text": format!("hello {}", caller.subject)}]})
+        }
         _ => json!({}),
     };
     json!({"jsonrpc": "2.0", "id": body["id"], "result": result})
@@ -400,7 +449,7 @@ impl McpServer {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
-                .route("/mcp", web::post().to(mcp))
+                .route("/mcp", web::post().to(dispatch))
                 .route(
                     "/.well-known/oauth-protected-resource/mcp",
                     web::get().to(metadata),
