@@ -317,3 +317,30 @@ async fn the_check_route_needs_the_admin_token_and_refuses_the_builtin_resource(
     let (status, _) = check(&app, &builtin.id).await;
     assert_eq!(status, 409);
 }
+
+#[tokio::test]
+async fn with_warden_issuer_trailing_slash_a_server_that_adds_the_slash_passes_and_one_without_fails()
+ {
+    let app = spawn_app_with(&[
+        ("WARDEN_DEV_ALLOW_LOOPBACK_FETCH", "1"),
+        ("WARDEN_ISSUER_TRAILING_SLASH", "1"),
+    ])
+    .await;
+    assert!(app.issuer.ends_with('/'), "{}", app.issuer);
+    // A FastMCP-like server: it writes the issuer with the slash (and checks `iss` so).
+    let slashed = McpServer::start(&app.issuer, &SCOPES, None).await;
+    let id = register(&app, &slashed.uri).await;
+    let (_, report) = check(&app, &id).await;
+    assert_eq!(report["outcome"], "pass", "{report:#}");
+    // A server configured with the plain issuer now differs by the slash.
+    let plain = McpServer::start(app.issuer.trim_end_matches('/'), &SCOPES, None).await;
+    let id = register(&app, &plain.uri).await;
+    let (_, report) = check(&app, &id).await;
+    let failed = with_verdict(&report, "fail");
+    assert!(failed.contains("metadata"), "{report:#}");
+    let cause = finding(&report, "metadata")["explanation"]["cause"].to_string();
+    assert!(
+        cause.contains("WARDEN_ISSUER_TRAILING_SLASH=1 (for"),
+        "{cause}"
+    );
+}

@@ -72,6 +72,13 @@ pub fn judge(document: &Value, url: &str, resource: &Resource, issuer: &str) -> 
                 ),
             },
             match slashed {
+                // WARDEN_ISSUER_TRAILING_SLASH is on and the server writes the issuer
+                // without it.
+                Some(_) if issuer.ends_with('/') => Explanation {
+                    wrong: "clients compare the issuer as an exact string (RFC 8414 §3.3): Warden's issuer ends with a slash, the server's entry does not, so the official Python SDK stops with \"Authorization server metadata issuer mismatch\".".into(),
+                    cause: "Warden runs with WARDEN_ISSUER_TRAILING_SLASH=1 (for servers whose URL type adds the slash), and this server writes the issuer as configured, without it.".into(),
+                    fix: format!("list exactly \"{issuer}\" in authorization_servers, or turn WARDEN_ISSUER_TRAILING_SLASH off if no server behind Warden needs it."),
+                },
                 Some(_) => Explanation {
                     wrong: "clients compare the issuer as an exact string (RFC 8414 §3.3): the official Python SDK stops with \"Authorization server metadata issuer mismatch\", while the TypeScript SDK gets through, so the server works with one client and not another.".into(),
                     cause: "FastMCP's RemoteAuthProvider builds this entry with pydantic's AnyHttpUrl, which adds a \"/\" to a URL without a path.".into(),
@@ -212,5 +219,16 @@ mod tests {
         let e = f.explanation.unwrap();
         assert!(e.cause.contains("FastMCP") && e.cause.contains("AnyHttpUrl"));
         assert!(e.fix.contains("WARDEN_ISSUER_TRAILING_SLASH=1"));
+        let f = judge(
+            &json!({"resource": "https://mcp.example.com/mcp", "authorization_servers": [ISSUER]}),
+            "u",
+            &resource(),
+            "https://auth.example.com/",
+        );
+        let e = f.explanation.unwrap();
+        assert!(
+            e.cause.contains("WARDEN_ISSUER_TRAILING_SLASH=1 (for"),
+            "{e:?}"
+        );
     }
 }

@@ -433,7 +433,9 @@ impl McpServer {
         let uri = format!("http://127.0.0.1:{port}/mcp");
         let config = AuthConfig {
             issuer: issuer.to_owned(),
-            jwks_uri: format!("{issuer}/jwks.json"),
+            // Endpoints hang off the issuer without the slash of
+            // WARDEN_ISSUER_TRAILING_SLASH.
+            jwks_uri: format!("{}/jwks.json", issuer.trim_end_matches('/')),
             resource: uri.clone(),
             resource_metadata: format!(
                 "http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp"
