@@ -344,3 +344,22 @@ async fn with_warden_issuer_trailing_slash_a_server_that_adds_the_slash_passes_a
         "{cause}"
     );
 }
+
+#[tokio::test]
+async fn an_rs256_only_server_passes_once_warden_signs_with_rs256() {
+    let app = spawn_app_with(&[
+        ("WARDEN_DEV_ALLOW_LOOPBACK_FETCH", "1"),
+        ("WARDEN_SIGNING_ALG", "RS256"),
+    ])
+    .await;
+    let server = McpServer::start(&app.issuer, &SCOPES, Some(Fault::OnlyRs256)).await;
+    let id = register(&app, &server.uri).await;
+    let (_, report) = check(&app, &id).await;
+    assert_eq!(report["outcome"], "pass", "{report:#}");
+    assert!(
+        finding(&report, "valid_token")["summary"]
+            .as_str()
+            .unwrap()
+            .contains("RS256")
+    );
+}

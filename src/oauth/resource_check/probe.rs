@@ -560,7 +560,12 @@ fn judge_valid(reply: &Reply, resource: &Resource, settings: &Settings, alg: &st
             Explanation {
                 wrong: "clients obtain a token from Warden and are still refused: they loop through authorization or give up with a bare 401.".into(),
                 cause: format!(
-                    "the server may accept only RS256 (FastMCP's JWTVerifier default) while Warden signs with {alg}, as its JWKS says; or it expects another issuer than {:?} or another audience than {:?}, or its clock is wrong.",
+                    "{}it expects another issuer than {:?} or another audience than {:?}, or its clock is wrong.",
+                    if alg == "RS256" {
+                        format!("the server may not accept {alg}, the algorithm Warden signs with (see its JWKS); or ")
+                    } else {
+                        format!("the server may accept only RS256 (FastMCP's JWTVerifier default) while Warden signs with {alg}, as its JWKS says; or ")
+                    },
                     settings.issuer.as_str(),
                     resource.uri
                 ),
