@@ -19,6 +19,7 @@
 //! and no redirect is followed.
 
 pub mod challenge;
+mod judge;
 pub mod metadata;
 mod probe;
 
