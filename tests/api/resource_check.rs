@@ -363,3 +363,71 @@ async fn an_rs256_only_server_passes_once_warden_signs_with_rs256() {
             .contains("RS256")
     );
 }
+
+#[tokio::test]
+async fn the_check_tokens_name_no_grant_live_5_seconds_and_introspect_as_inactive() {
+    let app = warden().await;
+    let server = McpServer::start(&app.issuer, &SCOPES, None).await;
+    let id = register(&app, &server.uri).await;
+    let (_, report) = check(&app, &id).await;
+    assert_eq!(report["outcome"], "pass");
+    let tokens = server.tokens_seen();
+    assert_eq!(
+        tokens.len(),
+        6,
+        "audience, expired, unknown key, typ, valid, no scope"
+    );
+
+    let admin = app.admin_token().await;
+    let introspector = app
+        .create_client(
+            &admin,
+            serde_json::json!({"name": "notes server", "grant_types": ["client_credentials"], "served_resources": [server.uri]}),
+        )
+        .await;
+    // A control: a real token for the resource is active for that introspector.
+    let agent = app
+        .create_client(
+            &admin,
+            serde_json::json!({"name": "agent", "grant_types": ["client_credentials"], "resources": [server.uri]}),
+        )
+        .await;
+    let real = app
+        .client_credentials(&agent, Some(&server.uri), None)
+        .await;
+    let body = app
+        .introspect(&introspector, real["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(body["active"], true, "{body}");
+
+    let valid = &tokens[4];
+    let claims: Value = {
+        use base64::Engine;
+        let payload = valid.split('.').nth(1).unwrap();
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(claims["sub"], "warden-resource-check");
+    assert_eq!(claims["client_id"], "warden-resource-check");
+    assert_eq!(claims["aud"], server.uri.as_str());
+    assert_eq!(claims["scope"], "mcp:read");
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        5
+    );
+    for token in &tokens {
+        let body = app.introspect(&introspector, token).await;
+        assert_eq!(body, serde_json::json!({"active": false}));
+    }
+    let grants = app
+        .state
+        .store
+        .grants_of_client("warden-resource-check")
+        .await
+        .unwrap();
+    assert!(grants.is_empty());
+}

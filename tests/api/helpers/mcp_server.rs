@@ -247,6 +247,8 @@ pub struct McpState {
     pub config: AuthConfig,
     pub keys: WardenKeys,
     pub fault: Option<Fault>,
+    /// Every bearer token received, for tests that look at what Warden sent.
+    pub seen: std::sync::Mutex<Vec<String>>,
 }
 
 // docs:start handler
@@ -303,6 +305,9 @@ async fn dispatch(
     body: web::Json<Value>,
     state: web::Data<McpState>,
 ) -> HttpResponse {
+    if let Ok(token) = bearer_token(&request) {
+        state.seen.lock().unwrap().push(token.to_owned());
+    }
     let Some(fault) = state.fault else {
         return mcp(request, body, state).await;
     };
@@ -423,6 +428,7 @@ pub struct McpServer {
     pub uri: String,
     pub port: u16,
     handle: actix_web::dev::ServerHandle,
+    state: web::Data<McpState>,
 }
 
 impl McpServer {
@@ -447,10 +453,12 @@ impl McpServer {
             config,
             keys,
             fault,
+            seen: Default::default(),
         });
+        let data = state.clone();
         let server = HttpServer::new(move || {
             App::new()
-                .app_data(state.clone())
+                .app_data(data.clone())
                 .route("/mcp", web::post().to(dispatch))
                 .route(
                     "/.well-known/oauth-protected-resource/mcp",
@@ -469,7 +477,17 @@ impl McpServer {
         while reqwest::get(&probe).await.is_err() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        McpServer { uri, port, handle }
+        McpServer {
+            uri,
+            port,
+            handle,
+            state,
+        }
+    }
+
+    /// The bearer tokens received so far, in order.
+    pub fn tokens_seen(&self) -> Vec<String> {
+        self.state.seen.lock().unwrap().clone()
     }
 
     pub async fn stop(&self) {
