@@ -45,7 +45,7 @@ const username = opt('username', 'alice');
 const password = opt('password', process.env.WARDEN_PASSWORD);
 const ttl = Number(opt('ttl', '10'));
 const logFile = opt('log');
-const prmUrl = opt('prm');
+const expectedPrm = opt('prm');
 if (!scenario || !mcpUrl || !issuer) {
     console.error('usage: ts-client.mjs --scenario S --mcp URL --issuer URL [...]');
     process.exit(2);
@@ -252,8 +252,10 @@ async function interactive({ clientMetadata, clientMetadataUrl, cb, expectRegist
         const first = since(mark);
         check('first request to the MCP server answered 401 with resource_metadata',
             find(first, e => e.url.startsWith(mcpUrl) && e.status === 401 && /resource_metadata="/.test(e.wwwAuthenticate ?? '')));
-        if (prmUrl) check(`PRM fetched from ${prmUrl} (200)`, find(first, e => e.url === prmUrl && e.status === 200));
-        else check('PRM fetched from Warden (200)', find(first, e => isWarden(e) && e.url.includes('/resource-metadata/') && e.status === 200));
+        // The PRM is wherever the challenge points: Warden hosts it for mcp-server.mjs, FastMCP serves its own.
+        const prmUrl = /resource_metadata="([^"]+)"/.exec(find(first, e => e.url.startsWith(mcpUrl) && e.status === 401)?.wwwAuthenticate ?? '')?.[1];
+        check('PRM fetched from the challenge\'s resource_metadata URL (200)', prmUrl && find(first, e => e.url === prmUrl && e.status === 200), prmUrl);
+        if (expectedPrm) check(`the challenge names the expected PRM ${expectedPrm}`, prmUrl === expectedPrm, prmUrl);
         check('AS metadata fetched (200)', find(first, e => isWarden(e) && e.url.includes('/.well-known/oauth-authorization-server') && e.status === 200));
         const reg = find(first, e => isWarden(e) && e.url.endsWith('/register'));
         if (expectRegistration) check('dynamic registration answered 201', reg?.status === 201, reg);

@@ -311,10 +311,12 @@ async def interactive(h: Harness, args: argparse.Namespace, cimd: CimdServer | N
             "first request to the MCP server answered 401 with resource_metadata",
             any(e["url"].startswith(h.mcp) and e.get("status") == 401 and 'resource_metadata="' in e.get("wwwAuthenticate", "") for e in first),
         )
+        # The PRM is wherever the challenge points: Warden hosts it for mcp-server.mjs, FastMCP serves its own.
+        challenge = next((e.get("wwwAuthenticate", "") for e in first if e["url"].startswith(h.mcp) and e.get("status") == 401), "")
+        prm_url = challenge.partition('resource_metadata="')[2].partition('"')[0]
+        h.check("PRM fetched from the challenge's resource_metadata URL (200)", prm_url and any(e["url"] == prm_url and e.get("status") == 200 for e in first), prm_url)
         if args.prm:
-            h.check(f"PRM fetched from {args.prm} (200)", any(e["url"] == args.prm and e.get("status") == 200 for e in first))
-        else:
-            h.check("PRM fetched from Warden (200)", any(h.is_warden(e) and "/resource-metadata/" in e["url"] and e.get("status") == 200 for e in first))
+            h.check(f"the challenge names the expected PRM {args.prm}", prm_url == args.prm, prm_url)
         h.check("AS metadata fetched (200)", any(h.is_warden(e) and "/.well-known/oauth-authorization-server" in e["url"] and e.get("status") == 200 for e in first))
         reg = next((e for e in first if h.is_warden(e) and e["url"].endswith("/register")), None)
         if cimd:

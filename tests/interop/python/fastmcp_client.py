@@ -1,0 +1,224 @@
+"""FastMCP's own OAuth client (fastmcp 4.1.6 `fastmcp.client.auth.OAuth`), unpatched, against an
+MCP server protected by Warden.
+
+    python fastmcp_client.py --mcp URL --issuer URL --username U --password P [--log FILE] [--ttl S]
+
+Discovery, dynamic registration, browser consent, read_notes, refresh once the access token has
+expired, then write_note: FastMCP servers refuse a tool call for a missing scope inside JSON-RPC
+(no HTTP 403 insufficient_scope), so the client cannot step up by itself; the scenario records
+the refusal and then connects again with `OAuth(scopes="mcp:read mcp:write")`, as a host would.
+
+FastMCP opens the user's browser with `webbrowser.open` and then waits on its own loopback
+callback server. The harness registers a `webbrowser` browser (no patching) that waits for that
+callback port to listen and then runs `node ../browser.mjs URL --callback PREFIX`: headless
+Chromium through Warden's sign-in and consent pages, whose redirect reaches FastMCP's callback
+server like a real browser's would. The last stdout line is a JSON summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import warnings
+import webbrowser
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import httpx2
+from client import Harness, claims
+from fastmcp import Client
+from fastmcp.client.auth import OAuth
+from fastmcp.client.transports import StreamableHttpTransport
+
+HERE = Path(__file__).resolve().parent
+
+
+class InteropBrowser(webbrowser.BaseBrowser):
+    """The user's browser as `webbrowser` sees it: browser.mjs, started once FastMCP's callback
+    server listens (FastMCP opens the browser first and starts that server right after)."""
+
+    def __init__(self, h: Harness, username: str, password: str):
+        super().__init__("warden-interop")
+        self.h = h
+        self.username = username
+        self.password = password
+        self.opened: list[str] = []
+        self.results: list[dict] = []
+        self.errors: list[str] = []
+        self.threads: list[threading.Thread] = []
+
+    def open(self, url: str, new: int = 0, autoraise: bool = True) -> bool:  # noqa: ARG002
+        self.opened.append(url)
+        t = threading.Thread(target=self._run, args=(url,), daemon=True)
+        t.start()
+        self.threads.append(t)
+        return True
+
+    def _run(self, url: str) -> None:
+        callback = parse_qs(urlparse(url).query)["redirect_uri"][0]
+        cb = urlparse(callback)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                socket.create_connection((cb.hostname, cb.port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        proc = subprocess.run(
+            ["node", str(HERE.parent / "browser.mjs"), url, "--callback", callback, "--username", self.username, "--password", self.password],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        for line in proc.stderr.splitlines():
+            try:
+                self.h.log(json.loads(line))
+            except ValueError:
+                print(f"  browser: {line}", file=sys.stderr)
+        if proc.returncode != 0:
+            self.errors.append(proc.stderr[-800:])
+            return
+        self.results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+    def wait(self) -> None:
+        for t in self.threads:
+            t.join(timeout=130)
+
+
+async def text_of(result) -> str:
+    return "".join(getattr(c, "text", "") for c in result.content)
+
+
+async def scenario(h: Harness, args: argparse.Namespace) -> None:
+    browser = InteropBrowser(h, args.username, args.password)
+    webbrowser.register("warden-interop", None, browser, preferred=True)
+
+    def http_factory(**kwargs) -> httpx2.AsyncClient:
+        kwargs.setdefault("timeout", httpx2.Timeout(30, read=300))
+        return httpx2.AsyncClient(event_hooks={"request": [h.on_request], "response": [h.on_response]}, **kwargs)
+
+    # 1. discovery, registration, consent, token: all FastMCP's defaults except where its
+    #    callback listens (see the docs: Warden's redirect URIs are loopback IP literals).
+    oauth = OAuth(client_name="Warden interop (fastmcp)", callback_host=args.callback_host)
+    transport = StreamableHttpTransport(h.mcp, auth=oauth, httpx_client_factory=http_factory)
+    async with Client(transport) as client:
+        browser.wait()
+        first = h.since(0)
+        h.check(
+            "first request to the MCP server answered 401 with resource_metadata",
+            any(e["url"].startswith(h.mcp) and e.get("status") == 401 and 'resource_metadata="' in e.get("wwwAuthenticate", "") for e in first),
+        )
+        challenge = next((e.get("wwwAuthenticate", "") for e in first if e["url"].startswith(h.mcp) and e.get("status") == 401), "")
+        prm_url = challenge.partition('resource_metadata="')[2].partition('"')[0]
+        h.check("PRM fetched from the challenge's resource_metadata URL (200)", prm_url and any(e["url"] == prm_url and e.get("status") == 200 for e in first), prm_url)
+        h.check("AS metadata fetched (200)", any(h.is_warden(e) and "/.well-known/oauth-authorization-server" in e["url"] and e.get("status") == 200 for e in first))
+        reg = next((e for e in first if h.is_warden(e) and e["url"].endswith("/register")), None)
+        h.check("dynamic registration answered 201 (public client, token_endpoint_auth_method none)", reg and reg.get("status") == 201 and '"none"' in reg.get("response", ""), reg)
+        h.check("FastMCP opened the browser once", len(browser.opened) == 1 and not browser.errors, browser.errors or browser.opened)
+        q = parse_qs(urlparse(browser.opened[0]).query)
+        h.check(
+            "authorization request has PKCE S256, state, resource and scope",
+            q.get("code_challenge_method") == ["S256"] and q.get("state") and q.get("resource") == [h.mcp] and q.get("scope"),
+            {"scope": q.get("scope"), "resource": q.get("resource"), "redirect_uri": q.get("redirect_uri")},
+        )
+        result = browser.results[0]
+        cb = {k: v[0] for k, v in parse_qs(urlparse(result["callback"]).query).items()}
+        h.check("authorization response has a code and iss = issuer", cb.get("code") and cb.get("iss") == h.issuer, {"pages": result["pages"], "iss": cb.get("iss"), "error": cb.get("error")})
+        h.check("consent listed mcp:read", "mcp:read" in (result.get("consent") or {}).get("new", []), result.get("consent"))
+        tok = next((e for e in first if h.is_warden(e) and e["url"].endswith("/token")), None)
+        h.check("authorization_code exchange answered 200", tok and tok.get("status") == 200 and "grant_type=authorization_code" in tok.get("body", ""), tok)
+        tokens = await oauth.token_storage_adapter.get_tokens()
+        info = await oauth.token_storage_adapter.get_client_info()
+        at1 = tokens.access_token
+        c1 = claims(at1)
+        h.check(
+            "access token: iss, aud, scope, client_id",
+            c1["iss"] == h.issuer and c1["aud"] == h.mcp and c1["scope"] == "mcp:read" and c1["client_id"] == info.client_id,
+            c1,
+        )
+        h.check("refresh token issued", tokens.refresh_token)
+
+        # 2. a tool call
+        r1 = await client.call_tool("read_notes", {})
+        h.check("read_notes succeeded", not r1.is_error and "first note" in await text_of(r1), await text_of(r1))
+
+        # 3. refresh once the access token has expired (the SDK underneath refreshes ahead of
+        #    the request from expires_in)
+        wait = max(0.0, c1["exp"] - time.time()) + 1.5
+        print(f"[{h.tag}] waiting {round(wait)} s for the access token to expire", file=sys.stderr)
+        await asyncio.sleep(wait)
+        mark = len(h.http_log)
+        r2 = await client.call_tool("read_notes", {})
+        rt = next((e for e in h.since(mark) if h.is_warden(e) and e["url"].endswith("/token")), None)
+        h.check("refresh_token grant answered 200", rt and rt.get("status") == 200 and "grant_type=refresh_token" in rt.get("body", ""), rt)
+        h.check("read_notes succeeded after refresh", not r2.is_error, await text_of(r2))
+        h.check("a new access token", (await oauth.token_storage_adapter.get_tokens()).access_token != at1)
+
+        # 4. write_note without mcp:write: FastMCP refuses inside JSON-RPC, HTTP says 200
+        mark = len(h.http_log)
+        try:
+            r3 = await client.call_tool("write_note", {"text": "no scope"}, raise_on_error=False)
+            outcome = f"is_error={r3.is_error}: {await text_of(r3)}"
+            refused = r3.is_error
+        except Exception as e:  # noqa: BLE001 (FastMCP raises ToolError / McpError)
+            outcome = f"{type(e).__name__}: {e}"
+            refused = True
+        statuses = [e.get("status") for e in h.since(mark) if e["url"].startswith(h.mcp)]
+        h.check("write_note without mcp:write refused", refused, outcome)
+        h.note(f"write_note with an mcp:read token: HTTP {statuses}, {outcome}")
+        h.check("no HTTP 403 insufficient_scope (FastMCP answers inside JSON-RPC), so no step-up", 403 not in statuses, statuses)
+
+    # 5. the host asks for both scopes up front: a second OAuth (same client name, fresh storage)
+    mark = len(h.http_log)
+    oauth2 = OAuth(client_name="Warden interop (fastmcp)", callback_host=args.callback_host, scopes="mcp:read mcp:write")
+    transport2 = StreamableHttpTransport(h.mcp, auth=oauth2, httpx_client_factory=http_factory)
+    async with Client(transport2) as client:
+        browser.wait()
+        q = parse_qs(urlparse(browser.opened[-1]).query)
+        h.check("OAuth(scopes=...) asked Warden for mcp:read mcp:write", sorted((q.get("scope") or [""])[0].split()) == ["mcp:read", "mcp:write"], q.get("scope"))
+        consent = browser.results[-1].get("consent") or {}
+        h.check("consent listed mcp:write", "mcp:write" in consent.get("new", []), consent)
+        r4 = await client.call_tool("write_note", {"text": f"from {h.tag}"})
+        h.check("write_note succeeded with mcp:write", not r4.is_error and "stored note" in await text_of(r4), await text_of(r4))
+        scope = claims((await oauth2.token_storage_adapter.get_tokens()).access_token)["scope"]
+        h.check("token carries mcp:read mcp:write", sorted(scope.split()) == ["mcp:read", "mcp:write"], scope)
+    h.check("second authorization went through Warden again", any(h.is_warden(e) and e["url"].endswith("/token") for e in h.since(mark)))
+
+
+async def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--mcp", required=True)
+    p.add_argument("--issuer", required=True)
+    p.add_argument("--username", default="alice")
+    p.add_argument("--password", default=os.environ.get("WARDEN_PASSWORD"))
+    p.add_argument("--callback-host", default="127.0.0.1", help="FastMCP's default is localhost")
+    p.add_argument("--log")
+    args = p.parse_args()
+    h = Harness("fastmcp:fastmcp-client", args.issuer, args.mcp, args.log)
+    warnings.filterwarnings("ignore", message="Using in-memory token storage")
+    started = time.time()
+    try:
+        await scenario(h, args)
+    except BaseException as e:  # noqa: BLE001 (anyio wraps failures in exception groups)
+        failed = [c["name"] for c in h.checks if not c["ok"]]
+        if not failed:
+            print(f"FAIL [{h.tag}] {''.join(traceback.format_exception(e))[-3000:]}", file=sys.stderr)
+        h.print_log()
+        print(json.dumps({"client": h.tag, "ok": False, "checks": len(h.checks), "failed": failed, "error": None if failed else repr(e)[:500], "notes": h.notes}))
+        return 1
+    if os.environ.get("INTEROP_VERBOSE"):
+        h.print_log()
+    print(json.dumps({"client": h.tag, "ok": True, "checks": len(h.checks), "notes": h.notes, "seconds": round(time.time() - started, 1)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

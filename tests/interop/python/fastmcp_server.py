@@ -1,0 +1,123 @@
+"""A FastMCP server (fastmcp 4.1.6, pinned in requirements.txt) protected by Warden, set up the
+way FastMCP's documentation shows (`JWTVerifier` + `RemoteAuthProvider`, per-tool
+`auth=require_scopes(...)`) plus the settings docs/integrations/fastmcp.md tells users to add.
+
+    python fastmcp_server.py --port N --issuer URL [--resource URI] [--algorithm ALG] [--no-typ-check]
+
+Tools: read_notes (needs mcp:read), write_note (needs mcp:write). FastMCP serves the protected
+resource metadata itself (/.well-known/oauth-protected-resource/mcp) and points its 401
+challenge at it. --algorithm and --no-typ-check exist to show what FastMCP does when a user
+leaves its defaults (RS256, no `typ` check); the harness runs the server as the guide says.
+
+The regions between `docs:start NAME` / `docs:end NAME` are copied verbatim into
+docs/integrations/fastmcp.md (a test compares them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import urllib.request
+
+# docs:start imports
+from fastmcp import FastMCP
+from fastmcp.server.auth import AccessToken, RemoteAuthProvider, require_scopes
+from fastmcp.server.auth.providers.jwt import JWTVerifier
+from fastmcp.utilities.auth import decode_jwt_header
+from pydantic import AnyHttpUrl
+
+# docs:end imports
+
+
+# docs:start typ
+class AccessTokenJWTVerifier(JWTVerifier):
+    """JWTVerifier that also insists on `typ: at+jwt` (RFC 9068 §4), which FastMCP does not
+    check: without it, any other JWT Warden signs with the same key would pass."""
+
+    async def load_access_token(self, token: str) -> AccessToken | None:
+        try:
+            typ = str(decode_jwt_header(token).get("typ", "")).lower()
+        except ValueError:
+            return None
+        if typ not in ("at+jwt", "application/at+jwt"):
+            return None
+        return await super().load_access_token(token)
+
+
+# docs:end typ
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--issuer", required=True, help="Warden's issuer identifier, exactly as its metadata says")
+    p.add_argument("--resource", help="canonical URI of this server (default http://127.0.0.1:PORT/mcp)")
+    p.add_argument("--algorithm", default="ES256", help="'default' leaves FastMCP's default (RS256)")
+    p.add_argument("--no-typ-check", action="store_true", help="plain JWTVerifier (FastMCP's own, no typ check)")
+    return p.parse_args()
+
+
+def jwks_uri_of(issuer: str) -> str:
+    """Warden's jwks_uri, read from its metadata (RFC 8414 §3: well-known at the host root with
+    the issuer's path appended)."""
+    scheme, _, rest = issuer.partition("://")
+    host, _, path = rest.partition("/")
+    url = f"{scheme}://{host}/.well-known/oauth-authorization-server" + (f"/{path.rstrip('/')}" if path.strip("/") else "")
+    with urllib.request.urlopen(url, timeout=10) as r:
+        meta = json.load(r)
+    if meta["issuer"] != issuer:
+        sys.exit(f"metadata issuer {meta['issuer']} is not {issuer}")
+    return meta["jwks_uri"]
+
+
+args = parse_args()
+ISSUER = args.issuer
+JWKS_URI = jwks_uri_of(ISSUER)
+BASE_URL = f"http://127.0.0.1:{args.port}"
+RESOURCE = args.resource or f"{BASE_URL}/mcp"
+Verifier = JWTVerifier if args.no_typ_check else AccessTokenJWTVerifier
+verifier_options = {} if args.algorithm == "default" else {"algorithm": args.algorithm}
+
+# docs:start auth
+verifier = Verifier(
+    jwks_uri=JWKS_URI,  # from Warden's metadata: {issuer origin}/jwks.json
+    issuer=ISSUER,  # exactly Warden's issuer identifier (WARDEN_ISSUER)
+    audience=RESOURCE,  # the URI given to `warden resource create --uri`
+    required_scopes=["mcp:read"],  # every request needs it; announced in the 401 challenge
+    **verifier_options,  # algorithm="ES256": Warden signs with ES256; FastMCP defaults to RS256
+)
+auth = RemoteAuthProvider(
+    token_verifier=verifier,
+    authorization_servers=[AnyHttpUrl(ISSUER)],
+    base_url=BASE_URL,  # the resource is BASE_URL + the path the server runs on (/mcp)
+    scopes_supported=["mcp:read", "mcp:write"],
+    resource_name="Interop notes",
+)
+mcp = FastMCP(name="warden-interop-notes", auth=auth)
+# docs:end auth
+
+notes = ["first note"]
+
+
+# docs:start tools
+@mcp.tool(auth=require_scopes("mcp:read"))
+def read_notes() -> str:
+    """Read all notes (mcp:read)."""
+    return json.dumps({"notes": notes})
+
+
+@mcp.tool(auth=require_scopes("mcp:write"))
+def write_note(text: str) -> str:
+    """Add a note (mcp:write)."""
+    notes.append(text)
+    return f"stored note {len(notes)}"
+
+
+# docs:end tools
+
+if __name__ == "__main__":
+    print(f"FastMCP server on {RESOURCE} (issuer {ISSUER}, jwks {JWKS_URI})", file=sys.stderr, flush=True)
+    # docs:start run
+    mcp.run(transport="http", host="127.0.0.1", port=args.port, path="/mcp")
+    # docs:end run
