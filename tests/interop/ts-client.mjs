@@ -16,8 +16,10 @@
 //   client-credentials  the SDK's ClientCredentialsProvider (--client-id/--client-secret)
 //
 // Options: --username U --password P (the Warden user), --ttl SECONDS (access-token lifetime, for
-// the refresh wait), --log FILE (the HTTP log as JSON lines), --prm URL (where the protected
-// resource metadata must be fetched from, for an MCP server that serves its own; default: Warden's).
+// the refresh wait), --log FILE (the HTTP log as JSON lines), --prm URL (the protected resource
+// metadata the challenge must name, for an MCP server that serves its own), --no-step-up (dcr against a server
+// whose challenge asks for every scope up front and that cannot answer 403 insufficient_scope,
+// such as FastMCP: the first token carries mcp:read mcp:write and write_note needs no step-up).
 //
 // Every HTTP request the client makes (SDK fetches and the browser's page loads) is logged with
 // method, URL and status; the log is printed when anything fails. Exit code 0 only if every check
@@ -46,6 +48,9 @@ const password = opt('password', process.env.WARDEN_PASSWORD);
 const ttl = Number(opt('ttl', '10'));
 const logFile = opt('log');
 const expectedPrm = opt('prm');
+const noStepUp = argv.includes('--no-step-up');
+const firstScope = noStepUp ? 'mcp:read mcp:write' : 'mcp:read';
+const sameScopes = (a, b) => (a ?? '').split(' ').sort().join(' ') === b.split(' ').sort().join(' ');
 if (!scenario || !mcpUrl || !issuer) {
     console.error('usage: ts-client.mjs --scenario S --mcp URL --issuer URL [...]');
     process.exit(2);
@@ -262,10 +267,10 @@ async function interactive({ clientMetadata, clientMetadataUrl, cb, expectRegist
         else check('no dynamic registration (client_id is the metadata document URL)', !reg && provider.clientInformation()?.client_id === clientMetadataUrl);
         const tok = find(first, e => isWarden(e) && e.url.endsWith('/token'));
         check('authorization_code exchange answered 200', tok?.status === 200 && /grant_type=authorization_code/.test(tok.body), tok);
-        check('consent listed mcp:read', consents[0]?.new?.includes('mcp:read'), consents[0]);
+        check(`consent listed ${firstScope}`, sameScopes(consents[0]?.new?.join(' '), firstScope), consents[0]);
         const at1 = provider.tokens().access_token;
         const c1 = claims(at1);
-        check('access token: iss, aud, scope, client_id', c1.iss === issuer && c1.aud === mcpUrl && c1.scope === 'mcp:read' && c1.client_id === provider.clientInformation().client_id, c1);
+        check(`access token: iss, aud, scope ${firstScope}, client_id`, c1.iss === issuer && c1.aud === mcpUrl && sameScopes(c1.scope, firstScope) && c1.client_id === provider.clientInformation().client_id, c1);
         check('refresh token issued iff registered for it', !!provider.tokens().refresh_token === !!expectRefresh, { refresh: !!provider.tokens().refresh_token });
 
         // 2. a tool call
@@ -302,6 +307,16 @@ async function interactive({ clientMetadata, clientMetadataUrl, cb, expectRegist
             check('refresh_token grant answered 200', rt?.status === 200 && /grant_type=refresh_token/.test(rt.body), rt);
             check('read_notes succeeded after refresh', !r2.isError, r2.content?.[0]?.text);
             check('a new access token', provider.tokens().access_token !== at1);
+        }
+
+        if (noStepUp) {
+            // 4'. the first token already carries mcp:write
+            mark = httpLog.length;
+            const r3 = await client.callTool({ name: 'write_note', arguments: { text: `from ${tag}` } });
+            check('write_note succeeded with the first grant', !r3.isError && /stored note/.test(r3.content?.[0]?.text), r3.content?.[0]?.text);
+            check('no 403 and no new authorization', !find(since(mark), e => e.status === 403 || (isWarden(e) && e.url.includes('/authorize'))));
+            await client.close();
+            return;
         }
 
         // 4. step-up: write_note needs mcp:write

@@ -5,7 +5,9 @@ an MCP server protected by Warden.
 
 Scenarios:
   dcr                 dynamic registration, read_notes, refresh once the access token expires,
-                      step-up to mcp:write on 403 insufficient_scope
+                      step-up to mcp:write on 403 insufficient_scope (with --no-step-up: the
+                      server's challenge asks for every scope up front and cannot answer 403
+                      insufficient_scope, as FastMCP; the first token carries mcp:write)
   cimd                the same with a Client ID Metadata Document served over https on loopback
                       (--cimd-cert/--cimd-key; Warden must trust the certificate)
   client-credentials  the SDK's ClientCredentialsOAuthProvider (--client-id/--client-secret)
@@ -325,12 +327,13 @@ async def interactive(h: Harness, args: argparse.Namespace, cimd: CimdServer | N
             h.check("dynamic registration answered 201", reg and reg.get("status") == 201, reg)
         tok = next((e for e in first if h.is_warden(e) and e["url"].endswith("/token")), None)
         h.check("authorization_code exchange answered 200", tok and tok.get("status") == 200 and "grant_type=authorization_code" in tok.get("body", ""), tok)
-        h.check("consent listed mcp:read", "mcp:read" in (browser.results[0].get("consent") or {}).get("new", []), browser.results[0].get("consent"))
+        first_scope = ["mcp:read", "mcp:write"] if args.no_step_up else ["mcp:read"]
+        h.check(f"consent listed {' '.join(first_scope)}", sorted((browser.results[0].get("consent") or {}).get("new", [])) == first_scope, browser.results[0].get("consent"))
         at1 = storage.tokens.access_token
         c1 = claims(at1)
         h.check(
-            "access token: iss, aud, scope, client_id",
-            c1["iss"] == h.issuer and c1["aud"] == h.mcp and c1["scope"] == "mcp:read" and c1["client_id"] == storage.client_info.client_id,
+            f"access token: iss, aud, scope {' '.join(first_scope)}, client_id",
+            c1["iss"] == h.issuer and c1["aud"] == h.mcp and sorted(c1["scope"].split()) == first_scope and c1["client_id"] == storage.client_info.client_id,
             c1,
         )
         h.check("refresh token issued", storage.tokens.refresh_token)
@@ -348,6 +351,13 @@ async def interactive(h: Harness, args: argparse.Namespace, cimd: CimdServer | N
         h.check("refresh_token grant answered 200", rt and rt.get("status") == 200 and "grant_type=refresh_token" in rt.get("body", ""), rt)
         h.check("read_notes succeeded after refresh", not r2.is_error, await text_of(r2))
         h.check("a new access token", storage.tokens.access_token != at1)
+
+        if args.no_step_up:
+            mark = len(h.http_log)
+            r3 = await client.call_tool("write_note", {"text": f"from {h.tag}"})
+            h.check("write_note succeeded with the first grant", not r3.is_error and "stored note" in await text_of(r3), await text_of(r3))
+            h.check("no 403 and no new authorization", not any(e.get("status") == 403 or (h.is_warden(e) and "/authorize" in e["url"]) for e in h.since(mark)))
+            return
 
         # step-up
         mark = len(h.http_log)
@@ -432,6 +442,7 @@ async def main() -> int:
     p.add_argument("--cimd-key")
     p.add_argument("--log")
     p.add_argument("--prm", help="where the PRM must be fetched from (an MCP server serving its own); default: Warden")
+    p.add_argument("--no-step-up", action="store_true")
     args = p.parse_args()
     h = Harness(f"py:{args.scenario}", args.issuer, args.mcp, args.log)
     started = time.time()

@@ -6,7 +6,7 @@ way FastMCP's documentation shows (`JWTVerifier` + `RemoteAuthProvider`, per-too
 
 Tools: read_notes (needs mcp:read), write_note (needs mcp:write). FastMCP serves the protected
 resource metadata itself (/.well-known/oauth-protected-resource/mcp) and points its 401
-challenge at it. --algorithm and --no-typ-check exist to show what FastMCP does when a user
+challenge at it; the challenge asks for both scopes, since FastMCP cannot make clients step up. --algorithm and --no-typ-check exist to show what FastMCP does when a user
 leaves its defaults (RS256, no `typ` check); the harness runs the server as the guide says.
 
 The regions between `docs:start NAME` / `docs:end NAME` are copied verbatim into
@@ -84,7 +84,7 @@ verifier = Verifier(
     jwks_uri=JWKS_URI,  # from Warden's metadata: {issuer origin}/jwks.json
     issuer=ISSUER,  # exactly Warden's issuer identifier (WARDEN_ISSUER)
     audience=RESOURCE,  # the URI given to `warden resource create --uri`
-    required_scopes=["mcp:read"],  # every request needs it; announced in the 401 challenge
+    required_scopes=["mcp:read"],  # every request needs it
     **verifier_options,  # algorithm="ES256": Warden signs with ES256; FastMCP defaults to RS256
 )
 auth = RemoteAuthProvider(
@@ -92,6 +92,9 @@ auth = RemoteAuthProvider(
     authorization_servers=[AnyHttpUrl(ISSUER)],
     base_url=BASE_URL,  # the resource is BASE_URL + the path the server runs on (/mcp)
     scopes_supported=["mcp:read", "mcp:write"],
+    # FastMCP refuses a tool for a missing scope inside JSON-RPC, never with an HTTP 403
+    # insufficient_scope, so clients cannot step up: ask for every tool's scope up front.
+    challenge_scopes=["mcp:read", "mcp:write"],
     resource_name="Interop notes",
 )
 mcp = FastMCP(name="warden-interop-notes", auth=auth)
