@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Interoperability harness: the official MCP SDK clients (TypeScript and Python), unpatched,
 # against Warden and a small SDK-built MCP server that Warden protects; then the MCP conformance
-# suite's authorization-server scenarios.
+# suite's authorization-server scenarios; then a FastMCP server (and FastMCP's own OAuth client)
+# in front of a Warden with WARDEN_ISSUER_TRAILING_SLASH=1 (the fastmcp:* scenarios).
 #
 #   tests/interop/run.sh
 #
@@ -15,8 +16,8 @@
 #
 # Environment:
 #   WARDEN_TEST_DATABASE_URL  postgres://… admin URL: also run on a fresh Postgres database
-#   INTEROP_ONLY              space-separated scenario names to run (e.g. "ts:dcr py:dcr")
-#   INTEROP_SKIP              space-separated scenario names to skip
+#   INTEROP_ONLY              space-separated scenario names or patterns to run (e.g. "ts:dcr fastmcp:*")
+#   INTEROP_SKIP              space-separated scenario names or patterns to skip
 #   INTEROP_KEEP=1            keep the work directory (logs, databases) even on success
 #   INTEROP_VERBOSE=1         print every client's HTTP log, not only failed ones
 set -euo pipefail
@@ -84,11 +85,24 @@ wait_for_url() { # wait_for_url URL PID LOG
     return 1
 }
 
+# Each word of INTEROP_ONLY / INTEROP_SKIP is a scenario name or a shell pattern ("fastmcp:*").
 wanted() {
-    local name=$1
-    if [[ -n "${INTEROP_ONLY:-}" && " $INTEROP_ONLY " != *" $name "* ]]; then return 1; fi
-    if [[ " ${INTEROP_SKIP:-} " == *" $name "* ]]; then return 1; fi
+    local name=$1 pattern only skip
+    read -ra only <<< "${INTEROP_ONLY:-}"
+    read -ra skip <<< "${INTEROP_SKIP:-}"
+    if [[ ${#only[@]} -gt 0 ]]; then
+        local hit=
+        for pattern in "${only[@]}"; do [[ $name == $pattern ]] && hit=1; done
+        [[ -n $hit ]] || return 1
+    fi
+    for pattern in "${skip[@]}"; do [[ $name == $pattern ]] && return 1; done
     return 0
+}
+
+any_wanted() { # any_wanted NAME...: whether a leg has anything to run
+    local name
+    for name in "$@"; do wanted "$name" && return 0; done
+    return 1
 }
 
 # ------------------------------------------------------------------ install
@@ -267,7 +281,84 @@ run_backend() { # run_backend NAME [DATABASE_URL]
     wait "$mpid" "$wpid" 2>/dev/null || true
 }
 
+# ------------------------------------------------------------------ the FastMCP leg
+# A FastMCP server (python/fastmcp_server.py: FastMCP's JWTVerifier + RemoteAuthProvider, set up
+# as docs/integrations/fastmcp.md says) in front of its own Warden, which runs with
+# WARDEN_ISSUER_TRAILING_SLASH=1 because FastMCP writes the issuer into its resource metadata as
+# http://127.0.0.1:PORT/ (pydantic AnyHttpUrl) and the Python SDK compares issuers exactly.
+FASTMCP_SCENARIOS=(fastmcp:fastmcp-client fastmcp:py-dcr fastmcp:ts-dcr fastmcp:foreign-token)
+
+run_fastmcp_backend() { # run_fastmcp_backend BACKEND [DATABASE_URL]
+    local backend=$1 database_url=${2:-}
+    any_wanted "${FASTMCP_SCENARIOS[@]}" || return 0
+    local dir="$WORK/$backend-fastmcp"
+    mkdir -p "$dir/data"
+    local wport mport oport
+    wport=$(free_port)
+    mport=$(free_port)
+    oport=$(free_port)
+    local issuer="http://127.0.0.1:$wport/"
+    local mcp="http://127.0.0.1:$mport/mcp"
+    local other="http://127.0.0.1:$oport/other"
+    say "backend $backend, FastMCP leg: Warden $issuer, FastMCP server $mcp"
+
+    local env=(
+        WARDEN_DATA_DIR="$dir/data"
+        WARDEN_BIND="127.0.0.1:$wport"
+        WARDEN_ISSUER_TRAILING_SLASH=1
+        WARDEN_ACCESS_TOKEN_TTL="$TTL"
+        RUST_LOG="${RUST_LOG:-info}"
+        NO_COLOR=1
+    )
+    if [[ -n "$database_url" ]]; then
+        env+=(DATABASE_URL="$database_url" WARDEN_SECRET_KEY="interop-secret-$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')")
+    fi
+    wf() { env "${env[@]}" "$WARDEN" "$@"; }
+
+    # Provision as the guide says: the FastMCP server's resource, plus another resource whose
+    # tokens the FastMCP server must refuse, and an agent for each.
+    wf resource create --uri "$mcp" --name "Interop notes (FastMCP)" --scopes "mcp:read mcp:write" > /dev/null
+    wf resource create --uri "$other" --name "Another MCP server" --scopes "mcp:read" > /dev/null
+    printf '%s\n' "$PASSWORD" | wf user add alice --password-stdin > /dev/null
+    local cc other_cc
+    cc=$(wf client create --name "FastMCP agent" --grant-type client_credentials --resource "$mcp" --scope "mcp:read")
+    other_cc=$(wf client create --name "another server's agent" --grant-type client_credentials --resource "$other" --scope "mcp:read")
+
+    env "${env[@]}" "$WARDEN" serve > "$dir/warden.log" 2>&1 &
+    local wpid=$!
+    PIDS+=("$wpid")
+    wait_for_url "${issuer}readyz" "$wpid" "$dir/warden.log"
+
+    "$VENV/bin/python" "$HERE/python/fastmcp_server.py" --port "$mport" --issuer "$issuer" > "$dir/mcp-server.log" 2>&1 &
+    local mpid=$!
+    PIDS+=("$mpid")
+    wait_for_url "http://127.0.0.1:$mport/.well-known/oauth-protected-resource/mcp" "$mpid" "$dir/mcp-server.log"
+
+    local common=(--mcp "$mcp" --issuer "$issuer" --username alice --password "$PASSWORD" --log "$dir/http.jsonl")
+    run_client "$backend-fastmcp" fastmcp:fastmcp-client "$VENV/bin/python" "$HERE/python/fastmcp_client.py" "${common[@]}"
+    run_client "$backend-fastmcp" fastmcp:py-dcr "$VENV/bin/python" "$HERE/python/client.py" --scenario dcr --no-step-up "${common[@]}"
+    run_client "$backend-fastmcp" fastmcp:ts-dcr node "$HERE/ts-client.mjs" --scenario dcr --no-step-up --ttl "$TTL" "${common[@]}"
+    run_client "$backend-fastmcp" fastmcp:foreign-token "$VENV/bin/python" "$HERE/python/foreign_token.py" \
+        --mcp "$mcp" --issuer "$issuer" --log "$dir/http.jsonl" \
+        --client-id "$(json_field client_id <<< "$cc")" --client-secret "$(json_field client_secret <<< "$cc")" \
+        --other-client-id "$(json_field client_id <<< "$other_cc")" --other-client-secret "$(json_field client_secret <<< "$other_cc")" \
+        --other-resource "$other"
+
+    kill "$mpid" "$wpid" 2>/dev/null || true
+    wait "$mpid" "$wpid" 2>/dev/null || true
+}
+
+# create_pg_database: a fresh database on WARDEN_TEST_DATABASE_URL's server, dropped at exit; its
+# URL in PG_URL.
+create_pg_database() {
+    local db="warden_interop_$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+    psql -q "$WARDEN_TEST_DATABASE_URL" -c "CREATE DATABASE $db" > /dev/null
+    PG_DATABASES+=("$db")
+    PG_URL=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$WARDEN_TEST_DATABASE_URL" "$db")
+}
+
 run_backend sqlite
+run_fastmcp_backend sqlite
 
 if [[ -n "${WARDEN_TEST_DATABASE_URL:-}" ]]; then
     db="warden_interop_$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -275,6 +366,10 @@ if [[ -n "${WARDEN_TEST_DATABASE_URL:-}" ]]; then
     PG_DATABASES+=("$db")
     pg_url=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$WARDEN_TEST_DATABASE_URL" "$db")
     run_backend postgres "$pg_url"
+    if any_wanted "${FASTMCP_SCENARIOS[@]}"; then
+        create_pg_database
+        run_fastmcp_backend postgres "$PG_URL"
+    fi
 fi
 
 # ------------------------------------------------------------------ summary
