@@ -2,12 +2,11 @@
 way FastMCP's documentation shows (`JWTVerifier` + `RemoteAuthProvider`, per-tool
 `auth=require_scopes(...)`) plus the settings docs/integrations/fastmcp.md tells users to add.
 
-    python fastmcp_server.py --port N --issuer URL [--resource URI] [--algorithm ALG] [--no-typ-check]
+    python fastmcp_server.py --port N --issuer URL [--resource URI]
 
 Tools: read_notes (needs mcp:read), write_note (needs mcp:write). FastMCP serves the protected
 resource metadata itself (/.well-known/oauth-protected-resource/mcp) and points its 401
-challenge at it; the challenge asks for both scopes, since FastMCP cannot make clients step up. --algorithm and --no-typ-check exist to show what FastMCP does when a user
-leaves its defaults (RS256, no `typ` check); the harness runs the server as the guide says.
+challenge at it; the challenge asks for both scopes, since FastMCP cannot make a client step up.
 
 The regions between `docs:start NAME` / `docs:end NAME` are copied verbatim into
 docs/integrations/fastmcp.md (a test compares them).
@@ -53,8 +52,6 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--issuer", required=True, help="Warden's issuer identifier, exactly as its metadata says")
     p.add_argument("--resource", help="canonical URI of this server (default http://127.0.0.1:PORT/mcp)")
-    p.add_argument("--algorithm", default="ES256", help="'default' leaves FastMCP's default (RS256)")
-    p.add_argument("--no-typ-check", action="store_true", help="plain JWTVerifier (FastMCP's own, no typ check)")
     return p.parse_args()
 
 
@@ -76,16 +73,14 @@ ISSUER = args.issuer
 JWKS_URI = jwks_uri_of(ISSUER)
 BASE_URL = f"http://127.0.0.1:{args.port}"
 RESOURCE = args.resource or f"{BASE_URL}/mcp"
-Verifier = JWTVerifier if args.no_typ_check else AccessTokenJWTVerifier
-verifier_options = {} if args.algorithm == "default" else {"algorithm": args.algorithm}
 
 # docs:start auth
-verifier = Verifier(
-    jwks_uri=JWKS_URI,  # from Warden's metadata: {issuer origin}/jwks.json
-    issuer=ISSUER,  # exactly Warden's issuer identifier (WARDEN_ISSUER)
+verifier = AccessTokenJWTVerifier(
+    jwks_uri=JWKS_URI,  # Warden's metadata says: {issuer origin}/jwks.json
+    issuer=ISSUER,  # exactly the `issuer` of Warden's metadata
     audience=RESOURCE,  # the URI given to `warden resource create --uri`
+    algorithm="ES256",  # Warden signs with ES256; FastMCP's default RS256 refuses every token
     required_scopes=["mcp:read"],  # every request needs it
-    **verifier_options,  # algorithm="ES256": Warden signs with ES256; FastMCP defaults to RS256
 )
 auth = RemoteAuthProvider(
     token_verifier=verifier,
