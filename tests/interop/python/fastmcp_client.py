@@ -106,7 +106,9 @@ async def scenario(h: Harness, args: argparse.Namespace) -> None:
 
     # 1. discovery, registration, consent, token: FastMCP's defaults (callback on localhost,
     #    public client, in-memory token storage)
-    oauth = OAuth(client_name="Warden interop (fastmcp)")
+    # docs:start client
+    oauth = OAuth(client_name="Warden interop (fastmcp)")  # no scopes=: the server's challenge decides
+    # docs:end client
     transport = StreamableHttpTransport(h.mcp, auth=oauth, httpx_client_factory=http_factory)
     async with Client(transport) as client:
         browser.wait()
