@@ -286,7 +286,7 @@ run_backend() { # run_backend NAME [DATABASE_URL]
 # as docs/integrations/fastmcp.md says) in front of its own Warden, which runs with
 # WARDEN_ISSUER_TRAILING_SLASH=1 because FastMCP writes the issuer into its resource metadata as
 # http://127.0.0.1:PORT/ (pydantic AnyHttpUrl) and the Python SDK compares issuers exactly.
-FASTMCP_SCENARIOS=(fastmcp:fastmcp-client fastmcp:py-dcr fastmcp:ts-dcr fastmcp:foreign-token)
+FASTMCP_SCENARIOS=(fastmcp:fastmcp-client fastmcp:py-dcr fastmcp:ts-dcr fastmcp:foreign-token fastmcp:pitfalls)
 
 run_fastmcp_backend() { # run_fastmcp_backend BACKEND [DATABASE_URL]
     local backend=$1 database_url=${2:-}
@@ -343,6 +343,9 @@ run_fastmcp_backend() { # run_fastmcp_backend BACKEND [DATABASE_URL]
         --client-id "$(json_field client_id <<< "$cc")" --client-secret "$(json_field client_secret <<< "$cc")" \
         --other-client-id "$(json_field client_id <<< "$other_cc")" --other-client-secret "$(json_field client_secret <<< "$other_cc")" \
         --other-resource "$other"
+    run_client "$backend-fastmcp" fastmcp:pitfalls "$VENV/bin/python" "$HERE/python/fastmcp_pitfalls.py" \
+        --mcp "$mcp" --issuer "$issuer" --log "$dir/http.jsonl" \
+        --client-id "$(json_field client_id <<< "$cc")" --client-secret "$(json_field client_secret <<< "$cc")"
 
     kill "$mpid" "$wpid" 2>/dev/null || true
     wait "$mpid" "$wpid" 2>/dev/null || true

@@ -68,54 +68,54 @@ def jwks_uri_of(issuer: str) -> str:
     return meta["jwks_uri"]
 
 
-args = parse_args()
-ISSUER = args.issuer
-JWKS_URI = jwks_uri_of(ISSUER)
-BASE_URL = f"http://127.0.0.1:{args.port}"
-RESOURCE = args.resource or f"{BASE_URL}/mcp"
+def build_server(ISSUER: str, JWKS_URI: str, BASE_URL: str, RESOURCE: str) -> FastMCP:  # noqa: N803
+    # docs:start auth
+    verifier = AccessTokenJWTVerifier(
+        jwks_uri=JWKS_URI,  # Warden's metadata says: {issuer origin}/jwks.json
+        issuer=ISSUER,  # exactly the `issuer` of Warden's metadata
+        audience=RESOURCE,  # the URI given to `warden resource create --uri`
+        algorithm="ES256",  # Warden signs with ES256; FastMCP's default RS256 refuses every token
+        required_scopes=["mcp:read"],  # every request needs it
+    )
+    auth = RemoteAuthProvider(
+        token_verifier=verifier,
+        authorization_servers=[AnyHttpUrl(ISSUER)],
+        base_url=BASE_URL,  # the resource is BASE_URL + the path the server runs on (/mcp)
+        scopes_supported=["mcp:read", "mcp:write"],
+        # FastMCP refuses a tool for a missing scope inside JSON-RPC, never with an HTTP 403
+        # insufficient_scope, so clients cannot step up: ask for every tool's scope up front.
+        challenge_scopes=["mcp:read", "mcp:write"],
+        resource_name="Interop notes",
+    )
+    mcp = FastMCP(name="warden-interop-notes", auth=auth)
+    # docs:end auth
 
-# docs:start auth
-verifier = AccessTokenJWTVerifier(
-    jwks_uri=JWKS_URI,  # Warden's metadata says: {issuer origin}/jwks.json
-    issuer=ISSUER,  # exactly the `issuer` of Warden's metadata
-    audience=RESOURCE,  # the URI given to `warden resource create --uri`
-    algorithm="ES256",  # Warden signs with ES256; FastMCP's default RS256 refuses every token
-    required_scopes=["mcp:read"],  # every request needs it
-)
-auth = RemoteAuthProvider(
-    token_verifier=verifier,
-    authorization_servers=[AnyHttpUrl(ISSUER)],
-    base_url=BASE_URL,  # the resource is BASE_URL + the path the server runs on (/mcp)
-    scopes_supported=["mcp:read", "mcp:write"],
-    # FastMCP refuses a tool for a missing scope inside JSON-RPC, never with an HTTP 403
-    # insufficient_scope, so clients cannot step up: ask for every tool's scope up front.
-    challenge_scopes=["mcp:read", "mcp:write"],
-    resource_name="Interop notes",
-)
-mcp = FastMCP(name="warden-interop-notes", auth=auth)
-# docs:end auth
+    notes = ["first note"]
 
-notes = ["first note"]
+    # docs:start tools
+    @mcp.tool(auth=require_scopes("mcp:read"))
+    def read_notes() -> str:
+        """Read all notes (mcp:read)."""
+        return json.dumps({"notes": notes})
 
+    @mcp.tool(auth=require_scopes("mcp:write"))
+    def write_note(text: str) -> str:
+        """Add a note (mcp:write)."""
+        notes.append(text)
+        return f"stored note {len(notes)}"
 
-# docs:start tools
-@mcp.tool(auth=require_scopes("mcp:read"))
-def read_notes() -> str:
-    """Read all notes (mcp:read)."""
-    return json.dumps({"notes": notes})
+    # docs:end tools
+    return mcp
 
-
-@mcp.tool(auth=require_scopes("mcp:write"))
-def write_note(text: str) -> str:
-    """Add a note (mcp:write)."""
-    notes.append(text)
-    return f"stored note {len(notes)}"
-
-
-# docs:end tools
 
 if __name__ == "__main__":
-    print(f"FastMCP server on {RESOURCE} (issuer {ISSUER}, jwks {JWKS_URI})", file=sys.stderr, flush=True)
+    args = parse_args()
+    issuer = args.issuer
+    jwks_uri = jwks_uri_of(issuer)
+    base_url = f"http://127.0.0.1:{args.port}"
+    resource = args.resource or f"{base_url}/mcp"
+    mcp = build_server(issuer, jwks_uri, base_url, resource)
+    print(f"FastMCP server on {resource} (issuer {issuer}, jwks {jwks_uri})", file=sys.stderr, flush=True)
     # docs:start run
     mcp.run(transport="http", host="127.0.0.1", port=args.port, path="/mcp")
     # docs:end run
