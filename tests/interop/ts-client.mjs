@@ -261,7 +261,9 @@ async function interactive({ clientMetadata, clientMetadataUrl, cb, expectRegist
         const prmUrl = /resource_metadata="([^"]+)"/.exec(find(first, e => e.url.startsWith(mcpUrl) && e.status === 401)?.wwwAuthenticate ?? '')?.[1];
         check('PRM fetched from the challenge\'s resource_metadata URL (200)', prmUrl && find(first, e => e.url === prmUrl && e.status === 200), prmUrl);
         if (expectedPrm) check(`the challenge names the expected PRM ${expectedPrm}`, prmUrl === expectedPrm, prmUrl);
-        check('AS metadata fetched (200)', find(first, e => isWarden(e) && e.url.includes('/.well-known/oauth-authorization-server') && e.status === 200));
+        // From Warden (at the issuer's origin, its path appended: RFC 8414 §3.1), not a copy an MCP server serves.
+        const asMetadata = `${new URL(issuer).origin}/.well-known/oauth-authorization-server`;
+        check('AS metadata fetched from Warden (200)', find(first, e => e.url.startsWith(asMetadata) && e.status === 200));
         const reg = find(first, e => isWarden(e) && e.url.endsWith('/register'));
         if (expectRegistration) check('dynamic registration answered 201', reg?.status === 201, reg);
         else check('no dynamic registration (client_id is the metadata document URL)', !reg && provider.clientInformation()?.client_id === clientMetadataUrl);

@@ -319,7 +319,10 @@ async def interactive(h: Harness, args: argparse.Namespace, cimd: CimdServer | N
         h.check("PRM fetched from the challenge's resource_metadata URL (200)", prm_url and any(e["url"] == prm_url and e.get("status") == 200 for e in first), prm_url)
         if args.prm:
             h.check(f"the challenge names the expected PRM {args.prm}", prm_url == args.prm, prm_url)
-        h.check("AS metadata fetched (200)", any(h.is_warden(e) and "/.well-known/oauth-authorization-server" in e["url"] and e.get("status") == 200 for e in first))
+        # From Warden (at the issuer's origin, its path appended: RFC 8414 §3.1), not a copy an MCP server serves.
+        as_origin = urlparse(h.issuer)
+        as_metadata = f"{as_origin.scheme}://{as_origin.netloc}/.well-known/oauth-authorization-server"
+        h.check("AS metadata fetched from Warden (200)", any(e["url"].startswith(as_metadata) and e.get("status") == 200 for e in first))
         reg = next((e for e in first if h.is_warden(e) and e["url"].endswith("/register")), None)
         if cimd:
             h.check("no dynamic registration (client_id is the metadata document URL)", reg is None and storage.client_info.client_id == cimd.url)
