@@ -173,7 +173,7 @@ run_client() { # run_client BACKEND NAME COMMAND...
 # backend's environment) it uses. FOREIGN_* is a client_credentials client of another resource.
 run_tsserver_leg() { # run_tsserver_leg BACKEND ISSUER FOREIGN_RESOURCE FOREIGN_ID FOREIGN_SECRET
     local backend=$1 issuer=$2 foreign_resource=$3 foreign_id=$4 foreign_secret=$5
-    wanted tsserver:ts-dcr || wanted tsserver:py-dcr || wanted tsserver:foreign-token || return 0
+    any_wanted tsserver:ts-dcr tsserver:py-dcr tsserver:fastmcp-client tsserver:foreign-token tsserver:check || return 0
     local dir="$WORK/$backend" port
     port=$(free_port)
     local mcp="http://127.0.0.1:$port/mcp"
@@ -198,6 +198,10 @@ run_tsserver_leg() { # run_tsserver_leg BACKEND ISSUER FOREIGN_RESOURCE FOREIGN_
         --mcp "$mcp" --issuer "$issuer" --prm "$prm" --log "$dir/http.jsonl" \
         --foreign-resource "$foreign_resource" --foreign-client-id "$foreign_id" --foreign-client-secret "$foreign_secret" \
         --client-id "$agent_id" --client-secret "$agent_secret"
+    run_client "$backend" tsserver:fastmcp-client "$VENV/bin/python" "$HERE/python/fastmcp_client.py" --step-up --tag tsserver:fastmcp-client \
+        --mcp "$mcp" --issuer "$issuer" --username alice --password "$PASSWORD" --log "$dir/http.jsonl"
+    # Warden's own probe of the server (docs/integrations/README.md, job 6): every point passes.
+    run_client "$backend" tsserver:check env "${env[@]}" "$WARDEN" resource check "$mcp"
 
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
@@ -274,6 +278,7 @@ run_backend() { # run_backend NAME [DATABASE_URL]
     run_client "$backend" conformance node "$HERE/conformance.mjs" --issuer "$issuer" --client-id "$conf_id" --port "$cport" \
         --username alice --password "$PASSWORD" --out "$dir/conformance" --log "$dir/http.jsonl"
     run_client "$backend" py:client-credentials "${py[@]}" --scenario client-credentials --client-id="$cc_id" --client-secret="$cc_secret" "${common[@]}"
+    run_client "$backend" check:mcp-server env "${env[@]}" "$WARDEN" resource check "$mcp"
 
     run_tsserver_leg "$backend" "$issuer" "$mcp" "$cc_id" "$cc_secret"
 
@@ -286,7 +291,7 @@ run_backend() { # run_backend NAME [DATABASE_URL]
 # as docs/integrations/fastmcp.md says) in front of its own Warden, which runs with
 # WARDEN_ISSUER_TRAILING_SLASH=1 because FastMCP writes the issuer into its resource metadata as
 # http://127.0.0.1:PORT/ (pydantic AnyHttpUrl) and the Python SDK compares issuers exactly.
-FASTMCP_SCENARIOS=(fastmcp:fastmcp-client fastmcp:py-dcr fastmcp:ts-dcr fastmcp:foreign-token fastmcp:pitfalls)
+FASTMCP_SCENARIOS=(fastmcp:fastmcp-client fastmcp:py-dcr fastmcp:ts-dcr fastmcp:foreign-token fastmcp:pitfalls fastmcp:check)
 
 run_fastmcp_backend() { # run_fastmcp_backend BACKEND [DATABASE_URL]
     local backend=$1 database_url=${2:-}
@@ -307,6 +312,7 @@ run_fastmcp_backend() { # run_fastmcp_backend BACKEND [DATABASE_URL]
         WARDEN_BIND="127.0.0.1:$wport"
         WARDEN_ISSUER_TRAILING_SLASH=1
         WARDEN_ACCESS_TOKEN_TTL="$TTL"
+        WARDEN_DEV_ALLOW_LOOPBACK_FETCH=1
         RUST_LOG="${RUST_LOG:-info}"
         NO_COLOR=1
     )
@@ -346,6 +352,7 @@ run_fastmcp_backend() { # run_fastmcp_backend BACKEND [DATABASE_URL]
     run_client "$backend-fastmcp" fastmcp:pitfalls "$VENV/bin/python" "$HERE/python/fastmcp_pitfalls.py" \
         --mcp "$mcp" --issuer "$issuer" --log "$dir/http.jsonl" \
         --client-id "$(json_field client_id <<< "$cc")" --client-secret "$(json_field client_secret <<< "$cc")"
+    run_client "$backend-fastmcp" fastmcp:check env "${env[@]}" "$WARDEN" resource check "$mcp"
 
     kill "$mpid" "$wpid" 2>/dev/null || true
     wait "$mpid" "$wpid" 2>/dev/null || true

@@ -1,11 +1,13 @@
 """FastMCP's own OAuth client (fastmcp 4.1.6 `fastmcp.client.auth.OAuth`), unpatched, against an
 MCP server protected by Warden.
 
-    python fastmcp_client.py --mcp URL --issuer URL --username U --password P [--log FILE] [--ttl S]
+    python fastmcp_client.py --mcp URL --issuer URL --username U --password P [--log FILE] [--step-up]
 
 Discovery, dynamic registration, browser consent, read_notes, refresh once the access token has
-expired, then write_note (the FastMCP server's challenge asks for mcp:write too: FastMCP cannot
-make a client step up).
+expired, then write_note. Against the FastMCP server the challenge asks for mcp:write up front
+(FastMCP cannot make a client step up); with --step-up (a server whose challenge asks for
+mcp:read and that answers write_note with 403 insufficient_scope, such as ts-sdk-server.mjs)
+write_note takes a second authorization for mcp:write.
 
 FastMCP opens the user's browser with `webbrowser.open` and then waits on its own loopback
 callback server. The harness registers a `webbrowser` browser (no patching) that waits for that
@@ -120,8 +122,10 @@ async def scenario(h: Harness, args: argparse.Namespace) -> None:
         challenge = next((e.get("wwwAuthenticate", "") for e in first if e["url"].startswith(h.mcp) and e.get("status") == 401), "")
         prm_url = challenge.partition('resource_metadata="')[2].partition('"')[0]
         h.check("PRM fetched from the challenge's resource_metadata URL (200)", prm_url and any(e["url"] == prm_url and e.get("status") == 200 for e in first), prm_url)
-        # (at the issuer's origin, with its path appended: RFC 8414 §3.1)
-        h.check("AS metadata fetched (200)", any("/.well-known/oauth-authorization-server" in e["url"] and e.get("status") == 200 for e in first))
+        # From Warden (at the issuer's origin, its path appended: RFC 8414 §3.1), not a copy an MCP server serves.
+        as_origin = urlparse(h.issuer)
+        as_metadata = f"{as_origin.scheme}://{as_origin.netloc}/.well-known/oauth-authorization-server"
+        h.check("AS metadata fetched from Warden (200)", any(e["url"].startswith(as_metadata) and e.get("status") == 200 for e in first))
         reg = next((e for e in first if h.is_warden(e) and e["url"].endswith("/register")), None)
         h.check("dynamic registration answered 201 (public client, token_endpoint_auth_method none)", reg and reg.get("status") == 201 and '"none"' in reg.get("response", ""), reg)
         h.check("FastMCP opened the browser once", len(browser.opened) == 1 and not browser.errors, browser.errors or browser.opened)
@@ -134,7 +138,8 @@ async def scenario(h: Harness, args: argparse.Namespace) -> None:
         result = browser.results[0]
         cb = {k: v[0] for k, v in parse_qs(urlparse(result["callback"]).query).items()}
         h.check("authorization response has a code and iss = issuer", cb.get("code") and cb.get("iss") == h.issuer, {"pages": result["pages"], "iss": cb.get("iss"), "error": cb.get("error")})
-        h.check("consent listed mcp:read and mcp:write", sorted((result.get("consent") or {}).get("new", [])) == ["mcp:read", "mcp:write"], result.get("consent"))
+        first_scopes = ["mcp:read"] if args.step_up else ["mcp:read", "mcp:write"]
+        h.check(f"consent listed {' and '.join(first_scopes)}", sorted((result.get("consent") or {}).get("new", [])) == first_scopes, result.get("consent"))
         tok = next((e for e in first if h.is_warden(e) and e["url"].endswith("/token")), None)
         h.check("authorization_code exchange answered 200", tok and tok.get("status") == 200 and "grant_type=authorization_code" in tok.get("body", ""), tok)
         tokens = await oauth.token_storage_adapter.get_tokens()
@@ -142,8 +147,8 @@ async def scenario(h: Harness, args: argparse.Namespace) -> None:
         at1 = tokens.access_token
         c1 = claims(at1)
         h.check(
-            "access token: iss, aud, scope mcp:read mcp:write, client_id",
-            c1["iss"] == h.issuer and c1["aud"] == h.mcp and sorted(c1["scope"].split()) == ["mcp:read", "mcp:write"] and c1["client_id"] == info.client_id,
+            f"access token: iss, aud, scope {' '.join(first_scopes)}, client_id",
+            c1["iss"] == h.issuer and c1["aud"] == h.mcp and sorted(c1["scope"].split()) == first_scopes and c1["client_id"] == info.client_id,
             c1,
         )
         h.check("refresh token issued", tokens.refresh_token)
@@ -164,11 +169,21 @@ async def scenario(h: Harness, args: argparse.Namespace) -> None:
         h.check("read_notes succeeded after refresh", not r2.is_error, await text_of(r2))
         h.check("a new access token", (await oauth.token_storage_adapter.get_tokens()).access_token != at1)
 
-        # 4. write_note: the server's challenge asked for mcp:write too, so no step-up is needed
         mark = len(h.http_log)
         r3 = await client.call_tool("write_note", {"text": f"from {h.tag}"})
         h.check("write_note succeeded", not r3.is_error and "stored note" in await text_of(r3), await text_of(r3))
-        h.check("no new authorization and no 403", not any(e.get("status") == 403 or (h.is_warden(e) and "/authorize" in e["url"]) for e in h.since(mark)))
+        if not args.step_up:
+            # 4. the server's challenge asked for mcp:write too, so no step-up is needed
+            h.check("no new authorization and no 403", not any(e.get("status") == 403 or (h.is_warden(e) and "/authorize" in e["url"]) for e in h.since(mark)))
+            return
+        # 4. step-up: 403 insufficient_scope, a second browser authorization for mcp:write
+        browser.wait()
+        later = h.since(mark)
+        h.check("write_note first answered 403 insufficient_scope", any(e["url"].startswith(h.mcp) and e.get("status") == 403 and "insufficient_scope" in e.get("wwwAuthenticate", "") for e in later))
+        h.check("FastMCP opened the browser a second time", len(browser.opened) == 2 and len(browser.results) == 2 and not browser.errors, browser.errors or browser.opened)
+        h.check("the second consent asked only for mcp:write", (browser.results[-1].get("consent") or {}).get("new") == ["mcp:write"], browser.results[-1].get("consent"))
+        c3 = claims((await oauth.token_storage_adapter.get_tokens()).access_token)
+        h.check("the new access token carries mcp:read and mcp:write", sorted(c3["scope"].split()) == ["mcp:read", "mcp:write"], c3)
 
 
 async def main() -> int:
@@ -178,8 +193,10 @@ async def main() -> int:
     p.add_argument("--username", default="alice")
     p.add_argument("--password", default=os.environ.get("WARDEN_PASSWORD"))
     p.add_argument("--log")
+    p.add_argument("--step-up", action="store_true")
+    p.add_argument("--tag", default="fastmcp:fastmcp-client")
     args = p.parse_args()
-    h = Harness("fastmcp:fastmcp-client", args.issuer, args.mcp, args.log)
+    h = Harness(args.tag, args.issuer, args.mcp, args.log)
     warnings.filterwarnings("ignore", message="Using in-memory token storage")
     started = time.time()
     try:
