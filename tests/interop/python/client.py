@@ -143,6 +143,24 @@ class Harness:
         if not ok:
             raise CheckFailed(name)
 
+    async def run(self, scenario) -> int:
+        """Awaits the scenario and prints the JSON summary line run.sh reads (with the HTTP log
+        when anything failed); the exit status."""
+        started = time.time()
+        try:
+            await scenario
+        except BaseException as e:  # noqa: BLE001 (anyio wraps failures in exception groups)
+            failed = [c["name"] for c in self.checks if not c["ok"]]
+            if not failed:
+                print(f"FAIL [{self.tag}] {''.join(traceback.format_exception(e))[-3000:]}", file=sys.stderr)
+            self.print_log()
+            print(json.dumps({"client": self.tag, "ok": False, "checks": len(self.checks), "failed": failed, "error": None if failed else repr(e)[:500], "notes": self.notes}))
+            return 1
+        if os.environ.get("INTEROP_VERBOSE"):
+            self.print_log()
+        print(json.dumps({"client": self.tag, "ok": True, "checks": len(self.checks), "notes": self.notes, "seconds": round(time.time() - started, 1)}))
+        return 0
+
     def note(self, text: str) -> None:
         self.notes.append(text)
         print(f"note [{self.tag}] {text}", file=sys.stderr)
@@ -448,33 +466,23 @@ async def main() -> int:
     p.add_argument("--no-step-up", action="store_true")
     args = p.parse_args()
     h = Harness(f"py:{args.scenario}", args.issuer, args.mcp, args.log)
-    started = time.time()
-    cimd = None
-    try:
-        if args.scenario == "dcr":
-            await interactive(h, args, None)
-        elif args.scenario == "cimd":
-            cimd = CimdServer(h, args.cimd_cert, args.cimd_key)
+    return await h.run(scenario(h, args))
+
+
+async def scenario(h: Harness, args: argparse.Namespace) -> None:
+    if args.scenario == "dcr":
+        await interactive(h, args, None)
+    elif args.scenario == "cimd":
+        cimd = CimdServer(h, args.cimd_cert, args.cimd_key)
+        try:
             await interactive(h, args, cimd)
             h.check("Warden fetched the metadata document", any(e["who"] == "cimd-server" and e.get("status") == 200 for e in h.http_log))
-        elif args.scenario == "client-credentials":
-            await client_credentials(h, args)
-        else:
-            raise SystemExit(f"unknown scenario {args.scenario}")
-    except BaseException as e:  # noqa: BLE001 (anyio wraps failures in exception groups)
-        failed = [c["name"] for c in h.checks if not c["ok"]]
-        if not failed:
-            print(f"FAIL [{h.tag}] {''.join(traceback.format_exception(e))[-3000:]}", file=sys.stderr)
-        h.print_log()
-        print(json.dumps({"client": h.tag, "ok": False, "checks": len(h.checks), "failed": failed, "error": None if failed else repr(e)[:500], "notes": h.notes}))
-        return 1
-    finally:
-        if cimd:
+        finally:
             cimd.close()
-    if os.environ.get("INTEROP_VERBOSE"):
-        h.print_log()
-    print(json.dumps({"client": h.tag, "ok": True, "checks": len(h.checks), "notes": h.notes, "seconds": round(time.time() - started, 1)}))
-    return 0
+    elif args.scenario == "client-credentials":
+        await client_credentials(h, args)
+    else:
+        raise SystemExit(f"unknown scenario {args.scenario}")
 
 
 if __name__ == "__main__":

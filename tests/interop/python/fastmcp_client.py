@@ -27,7 +27,6 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 import warnings
 import webbrowser
 from pathlib import Path
@@ -198,20 +197,7 @@ async def main() -> int:
     args = p.parse_args()
     h = Harness(args.tag, args.issuer, args.mcp, args.log)
     warnings.filterwarnings("ignore", message="Using in-memory token storage")
-    started = time.time()
-    try:
-        await scenario(h, args)
-    except BaseException as e:  # noqa: BLE001 (anyio wraps failures in exception groups)
-        failed = [c["name"] for c in h.checks if not c["ok"]]
-        if not failed:
-            print(f"FAIL [{h.tag}] {''.join(traceback.format_exception(e))[-3000:]}", file=sys.stderr)
-        h.print_log()
-        print(json.dumps({"client": h.tag, "ok": False, "checks": len(h.checks), "failed": failed, "error": None if failed else repr(e)[:500], "notes": h.notes}))
-        return 1
-    if os.environ.get("INTEROP_VERBOSE"):
-        h.print_log()
-    print(json.dumps({"client": h.tag, "ok": True, "checks": len(h.checks), "notes": h.notes, "seconds": round(time.time() - started, 1)}))
-    return 0
+    return await h.run(scenario(h, args))
 
 
 if __name__ == "__main__":

@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
-import time
-import traceback
 from urllib.parse import urlsplit
 
 import httpx2
@@ -95,18 +92,7 @@ async def main() -> int:
     p.add_argument("--log")
     args = p.parse_args()
     h = Harness("fastmcp:foreign-token", args.issuer, args.mcp, args.log)
-    started = time.time()
-    try:
-        await scenario(h, args)
-    except BaseException as e:  # noqa: BLE001
-        failed = [c["name"] for c in h.checks if not c["ok"]]
-        if not failed:
-            print(f"FAIL [{h.tag}] {''.join(traceback.format_exception(e))[-3000:]}", file=sys.stderr)
-        h.print_log()
-        print(json.dumps({"client": h.tag, "ok": False, "checks": len(h.checks), "failed": failed, "error": None if failed else repr(e)[:500], "notes": h.notes}))
-        return 1
-    print(json.dumps({"client": h.tag, "ok": True, "checks": len(h.checks), "notes": h.notes, "seconds": round(time.time() - started, 1)}))
-    return 0
+    return await h.run(scenario(h, args))
 
 
 if __name__ == "__main__":
