@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::admin::{AdminError, conflict_on_duplicate};
-use crate::domain::SubjectMode;
+use crate::admin::{AdminError, Page, conflict_on_duplicate};
+use crate::domain::{AuditEvent, AuditKind, Outcome, SubjectMode};
 use crate::oauth::external_token::ALLOWED_ALGS;
 use crate::oauth::policy::uri_list;
 use crate::oauth::resource::canonicalize;
 use crate::store::Store;
-use crate::store::exchange::{DownstreamRow, ExchangeAuditRow, TrustedIssuerRow};
+use crate::store::audit::AuditFilter;
+use crate::store::exchange::{DownstreamRow, TrustedIssuerRow};
 
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -216,10 +217,61 @@ pub async fn remove_issuer(store: &Store, id: &str) -> Result<(), AdminError> {
     Ok(())
 }
 
+/// One token exchange as `GET /admin/v1/exchanges` has always shown it, read from the
+/// audit log.
+#[derive(Debug, Serialize)]
+pub struct ExchangeView {
+    pub id: String,
+    pub at: i64,
+    pub client_id: String,
+    pub subject: String,
+    pub source: String,
+    pub target: String,
+    pub scope: String,
+    pub actor: String,
+    /// `issued` or `refused`.
+    pub outcome: &'static str,
+    pub reason: String,
+}
+
+impl From<AuditEvent> for ExchangeView {
+    fn from(e: AuditEvent) -> ExchangeView {
+        let detail = |name: &str| {
+            e.details
+                .get(name)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        ExchangeView {
+            source: detail("source"),
+            scope: detail("scope"),
+            actor: detail("actor"),
+            id: e.id,
+            at: e.at,
+            client_id: e.client_id.unwrap_or_default(),
+            subject: e.subject.unwrap_or_default(),
+            target: e.resource.unwrap_or_default(),
+            outcome: match e.outcome {
+                Outcome::Success => "issued",
+                Outcome::Failure => "refused",
+            },
+            reason: e.reason,
+        }
+    }
+}
+
+/// Token exchanges, newest first, after `before` (the previous page's `next`).
 pub async fn audit(
     store: &Store,
     before: Option<&str>,
     limit: i64,
-) -> Result<Vec<ExchangeAuditRow>, AdminError> {
-    Ok(store.exchange_audit_page(before, limit).await?)
+) -> Result<Page<ExchangeView>, AdminError> {
+    let filter = AuditFilter {
+        kind: Some(AuditKind::TokenExchange),
+        ..Default::default()
+    };
+    crate::admin::audit::page(store, &filter, before, limit)
+        .await
+        .map(|page| page.map(ExchangeView::from))
 }

@@ -1,6 +1,7 @@
 //! The registry admins manage: the scope catalogue, MCP resources and clients. The admin
 //! API and the CLI both call these functions, so both validate and store alike.
 
+pub mod audit;
 pub mod clients;
 pub mod domains;
 pub mod exchange;

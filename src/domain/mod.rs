@@ -42,6 +42,7 @@ macro_rules! protocol_enum {
     };
 }
 
+pub mod audit;
 pub mod client;
 pub mod grant;
 pub mod provider;
@@ -49,6 +50,7 @@ pub mod resource;
 pub mod scope;
 pub mod trusted_issuer;
 
+pub use audit::{Actor, ActorKind, AuditEvent, AuditKind, Outcome};
 pub use client::{
     AuthMethod, Client, GrantType, GrantTypes, RedirectUri, Registration, ResourceUri,
 };

@@ -1,5 +1,5 @@
 //! Token exchange policy (downstream links between resources, trusted external issuers)
-//! and the exchange audit log.
+//! and the grants of exchanged tokens (their audit is `store::audit`).
 
 use crate::clock::UnixTime;
 use crate::domain::SubjectMode;
@@ -30,20 +30,6 @@ pub struct TrustedIssuerRow {
     #[sqlx(try_from = "String")]
     pub subject_mode: SubjectMode,
     pub created_at: UnixTime,
-}
-
-#[derive(Clone, Debug, serde::Serialize, sqlx::FromRow)]
-pub struct ExchangeAuditRow {
-    pub id: String,
-    pub at: UnixTime,
-    pub client_id: String,
-    pub subject: String,
-    pub source: String,
-    pub target: String,
-    pub scope: String,
-    pub actor: String,
-    pub outcome: String,
-    pub reason: String,
 }
 
 impl Store {
@@ -149,45 +135,6 @@ impl Store {
             .await
             .map(|r| r.rows_affected() == 1))
     }
-
-    /// Newest first; `before` is the id cursor of the previous page's last entry.
-    pub async fn exchange_audit_page(
-        &self,
-        before: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<ExchangeAuditRow>, sqlx::Error> {
-        const EXCHANGE_AUDIT_PAGE: &str = "SELECT id, at, client_id, subject, source, target, \
-            scope, actor, outcome, reason FROM exchange_audit WHERE ($1 IS NULL OR id < $1) ORDER \
-            BY id DESC LIMIT $2";
-        on_pool!(self, |pool| sqlx::query_as::<_, ExchangeAuditRow>(
-            EXCHANGE_AUDIT_PAGE
-        )
-        .bind(before)
-        .bind(limit)
-        .fetch_all(&mut *pool)
-        .await)
-    }
-}
-
-/// Writes an exchange's audit row (in the exchange's transaction: an exchange that cannot be
-/// recorded is not made).
-pub async fn insert_audit(c: Conn<'_>, a: &ExchangeAuditRow) -> Result<(), sqlx::Error> {
-    const INSERT_AUDIT: &str = "INSERT INTO exchange_audit (id, at, client_id, subject, source, \
-        target, scope, actor, outcome, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
-    on_conn!(c, |c| sqlx::query(INSERT_AUDIT)
-        .bind(&a.id)
-        .bind(a.at)
-        .bind(&a.client_id)
-        .bind(&a.subject)
-        .bind(&a.source)
-        .bind(&a.target)
-        .bind(&a.scope)
-        .bind(&a.actor)
-        .bind(&a.outcome)
-        .bind(&a.reason)
-        .execute(c)
-        .await
-        .map(|_| ()))
 }
 
 /// The grant an exchanged token descends from: the caller's own, child of the subject

@@ -5,6 +5,7 @@
 //! migrations are one folder for both, written in the SQL the two share; a migration that
 //! must differ would split the folder then, not before.
 
+pub mod audit;
 pub mod authorization;
 pub mod changes;
 pub mod clients;
@@ -67,6 +68,8 @@ pub struct Store {
     pub(crate) health: std::sync::Arc<pool_metrics::Health>,
     /// Who hears of the changes writes make (`changes`).
     pub(crate) changes: std::sync::Arc<changes::ChangeHub>,
+    /// `WARDEN_AUDIT_LOG`: whether audit events are also logged (`audit`).
+    pub(crate) audit_log: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Where the database is, in a form safe to print.
@@ -141,6 +144,7 @@ impl Store {
                         db: Db::Postgres(pool),
                         health: Default::default(),
                         changes: changes::hub(),
+                        audit_log: Default::default(),
                     });
                 }
                 Err(e) if started.elapsed() + delay < patience => {
@@ -194,6 +198,7 @@ impl Store {
                         db: Db::Sqlite(pool),
                         health: Default::default(),
                         changes: changes::hub(),
+                        audit_log: Default::default(),
                     });
                 }
                 Err(sqlx::Error::Database(d))

@@ -7,6 +7,7 @@
 
 use sqlx::{PgConnection, Postgres, Sqlite, SqliteConnection, Transaction};
 
+use crate::domain::AuditEvent;
 use crate::store::changes::Change;
 use crate::store::{Db, Store, pool_metrics};
 
@@ -49,6 +50,8 @@ pub struct Tx {
     inner: Inner,
     store: Store,
     changes: Vec<Change>,
+    /// Events written in this transaction, logged after the commit (`WARDEN_AUDIT_LOG`).
+    audited: Vec<AuditEvent>,
 }
 
 impl Store {
@@ -69,6 +72,7 @@ impl Store {
             inner,
             store: self.clone(),
             changes: Vec::new(),
+            audited: Vec::new(),
         })
     }
 }
@@ -89,6 +93,13 @@ impl Tx {
         }
     }
 
+    /// Records `event` in the audit log, in this transaction: it exists if the change does.
+    pub async fn audit(&mut self, event: AuditEvent) -> Result<(), sqlx::Error> {
+        crate::store::audit::insert(self.conn(), &event).await?;
+        self.audited.push(event);
+        Ok(())
+    }
+
     /// Commits, then forgets what the changes made stale on this node. Other nodes hear of
     /// them through the `NOTIFY`s sent inside the transaction.
     pub async fn commit(mut self) -> Result<(), sqlx::Error> {
@@ -102,6 +113,9 @@ impl Tx {
         }
         for change in &changes {
             self.store.changes.apply(change);
+        }
+        if self.store.logs_audit_events() {
+            self.audited.iter().for_each(crate::store::audit::log);
         }
         Ok(())
     }

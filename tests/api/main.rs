@@ -5,6 +5,7 @@
 
 mod abuse;
 mod admin_api;
+mod audit;
 mod authorization_code;
 mod authorization_errors;
 mod cli;

@@ -5,8 +5,8 @@ use serde::Deserialize;
 
 use super::AdminCaller;
 use super::respond::{Reply, created, items, no_content, ok};
+use crate::admin::PageQuery;
 use crate::admin::exchange::{self, Downstream, NewIssuer};
-use crate::admin::{Page, PageQuery};
 use crate::state::AppState;
 
 pub async fn get_downstreams(
@@ -66,6 +66,5 @@ pub async fn audit(
         after: None,
     }
     .limit()?;
-    let rows = exchange::audit(&state.store, query.before.as_deref(), limit).await?;
-    ok(Page::of(rows, limit, |a| a.id.clone()))
+    ok(exchange::audit(&state.store, query.before.as_deref(), limit).await?)
 }

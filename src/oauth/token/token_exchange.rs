@@ -12,7 +12,7 @@
 
 use serde_json::{Value, json};
 
-use crate::domain::{Client, Resource, SubjectMode};
+use crate::domain::{self, AuditEvent, AuditKind, Client, Resource, SubjectMode};
 use crate::oauth::access_token::{self, AccessTokenClaims};
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
@@ -24,7 +24,7 @@ use crate::oauth::scope::ScopeSet;
 use crate::oauth::token::TokenResponse;
 use crate::state::AppState;
 use crate::store;
-use crate::store::exchange::{DownstreamRow, ExchangeAuditRow};
+use crate::store::exchange::DownstreamRow;
 
 pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
@@ -64,23 +64,28 @@ pub async fn exchange(
 ) -> Result<TokenResponse, OAuthError> {
     let mut attempt = Attempt::default();
     let result = run(state, caller, params, &mut attempt).await;
-    let (outcome, reason) = match &result {
-        Ok(_) => ("issued", String::new()),
-        Err(e) => ("refused", format!("{}: {}", e.code.as_str(), e.description)),
+    let reason = match &result {
+        Ok(_) => None,
+        Err(e) => Some(format!("{}: {}", e.code.as_str(), e.description)),
     };
     let now = state.clock.now();
-    let audit = ExchangeAuditRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        at: now,
-        client_id: caller.client.client_id.clone(),
-        subject: attempt.subject,
-        source: attempt.source,
-        target: attempt.target,
-        scope: attempt.scope,
-        actor: attempt.actor,
-        outcome: outcome.into(),
-        reason,
-    };
+    // The caller is the audit's actor; `act`'s actor, once accepted, is in the details.
+    let mut audit = AuditEvent::new(
+        AuditKind::TokenExchange,
+        domain::Actor::client(&caller.client.client_id),
+        now,
+    )
+    .client(&caller.client.client_id)
+    .subject(&attempt.subject)
+    .resource(&attempt.target)
+    .details(json!({
+        "source": attempt.source,
+        "scope": attempt.scope,
+        "actor": attempt.actor,
+    }));
+    if let Some(reason) = reason {
+        audit = audit.failed(reason);
+    }
     // The token's grant and the audit row are one transaction: an exchange we cannot record
     // is an exchange we do not make.
     let mut tx = state.store.begin().await?;
@@ -99,11 +104,13 @@ pub async fn exchange(
                 now,
             )
             .await?;
+            audit = audit.grant(&claims.gid);
             Ok(exchanged)
         }
         Err(e) => Err(e),
     };
-    store::exchange::insert_audit(tx.conn(), &audit).await?;
+    let source = attempt.source;
+    tx.audit(audit).await?;
     tx.commit().await?;
     let Exchanged {
         claims,
@@ -112,7 +119,7 @@ pub async fn exchange(
         ..
     } = issued?;
     let access_token = access_token::mint(state, &claims)?;
-    tracing::info!(client_id = %claims.client_id, source = %audit.source, target = %claims.aud, impersonate, "token exchanged");
+    tracing::info!(client_id = %claims.client_id, source = %source, target = %claims.aud, impersonate, "token exchanged");
     Ok(TokenResponse {
         issued_token_type: Some(ACCESS_TOKEN_TYPE),
         ..TokenResponse::bearer(access_token, ttl, claims.scope)
