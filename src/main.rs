@@ -58,6 +58,9 @@ enum Command {
     /// Set up administration.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Read the audit log (JSON lines).
+    #[command(subcommand)]
+    Audit(warden::cli::audit::AuditCommand),
 }
 
 #[derive(Subcommand)]
@@ -160,5 +163,6 @@ async fn run_to_success(command: Command, settings: Settings) -> anyhow::Result<
         Command::Admin(AdminCommand::Bootstrap { name }) => {
             cli::bootstrap::bootstrap(&settings, name).await
         }
+        Command::Audit(command) => cli::audit::audit(&settings, command).await,
     }
 }

@@ -48,6 +48,7 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Store> {
         }
     };
     store.migrate().await?;
+    store.log_audit_events(settings.audit_log);
     admin::resources::ensure_builtin(&store, settings, SystemClock.now()).await?;
     Ok(store)
 }
@@ -331,7 +332,8 @@ fn spawn_change_listener(state: AppState) {
 }
 
 /// Deletes what can no longer be used: expired codes, requests, refresh tokens, sessions
-/// and assertion ids, and dynamic registrations never used within the clean-up delay.
+/// and assertion ids, dynamic registrations never used within the clean-up delay, and audit
+/// events older than `WARDEN_AUDIT_RETENTION`.
 async fn maintain(state: &AppState) -> anyhow::Result<()> {
     let now = state.clock.now();
     state.store.purge_expired(now).await?;
@@ -349,5 +351,9 @@ async fn maintain(state: &AppState) -> anyhow::Result<()> {
             "deleted dynamically registered clients that were never used"
         );
     }
+    state
+        .store
+        .purge_audit(now - state.settings.audit_retention)
+        .await?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Admin subcommands. They open the database exactly as `serve` does and print what they
 //! create as JSON on stdout, so operators can script them.
 
+pub mod audit;
 pub mod bootstrap;
 pub mod domains;
 pub mod exchange;

@@ -71,6 +71,10 @@ pub struct Settings {
     pub metrics_token: Option<Secret>,
     /// Limits on what anonymous clients can make Warden do and keep (see `Limits`).
     pub limits: Limits,
+    /// Audit events older than this many seconds are purged by the maintenance tick.
+    pub audit_retention: i64,
+    /// Whether each audit event is also one log line (target `audit`), for a SIEM.
+    pub audit_log: bool,
 }
 
 /// Bounds on work and storage that anyone on the network can trigger: password hashing,
@@ -306,6 +310,7 @@ pub mod defaults {
     pub const PENDING_AUTHORIZATIONS_MAX: i64 = 100_000;
     pub const REGISTRATION_GLOBAL_RATE_LIMIT: i64 = 3_600;
     pub const UNUSED_REGISTRATIONS_MAX: i64 = 10_000;
+    pub const AUDIT_RETENTION: i64 = 90 * 86_400;
 
     /// Cores − 1, at least 1: hashing may never take every core from token issuance.
     pub fn hash_concurrency() -> usize {
@@ -435,6 +440,12 @@ impl Settings {
             metrics_token: env.secret("WARDEN_METRICS_TOKEN", "WARDEN_METRICS_TOKEN_FILE")?,
             password_login: env.flag("WARDEN_PASSWORD_LOGIN", true)?,
             limits: limits(&env)?,
+            audit_retention: env.seconds(
+                "WARDEN_AUDIT_RETENTION",
+                defaults::AUDIT_RETENTION,
+                DAY..=10 * 365 * DAY,
+            )?,
+            audit_log: env.flag("WARDEN_AUDIT_LOG", false)?,
             workers: match env.get("WARDEN_WORKERS") {
                 None => None,
                 Some(_) => Some(env.number("WARDEN_WORKERS", 1usize, 1..=256)?),

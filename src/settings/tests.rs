@@ -284,6 +284,7 @@ fn every_number_has_its_default_and_range() {
         ),
         (30, 0, 30, 60, 86_400, 5, 200)
     );
+    assert_eq!((s.audit_retention, s.audit_log), (90 * 86_400, false));
     let l = &s.limits;
     assert_eq!(
         (
@@ -374,6 +375,11 @@ fn every_number_has_its_default_and_range() {
             "\"1\" is out of range (60s to 31536000s)",
         ),
         ("WARDEN_CACHE_TTL", "61", "\"61\" is out of range (0 to 60)"),
+        (
+            "WARDEN_AUDIT_RETENTION",
+            "1h",
+            "\"1h\" is out of range (86400s to 315360000s)",
+        ),
         (
             "WARDEN_TOKEN_RATE_LIMIT",
             "-1",

@@ -21,6 +21,9 @@ const PASSWORD: &str = "alice's right password: 7Q2m-Kx9 v";
 const WRONG_PASSWORD: &str = "not alice's password: J4w!0pz";
 const WRONG_SECRET: &str = "a-wrong-client-secret-Vq8n3LmZ";
 
+/// The kinds of audit event the run below must produce (each is searched for secrets).
+const AUDITED: &[&str] = &["token_exchange"];
+
 /// `warden serve`, killed if the test fails before it is stopped.
 struct Serve(Child);
 
@@ -175,6 +178,8 @@ async fn a_full_run_at_debug_level_logs_no_token_code_secret_or_password() {
         // Everything on: Warden's own lines and its dependencies' (sqlx, actix, rustls).
         ("RUST_LOG", "debug".into()),
         ("WARDEN_LOG_FORMAT", "json".into()),
+        // Every audit event is a log line too, searched like the others.
+        ("WARDEN_AUDIT_LOG", "1".into()),
     ];
     env.extend(settings.map(|(k, v)| (k.to_owned(), v)));
     let mut secrets = Secrets::default();
@@ -377,10 +382,35 @@ async fn a_full_run_at_debug_level_logs_no_token_code_secret_or_password() {
         assert!(lines.iter().any(handled), "no request line for {path}");
     }
     assert!(stderr.contains("Warden stopped"), "no clean stop");
+    // The audit log, as log lines and as `warden audit export`, is searched too.
+    let audited = |kind: &str| {
+        lines
+            .iter()
+            .any(|l| l["target"] == "audit" && l["kind"] == kind)
+    };
+    for kind in AUDITED {
+        assert!(audited(kind), "no audit log line of kind {kind}");
+    }
+    let export = warden_command(&env)
+        .args(["audit", "export", "--since", "0"])
+        .output()
+        .unwrap();
+    assert!(export.status.success());
+    let export = String::from_utf8(export.stdout).unwrap();
+    for kind in AUDITED {
+        assert!(
+            export.contains(&format!("\"kind\":\"{kind}\"")),
+            "no exported event of kind {kind}"
+        );
+    }
 
     let needles = secrets.needles();
     let mut leaks = Vec::new();
-    let sources = [("serve stdout", &stdout), ("serve stderr", &stderr)];
+    let sources = [
+        ("serve stdout", &stdout),
+        ("serve stderr", &stderr),
+        ("audit export", &export),
+    ];
     for (source, text) in sources.into_iter().chain([("CLI", &op.1)]) {
         for line in text.lines() {
             for (kind, needle) in &needles {

@@ -1,7 +1,9 @@
-//! The admin API (`/admin/v1/…`): JSON CRUD for scopes, resources and clients. It is an
+//! The admin API (`/admin/v1/…`): JSON CRUD for scopes, resources and clients, and the
+//! audit log. It is an
 //! OAuth protected resource of Warden itself (RFC 6750): a bearer access token with audience
 //! `{issuer}/admin` and scope `warden:admin`, obtained by client credentials.
 
+mod audit;
 mod auth;
 mod clients;
 mod domains;
@@ -120,6 +122,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/trusted-issuers/{id}", delete(exchange::remove_issuer))
     .route("/exchanges", get(exchange::audit))
+    .route("/audit", get(audit::list))
     .route("/metadata-domains", get(domains::list))
     .service(
         web::resource("/metadata-domains/{domain}")
@@ -277,6 +280,12 @@ fn field_of(message: &str) -> Option<&'static str> {
         "algorithms",
         "subject",
         "before",
+        "actor",
+        "client",
+        "resource",
+        "kind",
+        "since",
+        "until",
         "username",
         "password",
         "disabled",

@@ -70,4 +70,15 @@ async fn the_old_exchange_audit_rows_move_to_the_audit_log_and_still_list_as_exc
              "outcome": "issued", "reason": ""},
         ])
     );
+    // In the audit log they are token exchanges by the calling client.
+    let (status, page) = app
+        .admin_call(&token, Method::GET, "/audit?kind=token_exchange", None)
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let first = &page["items"][1];
+    assert_eq!(first["actor"], json!({"kind": "client", "id": "svc"}));
+    assert_eq!(first["resource"], "https://b.example/api");
+    assert_eq!(first["outcome"], "success");
+    assert_eq!(first["details"]["scope"], "api:read");
+    assert_eq!(page["items"][0]["outcome"], "failure");
 }
