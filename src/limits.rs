@@ -48,6 +48,9 @@ impl Limit {
 }
 
 static REFUSALS: [AtomicU64; 7] = [const { AtomicU64::new(0) }; 7];
+/// Sign-in attempts for usernames no account has: counted, never stored (the audit log
+/// records failures only for existing accounts, see `accounts`).
+pub static UNKNOWN_USER_SIGNINS: AtomicU64 = AtomicU64::new(0);
 /// Request bodies that did not arrive within `WARDEN_BODY_TIMEOUT`.
 pub static BODY_TIMEOUTS: AtomicU64 = AtomicU64::new(0);
 

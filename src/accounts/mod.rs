@@ -11,15 +11,22 @@
 //! each counter before the password is checked, atomically, so a burst of parallel guesses
 //! cannot all slip under the limit; a throttled attempt and a success hand their places
 //! back.
+//!
+//! Sign-ins are audited without letting a flood write unbounded rows: a wrong password for
+//! an existing account is one `signin.failed` event, bounded by the throttle (at most 100
+//! per account per window, fewer per address); a throttled attempt on an existing account
+//! records `signin.locked_out` at most once per account per window; attempts on usernames
+//! no account has are only counted (`warden_signin_unknown_user_total`), never stored.
 
 pub mod device;
 
 use crate::admin::users::MAX_USERNAME_BYTES;
 use crate::crypto::{password, random};
+use crate::domain::{Actor, AuditEvent, AuditKind};
 use crate::limits::{self, Limit};
 use crate::net::AddressKey;
 use crate::state::AppState;
-use crate::store::sessions::{SessionRow, SessionUser};
+use crate::store::sessions::{self, SessionRow, SessionUser};
 use crate::store::users::UserRow;
 
 /// Failed attempts allowed within the window: per account from one address, per address,
@@ -84,10 +91,26 @@ pub async fn sign_in(
                 state.store.give_back_attempt(key).await?;
             }
             limits::refused(Limit::SigninThrottle);
+            locked_out(state, username, address, now, window_start).await?;
             return Ok(SignIn::Throttled(THROTTLE_WINDOW));
         }
     }
     let user = state.store.user_by_name(username).await?;
+    let audit = |user: &UserRow, reason: &str| {
+        AuditEvent::new(AuditKind::SigninFailed, Actor::anonymous(), now)
+            .subject(&user.id)
+            .source(address.to_string())
+            .failed(reason)
+    };
+    let refusal = match &user {
+        None => {
+            limits::UNKNOWN_USER_SIGNINS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            None
+        }
+        Some(u) if u.disabled => Some(audit(u, "account disabled")),
+        Some(u) if u.password_hash.is_empty() => Some(audit(u, "account has no password")),
+        Some(u) => Some(audit(u, "wrong password")),
+    };
     let matched = match user {
         // Accounts made by upstream sign-in have no password: they spend the same time.
         Some(user) if !user.disabled && !user.password_hash.is_empty() => {
@@ -118,25 +141,62 @@ pub async fn sign_in(
             }
             Ok(SignIn::Ok(user))
         }
-        None => Ok(SignIn::Refused),
+        None => {
+            if let Some(event) = refusal {
+                state.store.audit(&event).await?;
+            }
+            Ok(SignIn::Refused)
+        }
     }
 }
 
-/// Starts a session; returns the cookie value (only its hash is stored).
-pub async fn start_session(state: &AppState, user_id: &str) -> anyhow::Result<String> {
+/// Records that an existing account met the throttle, once per account per window (every
+/// further throttled attempt would otherwise be a row).
+async fn locked_out(
+    state: &AppState,
+    username: &str,
+    address: AddressKey,
+    now: i64,
+    window_start: i64,
+) -> anyhow::Result<()> {
+    let Some(user) = state.store.user_by_name(username).await? else {
+        limits::UNKNOWN_USER_SIGNINS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Ok(());
+    };
+    let event = AuditEvent::new(AuditKind::SigninLockedOut, Actor::anonymous(), now)
+        .subject(&user.id)
+        .source(address.to_string())
+        .failed(format!(
+            "too many failed attempts within {THROTTLE_WINDOW} s"
+        ));
+    state.store.audit_once_since(&event, window_start).await?;
+    Ok(())
+}
+
+/// Starts a session, recording `signed_in` (the sign-in that earned it) in the same
+/// transaction; returns the cookie value (only its hash is stored).
+pub async fn start_session(
+    state: &AppState,
+    user_id: &str,
+    signed_in: AuditEvent,
+) -> anyhow::Result<String> {
     let now = state.clock.now();
     let token = random::token();
-    state
-        .store
-        .insert_session(&SessionRow {
+    let mut tx = state.store.begin().await?;
+    sessions::insert_session(
+        tx.conn(),
+        &SessionRow {
             token_hash: random::sha256_b64(&token),
             user_id: user_id.to_owned(),
             csrf: random::token(),
             created_at: now,
             last_seen_at: now,
             expires_at: now + state.settings.session_ttl,
-        })
-        .await?;
+        },
+    )
+    .await?;
+    tx.audit(signed_in).await?;
+    tx.commit().await?;
     Ok(token)
 }
 

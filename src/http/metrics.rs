@@ -117,6 +117,12 @@ async fn abuse_metrics(state: &AppState, out: &mut String) {
         hashers.refused.load(Relaxed).to_string(),
     );
     metric(
+        "warden_signin_unknown_user_total",
+        "counter",
+        "Sign-in attempts for usernames no account has (counted here, not audited).",
+        limits::UNKNOWN_USER_SIGNINS.load(Relaxed).to_string(),
+    );
+    metric(
         "warden_body_timeouts_total",
         "counter",
         "Requests answered 408 because the body did not arrive within WARDEN_BODY_TIMEOUT.",

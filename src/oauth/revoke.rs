@@ -3,7 +3,10 @@
 //! invalidate the access tokens of the same authorization). Unknown or foreign tokens get
 //! the same 200 as a success (§2.2), so the endpoint reveals nothing.
 
+use serde_json::json;
+
 use crate::crypto::random;
+use crate::domain::{Actor, AuditEvent, AuditKind};
 use crate::oauth::access_token;
 use crate::oauth::client_auth;
 use crate::oauth::error::OAuthError;
@@ -35,7 +38,13 @@ pub async fn handle(
     };
     match grant {
         Some((grant_id, owner)) if owner == caller.client_id => {
-            state.store.revoke_grant(&grant_id, now).await?;
+            let event = AuditEvent::new(
+                AuditKind::GrantRevoked,
+                Actor::client(&caller.client_id),
+                now,
+            )
+            .details(json!({ "via": "revocation endpoint" }));
+            state.store.revoke_grant(&grant_id, now, event).await?;
             tracing::info!(grant_id = %grant_id, client_id = %caller.client_id, "grant revoked by its client");
             Ok(())
         }

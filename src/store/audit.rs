@@ -137,23 +137,39 @@ pub async fn insert(c: Conn<'_>, event: &AuditEvent) -> Result<(), sqlx::Error> 
         .map(|_| ()))
 }
 
-/// Whether an event of `kind` about `subject` was recorded at or after `since` (to record
-/// a repeated condition once per period).
-pub async fn recorded_since(
+/// Records `event` unless one of its kind about its subject was recorded at or after
+/// `since` (a repeated condition, once per period); true when it was written. One statement:
+/// on SQLite a read followed by a write in one transaction can fail at once under
+/// concurrent writers (`SQLITE_BUSY_SNAPSHOT`), where a single write waits its turn.
+pub async fn insert_once_since(
     c: Conn<'_>,
-    kind: AuditKind,
-    subject: &str,
+    event: &AuditEvent,
     since: UnixTime,
 ) -> Result<bool, sqlx::Error> {
-    const RECORDED_SINCE: &str = "SELECT COUNT(*) FROM audit_events WHERE subject = $1 AND \
-        at >= $2 AND kind = $3";
-    let count: i64 = on_conn!(c, |c| sqlx::query_scalar(RECORDED_SINCE)
-        .bind(subject)
+    const INSERT_ONCE: &str = concat!(
+        "INSERT INTO audit_events (",
+        columns!(),
+        ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 WHERE NOT EXISTS \
+         (SELECT 1 FROM audit_events WHERE subject = $6 AND kind = $3 AND at >= $14)"
+    );
+    on_conn!(c, |c| sqlx::query(INSERT_ONCE)
+        .bind(&event.id)
+        .bind(event.at)
+        .bind(event.kind.as_str())
+        .bind(event.actor.kind.as_str())
+        .bind(&event.actor.id)
+        .bind(&event.subject)
+        .bind(&event.client_id)
+        .bind(&event.resource)
+        .bind(&event.grant_id)
+        .bind(&event.source)
+        .bind(event.outcome.as_str())
+        .bind(&event.reason)
+        .bind(event.details.to_string())
         .bind(since)
-        .bind(kind.as_str())
-        .fetch_one(c)
-        .await)?;
-    Ok(count > 0)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected() == 1))
 }
 
 /// One JSON log line (target `audit`) for an event already written (`WARDEN_AUDIT_LOG`).
@@ -184,6 +200,24 @@ impl Store {
         on_pool!(self, |pool| insert(Conn::from(&mut *pool), event).await)?;
         if self.logs_audit_events() {
             log(event);
+        }
+        Ok(())
+    }
+
+    /// `insert_once_since` on a connection of its own.
+    pub async fn audit_once_since(
+        &self,
+        event: &AuditEvent,
+        since: UnixTime,
+    ) -> Result<(), sqlx::Error> {
+        let written = on_pool!(self, |pool| insert_once_since(
+            Conn::from(&mut *pool),
+            event,
+            since
+        )
+        .await)?;
+        if written {
+            self.audited(event);
         }
         Ok(())
     }
@@ -252,6 +286,13 @@ impl Store {
             .execute(&mut *pool)
             .await
             .map(|r| r.rows_affected()))
+    }
+
+    /// Logs `event` (with `WARDEN_AUDIT_LOG`) once the transaction that wrote it committed.
+    pub(crate) fn audited(&self, event: &AuditEvent) {
+        if self.logs_audit_events() {
+            log(event);
+        }
     }
 
     /// `WARDEN_AUDIT_LOG`: also log every event, once it is committed.

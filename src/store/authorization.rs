@@ -161,25 +161,6 @@ impl Store {
             .map(|r| r.rows_affected() == 1))
     }
 
-    /// Marks the request finished; false if it already was (a double submit).
-    pub async fn consume_authorization_request(
-        &self,
-        id: &str,
-        user_id: &str,
-        now: UnixTime,
-    ) -> Result<bool, sqlx::Error> {
-        const CONSUME_AUTHORIZATION_REQUEST: &str = "UPDATE authorization_requests SET \
-            consumed_at = $3 WHERE id = $1 AND user_id = $2 AND consumed_at IS NULL AND \
-            expires_at > $3";
-        on_pool!(self, |pool| sqlx::query(CONSUME_AUTHORIZATION_REQUEST)
-            .bind(id)
-            .bind(user_id)
-            .bind(now)
-            .execute(&mut *pool)
-            .await
-            .map(|r| r.rows_affected() == 1))
-    }
-
     /// Records an issuance from a user grant in one transaction (one commit): rotates out
     /// the presented refresh token (`rotate`: its hash and client), stores the new one,
     /// and marks the grant used. With `must_rotate`, false (and nothing written) when the
@@ -412,4 +393,22 @@ pub async fn insert_code(
         .execute(c)
         .await
         .map(|_| ()))
+}
+
+/// Uses up the request `user_id` answered (a refusal: no code follows).
+pub async fn consume_request(
+    c: Conn<'_>,
+    id: &str,
+    user_id: &str,
+    now: UnixTime,
+) -> Result<bool, sqlx::Error> {
+    const CONSUME_REQUEST: &str = "UPDATE authorization_requests SET consumed_at = $3 WHERE \
+        id = $1 AND user_id = $2 AND consumed_at IS NULL AND expires_at > $3";
+    on_conn!(c, |c| sqlx::query(CONSUME_REQUEST)
+        .bind(id)
+        .bind(user_id)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected() == 1))
 }

@@ -1,7 +1,7 @@
 //! Grants: every token descends from one, and revoking it ends them all.
 
 use crate::clock::UnixTime;
-use crate::domain::Grant;
+use crate::domain::{AuditEvent, Grant, GrantKind};
 // Grants are read with their status in one query; the type lives with `Grant`.
 use crate::domain::Consent;
 pub use crate::domain::GrantStatus;
@@ -250,26 +250,16 @@ impl Store {
             .await)
     }
 
-    /// Revokes a grant of this user only; false when it is not theirs or already revoked.
+    /// Revokes a grant of this user only, recording `event` (filled in with the grant) in
+    /// the same transaction; false when it is not theirs or already revoked.
     pub async fn revoke_user_grant(
         &self,
         grant_id: &str,
         user_id: &str,
         now: UnixTime,
+        event: AuditEvent,
     ) -> Result<bool, sqlx::Error> {
-        const REVOKE_USER_GRANT: &str = "UPDATE grants SET revoked_at = $3 WHERE id = $1 AND \
-            subject = $2 AND kind = 'authorization_code' AND revoked_at IS NULL";
-        let result = on_pool!(self, |pool| sqlx::query(REVOKE_USER_GRANT)
-            .bind(grant_id)
-            .bind(user_id)
-            .bind(now)
-            .execute(&mut *pool)
-            .await
-            .map(|r| r.rows_affected() == 1))?;
-        if result {
-            self.changed(&[Change::Grant(grant_id.to_owned())]).await;
-        }
-        Ok(result)
+        self.revoke_live(grant_id, Some(user_id), now, event).await
     }
 
     /// The root of an exchange chain: the grant's parent, or the grant itself.
@@ -281,20 +271,59 @@ impl Store {
             .await)
     }
 
-    /// Marks a grant revoked (idempotent); true when it exists.
-    pub async fn revoke_grant(&self, grant_id: &str, now: UnixTime) -> Result<bool, sqlx::Error> {
-        const REVOKE_GRANT: &str =
-            "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1";
-        let result = on_pool!(self, |pool| sqlx::query(REVOKE_GRANT)
-            .bind(grant_id)
-            .bind(now)
-            .execute(&mut *pool)
-            .await
-            .map(|r| r.rows_affected() == 1))?;
-        if result {
-            self.changed(&[Change::Grant(grant_id.to_owned())]).await;
+    /// Marks a grant revoked (idempotent); true when it exists. Only a grant that was live
+    /// until now records `event` (filled in with the grant's client, user and resource), in
+    /// the same transaction: revoking twice is one event.
+    pub async fn revoke_grant(
+        &self,
+        grant_id: &str,
+        now: UnixTime,
+        event: AuditEvent,
+    ) -> Result<bool, sqlx::Error> {
+        const GRANT_EXISTS: &str = "SELECT COUNT(*) FROM grants WHERE id = $1";
+        if self.revoke_live(grant_id, None, now, event).await? {
+            return Ok(true);
         }
-        Ok(result)
+        let count: i64 = on_pool!(self, |pool| sqlx::query_scalar(GRANT_EXISTS)
+            .bind(grant_id)
+            .fetch_one(&mut *pool)
+            .await)?;
+        Ok(count > 0)
+    }
+
+    /// Revokes a live grant (of `user_id` only, and only one they gave by consent, when
+    /// given) with its audit event; false when there was none.
+    async fn revoke_live(
+        &self,
+        grant_id: &str,
+        user_id: Option<&str>,
+        now: UnixTime,
+        event: AuditEvent,
+    ) -> Result<bool, sqlx::Error> {
+        const REVOKE_LIVE: &str = "UPDATE grants SET revoked_at = $2 WHERE id = $1 AND \
+            revoked_at IS NULL AND ($3 IS NULL OR (subject = $3 AND kind = 'authorization_code')) \
+            RETURNING kind, client_id, subject, resource";
+        let mut tx = self.begin().await?;
+        let revoked: Option<(String, String, String, String)> = on_conn!(tx.conn(), |c| {
+            sqlx::query_as(REVOKE_LIVE)
+                .bind(grant_id)
+                .bind(now)
+                .bind(user_id)
+                .fetch_optional(c)
+                .await
+        })?;
+        let Some((kind, client_id, subject, resource)) = revoked else {
+            return Ok(false);
+        };
+        let mut event = event.grant(grant_id).client(client_id).resource(resource);
+        // A client's own grant has the client as its subject: no user to name.
+        if kind != GrantKind::ClientCredentials.as_str() {
+            event = event.subject(subject);
+        }
+        tx.audit(event).await?;
+        tx.changed(Change::Grant(grant_id.to_owned()));
+        tx.commit().await?;
+        Ok(true)
     }
 }
 

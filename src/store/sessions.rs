@@ -1,6 +1,7 @@
 //! Browser sessions and the sign-in throttle.
 
 use crate::clock::UnixTime;
+use crate::store::tx::{Conn, on_conn};
 use crate::store::{Store, on_pool};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -25,21 +26,6 @@ pub struct SessionUser {
 }
 
 impl Store {
-    pub async fn insert_session(&self, s: &SessionRow) -> Result<(), sqlx::Error> {
-        const INSERT_SESSION: &str = "INSERT INTO sessions (token_hash, user_id, csrf, \
-            created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
-        on_pool!(self, |pool| sqlx::query(INSERT_SESSION)
-            .bind(&s.token_hash)
-            .bind(&s.user_id)
-            .bind(&s.csrf)
-            .bind(s.created_at)
-            .bind(s.last_seen_at)
-            .bind(s.expires_at)
-            .execute(&mut *pool)
-            .await
-            .map(|_| ()))
-    }
-
     /// The session if it is neither past its absolute expiry nor idle since `idle_after`.
     pub async fn live_session(
         &self,
@@ -136,4 +122,20 @@ impl Store {
             .await
             .map(|_| ()))
     }
+}
+
+/// Stores a new session (in the sign-in's transaction, beside its audit event).
+pub async fn insert_session(c: Conn<'_>, s: &SessionRow) -> Result<(), sqlx::Error> {
+    const INSERT_SESSION: &str = "INSERT INTO sessions (token_hash, user_id, csrf, created_at, \
+        last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
+    on_conn!(c, |c| sqlx::query(INSERT_SESSION)
+        .bind(&s.token_hash)
+        .bind(&s.user_id)
+        .bind(&s.csrf)
+        .bind(s.created_at)
+        .bind(s.last_seen_at)
+        .bind(s.expires_at)
+        .execute(c)
+        .await
+        .map(|_| ()))
 }

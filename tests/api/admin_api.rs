@@ -72,7 +72,16 @@ async fn the_admin_api_wants_a_live_admin_token() {
         .await;
     assert_eq!(status, 200);
     let gid = live_grant_of(&app, &s.admin_token).await;
-    app.state.store.revoke_grant(&gid, now).await.unwrap();
+    let event = warden::domain::AuditEvent::new(
+        warden::domain::AuditKind::GrantRevoked,
+        warden::domain::Actor::cli(),
+        now,
+    );
+    app.state
+        .store
+        .revoke_grant(&gid, now, event)
+        .await
+        .unwrap();
     let (status, _) = app
         .admin_call(&s.admin_token, Method::GET, "/resources", None)
         .await;

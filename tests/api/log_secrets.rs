@@ -22,7 +22,13 @@ const WRONG_PASSWORD: &str = "not alice's password: J4w!0pz";
 const WRONG_SECRET: &str = "a-wrong-client-secret-Vq8n3LmZ";
 
 /// The kinds of audit event the run below must produce (each is searched for secrets).
-const AUDITED: &[&str] = &["token_exchange"];
+const AUDITED: &[&str] = &[
+    "token_exchange",
+    "signin.failed",
+    "signin.succeeded",
+    "consent.given",
+    "grant.revoked",
+];
 
 /// `warden serve`, killed if the test fails before it is stopped.
 struct Serve(Child);

@@ -11,15 +11,26 @@ use actix_web::{FromRequest, HttpRequest, web};
 
 use super::ApiError;
 use crate::admin::resources::ADMIN_AUDIENCE_PATH;
+use crate::domain::Actor;
 use crate::oauth::access_token;
 use crate::oauth::scope::{ADMIN_SCOPE, ScopeSet};
 use crate::state::AppState;
 
 /// Proof that the request carries a live admin token. Every admin handler takes it as its
 /// first argument, and the route table (`super::routes`) accepts no handler that does not,
-/// so no admin route can skip the check.
+/// so no admin route can skip the check. It names the admin client, the actor of what the
+/// request changes.
 #[derive(Debug)]
-pub struct AdminCaller(());
+pub struct AdminCaller {
+    client_id: String,
+}
+
+impl AdminCaller {
+    /// Who the audit log says acted.
+    pub fn actor(&self) -> Actor {
+        Actor::admin_client(&self.client_id)
+    }
+}
 
 impl FromRequest for AdminCaller {
     type Error = ApiError;
@@ -31,13 +42,14 @@ impl FromRequest for AdminCaller {
             let state = req
                 .app_data::<web::Data<AppState>>()
                 .ok_or_else(|| super::internal(anyhow::anyhow!("no application state")))?;
-            require_admin(state, &req).await?;
-            Ok(AdminCaller(()))
+            let client_id = require_admin(state, &req).await?;
+            Ok(AdminCaller { client_id })
         })
     }
 }
 
-async fn require_admin(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
+/// Checks the token; returns the admin client's id.
+async fn require_admin(state: &AppState, req: &HttpRequest) -> Result<String, ApiError> {
     let realm = "Bearer realm=\"warden-admin\"";
     let unauthorized = |detail: &str, with_error: bool| ApiError {
         www_authenticate: Some(if with_error {
@@ -87,5 +99,5 @@ async fn require_admin(state: &AppState, req: &HttpRequest) -> Result<(), ApiErr
             )
         });
     }
-    Ok(())
+    Ok(claims.client_id)
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::AdminCaller;
 use super::respond::{Reply, items, ok};
 use crate::admin::AdminError;
-use crate::domain::{Grant, GrantKind};
+use crate::domain::{AuditEvent, AuditKind, Grant, GrantKind};
 use crate::state::AppState;
 
 #[derive(Serialize)]
@@ -51,11 +51,16 @@ pub async fn of_client(
     items(grants.into_iter().map(GrantView::from).collect())
 }
 
-pub async fn revoke(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
+pub async fn revoke(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Reply {
     let now = state.clock.now();
+    let event = AuditEvent::new(AuditKind::GrantRevoked, caller.actor(), now);
     if !state
         .store
-        .revoke_grant(&id, now)
+        .revoke_grant(&id, now, event)
         .await
         .map_err(AdminError::from)?
     {

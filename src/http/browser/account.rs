@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::form::{BrowserPost, Caller};
 use super::{base, current_session, form_expired, see_other, unavailable};
+use crate::domain::{Actor, AuditEvent, AuditKind};
 use crate::http::pages::{AccountPage, GrantLine, IdentityLine, error_page, human_time, render};
 use crate::oauth::params::Params;
 use crate::oauth::scope::ScopeSet;
@@ -79,9 +80,12 @@ pub async fn post_revoke(
         Ok(Caller::Forged) => return form_expired(&state),
         Err(e) => return unavailable(&state, e),
     };
+    let now = state.clock.now();
+    let event = AuditEvent::new(AuditKind::GrantRevoked, Actor::user(&session.user_id), now)
+        .details(serde_json::json!({ "via": "account page" }));
     match state
         .store
-        .revoke_user_grant(&id, &session.user_id, state.clock.now())
+        .revoke_user_grant(&id, &session.user_id, now, event)
         .await
     {
         Ok(true) => see_other(&format!("{}/account?notice=revoked", base(&state))),

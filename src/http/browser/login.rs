@@ -13,6 +13,7 @@ use super::{
 };
 use crate::accounts::{self, SignIn};
 use crate::crypto::random;
+use crate::domain::{Actor, AuditEvent, AuditKind};
 use crate::http::pages::{LoginPage, ProviderButton, error_page, render_with};
 use crate::http::peer::client_key;
 use crate::oauth::params::Params;
@@ -178,7 +179,14 @@ pub async fn post_login(
         }
         Err(e) => return unavailable(&state, e),
     };
-    let mut response = signed_in(&state, &req, &user.id, request).await;
+    let event = AuditEvent::new(
+        AuditKind::SigninSucceeded,
+        Actor::user(&user.id),
+        state.clock.now(),
+    )
+    .subject(&user.id)
+    .source(address.to_string());
+    let mut response = signed_in(&state, &req, &user.id, request, event).await;
     // This browser now knows the password: from here on its failures count against it
     // alone (a fresh id each time, so a copied cookie is not renewed by its owner).
     let value = accounts::device::issue(&state.master_key, &user.username.to_ascii_lowercase());
@@ -190,19 +198,21 @@ pub async fn post_login(
     response
 }
 
-/// Starts a fresh session for `user_id` and sends the browser on: back to the pending
-/// authorization request, or to the account page.
+/// Starts a fresh session for `user_id`, recording `event` (how they signed in) with it,
+/// and sends the browser on: back to the pending authorization request, or to the account
+/// page.
 pub async fn signed_in(
     state: &AppState,
     req: &HttpRequest,
     user_id: &str,
     request: Option<String>,
+    event: AuditEvent,
 ) -> HttpResponse {
     // A new session on every sign-in (no fixation); the old one, if any, ends.
     if let Ok(Some((old, _))) = current_session(state, req).await {
         let _ = accounts::end_session(state, &old).await;
     }
-    let token = match accounts::start_session(state, user_id).await {
+    let token = match accounts::start_session(state, user_id, event).await {
         Ok(t) => t,
         Err(e) => return unavailable(state, e),
     };

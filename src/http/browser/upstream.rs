@@ -9,6 +9,7 @@ use super::form::{BrowserPost, Caller};
 use super::{
     base, cookie, current_session, opaque_id, removal, see_other, unavailable, upstream_cookie,
 };
+use crate::domain::{Actor, AuditEvent, AuditKind};
 use crate::http::pages::error_page;
 use crate::http::peer::client_key;
 use crate::limits;
@@ -128,15 +129,38 @@ pub async fn callback(
         upstream::accounts::resolve(&state, &provider, &identity, linking).await
     }
     .await;
+    let address = client_key(&req, &state.settings.limits.trusted_proxies).to_string();
+    let now = state.clock.now();
+    let details = serde_json::json!({ "provider": provider.id });
     let user = match result {
         Ok(user) => user,
-        Err(e) => return clear(failure(&state, &provider.display_name, e), &state),
+        Err(e) => {
+            // A refusal by the provider or by our rules is audited (each needed a started,
+            // rate-limited sign-in); an outage is only logged.
+            if let UpstreamError::Denied(why)
+            | UpstreamError::Invalid(why)
+            | UpstreamError::Forbidden(why) = &e
+            {
+                let event = AuditEvent::new(AuditKind::SigninFailed, Actor::anonymous(), now)
+                    .source(&address)
+                    .details(details)
+                    .failed(why.to_string());
+                if let Err(e) = state.store.audit(&event).await {
+                    return unavailable(&state, e.into());
+                }
+            }
+            return clear(failure(&state, &provider.display_name, e), &state);
+        }
     };
     tracing::info!(provider = %provider.id, user_id = %user.id, "upstream sign-in");
     let response = if pending.link_user_id.is_some() {
         see_other(&format!("{}/account", base(&state)))
     } else {
-        super::login::signed_in(&state, &req, &user.id, pending.request_id).await
+        let event = AuditEvent::new(AuditKind::SigninUpstream, Actor::user(&user.id), now)
+            .subject(&user.id)
+            .source(&address)
+            .details(details);
+        super::login::signed_in(&state, &req, &user.id, pending.request_id, event).await
     };
     clear(response, &state)
 }

@@ -2,11 +2,12 @@
 //! issued in the transaction that claims the request and records the consent, or an error
 //! sent back to the client's redirect URI when that is safe.
 
+use serde_json::json;
 use url::Url;
 
 use crate::clock::UnixTime;
 use crate::crypto::random;
-use crate::domain::Consent;
+use crate::domain::{Actor, AuditEvent, AuditKind, Consent};
 use crate::oauth::error::{ErrorCode, OAuthError, rfc6749_description};
 use crate::state::AppState;
 use crate::store;
@@ -108,20 +109,27 @@ fn error_url(
     )
 }
 
-/// The user said no: the request is used up, and the client hears `access_denied`.
+/// The user said no: the request is used up (and the refusal audited with it), and the
+/// client hears `access_denied`.
 pub(super) async fn deny(
     state: &AppState,
     loaded: &Loaded,
     user_id: &str,
 ) -> Result<String, Failure> {
     let request = &loaded.request;
-    if !state
-        .store
-        .consume_authorization_request(&request.id, user_id, state.clock.now())
-        .await?
-    {
+    let now = state.clock.now();
+    let mut tx = state.store.begin().await?;
+    if !store::authorization::consume_request(tx.conn(), &request.id, user_id, now).await? {
         return Err(Failure::Page(PageError::Expired));
     }
+    let event = AuditEvent::new(AuditKind::ConsentRefused, Actor::user(user_id), now)
+        .subject(user_id)
+        .client(&request.client_id)
+        .resource(&request.resource)
+        .details(json!({ "scope": request.scope }))
+        .failed("the user denied the request");
+    tx.audit(event).await?;
+    tx.commit().await?;
     Ok(error_url(
         state,
         &request.redirect_uri,
@@ -239,6 +247,15 @@ async fn approve_in_one_transaction(
         }
     };
     store::authorization::insert_code(tx.conn(), code, &grant_id).await?;
+    if let Some(consent) = consent {
+        let event = AuditEvent::new(AuditKind::ConsentGiven, Actor::user(user_id), now)
+            .subject(user_id)
+            .client(&code.client_id)
+            .resource(&code.resource)
+            .grant(&grant_id)
+            .details(json!({ "scope": code.scope, "granted": consent.scope.to_scope_string() }));
+        tx.audit(event).await?;
+    }
     tx.commit().await?;
     Ok(Some(grant_id))
 }

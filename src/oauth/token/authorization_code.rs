@@ -5,6 +5,7 @@
 //! token issued from it; a request that fails those checks spends and revokes nothing.
 
 use crate::crypto::random;
+use crate::domain::{Actor, AuditEvent, AuditKind};
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;
@@ -99,7 +100,9 @@ pub async fn exchange(
     let refresh_scope =
         policy::still_permitted(&ScopeSet::from_stored(refresh_scope), client, &resource);
     if refresh_scope.is_empty() {
-        state.store.revoke_grant(&row.grant_id, now).await?;
+        let event = AuditEvent::new(AuditKind::GrantRevoked, Actor::system(), now)
+            .failed("no scope of this authorization is available to the client any more");
+        state.store.revoke_grant(&row.grant_id, now, event).await?;
         return Err(OAuthError::invalid_scope(
             "no scope of this authorization is available to the client any more",
         ));

@@ -10,8 +10,8 @@
 //! `resource` may only narrow.
 
 use crate::crypto::{random, successor};
-use crate::domain::Client;
 use crate::domain::Resource;
+use crate::domain::{Actor, AuditEvent, AuditKind, Client};
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;
@@ -77,7 +77,9 @@ pub async fn exchange(
         Err(Refusal::NothingLeft) => {
             // The admin took away every scope this grant held: it is over, and so are the
             // tokens it bought.
-            state.store.revoke_grant(&old.grant_id, now).await?;
+            let event = AuditEvent::new(AuditKind::GrantRevoked, Actor::system(), now)
+                .failed("no scope of this authorization is available to the client any more");
+            state.store.revoke_grant(&old.grant_id, now, event).await?;
             return Err(OAuthError::invalid_scope(
                 "no scope of this authorization is available to the client any more",
             ));

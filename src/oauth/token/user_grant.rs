@@ -5,8 +5,8 @@
 //! goes (OAuth 2.1 §7.5.4, RFC 9700 §4.14.2).
 
 use crate::crypto::{random, successor};
-use crate::domain::Client;
 use crate::domain::Resource;
+use crate::domain::{Actor, AuditEvent, AuditKind, Client};
 use crate::oauth::access_token::{self, AccessTokenClaims};
 use crate::oauth::error::OAuthError;
 use crate::oauth::token::{GrantType, TokenResponse, refresh_token};
@@ -145,20 +145,21 @@ pub(crate) async fn revoke_leaked(
     client_id: &str,
     what: Leaked,
 ) -> Result<OAuthError, OAuthError> {
-    state
-        .store
-        .revoke_grant(grant_id, state.clock.now())
-        .await?;
-    let (log, description) = match what {
+    let (log, description, kind) = match what {
         Leaked::Code => (
             "authorization code replayed; grant revoked",
             "the authorization code was already used; its tokens are revoked",
+            AuditKind::GrantRevoked,
         ),
         Leaked::RefreshToken => (
             "refresh token reused; grant revoked",
             "the refresh token was already used; the authorization is revoked",
+            AuditKind::RefreshTokenReused,
         ),
     };
+    let now = state.clock.now();
+    let event = AuditEvent::new(kind, Actor::client(client_id), now).failed(log);
+    state.store.revoke_grant(grant_id, now, event).await?;
     tracing::warn!(grant_id = %grant_id, client_id = %client_id, "{log}");
     Ok(OAuthError::invalid_grant(description))
 }
