@@ -50,9 +50,15 @@ async fn fixture() -> Fixture {
         allowed_clients: None,
         enabled: None,
     };
-    resources::create(&state.store, &state.settings, resource, now)
-        .await
-        .unwrap();
+    resources::create(
+        &state.store,
+        &state.settings,
+        resource,
+        now,
+        &warden::domain::Actor::cli(),
+    )
+    .await
+    .unwrap();
     let make = |serves: bool| NewClient {
         name: "c".into(),
         grant_types: vec!["client_credentials".into()],
@@ -75,12 +81,24 @@ async fn fixture() -> Fixture {
             base64::engine::general_purpose::STANDARD.encode(raw)
         )
     };
-    let agent = clients::create(&state.store, &state.master_key, make(false), now)
-        .await
-        .unwrap();
-    let server = clients::create(&state.store, &state.master_key, make(true), now)
-        .await
-        .unwrap();
+    let agent = clients::create(
+        &state.store,
+        &state.master_key,
+        make(false),
+        now,
+        &warden::domain::Actor::cli(),
+    )
+    .await
+    .unwrap();
+    let server = clients::create(
+        &state.store,
+        &state.master_key,
+        make(true),
+        now,
+        &warden::domain::Actor::cli(),
+    )
+    .await
+    .unwrap();
     Fixture {
         agent_basic: basic(&agent),
         server_basic: basic(&server),

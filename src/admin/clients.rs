@@ -2,12 +2,15 @@
 //! secret is returned once and stored as a keyed hash.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::admin::resources::catalogue_scopes;
-use crate::admin::{AdminError, Page, PageQuery, conflict_on_duplicate, double_option};
+use crate::admin::{
+    AdminError, Page, PageQuery, change_event, conflict_on_duplicate, double_option,
+};
 use crate::crypto::master_key::MasterKey;
 use crate::crypto::random;
-use crate::domain::{AuthMethod, Client, GrantType, Registration, ResourceUri};
+use crate::domain::{Actor, AuditKind, AuthMethod, Client, GrantType, Registration, ResourceUri};
 use crate::oauth::client_metadata::{self, ClientMetadata, MetadataError, Origin};
 use crate::oauth::resource::canonicalize;
 use crate::store::Store;
@@ -95,6 +98,7 @@ pub async fn create(
     master: &MasterKey,
     input: NewClient,
     now: i64,
+    actor: &Actor,
 ) -> Result<ClientView, AdminError> {
     let metadata = ClientMetadata {
         client_name: Some(input.name),
@@ -117,8 +121,17 @@ pub async fn create(
         ..ClientChanges::default()
     };
     apply(store, &mut client, limits).await?;
+    // The view has no secret yet: it is added to the answer below, never to the event.
+    let event = change_event(
+        AuditKind::ClientCreated,
+        actor,
+        now,
+        Value::Null,
+        ClientView::from(client.clone()),
+    )
+    .client(&client.client_id);
     store
-        .insert_client(&client)
+        .insert_client(&client, &event)
         .await
         .map_err(|e| conflict_on_duplicate(e, "client id collision; try again".into()))?;
     let mut view = ClientView::from(client);
@@ -190,19 +203,39 @@ pub async fn update(
     client_id: &str,
     changes: ClientChanges,
     now: i64,
+    actor: &Actor,
 ) -> Result<Client, AdminError> {
     let mut row = get(store, client_id).await?;
+    let before = ClientView::from(row.clone());
     apply(store, &mut row, changes).await?;
+    let mut after = ClientView::from(row.clone());
+    after.updated_at = before.updated_at;
     row.updated_at = now;
+    let event = change_event(AuditKind::ClientUpdated, actor, now, before, after).client(client_id);
     store
-        .update_client(&row, crate::oauth::policy::narrow_stored)
+        .update_client(&row, crate::oauth::policy::narrow_stored, &event)
         .await?;
     Ok(row)
 }
 
 /// Deletes the client and, through its grants, every token it holds.
-pub async fn delete(store: &Store, client_id: &str, now: i64) -> Result<(), AdminError> {
-    if !store.delete_client(client_id, now).await? {
+pub async fn delete(
+    store: &Store,
+    client_id: &str,
+    now: i64,
+    actor: &Actor,
+) -> Result<(), AdminError> {
+    let before = get(store, client_id).await?;
+    let event = change_event(
+        AuditKind::ClientDeleted,
+        actor,
+        now,
+        ClientView::from(before),
+        Value::Null,
+    )
+    .client(client_id)
+    .detail("grants", "revoked");
+    if !store.delete_client(client_id, now, &event).await? {
         return Err(AdminError::NotFound(format!("no client {client_id}")));
     }
     Ok(())

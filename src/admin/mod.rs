@@ -13,6 +13,7 @@ pub mod users;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::domain::{Actor, AuditEvent, AuditKind, changed_fields};
 use crate::store::is_unique_violation;
 
 /// The most items one page of a listing returns.
@@ -64,6 +65,41 @@ impl From<anyhow::Error> for AdminError {
     fn from(e: anyhow::Error) -> AdminError {
         AdminError::Internal(e)
     }
+}
+
+/// Members of a view that never go into the audit log, wherever they appear.
+const SECRET_FIELDS: &[&str] = &[
+    "client_secret",
+    "secret_hash",
+    "client_secret_hash",
+    "password",
+    "password_hash",
+    "registration_access_token",
+    "registration_token_hash",
+];
+
+/// The audit event of an admin change: `kind` by `actor`, with the fields that differ
+/// between the views `before` and `after` (`Value::Null` for a creation or deletion).
+/// Secret members are dropped, should a view ever carry one.
+pub(crate) fn change_event(
+    kind: AuditKind,
+    actor: &Actor,
+    now: i64,
+    before: impl Serialize,
+    after: impl Serialize,
+) -> AuditEvent {
+    let view = |v: serde_json::Result<serde_json::Value>| {
+        let mut v = v.unwrap_or(serde_json::Value::Null);
+        if let Some(object) = v.as_object_mut() {
+            object.retain(|k, _| !SECRET_FIELDS.contains(&k.as_str()));
+        }
+        v
+    };
+    let (before, after) = (
+        view(serde_json::to_value(before)),
+        view(serde_json::to_value(after)),
+    );
+    AuditEvent::new(kind, actor.clone(), now).details(changed_fields(&before, &after))
 }
 
 /// Maps a unique violation on insert to 409.

@@ -2,9 +2,11 @@
 //! scopes, token lifetime, which clients may use it, and its RFC 9728 metadata document.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
+use crate::admin::change_event;
 use crate::admin::{AdminError, Page, PageQuery, check_text, conflict_on_duplicate, double_option};
-use crate::domain::{LastCheck, Resource};
+use crate::domain::{Actor, AuditKind, LastCheck, Resource};
 use crate::oauth::metadata::paths;
 use crate::oauth::resource::canonicalize;
 use crate::oauth::scope::{ADMIN_SCOPE, ScopeSet, validate_token};
@@ -98,6 +100,7 @@ pub async fn create(
     settings: &Settings,
     input: NewResource,
     now: i64,
+    actor: &Actor,
 ) -> Result<Resource, AdminError> {
     let mut row = Resource {
         id: uuid::Uuid::now_v7().to_string(),
@@ -125,7 +128,15 @@ pub async fn create(
         enabled: None,
     };
     apply(store, settings, &mut row, changes).await?;
-    store.insert_resource(&row).await.map_err(|e| {
+    let event = change_event(
+        AuditKind::ResourceCreated,
+        actor,
+        now,
+        Value::Null,
+        ResourceView::new(row.clone(), settings),
+    )
+    .resource(&row.uri);
+    store.insert_resource(&row, &event).await.map_err(|e| {
         conflict_on_duplicate(e, format!("a resource with URI {} already exists", row.uri))
     })?;
     Ok(row)
@@ -152,6 +163,7 @@ pub async fn update(
     id: &str,
     changes: ResourceChanges,
     now: i64,
+    actor: &Actor,
 ) -> Result<Resource, AdminError> {
     let mut row = get(store, id).await?;
     if row.builtin {
@@ -159,10 +171,16 @@ pub async fn update(
             "the built-in admin resource cannot be changed".into(),
         ));
     }
+    let before = ResourceView::new(row.clone(), settings);
     apply(store, settings, &mut row, changes).await?;
     row.updated_at = now;
+    let mut after = ResourceView::new(row.clone(), settings);
+    // The change itself is what the event records, not the time it was made at.
+    after.updated_at = before.updated_at;
+    let event =
+        change_event(AuditKind::ResourceUpdated, actor, now, before, after).resource(&row.uri);
     store
-        .update_resource(&row, crate::oauth::policy::narrow_stored)
+        .update_resource(&row, crate::oauth::policy::narrow_stored, &event)
         .await
         .map_err(|e| {
             conflict_on_duplicate(e, format!("a resource with URI {} already exists", row.uri))
@@ -173,7 +191,13 @@ pub async fn update(
 /// Refuses while clients name the resource: a later resource with the same URI must not
 /// inherit their access. Disable it instead, or edit those clients first. Its grants are
 /// revoked, for the same reason.
-pub async fn delete(store: &Store, id: &str, now: i64) -> Result<(), AdminError> {
+pub async fn delete(
+    store: &Store,
+    settings: &Settings,
+    id: &str,
+    now: i64,
+    actor: &Actor,
+) -> Result<(), AdminError> {
     let row = get(store, id).await?;
     if row.builtin {
         return Err(AdminError::Conflict(
@@ -200,7 +224,17 @@ pub async fn delete(store: &Store, id: &str, now: i64) -> Result<(), AdminError>
             users.join(", ")
         )));
     }
-    store.delete_resource(id, now).await?;
+    let uri = row.uri.clone();
+    let event = change_event(
+        AuditKind::ResourceDeleted,
+        actor,
+        now,
+        ResourceView::new(row, settings),
+        Value::Null,
+    )
+    .resource(uri)
+    .detail("grants", "revoked");
+    store.delete_resource(id, now, &event).await?;
     Ok(())
 }
 

@@ -1,8 +1,10 @@
 //! The scope catalogue: names (RFC 6749 §3.3 syntax) with descriptions for end users.
 
 use serde::Deserialize;
+use serde_json::Value;
 
-use crate::admin::{AdminError, check_text, conflict_on_duplicate};
+use crate::admin::{AdminError, change_event, check_text, conflict_on_duplicate};
+use crate::domain::{Actor, AuditKind};
 use crate::oauth::scope::validate_token;
 use crate::store::Store;
 use crate::store::scopes::ScopeRow;
@@ -23,7 +25,12 @@ pub struct ScopeChanges {
     pub is_default: Option<bool>,
 }
 
-pub async fn create(store: &Store, input: NewScope, now: i64) -> Result<ScopeRow, AdminError> {
+pub async fn create(
+    store: &Store,
+    input: NewScope,
+    now: i64,
+    actor: &Actor,
+) -> Result<ScopeRow, AdminError> {
     validate_token(&input.name).map_err(|m| AdminError::invalid("name", m))?;
     check_text("description", &input.description, 500, true)?;
     let row = ScopeRow {
@@ -32,8 +39,10 @@ pub async fn create(store: &Store, input: NewScope, now: i64) -> Result<ScopeRow
         is_default: input.is_default,
         created_at: now,
     };
+    let event = change_event(AuditKind::ScopeCreated, actor, now, Value::Null, &row)
+        .detail("scope", row.name.clone());
     store
-        .insert_scope(&row)
+        .insert_scope(&row, &event)
         .await
         .map_err(|e| conflict_on_duplicate(e, format!("scope {} already exists", row.name)))?;
     Ok(row)
@@ -50,8 +59,11 @@ pub async fn update(
     store: &Store,
     name: &str,
     changes: ScopeChanges,
+    now: i64,
+    actor: &Actor,
 ) -> Result<ScopeRow, AdminError> {
     let mut row = get(store, name).await?;
+    let before = row.clone();
     if let Some(description) = changes.description {
         check_text("description", &description, 500, true)?;
         row.description = description;
@@ -59,15 +71,17 @@ pub async fn update(
     if let Some(is_default) = changes.is_default {
         row.is_default = is_default;
     }
+    let event =
+        change_event(AuditKind::ScopeUpdated, actor, now, &before, &row).detail("scope", name);
     store
-        .update_scope(name, &row.description, row.is_default)
+        .update_scope(name, &row.description, row.is_default, &event)
         .await?;
     Ok(row)
 }
 
 /// Refuses while a resource accepts the scope: tokens and consents would lose meaning.
-pub async fn delete(store: &Store, name: &str) -> Result<(), AdminError> {
-    get(store, name).await?;
+pub async fn delete(store: &Store, name: &str, now: i64, actor: &Actor) -> Result<(), AdminError> {
+    let before = get(store, name).await?;
     let users = store.resources_using_scope(name).await?;
     if !users.is_empty() {
         return Err(AdminError::Conflict(format!(
@@ -75,6 +89,8 @@ pub async fn delete(store: &Store, name: &str) -> Result<(), AdminError> {
             users.join(", ")
         )));
     }
-    store.delete_scope(name).await?;
+    let event = change_event(AuditKind::ScopeDeleted, actor, now, &before, Value::Null)
+        .detail("scope", name);
+    store.delete_scope(name, &event).await?;
     Ok(())
 }

@@ -2,9 +2,12 @@
 //! never leave this module in clear.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
+use crate::admin::change_event;
 use crate::admin::{AdminError, Page, PageQuery, conflict_on_duplicate};
 use crate::crypto::password;
+use crate::domain::{Actor, AuditKind};
 use crate::store::Store;
 use crate::store::users::UserRow;
 
@@ -82,7 +85,12 @@ async fn hash(password_in: String) -> Result<String, AdminError> {
     Ok(hashed)
 }
 
-pub async fn create(store: &Store, input: NewUser, now: i64) -> Result<UserRow, AdminError> {
+pub async fn create(
+    store: &Store,
+    input: NewUser,
+    now: i64,
+    actor: &Actor,
+) -> Result<UserRow, AdminError> {
     check_username(&input.username)?;
     if store.user_by_name(&input.username).await?.is_some() {
         return Err(AdminError::Conflict(format!(
@@ -98,8 +106,16 @@ pub async fn create(store: &Store, input: NewUser, now: i64) -> Result<UserRow, 
         created_at: now,
         updated_at: now,
     };
+    let event = change_event(
+        AuditKind::UserCreated,
+        actor,
+        now,
+        Value::Null,
+        UserView::from(row.clone()),
+    )
+    .subject(&row.id);
     store
-        .insert_user(&row)
+        .insert_user(&row, &event)
         .await
         .map_err(|e| conflict_on_duplicate(e, format!("user {} already exists", row.username)))?;
     Ok(row)
@@ -133,8 +149,11 @@ pub async fn update(
     id_or_name: &str,
     changes: UserChanges,
     now: i64,
+    actor: &Actor,
 ) -> Result<UserRow, AdminError> {
     let mut row = get(store, id_or_name).await?;
+    let before = UserView::from(row.clone());
+    let new_password = changes.password.is_some();
     let end_sessions = changes.password.is_some() || changes.disabled == Some(true);
     let revoke_grants = changes.password.is_some() && changes.keep_grants != Some(true);
     if let Some(p) = changes.password {
@@ -143,14 +162,45 @@ pub async fn update(
     if let Some(d) = changes.disabled {
         row.disabled = d;
     }
+    let mut after = UserView::from(row.clone());
+    after.updated_at = before.updated_at;
     row.updated_at = now;
-    store.update_user(&row, end_sessions, revoke_grants).await?;
+    // That the password changed, never what it (or its hash) is.
+    let mut event =
+        change_event(AuditKind::UserUpdated, actor, now, before, after).subject(&row.id);
+    if new_password {
+        event = event.detail("password", "changed");
+    }
+    if end_sessions {
+        event = event.detail("sessions", "ended");
+    }
+    if revoke_grants {
+        event = event.detail("grants", "revoked");
+    }
+    store
+        .update_user(&row, end_sessions, revoke_grants, &event)
+        .await?;
     Ok(row)
 }
 
 /// Deletes the account, its sessions, and revokes its grants.
-pub async fn delete(store: &Store, id_or_name: &str, now: i64) -> Result<(), AdminError> {
+pub async fn delete(
+    store: &Store,
+    id_or_name: &str,
+    now: i64,
+    actor: &Actor,
+) -> Result<(), AdminError> {
     let row = get(store, id_or_name).await?;
-    store.delete_user(&row.id, now).await?;
+    let id = row.id.clone();
+    let event = change_event(
+        AuditKind::UserDeleted,
+        actor,
+        now,
+        UserView::from(row),
+        Value::Null,
+    )
+    .subject(&id)
+    .detail("grants", "revoked");
+    store.delete_user(&id, now, &event).await?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 use crate::admin::clients::{self, NewClient};
 use crate::admin::resources::ADMIN_AUDIENCE_PATH;
 use crate::clock::{Clock, SystemClock};
+use crate::domain::Actor;
 use crate::domain::GrantType;
 use crate::oauth::scope::ADMIN_SCOPE;
 use crate::settings::Settings;
@@ -21,7 +22,7 @@ pub async fn bootstrap(settings: &Settings, name: String) -> anyhow::Result<()> 
         scopes: Some(vec![ADMIN_SCOPE.into()]),
         ..Default::default()
     };
-    let client = clients::create(&store, &master, input, SystemClock.now()).await?;
+    let client = clients::create(&store, &master, input, SystemClock.now(), &Actor::cli()).await?;
     print_json(&serde_json::json!({
         "client": client,
         "token_endpoint": settings.issuer.endpoint(crate::oauth::metadata::paths::TOKEN),

@@ -1,9 +1,11 @@
 //! `warden keys list|rotate`.
 
 use serde::Serialize;
+use serde_json::json;
 
 use crate::clock::{Clock, SystemClock};
 use crate::crypto::keys;
+use crate::domain::{Actor, AuditEvent, AuditKind};
 use crate::settings::Settings;
 use crate::startup::{load_master_key, open_database};
 
@@ -56,8 +58,14 @@ pub async fn rotate(settings: &Settings, activate_in: Option<i64>) -> anyhow::Re
     let sealer = master.clone();
     let key = tokio::task::spawn_blocking(move || keys::generate(alg, &sealer)).await??;
     let now = SystemClock.now();
+    // The key's id and dates; never its private part.
+    let event = AuditEvent::new(AuditKind::KeyRotated, Actor::cli(), now).details(json!({
+        "kid": key.kid,
+        "alg": alg.as_str(),
+        "activate_at": now + delay,
+    }));
     store
-        .insert_rotated_signing_key(&key.row(now, now + delay))
+        .insert_rotated_signing_key(&key.row(now, now + delay), &event)
         .await?;
     super::print_json(&KeyView {
         kid: key.kid,

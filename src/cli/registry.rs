@@ -7,7 +7,7 @@ use crate::admin::resources::{self, NewResource, ResourceChanges, ResourceView};
 use crate::admin::scopes::{self, NewScope};
 use crate::admin::{Page, PageQuery};
 use crate::clock::{Clock, SystemClock};
-use crate::domain::AuthMethod;
+use crate::domain::{Actor, AuthMethod};
 use crate::settings::Settings;
 use crate::startup::{load_master_key, open_database};
 
@@ -145,11 +145,11 @@ pub async fn scope(settings: &Settings, command: ScopeCommand) -> anyhow::Result
                 description,
                 is_default: default,
             };
-            print_json(&scopes::create(&store, input, SystemClock.now()).await?)
+            print_json(&scopes::create(&store, input, SystemClock.now(), &Actor::cli()).await?)
         }
         ScopeCommand::List => print_json(&store.scopes().await?),
         ScopeCommand::Delete { name } => {
-            scopes::delete(&store, &name).await?;
+            scopes::delete(&store, &name, SystemClock.now(), &Actor::cli()).await?;
             print_json(&serde_json::json!({ "deleted": name }))
         }
     }
@@ -184,7 +184,7 @@ pub async fn resource(settings: &Settings, command: ResourceCommand) -> anyhow::
                 enabled: None,
             };
             print_json(&view(
-                resources::create(&store, settings, input, now).await?,
+                resources::create(&store, settings, input, now, &Actor::cli()).await?,
             ))
         }
         ResourceCommand::List => {
@@ -205,13 +205,13 @@ pub async fn resource(settings: &Settings, command: ResourceCommand) -> anyhow::
             anyhow::bail!("resource check runs through cli::resource_check::run")
         }
         ResourceCommand::Disable { id } => print_json(&view(
-            resources::update(&store, settings, &id, change(false), now).await?,
+            resources::update(&store, settings, &id, change(false), now, &Actor::cli()).await?,
         )),
         ResourceCommand::Enable { id } => print_json(&view(
-            resources::update(&store, settings, &id, change(true), now).await?,
+            resources::update(&store, settings, &id, change(true), now, &Actor::cli()).await?,
         )),
         ResourceCommand::Delete { id } => {
-            resources::delete(&store, &id, now).await?;
+            resources::delete(&store, settings, &id, now, &Actor::cli()).await?;
             print_json(&serde_json::json!({ "deleted": id }))
         }
     }
@@ -249,7 +249,7 @@ pub async fn client(settings: &Settings, command: ClientCommand) -> anyhow::Resu
                     auth_method
                 },
             };
-            print_json(&clients::create(&store, &master, input, now).await?)
+            print_json(&clients::create(&store, &master, input, now, &Actor::cli()).await?)
         }
         ClientCommand::List { registration } => {
             let items = all_pages(
@@ -271,13 +271,13 @@ pub async fn client(settings: &Settings, command: ClientCommand) -> anyhow::Resu
             print_json(&ClientView::from(clients::get(&store, &client_id).await?))
         }
         ClientCommand::Disable { client_id } => print_json(&ClientView::from(
-            clients::update(&store, &client_id, change(false), now).await?,
+            clients::update(&store, &client_id, change(false), now, &Actor::cli()).await?,
         )),
         ClientCommand::Enable { client_id } => print_json(&ClientView::from(
-            clients::update(&store, &client_id, change(true), now).await?,
+            clients::update(&store, &client_id, change(true), now, &Actor::cli()).await?,
         )),
         ClientCommand::Delete { client_id } => {
-            clients::delete(&store, &client_id, now).await?;
+            clients::delete(&store, &client_id, now, &Actor::cli()).await?;
             print_json(&serde_json::json!({ "deleted": client_id }))
         }
     }

@@ -8,6 +8,7 @@ use clap::Subcommand;
 use crate::admin::PageQuery;
 use crate::admin::users::{self, NewUser, UserChanges, UserView};
 use crate::clock::{Clock, SystemClock};
+use crate::domain::Actor;
 use crate::settings::Settings;
 use crate::startup::open_database;
 
@@ -76,7 +77,9 @@ pub async fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<(
                 username,
                 password: read_password()?,
             };
-            print_json(&UserView::from(users::create(&store, input, now).await?))
+            print_json(&UserView::from(
+                users::create(&store, input, now, &Actor::cli()).await?,
+            ))
         }
         UserCommand::Passwd {
             username,
@@ -89,7 +92,7 @@ pub async fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<(
                 ..Default::default()
             };
             print_json(&UserView::from(
-                users::update(&store, &username, changes, now).await?,
+                users::update(&store, &username, changes, now, &Actor::cli()).await?,
             ))
         }
         UserCommand::Disable { username } => {
@@ -98,7 +101,7 @@ pub async fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<(
                 ..Default::default()
             };
             print_json(&UserView::from(
-                users::update(&store, &username, changes, now).await?,
+                users::update(&store, &username, changes, now, &Actor::cli()).await?,
             ))
         }
         UserCommand::Enable { username } => {
@@ -107,11 +110,11 @@ pub async fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<(
                 ..Default::default()
             };
             print_json(&UserView::from(
-                users::update(&store, &username, changes, now).await?,
+                users::update(&store, &username, changes, now, &Actor::cli()).await?,
             ))
         }
         UserCommand::Delete { username } => {
-            users::delete(&store, &username, now).await?;
+            users::delete(&store, &username, now, &Actor::cli()).await?;
             print_json(&serde_json::json!({ "deleted": username }))
         }
         UserCommand::Identities { username } => {

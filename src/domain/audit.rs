@@ -249,6 +249,14 @@ impl AuditEvent {
         self.details = details;
         self
     }
+
+    /// Adds one member to `details`.
+    pub fn detail(mut self, name: &str, value: impl Into<Value>) -> AuditEvent {
+        if let Some(object) = self.details.as_object_mut() {
+            object.insert(name.to_owned(), value.into());
+        }
+        self
+    }
 }
 
 /// The fields of `after` that differ from `before` (both JSON objects), as

@@ -50,7 +50,7 @@ pub mod resource;
 pub mod scope;
 pub mod trusted_issuer;
 
-pub use audit::{Actor, ActorKind, AuditEvent, AuditKind, Outcome};
+pub use audit::{Actor, ActorKind, AuditEvent, AuditKind, Outcome, changed_fields};
 pub use client::{
     AuthMethod, Client, GrantType, GrantTypes, RedirectUri, Registration, ResourceUri,
 };

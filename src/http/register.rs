@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 use subtle::ConstantTimeEq;
 
+use crate::domain::{Actor, AuditEvent, AuditKind};
 use crate::http::errors::oauth_error;
 use crate::http::peer::client_key;
 use crate::limits::{self, Refusal};
@@ -113,7 +114,7 @@ pub async fn post_register(
         Ok(d) => d,
         Err(e) => return oauth_error(e),
     };
-    match registration::register(&state, &doc).await {
+    match registration::register(&state, &doc, &address.to_string()).await {
         Ok(body) => json(StatusCode::CREATED, &body),
         Err(e) => oauth_error(e),
     }
@@ -158,7 +159,17 @@ pub async fn delete_registration(
     match registration::authorize_management(&state, &id, bearer(&req)).await {
         Ok(client) => match state
             .store
-            .delete_client(&client.client_id, state.clock.now())
+            .delete_client(
+                &client.client_id,
+                state.clock.now(),
+                &AuditEvent::new(
+                    AuditKind::ClientDeleted,
+                    Actor::client(&client.client_id),
+                    state.clock.now(),
+                )
+                .client(&client.client_id)
+                .detail("via", "RFC 7592 client configuration endpoint"),
+            )
             .await
         {
             Ok(_) => HttpResponse::NoContent()

@@ -3,9 +3,10 @@
 //! fetcher, that describes the client. Such a client is public (`none`) or uses
 //! `private_key_jwt`; it never has a shared secret.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use url::Url;
 
+use crate::domain::{Actor, AuditEvent, AuditKind};
 use crate::domain::{Client, Registration};
 use crate::oauth::client_metadata::{self, ClientMetadata, Origin};
 use crate::oauth::domain_policy::{self, DomainTrust};
@@ -122,9 +123,23 @@ pub async fn resolve(state: &AppState, client_id: &str) -> Result<Client, String
         )
     });
     if !unchanged {
+        // Its first use is the client's registration.
+        let first_use = stored.is_none().then(|| {
+            AuditEvent::new(
+                AuditKind::ClientRegistered,
+                Actor::anonymous(),
+                row.updated_at,
+            )
+            .client(&row.client_id)
+            .details(json!({
+                "registration": "metadata_document",
+                "name": row.name,
+                "redirect_uris": row.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+            }))
+        });
         state
             .store
-            .upsert_document_client(&row)
+            .upsert_document_client(&row, first_use.as_ref())
             .await
             .map_err(unavailable)?;
     }

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
 use crate::crypto::random;
+use crate::domain::{Actor, AuditEvent, AuditKind};
 use crate::domain::{Client, Registration};
 use crate::oauth::client_metadata::{
     self, ClientMetadata, MetadataError, MetadataErrorKind, Origin, ValidMetadata,
@@ -54,7 +55,7 @@ fn validate(doc: &Value) -> Result<ValidMetadata, OAuthError> {
 }
 
 /// POST /register: validates, stores, and returns the RFC 7591 §3.2.1 response.
-pub async fn register(state: &AppState, doc: &Value) -> Result<Value, OAuthError> {
+pub async fn register(state: &AppState, doc: &Value, source: &str) -> Result<Value, OAuthError> {
     let valid = validate(doc)?;
     let now = state.clock.now();
     let secret = valid.auth_method.uses_secret().then(random::token);
@@ -71,7 +72,11 @@ pub async fn register(state: &AppState, doc: &Value) -> Result<Value, OAuthError
             now,
         )
     };
-    state.store.insert_client(&client).await?;
+    let event = AuditEvent::new(AuditKind::ClientRegistered, Actor::anonymous(), now)
+        .client(&client.client_id)
+        .source(source)
+        .details(registered(&client));
+    state.store.insert_client(&client, &event).await?;
     tracing::info!(client_id = %client.client_id, "client registered dynamically");
     let mut response = response_body(state, &client, echo);
     if let Some(secret) = secret {
@@ -175,8 +180,29 @@ pub async fn update(state: &AppState, client: Client, doc: &Value) -> Result<Val
         updated_at: state.clock.now(),
         ..client
     };
-    state.store.update_registered_client(&client).await?;
+    let event = AuditEvent::new(
+        AuditKind::ClientUpdated,
+        Actor::client(&client.client_id),
+        client.updated_at,
+    )
+    .client(&client.client_id)
+    .details(registered(&client));
+    state
+        .store
+        .update_registered_client(&client, &event)
+        .await?;
     Ok(Value::Object(response_body(state, &client, valid.echo)))
+}
+
+/// What the audit log keeps of a self-registration: names and URIs, no secret.
+fn registered(client: &Client) -> Value {
+    serde_json::json!({
+        "registration": client.registration,
+        "name": client.name,
+        "redirect_uris": client.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+        "grant_types": client.grant_types.iter().collect::<Vec<_>>(),
+        "token_endpoint_auth_method": client.token_endpoint_auth_method,
+    })
 }
 
 fn secret_matches(state: &AppState, client: &Client, sent: &Value) -> bool {

@@ -1,9 +1,13 @@
 //! OAuth clients.
 
 use crate::clock::UnixTime;
-use crate::domain::{Client, GrantTypes, RedirectUri, Registration, ResourceUri, ScopeSet};
+use crate::domain::{
+    AuditEvent, Client, GrantTypes, RedirectUri, Registration, ResourceUri, ScopeSet,
+};
+use crate::store::audit;
 use crate::store::changes::Change;
 use crate::store::grants::{GrantsOf, Narrow, narrow_grants};
+use crate::store::tx::Conn;
 use crate::store::{Store, on_pool};
 
 /// A `clients` row as stored; `Client` is what the rest of Warden sees.
@@ -157,39 +161,52 @@ impl Store {
         .await)?)
     }
 
-    pub async fn insert_client(&self, c: &Client) -> Result<(), sqlx::Error> {
+    /// Registers a client, with its audit event in the same transaction.
+    pub async fn insert_client(&self, c: &Client, event: &AuditEvent) -> Result<(), sqlx::Error> {
         let c = &ClientRow::from(c);
         const INSERT_CLIENT: &str = "INSERT INTO clients (client_id, secret_hash, name, \
             token_endpoint_auth_method, redirect_uris, grant_types, resources, scopes, \
             served_resources, enabled, registration, jwks, jwks_uri, registration_token_hash, \
             metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
             $11, $12, $13, $14, $15, $16, $17)";
-        on_pool!(self, |pool| sqlx::query(INSERT_CLIENT)
-            .bind(&c.client_id)
-            .bind(&c.secret_hash)
-            .bind(&c.name)
-            .bind(&c.token_endpoint_auth_method)
-            .bind(&c.redirect_uris)
-            .bind(&c.grant_types)
-            .bind(&c.resources)
-            .bind(&c.scopes)
-            .bind(&c.served_resources)
-            .bind(c.enabled)
-            .bind(&c.registration)
-            .bind(&c.jwks)
-            .bind(&c.jwks_uri)
-            .bind(&c.registration_token_hash)
-            .bind(&c.metadata)
-            .bind(c.created_at)
-            .bind(c.updated_at)
-            .execute(&mut *pool)
-            .await
-            .map(|_| ()))
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(INSERT_CLIENT)
+                .bind(&c.client_id)
+                .bind(&c.secret_hash)
+                .bind(&c.name)
+                .bind(&c.token_endpoint_auth_method)
+                .bind(&c.redirect_uris)
+                .bind(&c.grant_types)
+                .bind(&c.resources)
+                .bind(&c.scopes)
+                .bind(&c.served_resources)
+                .bind(c.enabled)
+                .bind(&c.registration)
+                .bind(&c.jwks)
+                .bind(&c.jwks_uri)
+                .bind(&c.registration_token_hash)
+                .bind(&c.metadata)
+                .bind(c.created_at)
+                .bind(c.updated_at)
+                .execute(&mut *tx)
+                .await?;
+            audit::insert(Conn::from(&mut *tx), event).await?;
+            tx.commit().await
+        })?;
+        self.audited(event);
+        Ok(())
     }
 
     /// Replaces every mutable field of client `c.client_id` (not its secret), and narrows its
     /// live user grants to the scopes it may have now, in the same transaction.
-    pub async fn update_client(&self, c: &Client, narrow: Narrow) -> Result<bool, sqlx::Error> {
+    /// `event` is written in the transaction.
+    pub async fn update_client(
+        &self,
+        c: &Client,
+        narrow: Narrow,
+        event: &AuditEvent,
+    ) -> Result<bool, sqlx::Error> {
         let c = &ClientRow::from(c);
         const UPDATE_CLIENT: &str = "UPDATE clients SET name = $2, token_endpoint_auth_method = \
             $3, redirect_uris = $4, grant_types = $5, resources = $6, scopes = $7, \
@@ -212,9 +229,15 @@ impl Store {
                 .rows_affected()
                 == 1;
             narrow_grants!(tx, GrantsOf::Client(&c.client_id), narrow, c.updated_at);
+            if updated {
+                audit::insert(Conn::from(&mut *tx), event).await?;
+            }
             tx.commit().await?;
             Ok::<_, sqlx::Error>(updated)
         })?;
+        if result {
+            self.audited(event);
+        }
         self.changed(&[Change::Client(c.client_id.clone())]).await;
         Ok(result)
     }
@@ -223,7 +246,13 @@ impl Store {
     /// exchanged from them (RFC 8693) belong to other clients and stay as rows, so they are
     /// revoked first, in the same transaction: a token derived from a deleted client's
     /// grant must not outlive it.
-    pub async fn delete_client(&self, client_id: &str, now: UnixTime) -> Result<bool, sqlx::Error> {
+    /// `event` is written in the transaction.
+    pub async fn delete_client(
+        &self,
+        client_id: &str,
+        now: UnixTime,
+        event: &AuditEvent,
+    ) -> Result<bool, sqlx::Error> {
         const REVOKE_DERIVED: &str = "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) \
             WHERE parent_id IN (SELECT id FROM grants WHERE client_id = $1)";
         const DELETE_CLIENT: &str = "DELETE FROM clients WHERE client_id = $1";
@@ -240,9 +269,15 @@ impl Store {
                 .await?
                 .rows_affected()
                 == 1;
+            if deleted {
+                audit::insert(Conn::from(&mut *tx), event).await?;
+            }
             tx.commit().await?;
             Ok::<_, sqlx::Error>(deleted)
         })?;
+        if result {
+            self.audited(event);
+        }
         self.changed(&[Change::Client(client_id.to_owned())]).await;
         Ok(result)
     }

@@ -2,9 +2,11 @@
 //! trust, remembered assertion ids, and the clean-up of abandoned registrations.
 
 use crate::clock::UnixTime;
-use crate::domain::Client;
+use crate::domain::{Actor, AuditEvent, AuditKind, Client};
+use crate::store::audit;
 use crate::store::changes::Change;
 use crate::store::clients::ClientRow;
+use crate::store::tx::Conn;
 use crate::store::{Store, is_unique_violation, on_pool};
 
 #[derive(Clone, Debug, serde::Serialize, sqlx::FromRow)]
@@ -15,8 +17,13 @@ pub struct DomainPolicy {
 }
 
 impl Store {
-    /// Creates or refreshes the row of a metadata-document client from its latest document.
-    pub async fn upsert_document_client(&self, c: &Client) -> Result<(), sqlx::Error> {
+    /// Creates or refreshes the row of a metadata-document client from its latest document;
+    /// `event` (the first use) is written in the same transaction.
+    pub async fn upsert_document_client(
+        &self,
+        c: &Client,
+        event: Option<&AuditEvent>,
+    ) -> Result<(), sqlx::Error> {
         let c = &ClientRow::from(c);
         const UPSERT_DOCUMENT_CLIENT: &str = "INSERT INTO clients (client_id, secret_hash, name, \
             token_endpoint_auth_method, redirect_uris, grant_types, resources, scopes, \
@@ -25,40 +32,60 @@ impl Store {
             $7, $8, $8) ON CONFLICT (client_id) DO UPDATE SET name = $2, \
             token_endpoint_auth_method = $3, redirect_uris = $4, grant_types = $5, jwks = $6, \
             jwks_uri = $7, updated_at = $8 WHERE clients.registration = 'metadata_document'";
-        on_pool!(self, |pool| sqlx::query(UPSERT_DOCUMENT_CLIENT)
-            .bind(&c.client_id)
-            .bind(&c.name)
-            .bind(&c.token_endpoint_auth_method)
-            .bind(&c.redirect_uris)
-            .bind(&c.grant_types)
-            .bind(&c.jwks)
-            .bind(&c.jwks_uri)
-            .bind(c.updated_at)
-            .execute(&mut *pool)
-            .await
-            .map(|_| ()))?;
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(UPSERT_DOCUMENT_CLIENT)
+                .bind(&c.client_id)
+                .bind(&c.name)
+                .bind(&c.token_endpoint_auth_method)
+                .bind(&c.redirect_uris)
+                .bind(&c.grant_types)
+                .bind(&c.jwks)
+                .bind(&c.jwks_uri)
+                .bind(c.updated_at)
+                .execute(&mut *tx)
+                .await?;
+            if let Some(event) = event {
+                audit::insert(Conn::from(&mut *tx), event).await?;
+            }
+            tx.commit().await
+        })?;
+        if let Some(event) = event {
+            self.audited(event);
+        }
         self.changed(&[Change::Client(c.client_id.clone())]).await;
         Ok(())
     }
 
-    pub async fn update_registered_client(&self, c: &Client) -> Result<(), sqlx::Error> {
+    /// RFC 7592 §2.2: the client rewrites its own registration; `event` is written in the
+    /// same transaction.
+    pub async fn update_registered_client(
+        &self,
+        c: &Client,
+        event: &AuditEvent,
+    ) -> Result<(), sqlx::Error> {
         let c = &ClientRow::from(c);
         const UPDATE_REGISTERED_CLIENT: &str = "UPDATE clients SET name = $2, \
             token_endpoint_auth_method = $3, redirect_uris = $4, grant_types = $5, jwks = $6, \
             jwks_uri = $7, metadata = $8, updated_at = $9 WHERE client_id = $1";
-        on_pool!(self, |pool| sqlx::query(UPDATE_REGISTERED_CLIENT)
-            .bind(&c.client_id)
-            .bind(&c.name)
-            .bind(&c.token_endpoint_auth_method)
-            .bind(&c.redirect_uris)
-            .bind(&c.grant_types)
-            .bind(&c.jwks)
-            .bind(&c.jwks_uri)
-            .bind(&c.metadata)
-            .bind(c.updated_at)
-            .execute(&mut *pool)
-            .await
-            .map(|_| ()))?;
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(UPDATE_REGISTERED_CLIENT)
+                .bind(&c.client_id)
+                .bind(&c.name)
+                .bind(&c.token_endpoint_auth_method)
+                .bind(&c.redirect_uris)
+                .bind(&c.grant_types)
+                .bind(&c.jwks)
+                .bind(&c.jwks_uri)
+                .bind(&c.metadata)
+                .bind(c.updated_at)
+                .execute(&mut *tx)
+                .await?;
+            audit::insert(Conn::from(&mut *tx), event).await?;
+            tx.commit().await
+        })?;
+        self.audited(event);
         self.changed(&[Change::Client(c.client_id.clone())]).await;
         Ok(())
     }
@@ -143,16 +170,29 @@ impl Store {
         const DELETE_ABANDONED: &str = "DELETE FROM clients WHERE registration = \
             'dynamic' AND created_at < $1 AND NOT EXISTS (SELECT 1 FROM grants g WHERE \
             g.client_id = clients.client_id) RETURNING client_id";
-        let deleted: Vec<String> = on_pool!(self, |pool| {
+        // Each deletion is audited (actor: Warden itself) in the deleting transaction.
+        let (deleted, events) = on_pool!(self, |pool| {
             sqlx::query(PURGE_ASSERTIONS)
                 .bind(now)
                 .execute(&mut *pool)
                 .await?;
-            sqlx::query_scalar(DELETE_ABANDONED)
+            let mut tx = pool.begin().await?;
+            let deleted: Vec<String> = sqlx::query_scalar(DELETE_ABANDONED)
                 .bind(before)
-                .fetch_all(&mut *pool)
-                .await
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut events = Vec::new();
+            for client_id in &deleted {
+                let event = AuditEvent::new(AuditKind::ClientDeleted, Actor::system(), now)
+                    .client(client_id)
+                    .detail("reason", "never completed an authorization");
+                audit::insert(Conn::from(&mut *tx), &event).await?;
+                events.push(event);
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>((deleted, events))
         })?;
+        events.iter().for_each(|e| self.audited(e));
         let changes: Vec<Change> = deleted.into_iter().map(Change::Client).collect();
         self.changed(&changes).await;
         Ok(changes.len() as u64)

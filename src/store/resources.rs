@@ -1,9 +1,11 @@
 //! MCP resources (protected resources, RFC 9728) registered by admins.
 
 use crate::clock::UnixTime;
-use crate::domain::{CheckOutcome, LastCheck, Resource, ResourceWithGrant, ScopeSet};
+use crate::domain::{AuditEvent, CheckOutcome, LastCheck, Resource, ResourceWithGrant, ScopeSet};
+use crate::store::audit;
 use crate::store::changes::Change;
 use crate::store::grants::{GrantsOf, Narrow, narrow_grants};
+use crate::store::tx::Conn;
 use crate::store::{Store, on_pool};
 
 /// A `resources` row as stored; the store hands out `Resource`s.
@@ -210,27 +212,38 @@ impl Store {
             .collect())
     }
 
-    pub async fn insert_resource(&self, resource: &Resource) -> Result<(), sqlx::Error> {
+    /// Registers a resource, with its audit event in the same transaction.
+    pub async fn insert_resource(
+        &self,
+        resource: &Resource,
+        event: &AuditEvent,
+    ) -> Result<(), sqlx::Error> {
         let r = &ResourceRow::from(resource);
         const INSERT_RESOURCE: &str = "INSERT INTO resources (id, uri, name, description, scopes, \
             default_scopes, access_token_ttl, allowed_clients, enabled, builtin, created_at, \
             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
-        on_pool!(self, |pool| sqlx::query(INSERT_RESOURCE)
-            .bind(&r.id)
-            .bind(&r.uri)
-            .bind(&r.name)
-            .bind(&r.description)
-            .bind(&r.scopes)
-            .bind(&r.default_scopes)
-            .bind(r.access_token_ttl)
-            .bind(&r.allowed_clients)
-            .bind(r.enabled)
-            .bind(r.builtin)
-            .bind(r.created_at)
-            .bind(r.updated_at)
-            .execute(&mut *pool)
-            .await
-            .map(|_| ()))
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(INSERT_RESOURCE)
+                .bind(&r.id)
+                .bind(&r.uri)
+                .bind(&r.name)
+                .bind(&r.description)
+                .bind(&r.scopes)
+                .bind(&r.default_scopes)
+                .bind(r.access_token_ttl)
+                .bind(&r.allowed_clients)
+                .bind(r.enabled)
+                .bind(r.builtin)
+                .bind(r.created_at)
+                .bind(r.updated_at)
+                .execute(&mut *tx)
+                .await?;
+            audit::insert(Conn::from(&mut *tx), event).await?;
+            tx.commit().await
+        })?;
+        self.audited(event);
+        Ok(())
     }
 
     /// Replaces every mutable field of resource `r.id`; false when it does not exist.
@@ -238,10 +251,12 @@ impl Store {
     /// grants name their resource by URI, and a resource registered later under the old URI
     /// must not inherit them.
     /// Live user grants narrow to the scopes the resource accepts now, in that transaction.
+    /// `event` is written in the transaction.
     pub async fn update_resource(
         &self,
         resource: &Resource,
         narrow: Narrow,
+        event: &AuditEvent,
     ) -> Result<bool, sqlx::Error> {
         let r = &ResourceRow::from(resource);
         const REVOKE_MOVED: &str = "UPDATE grants SET revoked_at = $3 WHERE revoked_at IS NULL \
@@ -278,17 +293,29 @@ impl Store {
                 .rows_affected()
                 == 1;
             narrow_grants!(tx, GrantsOf::Resource(&r.id), narrow, r.updated_at);
+            if updated {
+                audit::insert(Conn::from(&mut *tx), event).await?;
+            }
             tx.commit().await?;
             Ok::<_, sqlx::Error>((updated, before))
         })?;
+        if updated {
+            self.audited(event);
+        }
         let mut changes = vec![Change::Resource(r.uri.clone())];
         changes.extend(before.filter(|uri| *uri != r.uri).map(Change::Resource));
         self.changed(&changes).await;
         Ok(updated)
     }
 
-    /// Deletes a resource and revokes its grants, for the same reason as a URI change.
-    pub async fn delete_resource(&self, id: &str, now: UnixTime) -> Result<bool, sqlx::Error> {
+    /// Deletes a resource and revokes its grants, for the same reason as a URI change;
+    /// `event` is written in the transaction.
+    pub async fn delete_resource(
+        &self,
+        id: &str,
+        now: UnixTime,
+        event: &AuditEvent,
+    ) -> Result<bool, sqlx::Error> {
         const REVOKE_DERIVED: &str = "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) \
             WHERE parent_id IN (SELECT id FROM grants WHERE resource = (SELECT uri FROM resources \
             WHERE id = $1 AND builtin = FALSE))";
@@ -322,11 +349,15 @@ impl Store {
                 .await?
                 .rows_affected()
                 == 1;
+            if deleted {
+                audit::insert(Conn::from(&mut *tx), event).await?;
+            }
             tx.commit().await?;
             Ok::<_, sqlx::Error>(deleted.then_some(uri))
         })?;
         match uri {
             Some(uri) => {
+                self.audited(event);
                 self.changed(&[Change::Resource(uri)]).await;
                 Ok(true)
             }

@@ -3,6 +3,9 @@
 use serde::Serialize;
 
 use crate::clock::UnixTime;
+use crate::domain::AuditEvent;
+use crate::store::audit;
+use crate::store::tx::Conn;
 use crate::store::{Store, on_pool};
 
 #[derive(Clone, Debug, Serialize, sqlx::FromRow)]
@@ -32,17 +35,28 @@ impl Store {
     }
 
     /// Inserts a scope; a duplicate name is a unique violation for the caller to map.
-    pub async fn insert_scope(&self, row: &ScopeRow) -> Result<(), sqlx::Error> {
+    /// Each write below records its audit event in its own transaction.
+    pub async fn insert_scope(
+        &self,
+        row: &ScopeRow,
+        event: &AuditEvent,
+    ) -> Result<(), sqlx::Error> {
         const INSERT_SCOPE: &str = "INSERT INTO scopes (name, description, is_default, \
             created_at) VALUES ($1, $2, $3, $4)";
-        on_pool!(self, |pool| sqlx::query(INSERT_SCOPE)
-            .bind(&row.name)
-            .bind(&row.description)
-            .bind(row.is_default)
-            .bind(row.created_at)
-            .execute(&mut *pool)
-            .await
-            .map(|_| ()))
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(INSERT_SCOPE)
+                .bind(&row.name)
+                .bind(&row.description)
+                .bind(row.is_default)
+                .bind(row.created_at)
+                .execute(&mut *tx)
+                .await?;
+            audit::insert(Conn::from(&mut *tx), event).await?;
+            tx.commit().await
+        })?;
+        self.audited(event);
+        Ok(())
     }
 
     pub async fn update_scope(
@@ -50,24 +64,51 @@ impl Store {
         name: &str,
         description: &str,
         is_default: bool,
+        event: &AuditEvent,
     ) -> Result<bool, sqlx::Error> {
         const UPDATE_SCOPE: &str =
             "UPDATE scopes SET description = $2, is_default = $3 WHERE name = $1";
-        on_pool!(self, |pool| sqlx::query(UPDATE_SCOPE)
-            .bind(name)
-            .bind(description)
-            .bind(is_default)
-            .execute(&mut *pool)
-            .await
-            .map(|r| r.rows_affected() == 1))
+        let updated = on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let updated = sqlx::query(UPDATE_SCOPE)
+                .bind(name)
+                .bind(description)
+                .bind(is_default)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            if updated {
+                audit::insert(Conn::from(&mut *tx), event).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(updated)
+        })?;
+        if updated {
+            self.audited(event);
+        }
+        Ok(updated)
     }
 
-    pub async fn delete_scope(&self, name: &str) -> Result<bool, sqlx::Error> {
+    pub async fn delete_scope(&self, name: &str, event: &AuditEvent) -> Result<bool, sqlx::Error> {
         const DELETE_SCOPE: &str = "DELETE FROM scopes WHERE name = $1";
-        on_pool!(self, |pool| sqlx::query(DELETE_SCOPE)
-            .bind(name)
-            .execute(&mut *pool)
-            .await
-            .map(|r| r.rows_affected() == 1))
+        let deleted = on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let deleted = sqlx::query(DELETE_SCOPE)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            if deleted {
+                audit::insert(Conn::from(&mut *tx), event).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(deleted)
+        })?;
+        if deleted {
+            self.audited(event);
+        }
+        Ok(deleted)
     }
 }

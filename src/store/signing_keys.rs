@@ -1,6 +1,9 @@
 //! The `signing_keys` table: public JWK in clear, private JWK sealed (see `crypto`).
 
 use crate::clock::UnixTime;
+use crate::domain::AuditEvent;
+use crate::store::audit;
+use crate::store::tx::Conn;
 use crate::store::{Store, on_pool};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -36,12 +39,37 @@ impl Store {
         self.insert_signing_key(key, Some(1)).await
     }
 
-    /// Stores a rotated-in key (it starts signing at its `activate_at`).
+    /// Stores a rotated-in key (it starts signing at its `activate_at`), with the rotation's
+    /// audit event in the same transaction.
     pub async fn insert_rotated_signing_key(
         &self,
         key: &SigningKeyRow,
+        event: &AuditEvent,
     ) -> Result<bool, sqlx::Error> {
-        self.insert_signing_key(key, None).await
+        let inserted = on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let inserted = sqlx::query(INSERT)
+                .bind(&key.kid)
+                .bind(&key.alg)
+                .bind(&key.public_jwk)
+                .bind(&key.private_jwe)
+                .bind(key.created_at)
+                .bind(key.activate_at)
+                .bind(None::<i64>)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            if inserted {
+                audit::insert(Conn::from(&mut *tx), event).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(inserted)
+        })?;
+        if inserted {
+            self.audited(event);
+        }
+        Ok(inserted)
     }
 
     async fn insert_signing_key(

@@ -1,7 +1,10 @@
 //! End-user accounts.
 
 use crate::clock::UnixTime;
+use crate::domain::AuditEvent;
+use crate::store::audit;
 use crate::store::changes::Change;
+use crate::store::tx::Conn;
 use crate::store::{Store, on_pool};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -65,19 +68,26 @@ impl Store {
             .await)
     }
 
-    pub async fn insert_user(&self, u: &UserRow) -> Result<(), sqlx::Error> {
+    /// Creates an account, with its audit event in the same transaction.
+    pub async fn insert_user(&self, u: &UserRow, event: &AuditEvent) -> Result<(), sqlx::Error> {
         const INSERT_USER: &str = "INSERT INTO users (id, username, password_hash, disabled, \
             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)";
-        on_pool!(self, |pool| sqlx::query(INSERT_USER)
-            .bind(&u.id)
-            .bind(&u.username)
-            .bind(&u.password_hash)
-            .bind(u.disabled)
-            .bind(u.created_at)
-            .bind(u.updated_at)
-            .execute(&mut *pool)
-            .await
-            .map(|_| ()))
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(INSERT_USER)
+                .bind(&u.id)
+                .bind(&u.username)
+                .bind(&u.password_hash)
+                .bind(u.disabled)
+                .bind(u.created_at)
+                .bind(u.updated_at)
+                .execute(&mut *tx)
+                .await?;
+            audit::insert(Conn::from(&mut *tx), event).await?;
+            tx.commit().await
+        })?;
+        self.audited(event);
+        Ok(())
     }
 
     /// Writes `u` and, in the same transaction, ends what the change must end: the user's
@@ -90,6 +100,7 @@ impl Store {
         u: &UserRow,
         end_sessions: bool,
         revoke_grants: bool,
+        event: &AuditEvent,
     ) -> Result<bool, sqlx::Error> {
         const UPDATE_USER: &str =
             "UPDATE users SET password_hash = $2, disabled = $3, updated_at = $4 WHERE id = $1";
@@ -128,14 +139,26 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
+            if updated {
+                audit::insert(Conn::from(&mut *tx), event).await?;
+            }
             tx.commit().await?;
             Ok::<_, sqlx::Error>(updated)
         })?;
+        if result {
+            self.audited(event);
+        }
         self.changed(&[Change::User(u.id.clone())]).await;
         Ok(result)
     }
 
-    pub async fn delete_user(&self, id: &str, now: UnixTime) -> Result<bool, sqlx::Error> {
+    /// `event` is written in the transaction.
+    pub async fn delete_user(
+        &self,
+        id: &str,
+        now: UnixTime,
+        event: &AuditEvent,
+    ) -> Result<bool, sqlx::Error> {
         const REVOKE_DERIVED: &str = "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) WHERE \
             parent_id IN (SELECT id FROM grants WHERE subject = $1 AND kind = \
             'authorization_code')";
@@ -160,9 +183,15 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+            if deleted == 1 {
+                audit::insert(Conn::from(&mut *tx), event).await?;
+            }
             tx.commit().await?;
             Ok::<_, sqlx::Error>(deleted == 1)
         })?;
+        if result {
+            self.audited(event);
+        }
         self.changed(&[Change::User(id.to_owned())]).await;
         Ok(result)
     }

@@ -78,7 +78,14 @@ async fn rotation_publishes_the_new_key_first_then_signs_with_it_and_keeps_the_o
     let delay = app.state.settings.key_activation_delay;
     app.state
         .store
-        .insert_rotated_signing_key(&new.row(now, now + delay))
+        .insert_rotated_signing_key(
+            &new.row(now, now + delay),
+            &warden::domain::AuditEvent::new(
+                warden::domain::AuditKind::KeyRotated,
+                warden::domain::Actor::cli(),
+                now,
+            ),
+        )
         .await
         .unwrap();
     warden::startup::reload_keys(&app.state).await.unwrap();

@@ -28,6 +28,10 @@ const AUDITED: &[&str] = &[
     "signin.succeeded",
     "consent.given",
     "grant.revoked",
+    "client.registered",
+    "client.created",
+    "resource.created",
+    "user.created",
 ];
 
 /// `warden serve`, killed if the test fails before it is stopped.
@@ -388,10 +392,16 @@ async fn a_full_run_at_debug_level_logs_no_token_code_secret_or_password() {
         assert!(lines.iter().any(handled), "no request line for {path}");
     }
     assert!(stderr.contains("Warden stopped"), "no clean stop");
-    // The audit log, as log lines and as `warden audit export`, is searched too.
+    // The audit log, as log lines (of serve and the CLI) and as `warden audit export`, is
+    // searched too.
+    let cli_lines: Vec<Value> =
+        op.1.lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
     let audited = |kind: &str| {
         lines
             .iter()
+            .chain(&cli_lines)
             .any(|l| l["target"] == "audit" && l["kind"] == kind)
     };
     for kind in AUDITED {

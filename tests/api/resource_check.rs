@@ -33,6 +33,7 @@ async fn register(app: &TestApp, uri: &str) -> String {
             enabled: None,
         },
         warden::clock::Clock::now(&*app.clock),
+        &warden::domain::Actor::cli(),
     )
     .await
     .unwrap();

@@ -16,7 +16,7 @@ pub async fn list(
 }
 
 pub async fn create(
-    _: AdminCaller,
+    caller: AdminCaller,
     state: web::Data<AppState>,
     body: web::Json<clients::NewClient>,
 ) -> Reply {
@@ -25,6 +25,7 @@ pub async fn create(
         &state.master_key,
         body.into_inner(),
         state.clock.now(),
+        &caller.actor(),
     )
     .await?;
     created(view)
@@ -35,20 +36,28 @@ pub async fn get(_: AdminCaller, state: web::Data<AppState>, id: web::Path<Strin
 }
 
 pub async fn update(
-    _: AdminCaller,
+    caller: AdminCaller,
     state: web::Data<AppState>,
     id: web::Path<String>,
     body: web::Json<ClientChanges>,
 ) -> Reply {
-    change(&state, &id, body.into_inner()).await
+    change(&caller, &state, &id, body.into_inner()).await
 }
 
-pub async fn disable(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
-    change(&state, &id, enabled(false)).await
+pub async fn disable(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Reply {
+    change(&caller, &state, &id, enabled(false)).await
 }
 
-pub async fn enable(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
-    change(&state, &id, enabled(true)).await
+pub async fn enable(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Reply {
+    change(&caller, &state, &id, enabled(true)).await
 }
 
 fn enabled(enabled: bool) -> ClientChanges {
@@ -58,12 +67,17 @@ fn enabled(enabled: bool) -> ClientChanges {
     }
 }
 
-async fn change(state: &AppState, id: &str, changes: ClientChanges) -> Reply {
-    let row = clients::update(&state.store, id, changes, state.clock.now()).await?;
+async fn change(caller: &AdminCaller, state: &AppState, id: &str, changes: ClientChanges) -> Reply {
+    let now = state.clock.now();
+    let row = clients::update(&state.store, id, changes, now, &caller.actor()).await?;
     ok(ClientView::from(row))
 }
 
-pub async fn delete(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
-    clients::delete(&state.store, &id, state.clock.now()).await?;
+pub async fn delete(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Reply {
+    clients::delete(&state.store, &id, state.clock.now(), &caller.actor()).await?;
     no_content()
 }

@@ -20,7 +20,7 @@ pub async fn list(
 }
 
 pub async fn create(
-    _: AdminCaller,
+    caller: AdminCaller,
     state: web::Data<AppState>,
     body: web::Json<resources::NewResource>,
 ) -> Reply {
@@ -29,6 +29,7 @@ pub async fn create(
         &state.settings,
         body.into_inner(),
         state.clock.now(),
+        &caller.actor(),
     )
     .await?;
     created(ResourceView::new(row, &state.settings))
@@ -40,20 +41,28 @@ pub async fn get(_: AdminCaller, state: web::Data<AppState>, id: web::Path<Strin
 }
 
 pub async fn update(
-    _: AdminCaller,
+    caller: AdminCaller,
     state: web::Data<AppState>,
     id: web::Path<String>,
     body: web::Json<ResourceChanges>,
 ) -> Reply {
-    change(&state, &id, body.into_inner()).await
+    change(&caller, &state, &id, body.into_inner()).await
 }
 
-pub async fn disable(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
-    change(&state, &id, enabled(false)).await
+pub async fn disable(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Reply {
+    change(&caller, &state, &id, enabled(false)).await
 }
 
-pub async fn enable(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
-    change(&state, &id, enabled(true)).await
+pub async fn enable(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Reply {
+    change(&caller, &state, &id, enabled(true)).await
 }
 
 fn enabled(enabled: bool) -> ResourceChanges {
@@ -63,20 +72,31 @@ fn enabled(enabled: bool) -> ResourceChanges {
     }
 }
 
-async fn change(state: &AppState, id: &str, changes: ResourceChanges) -> Reply {
+async fn change(
+    caller: &AdminCaller,
+    state: &AppState,
+    id: &str,
+    changes: ResourceChanges,
+) -> Reply {
     let row = resources::update(
         &state.store,
         &state.settings,
         id,
         changes,
         state.clock.now(),
+        &caller.actor(),
     )
     .await?;
     ok(ResourceView::new(row, &state.settings))
 }
 
-pub async fn delete(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
-    resources::delete(&state.store, &id, state.clock.now()).await?;
+pub async fn delete(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Reply {
+    let now = state.clock.now();
+    resources::delete(&state.store, &state.settings, &id, now, &caller.actor()).await?;
     no_content()
 }
 

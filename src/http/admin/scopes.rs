@@ -25,11 +25,12 @@ pub async fn list(
 }
 
 pub async fn create(
-    _: AdminCaller,
+    caller: AdminCaller,
     state: web::Data<AppState>,
     body: web::Json<scopes::NewScope>,
 ) -> Reply {
-    let row = scopes::create(&state.store, body.into_inner(), state.clock.now()).await?;
+    let now = state.clock.now();
+    let row = scopes::create(&state.store, body.into_inner(), now, &caller.actor()).await?;
     refresh(&state).await;
     created(row)
 }
@@ -39,16 +40,21 @@ pub async fn get(_: AdminCaller, state: web::Data<AppState>, name: web::Path<Str
 }
 
 pub async fn update(
-    _: AdminCaller,
+    caller: AdminCaller,
     state: web::Data<AppState>,
     name: web::Path<String>,
     body: web::Json<scopes::ScopeChanges>,
 ) -> Reply {
-    ok(scopes::update(&state.store, &name, body.into_inner()).await?)
+    let now = state.clock.now();
+    ok(scopes::update(&state.store, &name, body.into_inner(), now, &caller.actor()).await?)
 }
 
-pub async fn delete(_: AdminCaller, state: web::Data<AppState>, name: web::Path<String>) -> Reply {
-    scopes::delete(&state.store, &name).await?;
+pub async fn delete(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+) -> Reply {
+    scopes::delete(&state.store, &name, state.clock.now(), &caller.actor()).await?;
     refresh(&state).await;
     no_content()
 }

@@ -17,11 +17,12 @@ pub async fn list(
 }
 
 pub async fn create(
-    _: AdminCaller,
+    caller: AdminCaller,
     state: web::Data<AppState>,
     body: web::Json<users::NewUser>,
 ) -> Reply {
-    let row = users::create(&state.store, body.into_inner(), state.clock.now()).await?;
+    let now = state.clock.now();
+    let row = users::create(&state.store, body.into_inner(), now, &caller.actor()).await?;
     created(UserView::from(row))
 }
 
@@ -30,20 +31,28 @@ pub async fn get(_: AdminCaller, state: web::Data<AppState>, id: web::Path<Strin
 }
 
 pub async fn update(
-    _: AdminCaller,
+    caller: AdminCaller,
     state: web::Data<AppState>,
     id: web::Path<String>,
     body: web::Json<UserChanges>,
 ) -> Reply {
-    change(&state, &id, body.into_inner()).await
+    change(&caller, &state, &id, body.into_inner()).await
 }
 
-pub async fn disable(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
-    change(&state, &id, disabled(true)).await
+pub async fn disable(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Reply {
+    change(&caller, &state, &id, disabled(true)).await
 }
 
-pub async fn enable(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
-    change(&state, &id, disabled(false)).await
+pub async fn enable(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Reply {
+    change(&caller, &state, &id, disabled(false)).await
 }
 
 fn disabled(disabled: bool) -> UserChanges {
@@ -53,12 +62,17 @@ fn disabled(disabled: bool) -> UserChanges {
     }
 }
 
-async fn change(state: &AppState, id: &str, changes: UserChanges) -> Reply {
-    let row = users::update(&state.store, id, changes, state.clock.now()).await?;
+async fn change(caller: &AdminCaller, state: &AppState, id: &str, changes: UserChanges) -> Reply {
+    let now = state.clock.now();
+    let row = users::update(&state.store, id, changes, now, &caller.actor()).await?;
     ok(UserView::from(row))
 }
 
-pub async fn delete(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
-    users::delete(&state.store, &id, state.clock.now()).await?;
+pub async fn delete(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Reply {
+    users::delete(&state.store, &id, state.clock.now(), &caller.actor()).await?;
     no_content()
 }

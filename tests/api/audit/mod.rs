@@ -1,6 +1,7 @@
 //! The audit log (issue 17, point 3): what each event source writes, the listing's filters
 //! and cursor, retention, the CLI, and the fold-in of the old exchange audit.
 
+mod admin_changes;
 mod listing;
 mod migration;
 mod signin;

@@ -312,6 +312,7 @@ impl TestApp {
                 ..Default::default()
             },
             warden::clock::Clock::now(&*self.clock),
+            &warden::domain::Actor::cli(),
         )
         .await
         .unwrap();

@@ -319,7 +319,14 @@ async fn the_jwks_publishes_only_public_signing_keys_with_unique_ids() {
             keys::generate(app.state.settings.signing_alg, &app.state.master_key).unwrap();
         app.state
             .store
-            .insert_rotated_signing_key(&rotated.row(now, now + 600))
+            .insert_rotated_signing_key(
+                &rotated.row(now, now + 600),
+                &warden::domain::AuditEvent::new(
+                    warden::domain::AuditKind::KeyRotated,
+                    warden::domain::Actor::cli(),
+                    now,
+                ),
+            )
             .await
             .unwrap();
         warden::startup::reload_keys(&app.state).await.unwrap();
