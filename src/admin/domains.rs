@@ -2,7 +2,10 @@
 //! drops the consent screen's warning, `blocked` refuses the domain's clients (and its
 //! subdomains'); `*.example.com` names the subdomains of example.com.
 
+use serde_json::json;
+
 use crate::admin::AdminError;
+use crate::domain::{Actor, AuditEvent, AuditKind};
 use crate::oauth::domain_policy::normalise_entry;
 use crate::store::Store;
 use crate::store::registration::DomainPolicy;
@@ -30,9 +33,22 @@ pub async fn set(
     domain: &str,
     policy: &str,
     now: i64,
+    actor: &Actor,
 ) -> Result<DomainPolicy, AdminError> {
     let domain = check(domain, Some(policy))?;
-    store.set_metadata_domain(&domain, policy, now).await?;
+    let before = store
+        .metadata_domains()
+        .await?
+        .into_iter()
+        .find(|d| d.domain == domain)
+        .map(|d| d.policy);
+    let event = AuditEvent::new(AuditKind::MetadataDomainSet, actor.clone(), now).details(json!({
+        "domain": domain,
+        "policy": { "before": before, "after": policy },
+    }));
+    store
+        .set_metadata_domain(&domain, policy, now, &event)
+        .await?;
     Ok(DomainPolicy {
         domain,
         policy: policy.to_owned(),
@@ -40,9 +56,16 @@ pub async fn set(
     })
 }
 
-pub async fn forget(store: &Store, domain: &str) -> Result<(), AdminError> {
+pub async fn forget(
+    store: &Store,
+    domain: &str,
+    now: i64,
+    actor: &Actor,
+) -> Result<(), AdminError> {
     let domain = check(domain, None)?;
-    if !store.delete_metadata_domain(&domain).await? {
+    let event = AuditEvent::new(AuditKind::MetadataDomainForgotten, actor.clone(), now)
+        .details(json!({ "domain": domain }));
+    if !store.delete_metadata_domain(&domain, &event).await? {
         return Err(AdminError::NotFound(format!("no policy for {domain}")));
     }
     Ok(())

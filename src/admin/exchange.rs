@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
-use crate::admin::{AdminError, Page, conflict_on_duplicate};
-use crate::domain::{AuditEvent, AuditKind, Outcome, SubjectMode};
+use crate::admin::{AdminError, Page, change_event, conflict_on_duplicate};
+use crate::domain::{Actor, AuditEvent, AuditKind, Outcome, SubjectMode};
 use crate::oauth::external_token::ALLOWED_ALGS;
 use crate::oauth::policy::uri_list;
 use crate::oauth::resource::canonicalize;
@@ -42,8 +43,15 @@ pub async fn set_downstreams(
     id: &str,
     links: Vec<Downstream>,
     now: i64,
+    actor: &Actor,
 ) -> Result<Vec<Downstream>, AdminError> {
     let source = crate::admin::resources::get(store, id).await?;
+    let before: Vec<Downstream> = store
+        .downstreams_of(&source.uri)
+        .await?
+        .into_iter()
+        .map(Downstream::from)
+        .collect();
     let source_scopes = source.scopes.clone();
     let mut rows: Vec<DownstreamRow> = Vec::new();
     for link in links {
@@ -97,8 +105,14 @@ pub async fn set_downstreams(
             created_at: now,
         });
     }
-    store.replace_downstreams(&source.uri, &rows).await?;
-    Ok(rows.into_iter().map(Downstream::from).collect())
+    let after: Vec<Downstream> = rows.iter().cloned().map(Downstream::from).collect();
+    let event = AuditEvent::new(AuditKind::DownstreamsReplaced, actor.clone(), now)
+        .resource(&source.uri)
+        .details(json!({ "downstreams": { "before": before, "after": after } }));
+    store
+        .replace_downstreams(&source.uri, &rows, &event)
+        .await?;
+    Ok(after)
 }
 
 pub async fn downstreams(store: &Store, id: &str) -> Result<Vec<Downstream>, AdminError> {
@@ -156,6 +170,7 @@ pub async fn add_issuer(
     store: &Store,
     input: NewIssuer,
     now: i64,
+    actor: &Actor,
 ) -> Result<IssuerView, AdminError> {
     let url = |field: &'static str, value: &str| -> Result<(), AdminError> {
         let parsed = url::Url::parse(value)
@@ -195,9 +210,19 @@ pub async fn add_issuer(
         subject_mode: subject,
         created_at: now,
     };
-    store.insert_trusted_issuer(&row).await.map_err(|e| {
-        conflict_on_duplicate(e, format!("issuer {} is already trusted", row.issuer))
-    })?;
+    let event = change_event(
+        AuditKind::TrustedIssuerCreated,
+        actor,
+        now,
+        Value::Null,
+        IssuerView::from(row.clone()),
+    );
+    store
+        .insert_trusted_issuer(&row, &event)
+        .await
+        .map_err(|e| {
+            conflict_on_duplicate(e, format!("issuer {} is already trusted", row.issuer))
+        })?;
     Ok(IssuerView::from(row))
 }
 
@@ -210,8 +235,26 @@ pub async fn issuers(store: &Store) -> Result<Vec<IssuerView>, AdminError> {
         .collect())
 }
 
-pub async fn remove_issuer(store: &Store, id: &str) -> Result<(), AdminError> {
-    if !store.delete_trusted_issuer(id).await? {
+pub async fn remove_issuer(
+    store: &Store,
+    id: &str,
+    now: i64,
+    actor: &Actor,
+) -> Result<(), AdminError> {
+    let before = store
+        .trusted_issuers()
+        .await?
+        .into_iter()
+        .find(|t| t.id == id);
+    let event = change_event(
+        AuditKind::TrustedIssuerDeleted,
+        actor,
+        now,
+        before.map(IssuerView::from),
+        Value::Null,
+    )
+    .detail("id", id);
+    if !store.delete_trusted_issuer(id, &event).await? {
         return Err(AdminError::NotFound(format!("no trusted issuer {id}")));
     }
     Ok(())

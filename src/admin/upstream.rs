@@ -4,8 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use serde_json::{Value, json};
+
 use crate::admin::AdminError;
+use crate::admin::change_event;
 use crate::crypto::master_key::MasterKey;
+use crate::domain::{Actor, AuditEvent, AuditKind};
 use crate::domain::{AuthMethod, OnFirstLogin, Provider, ProviderKind};
 use crate::store::Store;
 use crate::store::upstream::IdentityRow;
@@ -325,14 +329,64 @@ fn to_row(
     })
 }
 
+/// What the audit log shows of a provider: its settings, never its sealed secret.
+fn audited(p: &Provider) -> Value {
+    json!({
+        "kind": p.kind,
+        "display_name": p.display_name,
+        "issuer": p.issuer,
+        "authorization_endpoint": p.authorization_endpoint,
+        "token_endpoint": p.token_endpoint,
+        "userinfo_endpoint": p.userinfo_endpoint,
+        "client_id": p.client_id,
+        "token_auth_method": p.token_auth_method,
+        "scopes": p.scopes,
+        "subject_claim": p.subject_claim,
+        "email_claim": p.email_claim,
+        "name_claim": p.name_claim,
+        "trust_email": p.trust_email,
+        "allowed_domains": p.allowed_domains,
+        "on_first_login": p.on_first_login,
+        "enabled": p.enabled,
+    })
+}
+
+fn provider_event(
+    kind: AuditKind,
+    actor: &Actor,
+    now: i64,
+    before: Option<&Provider>,
+    after: Option<&Provider>,
+    id: &str,
+) -> AuditEvent {
+    let mut event = change_event(kind, actor, now, before.map(audited), after.map(audited))
+        .detail("provider", id);
+    // A new secret is a change the event names, without the secret.
+    if let (Some(b), Some(a)) = (before, after)
+        && b.client_secret_sealed != a.client_secret_sealed
+    {
+        event = event.detail("client_secret", "changed");
+    }
+    event
+}
+
 pub async fn create(
     store: &Store,
     keys: &MasterKey,
     input: ProviderInput,
     now: i64,
+    actor: &Actor,
 ) -> Result<Provider, AdminError> {
     let row = to_row(input, keys, None, now)?;
-    if !store.save_upstream_provider(&row, false).await? {
+    let event = provider_event(
+        AuditKind::ProviderCreated,
+        actor,
+        now,
+        None,
+        Some(&row),
+        &row.id,
+    );
+    if !store.save_upstream_provider(&row, false, &event).await? {
         return Err(AdminError::Conflict(format!(
             "provider {} already exists",
             row.id
@@ -348,6 +402,7 @@ pub async fn replace(
     id: &str,
     mut input: ProviderInput,
     now: i64,
+    actor: &Actor,
 ) -> Result<Provider, AdminError> {
     let existing = get(store, id).await?;
     input.id = existing.id.clone();
@@ -359,7 +414,15 @@ pub async fn replace(
             "provider {id}'s issuer cannot change; add a new provider for the new issuer"
         )));
     }
-    store.save_upstream_provider(&row, true).await?;
+    let event = provider_event(
+        AuditKind::ProviderUpdated,
+        actor,
+        now,
+        Some(&existing),
+        Some(&row),
+        id,
+    );
+    store.save_upstream_provider(&row, true, &event).await?;
     Ok(row)
 }
 
@@ -368,11 +431,15 @@ pub async fn set_enabled(
     id: &str,
     enabled: bool,
     now: i64,
+    actor: &Actor,
 ) -> Result<Provider, AdminError> {
     let mut row = get(store, id).await?;
+    let before = row.clone();
     row.enabled = enabled;
     row.updated_at = now;
-    store.save_upstream_provider(&row, true).await?;
+    let kind = AuditKind::ProviderUpdated;
+    let event = provider_event(kind, actor, now, Some(&before), Some(&row), id);
+    store.save_upstream_provider(&row, true, &event).await?;
     Ok(row)
 }
 
@@ -388,8 +455,12 @@ pub async fn list(store: &Store) -> Result<Vec<Provider>, AdminError> {
 }
 
 /// Deletes a provider and every identity linked through it (the users stay).
-pub async fn delete(store: &Store, id: &str) -> Result<(), AdminError> {
-    if store.delete_upstream_provider(id).await? {
+pub async fn delete(store: &Store, id: &str, now: i64, actor: &Actor) -> Result<(), AdminError> {
+    let before = get(store, id).await?;
+    let kind = AuditKind::ProviderDeleted;
+    let event =
+        provider_event(kind, actor, now, Some(&before), None, id).detail("identities", "unlinked");
+    if store.delete_upstream_provider(id, &event).await? {
         Ok(())
     } else {
         Err(AdminError::NotFound(format!("no provider {id}")))
@@ -406,10 +477,15 @@ pub async fn unlink(
     user: &str,
     provider_id: &str,
     subject: &str,
+    now: i64,
+    actor: &Actor,
 ) -> Result<(), AdminError> {
     let user = crate::admin::users::get(store, user).await?;
+    let event = AuditEvent::new(AuditKind::IdentityUnlinked, actor.clone(), now)
+        .subject(&user.id)
+        .details(json!({ "provider": provider_id, "identity": subject }));
     if store
-        .unlink_identity(&user.id, provider_id, subject)
+        .unlink_identity(&user.id, provider_id, subject, &event)
         .await?
     {
         Ok(())

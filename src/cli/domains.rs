@@ -4,6 +4,7 @@ use clap::Subcommand;
 
 use crate::admin::domains;
 use crate::clock::{Clock, SystemClock};
+use crate::domain::Actor;
 use crate::settings::Settings;
 use crate::startup::open_database;
 
@@ -31,13 +32,13 @@ pub async fn domain(settings: &Settings, command: DomainCommand) -> anyhow::Resu
     let now = SystemClock.now();
     match command {
         DomainCommand::Trust { domain } => {
-            print_json(&domains::set(&store, &domain, "trusted", now).await?)
+            print_json(&domains::set(&store, &domain, "trusted", now, &Actor::cli()).await?)
         }
         DomainCommand::Block { domain } => {
-            print_json(&domains::set(&store, &domain, "blocked", now).await?)
+            print_json(&domains::set(&store, &domain, "blocked", now, &Actor::cli()).await?)
         }
         DomainCommand::Forget { domain } => {
-            domains::forget(&store, &domain).await?;
+            domains::forget(&store, &domain, now, &Actor::cli()).await?;
             print_json(&serde_json::json!({ "forgotten": domain }))
         }
         DomainCommand::List => print_json(&domains::list(&store).await?),

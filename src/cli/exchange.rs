@@ -6,6 +6,7 @@ use clap::Subcommand;
 
 use crate::admin::exchange::{self, Downstream, NewIssuer};
 use crate::clock::{Clock, SystemClock};
+use crate::domain::Actor;
 use crate::settings::Settings;
 use crate::startup::open_database;
 
@@ -82,11 +83,13 @@ pub async fn issuer(settings: &Settings, command: IssuerCommand) -> anyhow::Resu
                 algorithms,
                 subject: Some(subject),
             };
-            print_json(&exchange::add_issuer(&store, input, SystemClock.now()).await?)
+            print_json(
+                &exchange::add_issuer(&store, input, SystemClock.now(), &Actor::cli()).await?,
+            )
         }
         IssuerCommand::List => print_json(&exchange::issuers(&store).await?),
         IssuerCommand::Delete { id } => {
-            exchange::remove_issuer(&store, &id).await?;
+            exchange::remove_issuer(&store, &id, SystemClock.now(), &Actor::cli()).await?;
             print_json(&serde_json::json!({ "deleted": id }))
         }
     }
@@ -121,14 +124,14 @@ pub async fn downstream(settings: &Settings, command: DownstreamCommand) -> anyh
                 scope_map,
                 impersonation_clients: impersonators,
             });
-            print_json(&exchange::set_downstreams(&store, &id, links, now).await?)
+            print_json(&exchange::set_downstreams(&store, &id, links, now, &Actor::cli()).await?)
         }
         DownstreamCommand::Remove { id, target } => {
             let canonical =
                 crate::oauth::resource::canonicalize(&target).map_err(anyhow::Error::msg)?;
             let mut links = exchange::downstreams(&store, &id).await?;
             links.retain(|l| l.target != canonical);
-            print_json(&exchange::set_downstreams(&store, &id, links, now).await?)
+            print_json(&exchange::set_downstreams(&store, &id, links, now, &Actor::cli()).await?)
         }
         DownstreamCommand::List { id } => print_json(&exchange::downstreams(&store, &id).await?),
     }

@@ -7,6 +7,7 @@ use clap::Subcommand;
 
 use crate::admin::upstream::{self, ProviderInput, ProviderView};
 use crate::clock::{Clock, SystemClock};
+use crate::domain::Actor;
 use crate::settings::Settings;
 use crate::startup::{load_master_key, open_database};
 
@@ -132,7 +133,9 @@ pub async fn upstream(settings: &Settings, command: UpstreamCommand) -> anyhow::
                 on_first_login,
                 enabled: !disabled,
             };
-            print_json(&view(upstream::create(&store, &master, input, now).await?))
+            print_json(&view(
+                upstream::create(&store, &master, input, now, &Actor::cli()).await?,
+            ))
         }
         UpstreamCommand::List => {
             let all: Vec<ProviderView> = upstream::list(&store)
@@ -143,14 +146,14 @@ pub async fn upstream(settings: &Settings, command: UpstreamCommand) -> anyhow::
             print_json(&all)
         }
         UpstreamCommand::Show { id } => print_json(&view(upstream::get(&store, &id).await?)),
-        UpstreamCommand::Enable { id } => {
-            print_json(&view(upstream::set_enabled(&store, &id, true, now).await?))
-        }
-        UpstreamCommand::Disable { id } => {
-            print_json(&view(upstream::set_enabled(&store, &id, false, now).await?))
-        }
+        UpstreamCommand::Enable { id } => print_json(&view(
+            upstream::set_enabled(&store, &id, true, now, &Actor::cli()).await?,
+        )),
+        UpstreamCommand::Disable { id } => print_json(&view(
+            upstream::set_enabled(&store, &id, false, now, &Actor::cli()).await?,
+        )),
         UpstreamCommand::Delete { id } => {
-            upstream::delete(&store, &id).await?;
+            upstream::delete(&store, &id, now, &Actor::cli()).await?;
             print_json(&serde_json::json!({ "deleted": id }))
         }
     }

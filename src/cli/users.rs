@@ -125,7 +125,15 @@ pub async fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<(
             provider,
             subject,
         } => {
-            crate::admin::upstream::unlink(&store, &username, &provider, &subject).await?;
+            crate::admin::upstream::unlink(
+                &store,
+                &username,
+                &provider,
+                &subject,
+                now,
+                &Actor::cli(),
+            )
+            .await?;
             print_json(
                 &serde_json::json!({ "unlinked": { "provider": provider, "subject": subject } }),
             )

@@ -2,7 +2,8 @@
 //! and the grants of exchanged tokens (their audit is `store::audit`).
 
 use crate::clock::UnixTime;
-use crate::domain::SubjectMode;
+use crate::domain::{AuditEvent, SubjectMode};
+use crate::store::audit;
 use crate::store::tx::{Conn, on_conn};
 use crate::store::{Store, on_pool};
 
@@ -58,11 +59,12 @@ impl Store {
         .await)
     }
 
-    /// Replaces every downstream link of `source` in one transaction.
+    /// Replaces every downstream link of `source` in one transaction, with `event`.
     pub async fn replace_downstreams(
         &self,
         source: &str,
         links: &[DownstreamRow],
+        event: &AuditEvent,
     ) -> Result<(), sqlx::Error> {
         const DELETE_DOWNSTREAMS: &str = "DELETE FROM resource_downstreams WHERE source = $1";
         const INSERT_DOWNSTREAM: &str = "INSERT INTO resource_downstreams (source, target, \
@@ -83,8 +85,11 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
+            audit::insert(Conn::from(&mut *tx), event).await?;
             tx.commit().await
-        })
+        })?;
+        self.audited(event);
+        Ok(())
     }
 
     pub async fn trusted_issuer(
@@ -111,10 +116,16 @@ impl Store {
         .await)
     }
 
-    pub async fn insert_trusted_issuer(&self, t: &TrustedIssuerRow) -> Result<(), sqlx::Error> {
+    /// `event` is written in the same transaction (so are the deletion's below).
+    pub async fn insert_trusted_issuer(
+        &self,
+        t: &TrustedIssuerRow,
+        event: &AuditEvent,
+    ) -> Result<(), sqlx::Error> {
         const INSERT_TRUSTED_ISSUER: &str = "INSERT INTO trusted_issuers (id, issuer, jwks_uri, \
             algorithms, audience, subject_mode, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
-        on_pool!(self, |pool| sqlx::query(INSERT_TRUSTED_ISSUER)
+        let mut tx = self.begin().await?;
+        on_conn!(tx.conn(), |c| sqlx::query(INSERT_TRUSTED_ISSUER)
             .bind(&t.id)
             .bind(&t.issuer)
             .bind(&t.jwks_uri)
@@ -122,18 +133,30 @@ impl Store {
             .bind(&t.audience)
             .bind(t.subject_mode.as_str())
             .bind(t.created_at)
-            .execute(&mut *pool)
+            .execute(c)
             .await
-            .map(|_| ()))
+            .map(|_| ()))?;
+        tx.audit(event.clone()).await?;
+        tx.commit().await
     }
 
-    pub async fn delete_trusted_issuer(&self, id: &str) -> Result<bool, sqlx::Error> {
+    pub async fn delete_trusted_issuer(
+        &self,
+        id: &str,
+        event: &AuditEvent,
+    ) -> Result<bool, sqlx::Error> {
         const DELETE_TRUSTED_ISSUER: &str = "DELETE FROM trusted_issuers WHERE id = $1";
-        on_pool!(self, |pool| sqlx::query(DELETE_TRUSTED_ISSUER)
+        let mut tx = self.begin().await?;
+        let deleted = on_conn!(tx.conn(), |c| sqlx::query(DELETE_TRUSTED_ISSUER)
             .bind(id)
-            .execute(&mut *pool)
+            .execute(c)
             .await
-            .map(|r| r.rows_affected() == 1))
+            .map(|r| r.rows_affected() == 1))?;
+        if deleted {
+            tx.audit(event.clone()).await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
     }
 }
 

@@ -6,7 +6,7 @@ use crate::domain::{Actor, AuditEvent, AuditKind, Client};
 use crate::store::audit;
 use crate::store::changes::Change;
 use crate::store::clients::ClientRow;
-use crate::store::tx::Conn;
+use crate::store::tx::{Conn, on_conn};
 use crate::store::{Store, is_unique_violation, on_pool};
 
 #[derive(Clone, Debug, serde::Serialize, sqlx::FromRow)]
@@ -105,25 +105,40 @@ impl Store {
         domain: &str,
         policy: &str,
         now: UnixTime,
+        event: &AuditEvent,
     ) -> Result<(), sqlx::Error> {
         const SET_METADATA_DOMAIN: &str = "INSERT INTO metadata_domains (domain, policy, \
             created_at) VALUES ($1, $2, $3) ON CONFLICT (domain) DO UPDATE SET policy = $2";
-        on_pool!(self, |pool| sqlx::query(SET_METADATA_DOMAIN)
+        let mut tx = self.begin().await?;
+        on_conn!(tx.conn(), |c| sqlx::query(SET_METADATA_DOMAIN)
             .bind(domain)
             .bind(policy)
             .bind(now)
-            .execute(&mut *pool)
+            .execute(c)
             .await
-            .map(|_| ()))
+            .map(|_| ()))?;
+        tx.audit(event.clone()).await?;
+        tx.commit().await
     }
 
-    pub async fn delete_metadata_domain(&self, domain: &str) -> Result<bool, sqlx::Error> {
+    /// `event` is written in the transaction.
+    pub async fn delete_metadata_domain(
+        &self,
+        domain: &str,
+        event: &AuditEvent,
+    ) -> Result<bool, sqlx::Error> {
         const DELETE_METADATA_DOMAIN: &str = "DELETE FROM metadata_domains WHERE domain = $1";
-        on_pool!(self, |pool| sqlx::query(DELETE_METADATA_DOMAIN)
+        let mut tx = self.begin().await?;
+        let deleted = on_conn!(tx.conn(), |c| sqlx::query(DELETE_METADATA_DOMAIN)
             .bind(domain)
-            .execute(&mut *pool)
+            .execute(c)
             .await
-            .map(|r| r.rows_affected() == 1))
+            .map(|r| r.rows_affected() == 1))?;
+        if deleted {
+            tx.audit(event.clone()).await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
     }
 
     /// Remembers an assertion id until `expires_at`; false when it was seen already.

@@ -1,7 +1,8 @@
 //! Upstream identity providers, the identities they vouch for, and pending round trips.
 
 use crate::clock::UnixTime;
-use crate::domain::Provider;
+use crate::domain::{AuditEvent, Provider};
+use crate::store::tx::on_conn;
 use crate::store::{Store, on_pool};
 
 #[derive(Clone, Debug, sqlx::FromRow, serde::Serialize)]
@@ -71,10 +72,13 @@ impl Store {
     }
 
     /// Inserts or replaces a provider; `false` from an insert when the id is taken.
+    /// Saves a provider (a new one only unless `replace`), with `event` in the same
+    /// transaction when a row was written.
     pub async fn save_upstream_provider(
         &self,
         p: &Provider,
         replace: bool,
+        event: &AuditEvent,
     ) -> Result<bool, sqlx::Error> {
         const INSERT_PROVIDER: &str = provider_sql!(
             "INSERT INTO upstream_providers (",
@@ -101,7 +105,8 @@ impl Store {
         } else {
             INSERT_PROVIDER
         };
-        on_pool!(self, |pool| sqlx::query(sql)
+        let mut tx = self.begin().await?;
+        let saved = on_conn!(tx.conn(), |c| sqlx::query(sql)
             .bind(&p.id)
             .bind(p.kind.as_str())
             .bind(&p.display_name)
@@ -122,19 +127,35 @@ impl Store {
             .bind(p.enabled)
             .bind(p.created_at)
             .bind(p.updated_at)
-            .execute(&mut *pool)
+            .execute(c)
             .await
-            .map(|r| r.rows_affected() == 1))
+            .map(|r| r.rows_affected() == 1))?;
+        if saved {
+            tx.audit(event.clone()).await?;
+        }
+        tx.commit().await?;
+        Ok(saved)
     }
 
     /// Deletes a provider with its identities and pending logins.
-    pub async fn delete_upstream_provider(&self, id: &str) -> Result<bool, sqlx::Error> {
+    /// `event` is written in the transaction.
+    pub async fn delete_upstream_provider(
+        &self,
+        id: &str,
+        event: &AuditEvent,
+    ) -> Result<bool, sqlx::Error> {
         const DELETE_UPSTREAM_PROVIDER: &str = "DELETE FROM upstream_providers WHERE id = $1";
-        on_pool!(self, |pool| sqlx::query(DELETE_UPSTREAM_PROVIDER)
+        let mut tx = self.begin().await?;
+        let deleted = on_conn!(tx.conn(), |c| sqlx::query(DELETE_UPSTREAM_PROVIDER)
             .bind(id)
-            .execute(&mut *pool)
+            .execute(c)
             .await
-            .map(|r| r.rows_affected() == 1))
+            .map(|r| r.rows_affected() == 1))?;
+        if deleted {
+            tx.audit(event.clone()).await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
     }
 
     pub async fn insert_upstream_login(&self, l: &UpstreamLoginRow) -> Result<(), sqlx::Error> {
@@ -305,15 +326,22 @@ impl Store {
         user_id: &str,
         provider_id: &str,
         subject: &str,
+        event: &AuditEvent,
     ) -> Result<bool, sqlx::Error> {
         const UNLINK_IDENTITY: &str =
             "DELETE FROM user_identities WHERE user_id = $1 AND provider_id = $2 AND subject = $3";
-        on_pool!(self, |pool| sqlx::query(UNLINK_IDENTITY)
+        let mut tx = self.begin().await?;
+        let unlinked = on_conn!(tx.conn(), |c| sqlx::query(UNLINK_IDENTITY)
             .bind(user_id)
             .bind(provider_id)
             .bind(subject)
-            .execute(&mut *pool)
+            .execute(c)
             .await
-            .map(|r| r.rows_affected() == 1))
+            .map(|r| r.rows_affected() == 1))?;
+        if unlinked {
+            tx.audit(event.clone()).await?;
+        }
+        tx.commit().await?;
+        Ok(unlinked)
     }
 }

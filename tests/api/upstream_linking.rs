@@ -126,7 +126,15 @@ async fn an_email_claim_that_is_not_an_address_never_signs_in_as_that_local_user
     row.allowed_domains = String::new();
     app.state
         .store
-        .save_upstream_provider(&row, true)
+        .save_upstream_provider(
+            &row,
+            true,
+            &warden::domain::AuditEvent::new(
+                warden::domain::AuditKind::ProviderUpdated,
+                warden::domain::Actor::cli(),
+                0,
+            ),
+        )
         .await
         .unwrap();
     let (landed, browser) = attempt(&app, "legacy").await;

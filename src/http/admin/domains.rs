@@ -19,19 +19,20 @@ pub async fn list(_: AdminCaller, state: web::Data<AppState>) -> Reply {
 }
 
 pub async fn put(
-    _: AdminCaller,
+    caller: AdminCaller,
     state: web::Data<AppState>,
     domain: web::Path<String>,
     body: web::Json<PolicyBody>,
 ) -> Reply {
-    ok(domains::set(&state.store, &domain, &body.policy, state.clock.now()).await?)
+    let (now, actor) = (state.clock.now(), caller.actor());
+    ok(domains::set(&state.store, &domain, &body.policy, now, &actor).await?)
 }
 
 pub async fn delete(
-    _: AdminCaller,
+    caller: AdminCaller,
     state: web::Data<AppState>,
     domain: web::Path<String>,
 ) -> Reply {
-    domains::forget(&state.store, &domain).await?;
+    domains::forget(&state.store, &domain, state.clock.now(), &caller.actor()).await?;
     no_content()
 }

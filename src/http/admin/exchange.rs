@@ -18,13 +18,14 @@ pub async fn get_downstreams(
 }
 
 pub async fn put_downstreams(
-    _: AdminCaller,
+    caller: AdminCaller,
     state: web::Data<AppState>,
     id: web::Path<String>,
     body: web::Json<Vec<Downstream>>,
 ) -> Reply {
     let now = state.clock.now();
-    items(exchange::set_downstreams(&state.store, &id, body.into_inner(), now).await?)
+    let actor = caller.actor();
+    items(exchange::set_downstreams(&state.store, &id, body.into_inner(), now, &actor).await?)
 }
 
 pub async fn list_issuers(_: AdminCaller, state: web::Data<AppState>) -> Reply {
@@ -32,19 +33,20 @@ pub async fn list_issuers(_: AdminCaller, state: web::Data<AppState>) -> Reply {
 }
 
 pub async fn add_issuer(
-    _: AdminCaller,
+    caller: AdminCaller,
     state: web::Data<AppState>,
     body: web::Json<NewIssuer>,
 ) -> Reply {
-    created(exchange::add_issuer(&state.store, body.into_inner(), state.clock.now()).await?)
+    let (now, actor) = (state.clock.now(), caller.actor());
+    created(exchange::add_issuer(&state.store, body.into_inner(), now, &actor).await?)
 }
 
 pub async fn remove_issuer(
-    _: AdminCaller,
+    caller: AdminCaller,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Reply {
-    exchange::remove_issuer(&state.store, &id).await?;
+    exchange::remove_issuer(&state.store, &id, state.clock.now(), &caller.actor()).await?;
     no_content()
 }
 

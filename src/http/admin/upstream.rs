@@ -17,7 +17,7 @@ pub async fn list(_: AdminCaller, state: web::Data<AppState>) -> Reply {
 }
 
 pub async fn create(
-    _: AdminCaller,
+    caller: AdminCaller,
     state: web::Data<AppState>,
     body: web::Json<ProviderInput>,
 ) -> Reply {
@@ -26,6 +26,7 @@ pub async fn create(
         &state.master_key,
         body.into_inner(),
         state.clock.now(),
+        &caller.actor(),
     )
     .await?;
     created(view(&state, row))
@@ -37,7 +38,7 @@ pub async fn get(_: AdminCaller, state: web::Data<AppState>, id: web::Path<Strin
 }
 
 pub async fn replace(
-    _: AdminCaller,
+    caller: AdminCaller,
     state: web::Data<AppState>,
     id: web::Path<String>,
     body: web::Json<ProviderInput>,
@@ -48,26 +49,40 @@ pub async fn replace(
         &id,
         body.into_inner(),
         state.clock.now(),
+        &caller.actor(),
     )
     .await?;
     ok(view(&state, row))
 }
 
-pub async fn delete(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
-    upstream::delete(&state.store, &id).await?;
+pub async fn delete(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Reply {
+    upstream::delete(&state.store, &id, state.clock.now(), &caller.actor()).await?;
     no_content()
 }
 
-pub async fn enable(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
-    set_enabled(&state, &id, true).await
+pub async fn enable(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Reply {
+    set_enabled(&caller, &state, &id, true).await
 }
 
-pub async fn disable(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
-    set_enabled(&state, &id, false).await
+pub async fn disable(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Reply {
+    set_enabled(&caller, &state, &id, false).await
 }
 
-async fn set_enabled(state: &AppState, id: &str, enabled: bool) -> Reply {
-    let row = upstream::set_enabled(&state.store, id, enabled, state.clock.now()).await?;
+async fn set_enabled(caller: &AdminCaller, state: &AppState, id: &str, enabled: bool) -> Reply {
+    let now = state.clock.now();
+    let row = upstream::set_enabled(&state.store, id, enabled, now, &caller.actor()).await?;
     ok(view(state, row))
 }
 
@@ -80,11 +95,12 @@ pub async fn identities(
 }
 
 pub async fn unlink(
-    _: AdminCaller,
+    caller: AdminCaller,
     state: web::Data<AppState>,
     path: web::Path<(String, String, String)>,
 ) -> Reply {
     let (user, provider, subject) = path.into_inner();
-    upstream::unlink(&state.store, &user, &provider, &subject).await?;
+    let (now, actor) = (state.clock.now(), caller.actor());
+    upstream::unlink(&state.store, &user, &provider, &subject, now, &actor).await?;
     no_content()
 }

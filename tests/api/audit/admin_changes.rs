@@ -381,3 +381,179 @@ async fn registrations_and_their_deletions_are_audited_without_credentials() {
     assert!(secrets.len() >= 3, "{secrets:?}");
     assert_no_secret(&app, &token, &secrets).await;
 }
+
+#[tokio::test]
+async fn provider_exchange_and_domain_policy_changes_are_audited_without_the_provider_secret() {
+    let app = spawn_app().await;
+    let token = app.admin_token().await;
+    let actor = admin_actor(&token);
+    let secret = "provider-secret-Zq81mW";
+    call(
+        &app,
+        &token,
+        Method::POST,
+        "/upstream-providers",
+        json!({"id": "corp", "kind": "oidc",
+        "display_name": "Corp", "issuer": "https://idp.example", "client_id": "c",
+        "client_secret": secret}),
+    )
+    .await;
+    call(
+        &app,
+        &token,
+        Method::POST,
+        "/upstream-providers/corp/disable",
+        Value::Null,
+    )
+    .await;
+    call(
+        &app,
+        &token,
+        Method::DELETE,
+        "/upstream-providers/corp",
+        Value::Null,
+    )
+    .await;
+    let created = only(&app, &token, "provider.created").await;
+    assert_eq!(
+        (&created["actor"], &created["details"]["provider"]),
+        (&actor, &json!("corp"))
+    );
+    assert_eq!(
+        created["details"]["client_id"],
+        json!({"before": null, "after": "c"})
+    );
+    let updated = only(&app, &token, "provider.updated").await;
+    assert_eq!(
+        updated["details"],
+        json!({"provider": "corp", "enabled": {"before": true, "after": false}})
+    );
+    assert_eq!(only(&app, &token, "provider.deleted").await["actor"], actor);
+
+    call(
+        &app,
+        &token,
+        Method::PUT,
+        "/metadata-domains/apps.example.com",
+        json!({"policy": "trusted"}),
+    )
+    .await;
+    call(
+        &app,
+        &token,
+        Method::PUT,
+        "/metadata-domains/apps.example.com",
+        json!({"policy": "blocked"}),
+    )
+    .await;
+    call(
+        &app,
+        &token,
+        Method::DELETE,
+        "/metadata-domains/apps.example.com",
+        Value::Null,
+    )
+    .await;
+    let set = events(&app, &token, "?kind=metadata_domain.set").await;
+    assert_eq!(
+        set[0]["details"],
+        json!({"domain": "apps.example.com",
+        "policy": {"before": "trusted", "after": "blocked"}})
+    );
+    assert_eq!(
+        only(&app, &token, "metadata_domain.forgotten").await["actor"],
+        actor
+    );
+
+    let a = call(
+        &app,
+        &token,
+        Method::POST,
+        "/resources",
+        json!({"uri": URI, "name": "A", "scopes": ["mcp:read"]}),
+    )
+    .await;
+    call(
+        &app,
+        &token,
+        Method::POST,
+        "/resources",
+        json!({"uri": "https://api.example.com/v1", "name": "B", "scopes": ["mcp:read"]}),
+    )
+    .await;
+    let path = format!("/resources/{}/downstreams", a["id"].as_str().unwrap());
+    call(
+        &app,
+        &token,
+        Method::PUT,
+        &path,
+        json!([{"target": "https://api.example.com/v1"}]),
+    )
+    .await;
+    let linked = only(&app, &token, "downstreams.replaced").await;
+    assert_eq!(linked["resource"], URI);
+    assert_eq!(linked["details"]["downstreams"]["before"], json!([]));
+    assert_eq!(
+        linked["details"]["downstreams"]["after"][0]["target"],
+        "https://api.example.com/v1"
+    );
+
+    let issuer = call(
+        &app,
+        &token,
+        Method::POST,
+        "/trusted-issuers",
+        json!({
+        "issuer": "https://idp.example", "jwks_uri": "https://idp.example/jwks.json",
+        "audience": URI}),
+    )
+    .await;
+    let id = issuer["id"].as_str().unwrap();
+    call(
+        &app,
+        &token,
+        Method::DELETE,
+        &format!("/trusted-issuers/{id}"),
+        Value::Null,
+    )
+    .await;
+    let created = only(&app, &token, "trusted_issuer.created").await;
+    assert_eq!(created["details"]["issuer"]["after"], "https://idp.example");
+    let deleted = only(&app, &token, "trusted_issuer.deleted").await;
+    assert_eq!(
+        deleted["details"]["issuer"]["before"],
+        "https://idp.example"
+    );
+
+    assert_no_secret(&app, &token, &[secret]).await;
+}
+
+#[tokio::test]
+async fn the_first_use_of_a_metadata_document_is_its_registration_and_is_audited_once() {
+    use crate::helpers::browser::{Browser, authorize_url, interactive, pkce};
+    use crate::helpers::clients::{document, public};
+    use crate::helpers::doc_server::{Doc, DocServer};
+    let docs = DocServer::start().await;
+    let app = crate::helpers::spawn_app_with(crate::helpers::upstream::LOOPBACK).await;
+    let setup = interactive(&app, true).await;
+    let client_id = docs.url("/client.json");
+    docs.serve("/client.json", Doc::json(&document(&client_id)));
+    for _ in 0..2 {
+        let url = authorize_url(&app, &public(&client_id), &pkce().challenge, &[]);
+        let page = Browser::new().get(&url).await;
+        assert_eq!(page.status(), 303, "sent to sign in");
+    }
+    let query = format!("?kind=client.registered&client={}", urlencode(&client_id));
+    let registered = events(&app, &setup.admin_token, &query).await;
+    assert_eq!(registered.len(), 1, "{registered:?}");
+    assert_eq!(registered[0]["actor"], json!({"kind": "anonymous"}));
+    assert_eq!(
+        registered[0]["details"]["registration"],
+        "metadata_document"
+    );
+    assert_eq!(registered[0]["details"]["name"], "Doc Client");
+}
+
+fn urlencode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}

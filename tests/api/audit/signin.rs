@@ -103,3 +103,49 @@ async fn a_flood_of_failed_sign_ins_writes_a_bounded_number_of_events() {
         written + 6
     );
 }
+
+#[tokio::test]
+async fn upstream_sign_ins_and_their_refusals_are_audited_with_the_provider() {
+    use crate::helpers::upstream::{LOOPBACK, add_provider, corp_user, via_provider};
+    use crate::helpers::upstream_idp::{Fault, Idp, Kind};
+    let app = crate::helpers::spawn_app_with(LOOPBACK).await;
+    let idp = Idp::start(Kind::Oidc, corp_user()).await;
+    let token = app.admin_token().await;
+    add_provider(&app, &token, "corp", &idp, json!({})).await;
+    let login = format!("{}/login", app.issuer);
+
+    let mut browser = Browser::new();
+    let page = browser.get(&login).await;
+    assert_eq!(
+        via_provider(&app, &mut browser, page, "corp")
+            .await
+            .status(),
+        303
+    );
+    let carol = app.user_id("carol@corp.example").await;
+    let signed_in = events(&app, &token, "?kind=signin.upstream").await;
+    assert_eq!(signed_in.len(), 1, "{signed_in:?}");
+    assert_eq!(signed_in[0]["actor"], json!({"kind": "user", "id": carol}));
+    assert_eq!(
+        (&signed_in[0]["subject"], &signed_in[0]["details"]),
+        (&json!(carol), &json!({"provider": "corp"}))
+    );
+
+    idp.set_fault(Fault::BadSignature);
+    let mut browser = Browser::new();
+    let page = browser.get(&login).await;
+    assert_eq!(
+        via_provider(&app, &mut browser, page, "corp")
+            .await
+            .status(),
+        400
+    );
+    let refused = events(&app, &token, "?kind=signin.failed").await;
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0]["actor"], json!({"kind": "anonymous"}));
+    assert_eq!(refused[0]["details"], json!({"provider": "corp"}));
+    assert!(
+        refused[0]["reason"].as_str().unwrap().contains("signature"),
+        "{refused:?}"
+    );
+}
