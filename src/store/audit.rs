@@ -111,6 +111,26 @@ impl std::fmt::Display for Cursor {
     }
 }
 
+/// Binds `$1`…`$13` of an insert to the event's columns, in `columns!()` order.
+macro_rules! bind_event {
+    ($query:expr, $event:expr) => {
+        $query
+            .bind(&$event.id)
+            .bind($event.at)
+            .bind($event.kind.as_str())
+            .bind($event.actor.kind.as_str())
+            .bind(&$event.actor.id)
+            .bind(&$event.subject)
+            .bind(&$event.client_id)
+            .bind(&$event.resource)
+            .bind(&$event.grant_id)
+            .bind(&$event.source)
+            .bind($event.outcome.as_str())
+            .bind(&$event.reason)
+            .bind($event.details.to_string())
+    };
+}
+
 /// Records `event` on `c`: inside a transaction, it stands or falls with the change.
 pub async fn insert(c: Conn<'_>, event: &AuditEvent) -> Result<(), sqlx::Error> {
     const INSERT_EVENT: &str = concat!(
@@ -118,20 +138,7 @@ pub async fn insert(c: Conn<'_>, event: &AuditEvent) -> Result<(), sqlx::Error> 
         columns!(),
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     );
-    on_conn!(c, |c| sqlx::query(INSERT_EVENT)
-        .bind(&event.id)
-        .bind(event.at)
-        .bind(event.kind.as_str())
-        .bind(event.actor.kind.as_str())
-        .bind(&event.actor.id)
-        .bind(&event.subject)
-        .bind(&event.client_id)
-        .bind(&event.resource)
-        .bind(&event.grant_id)
-        .bind(&event.source)
-        .bind(event.outcome.as_str())
-        .bind(&event.reason)
-        .bind(event.details.to_string())
+    on_conn!(c, |c| bind_event!(sqlx::query(INSERT_EVENT), event)
         .execute(c)
         .await
         .map(|_| ()))
@@ -152,20 +159,7 @@ pub async fn insert_once_since(
         ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 WHERE NOT EXISTS \
          (SELECT 1 FROM audit_events WHERE subject = $6 AND kind = $3 AND at >= $14)"
     );
-    on_conn!(c, |c| sqlx::query(INSERT_ONCE)
-        .bind(&event.id)
-        .bind(event.at)
-        .bind(event.kind.as_str())
-        .bind(event.actor.kind.as_str())
-        .bind(&event.actor.id)
-        .bind(&event.subject)
-        .bind(&event.client_id)
-        .bind(&event.resource)
-        .bind(&event.grant_id)
-        .bind(&event.source)
-        .bind(event.outcome.as_str())
-        .bind(&event.reason)
-        .bind(event.details.to_string())
+    on_conn!(c, |c| bind_event!(sqlx::query(INSERT_ONCE), event)
         .bind(since)
         .execute(c)
         .await

@@ -131,6 +131,25 @@ macro_rules! select {
     };
 }
 
+/// Binds `$1`…`$12` of an insert to a resource row's columns, in table order.
+macro_rules! bind_resource {
+    ($query:expr, $r:expr) => {
+        $query
+            .bind(&$r.id)
+            .bind(&$r.uri)
+            .bind(&$r.name)
+            .bind(&$r.description)
+            .bind(&$r.scopes)
+            .bind(&$r.default_scopes)
+            .bind($r.access_token_ttl)
+            .bind(&$r.allowed_clients)
+            .bind($r.enabled)
+            .bind($r.builtin)
+            .bind($r.created_at)
+            .bind($r.updated_at)
+    };
+}
+
 impl Store {
     pub async fn resource_by_uri(&self, uri: &str) -> Result<Option<Resource>, sqlx::Error> {
         const RESOURCE_BY_URI: &str = select!("WHERE uri = $1");
@@ -224,19 +243,7 @@ impl Store {
             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            sqlx::query(INSERT_RESOURCE)
-                .bind(&r.id)
-                .bind(&r.uri)
-                .bind(&r.name)
-                .bind(&r.description)
-                .bind(&r.scopes)
-                .bind(&r.default_scopes)
-                .bind(r.access_token_ttl)
-                .bind(&r.allowed_clients)
-                .bind(r.enabled)
-                .bind(r.builtin)
-                .bind(r.created_at)
-                .bind(r.updated_at)
+            bind_resource!(sqlx::query(INSERT_RESOURCE), r)
                 .execute(&mut *tx)
                 .await?;
             audit::insert(Conn::from(&mut *tx), event).await?;
@@ -403,19 +410,7 @@ impl Store {
                 .await?
                 .rows_affected();
             if updated == 0 {
-                sqlx::query(INSERT_BUILTIN)
-                    .bind(&r.id)
-                    .bind(&r.uri)
-                    .bind(&r.name)
-                    .bind(&r.description)
-                    .bind(&r.scopes)
-                    .bind(&r.default_scopes)
-                    .bind(r.access_token_ttl)
-                    .bind(&r.allowed_clients)
-                    .bind(r.enabled)
-                    .bind(r.builtin)
-                    .bind(r.created_at)
-                    .bind(r.updated_at)
+                bind_resource!(sqlx::query(INSERT_BUILTIN), r)
                     .execute(&mut *tx)
                     .await?;
             }
