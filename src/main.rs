@@ -139,6 +139,7 @@ async fn run_to_success(command: Command, settings: Settings) -> anyhow::Result<
                 database = %state.store.location(),
                 "Warden is serving"
             );
+            warden::startup::announce_setup_link(state).await;
             app.run_until_stopped().await?;
             tracing::info!("Warden stopped");
             Ok(())

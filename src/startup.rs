@@ -267,6 +267,24 @@ fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<Server> {
 }
 
 /// Re-reads the signing keys from the database (rotation by another process).
+/// While no admin account exists, logs a one-time link that creates the first one in a
+/// browser (issue 17). The link is the one credential Warden ever logs: it is worth nothing
+/// once an admin exists or after an hour, and whoever reads the server's log already runs
+/// the server.
+pub async fn announce_setup_link(state: &AppState) {
+    match crate::admin::setup::issue_link(&state.store, &state.settings.issuer, state.clock.now())
+        .await
+    {
+        Ok(Some(link)) => tracing::warn!(
+            setup_url = %link,
+            "no admin account yet: open this link within an hour to create the first one \
+             (or run `warden user add NAME --admin --password-stdin`)"
+        ),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot issue an admin setup link"),
+    }
+}
+
 pub async fn reload_keys(state: &AppState) -> anyhow::Result<()> {
     let rows = state.store.signing_keys().await?;
     state.keys.install(rows, state.clock.now())

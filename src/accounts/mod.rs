@@ -180,24 +180,36 @@ pub async fn start_session(
     user_id: &str,
     signed_in: AuditEvent,
 ) -> anyhow::Result<String> {
+    Ok(start_session_with_csrf(state, user_id, signed_in).await?.0)
+}
+
+/// `start_session`, also returning the session's CSRF token (for a page rendered with the
+/// response that sets the cookie).
+pub async fn start_session_with_csrf(
+    state: &AppState,
+    user_id: &str,
+    signed_in: AuditEvent,
+) -> anyhow::Result<(String, String)> {
     let now = state.clock.now();
     let token = random::token();
+    let csrf = random::token();
     let mut tx = state.store.begin().await?;
     sessions::insert_session(
         tx.conn(),
         &SessionRow {
             token_hash: random::sha256_b64(&token),
             user_id: user_id.to_owned(),
-            csrf: random::token(),
+            csrf: csrf.clone(),
             created_at: now,
             last_seen_at: now,
             expires_at: now + state.settings.session_ttl,
+            authenticated_at: now,
         },
     )
     .await?;
     tx.audit(signed_in).await?;
     tx.commit().await?;
-    Ok(token)
+    Ok((token, csrf))
 }
 
 /// The live session behind a cookie value, marking it used (at most once a minute, to

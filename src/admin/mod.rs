@@ -8,6 +8,7 @@ pub mod exchange;
 pub mod resource_check;
 pub mod resources;
 pub mod scopes;
+pub mod setup;
 pub mod upstream;
 pub mod users;
 

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::admin::change_event;
 use crate::admin::{AdminError, Page, PageQuery, conflict_on_duplicate};
 use crate::crypto::password;
-use crate::domain::{Actor, AuditKind};
+use crate::domain::{Actor, AuditKind, Role};
 use crate::store::Store;
 use crate::store::users::UserRow;
 
@@ -16,6 +16,9 @@ use crate::store::users::UserRow;
 pub struct NewUser {
     pub username: String,
     pub password: String,
+    /// `admin` opens the console; absent: `none`.
+    #[serde(default)]
+    pub role: Role,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -23,6 +26,7 @@ pub struct NewUser {
 pub struct UserChanges {
     pub password: Option<String>,
     pub disabled: Option<bool>,
+    pub role: Option<Role>,
     /// With a new password: keep the user's grants (and so their tokens) alive. By default
     /// a password change revokes them, as it ends the sessions.
     pub keep_grants: Option<bool>,
@@ -33,6 +37,7 @@ pub struct UserView {
     pub id: String,
     pub username: String,
     pub disabled: bool,
+    pub role: Role,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -43,6 +48,7 @@ impl From<UserRow> for UserView {
             id: u.id,
             username: u.username,
             disabled: u.disabled,
+            role: u.role,
             created_at: u.created_at,
             updated_at: u.updated_at,
         }
@@ -85,11 +91,11 @@ async fn hash(password_in: String) -> Result<String, AdminError> {
     Ok(hashed)
 }
 
-pub async fn create(
+/// A checked, hashed new account, not yet stored (a taken name is a 409).
+pub(crate) async fn new_row(
     store: &Store,
     input: NewUser,
     now: i64,
-    actor: &Actor,
 ) -> Result<UserRow, AdminError> {
     check_username(&input.username)?;
     if store.user_by_name(&input.username).await?.is_some() {
@@ -98,14 +104,24 @@ pub async fn create(
             input.username
         )));
     }
-    let row = UserRow {
+    Ok(UserRow {
         id: uuid::Uuid::now_v7().to_string(),
         username: input.username,
         password_hash: hash(input.password).await?,
         disabled: false,
+        role: input.role,
         created_at: now,
         updated_at: now,
-    };
+    })
+}
+
+pub async fn create(
+    store: &Store,
+    input: NewUser,
+    now: i64,
+    actor: &Actor,
+) -> Result<UserRow, AdminError> {
+    let row = new_row(store, input, now).await?;
     let event = change_event(
         AuditKind::UserCreated,
         actor,
@@ -161,6 +177,9 @@ pub async fn update(
     }
     if let Some(d) = changes.disabled {
         row.disabled = d;
+    }
+    if let Some(r) = changes.role {
+        row.role = r;
     }
     let mut after = UserView::from(row.clone());
     after.updated_at = before.updated_at;

@@ -1,4 +1,4 @@
-//! `warden user add|passwd|disable|enable|delete|list`. Passwords come from standard input
+//! `warden user add|role|passwd|disable|enable|delete|list`. Passwords come from standard input
 //! (never the command line, where other users could see them in the process list).
 
 use std::io::Read;
@@ -8,7 +8,7 @@ use clap::Subcommand;
 use crate::admin::PageQuery;
 use crate::admin::users::{self, NewUser, UserChanges, UserView};
 use crate::clock::{Clock, SystemClock};
-use crate::domain::Actor;
+use crate::domain::{Actor, Role};
 use crate::settings::Settings;
 use crate::startup::open_database;
 
@@ -22,6 +22,16 @@ pub enum UserCommand {
         /// Read the password from standard input (required).
         #[arg(long, required = true)]
         password_stdin: bool,
+        /// Make the account an admin (it can open the console at {issuer}/admin).
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Set the account's role: `admin` opens the console, `none` takes that away (works
+    /// for accounts made by an upstream sign-in too).
+    Role {
+        username: String,
+        #[arg(value_parser = ["admin", "none"])]
+        role: String,
     },
     /// Set a new password; ends the user's sessions and revokes their grants (refresh and
     /// access tokens), unless --keep-grants.
@@ -72,10 +82,13 @@ pub async fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<(
     let store = open_database(settings).await?;
     let now = SystemClock.now();
     match command {
-        UserCommand::Add { username, .. } => {
+        UserCommand::Add {
+            username, admin, ..
+        } => {
             let input = NewUser {
                 username,
                 password: read_password()?,
+                role: if admin { Role::Admin } else { Role::None },
             };
             print_json(&UserView::from(
                 users::create(&store, input, now, &Actor::cli()).await?,
@@ -89,6 +102,15 @@ pub async fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<(
             let changes = UserChanges {
                 password: Some(read_password()?),
                 keep_grants: Some(keep_grants),
+                ..Default::default()
+            };
+            print_json(&UserView::from(
+                users::update(&store, &username, changes, now, &Actor::cli()).await?,
+            ))
+        }
+        UserCommand::Role { username, role } => {
+            let changes = UserChanges {
+                role: Some(role.parse()?),
                 ..Default::default()
             };
             print_json(&UserView::from(

@@ -44,6 +44,8 @@ pub enum AuditKind {
     MetadataDomainSet,
     MetadataDomainForgotten,
     KeyRotated,
+    AdminSetupCompleted,
+    AdminAccessDenied,
 }
 
 protocol_enum!(AuditKind, "audit event kind", {
@@ -79,6 +81,8 @@ protocol_enum!(AuditKind, "audit event kind", {
     MetadataDomainSet => "metadata_domain.set",
     MetadataDomainForgotten => "metadata_domain.forgotten",
     KeyRotated => "key.rotated",
+    AdminSetupCompleted => "admin.setup_completed",
+    AdminAccessDenied => "admin.access_denied",
 });
 
 /// Who acted.

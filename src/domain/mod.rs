@@ -47,6 +47,7 @@ pub mod client;
 pub mod grant;
 pub mod provider;
 pub mod resource;
+pub mod role;
 pub mod scope;
 pub mod trusted_issuer;
 
@@ -57,6 +58,7 @@ pub use client::{
 pub use grant::{Grant, GrantKind, GrantStatus};
 pub use provider::{OnFirstLogin, Provider, ProviderKind};
 pub use resource::{CheckOutcome, Consent, LastCheck, Resource, ResourceWithGrant};
+pub use role::Role;
 pub use scope::ScopeSet;
 pub use trusted_issuer::SubjectMode;
 

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod browser;
 pub mod connection;
+pub mod console;
 pub mod discovery;
 pub mod errors;
 pub mod health;
@@ -69,7 +70,9 @@ pub fn routes(cfg: &mut web::ServiceConfig, issuer: &Issuer) {
                 .put(register::put_registration)
                 .delete(register::delete_registration),
         )
-        .service(web::scope(&at(paths::ADMIN_API)).configure(admin::routes));
+        .service(web::scope(&at(paths::ADMIN_API)).configure(admin::routes))
+        // After the API: the console's scope would otherwise take `/admin/v1` too.
+        .service(web::scope(&at("/admin")).configure(console::routes));
     if !base.is_empty() {
         // OpenID Connect Discovery 1.0 §4 appends the well-known suffix to the issuer instead.
         cfg.service(get_only(&at("/.well-known/openid-configuration")).get(discovery::metadata));

@@ -12,6 +12,8 @@ pub struct LoginPage {
     pub base: String,
     pub csrf: String,
     pub request: Option<String>,
+    /// Signing in for the admin console (`next=admin`).
+    pub next_admin: bool,
     pub client_name: Option<String>,
     pub username: String,
     pub error: Option<String>,

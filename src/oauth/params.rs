@@ -41,6 +41,11 @@ impl Params {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every parameter in the order sent (a form carried through a re-authentication).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
     /// A required parameter, or the `invalid_request` description for its absence.
     pub fn require(&self, name: &str) -> Result<&str, String> {
         self.get(name)

@@ -5,6 +5,7 @@
 //! migrations are one folder for both, written in the SQL the two share; a migration that
 //! must differ would split the folder then, not before.
 
+pub mod admin_setup;
 pub mod audit;
 pub mod authorization;
 pub mod changes;

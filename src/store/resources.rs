@@ -151,6 +151,16 @@ macro_rules! bind_resource {
 }
 
 impl Store {
+    /// How many live grants name the resource: what deleting or disabling it ends.
+    pub async fn live_grants_for_resource(&self, uri: &str) -> Result<i64, sqlx::Error> {
+        const LIVE_GRANTS: &str =
+            "SELECT COUNT(*) FROM grants WHERE resource = $1 AND revoked_at IS NULL";
+        on_pool!(self, |pool| sqlx::query_scalar(LIVE_GRANTS)
+            .bind(uri)
+            .fetch_one(&mut *pool)
+            .await)
+    }
+
     pub async fn resource_by_uri(&self, uri: &str) -> Result<Option<Resource>, sqlx::Error> {
         const RESOURCE_BY_URI: &str = select!("WHERE uri = $1");
         let row = on_pool!(self, |pool| sqlx::query_as::<_, ResourceRow>(

@@ -1,6 +1,7 @@
 //! Browser sessions and the sign-in throttle.
 
 use crate::clock::UnixTime;
+use crate::domain::Role;
 use crate::store::tx::{Conn, on_conn};
 use crate::store::{Store, on_pool};
 
@@ -12,6 +13,8 @@ pub struct SessionRow {
     pub created_at: UnixTime,
     pub last_seen_at: UnixTime,
     pub expires_at: UnixTime,
+    /// When the user last proved their password (or provider sign-in) on this session.
+    pub authenticated_at: UnixTime,
 }
 
 /// A live session with its (enabled) user's name, in one read.
@@ -23,6 +26,9 @@ pub struct SessionUser {
     pub csrf: String,
     pub created_at: UnixTime,
     pub last_seen_at: UnixTime,
+    pub authenticated_at: UnixTime,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
 }
 
 impl Store {
@@ -34,7 +40,7 @@ impl Store {
         idle_after: UnixTime,
     ) -> Result<Option<SessionUser>, sqlx::Error> {
         const LIVE_SESSION: &str = "SELECT s.token_hash, s.user_id, u.username, s.csrf, \
-            s.created_at, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE \
+            s.created_at, s.last_seen_at, s.authenticated_at, u.role FROM sessions s JOIN users u ON u.id = s.user_id WHERE \
             s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 AND u.disabled = \
             FALSE";
         on_pool!(self, |pool| sqlx::query_as::<_, SessionUser>(LIVE_SESSION)
@@ -48,6 +54,23 @@ impl Store {
     pub async fn touch_session(&self, token_hash: &str, now: UnixTime) -> Result<(), sqlx::Error> {
         const TOUCH_SESSION: &str = "UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1";
         on_pool!(self, |pool| sqlx::query(TOUCH_SESSION)
+            .bind(token_hash)
+            .bind(now)
+            .execute(&mut *pool)
+            .await
+            .map(|_| ()))
+    }
+
+    /// The user proved their password again on this session (the console's re-check
+    /// before destructive actions).
+    pub async fn reauthenticated(
+        &self,
+        token_hash: &str,
+        now: UnixTime,
+    ) -> Result<(), sqlx::Error> {
+        const REAUTHENTICATED: &str =
+            "UPDATE sessions SET authenticated_at = $2, last_seen_at = $2 WHERE token_hash = $1";
+        on_pool!(self, |pool| sqlx::query(REAUTHENTICATED)
             .bind(token_hash)
             .bind(now)
             .execute(&mut *pool)
@@ -127,7 +150,7 @@ impl Store {
 /// Stores a new session (in the sign-in's transaction, beside its audit event).
 pub async fn insert_session(c: Conn<'_>, s: &SessionRow) -> Result<(), sqlx::Error> {
     const INSERT_SESSION: &str = "INSERT INTO sessions (token_hash, user_id, csrf, created_at, \
-        last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
+        last_seen_at, expires_at, authenticated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
     on_conn!(c, |c| sqlx::query(INSERT_SESSION)
         .bind(&s.token_hash)
         .bind(&s.user_id)
@@ -135,6 +158,7 @@ pub async fn insert_session(c: Conn<'_>, s: &SessionRow) -> Result<(), sqlx::Err
         .bind(s.created_at)
         .bind(s.last_seen_at)
         .bind(s.expires_at)
+        .bind(s.authenticated_at)
         .execute(c)
         .await
         .map(|_| ()))

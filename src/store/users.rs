@@ -1,10 +1,10 @@
 //! End-user accounts.
 
 use crate::clock::UnixTime;
-use crate::domain::AuditEvent;
+use crate::domain::{AuditEvent, Role};
 use crate::store::audit;
 use crate::store::changes::Change;
-use crate::store::tx::Conn;
+use crate::store::tx::{Conn, on_conn};
 use crate::store::{Store, on_pool};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -13,6 +13,8 @@ pub struct UserRow {
     pub username: String,
     pub password_hash: String,
     pub disabled: bool,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -20,7 +22,7 @@ pub struct UserRow {
 macro_rules! select {
     ($tail:literal) => {
         concat!(
-            "SELECT id, username, password_hash, disabled, created_at, updated_at FROM users ",
+            "SELECT id, username, password_hash, disabled, role, created_at, updated_at FROM users ",
             $tail
         )
     };
@@ -70,24 +72,10 @@ impl Store {
 
     /// Creates an account, with its audit event in the same transaction.
     pub async fn insert_user(&self, u: &UserRow, event: &AuditEvent) -> Result<(), sqlx::Error> {
-        const INSERT_USER: &str = "INSERT INTO users (id, username, password_hash, disabled, \
-            created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)";
-        on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            sqlx::query(INSERT_USER)
-                .bind(&u.id)
-                .bind(&u.username)
-                .bind(&u.password_hash)
-                .bind(u.disabled)
-                .bind(u.created_at)
-                .bind(u.updated_at)
-                .execute(&mut *tx)
-                .await?;
-            audit::insert(Conn::from(&mut *tx), event).await?;
-            tx.commit().await
-        })?;
-        self.audited(event);
-        Ok(())
+        let mut tx = self.begin().await?;
+        insert_user(tx.conn(), u).await?;
+        tx.audit(event.clone()).await?;
+        tx.commit().await
     }
 
     /// Writes `u` and, in the same transaction, ends what the change must end: the user's
@@ -102,8 +90,8 @@ impl Store {
         revoke_grants: bool,
         event: &AuditEvent,
     ) -> Result<bool, sqlx::Error> {
-        const UPDATE_USER: &str =
-            "UPDATE users SET password_hash = $2, disabled = $3, updated_at = $4 WHERE id = $1";
+        const UPDATE_USER: &str = "UPDATE users SET password_hash = $2, disabled = $3, updated_at = $4, role = $5 \
+            WHERE id = $1";
         const END_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
         const REVOKE_DERIVED: &str = "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) \
             WHERE parent_id IN (SELECT id FROM grants WHERE subject = $1 AND kind = \
@@ -117,6 +105,7 @@ impl Store {
                 .bind(&u.password_hash)
                 .bind(u.disabled)
                 .bind(u.updated_at)
+                .bind(u.role.as_str())
                 .execute(&mut *tx)
                 .await?
                 .rows_affected()
@@ -195,4 +184,21 @@ impl Store {
         self.changed(&[Change::User(id.to_owned())]).await;
         Ok(result)
     }
+}
+
+/// Inserts an account on `c` (a transaction's, with the event that explains it).
+pub async fn insert_user(c: Conn<'_>, u: &UserRow) -> Result<(), sqlx::Error> {
+    const INSERT_USER: &str = "INSERT INTO users (id, username, password_hash, disabled, \
+        created_at, updated_at, role) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    on_conn!(c, |c| sqlx::query(INSERT_USER)
+        .bind(&u.id)
+        .bind(&u.username)
+        .bind(&u.password_hash)
+        .bind(u.disabled)
+        .bind(u.created_at)
+        .bind(u.updated_at)
+        .bind(u.role.as_str())
+        .execute(c)
+        .await
+        .map(|_| ()))
 }

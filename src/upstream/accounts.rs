@@ -216,6 +216,7 @@ async fn create(
             // No local password: the hash is empty, which no password verifies against.
             password_hash: String::new(),
             disabled: false,
+            role: crate::domain::Role::None,
             created_at: now,
             updated_at: now,
         };

@@ -8,8 +8,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::form::{BrowserPost, Caller};
 use super::{
-    base, cookie, current_session, device_cookie, form_expired, login_cookie, opaque_id, removal,
-    see_other, session_cookie, unavailable,
+    Next, base, cookie, current_session, device_cookie, form_expired, login_cookie, opaque_id,
+    removal, see_other, session_cookie, unavailable,
 };
 use crate::accounts::{self, SignIn};
 use crate::crypto::random;
@@ -18,11 +18,13 @@ use crate::http::pages::{LoginPage, ProviderButton, error_page, render_with};
 use crate::http::peer::client_key;
 use crate::oauth::params::Params;
 use crate::state::AppState;
+use actix_web::cookie::Cookie;
 
 pub async fn get_login(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let params = Params::parse(req.query_string().as_bytes()).unwrap_or_default();
     let request = opaque_id(params.get("request"));
-    page(&state, StatusCode::OK, request, String::new(), None).await
+    let next = Next::parse(params.get("next"));
+    page(&state, StatusCode::OK, request, next, String::new(), None).await
 }
 
 /// The login form with a fresh double-submit token.
@@ -30,6 +32,7 @@ async fn page(
     state: &AppState,
     status: StatusCode,
     request: Option<String>,
+    next: Next,
     username: String,
     error: Option<String>,
 ) -> HttpResponse {
@@ -62,6 +65,7 @@ async fn page(
             base: base(state),
             csrf,
             request,
+            next_admin: next == Next::Admin,
             client_name,
             username,
             error,
@@ -96,7 +100,15 @@ pub async fn page_with_error(
     request: Option<String>,
     error: String,
 ) -> HttpResponse {
-    page(state, status, request, String::new(), Some(error)).await
+    page(
+        state,
+        status,
+        request,
+        Next::Account,
+        String::new(),
+        Some(error),
+    )
+    .await
 }
 
 pub async fn post_login(
@@ -116,11 +128,13 @@ pub async fn post_login(
         }
     };
     let request = opaque_id(params.get("request"));
+    let next = Next::parse(params.get("next"));
     if !state.settings.password_login {
         return page(
             &state,
             StatusCode::FORBIDDEN,
             request,
+            next,
             String::new(),
             Some("Password sign-in is turned off here. Use one of the buttons.".to_owned()),
         )
@@ -133,6 +147,7 @@ pub async fn post_login(
             &state,
             StatusCode::FORBIDDEN,
             request,
+            next,
             username,
             Some(message),
         )
@@ -150,6 +165,7 @@ pub async fn post_login(
                 &state,
                 StatusCode::UNAUTHORIZED,
                 request,
+                next,
                 username,
                 Some(message),
             )
@@ -161,6 +177,7 @@ pub async fn post_login(
                 &state,
                 StatusCode::TOO_MANY_REQUESTS,
                 request,
+                next,
                 username,
                 Some(message),
             )
@@ -172,6 +189,7 @@ pub async fn post_login(
                 &state,
                 StatusCode::SERVICE_UNAVAILABLE,
                 request,
+                next,
                 username,
                 Some(message),
             )
@@ -186,7 +204,7 @@ pub async fn post_login(
     )
     .subject(&user.id)
     .source(address.to_string());
-    let mut response = signed_in(&state, &req, &user.id, request, event).await;
+    let mut response = signed_in(&state, &req, &user.id, request, next, event).await;
     // This browser now knows the password: from here on its failures count against it
     // alone (a fresh id each time, so a copied cookie is not renewed by its owner).
     let value = accounts::device::issue(&state.master_key, &user.username.to_ascii_lowercase());
@@ -206,6 +224,7 @@ pub async fn signed_in(
     req: &HttpRequest,
     user_id: &str,
     request: Option<String>,
+    next: Next,
     event: AuditEvent,
 ) -> HttpResponse {
     // A new session on every sign-in (no fixation); the old one, if any, ends.
@@ -218,12 +237,21 @@ pub async fn signed_in(
     };
     let next = match request {
         Some(id) => format!("{}/authorize/continue?request={id}", base(state)),
-        None => format!("{}/account", base(state)),
+        None => format!("{}{}", base(state), next.path()),
     };
     let mut response = see_other(&next);
-    let _ = response.add_cookie(&cookie(state, session_cookie(state), token));
-    let _ = response.add_cookie(&removal(state, login_cookie(state)));
+    for c in signed_in_cookies(state, token) {
+        let _ = response.add_cookie(&c);
+    }
     response
+}
+
+/// The cookies of a new session: the session's, and the spent login token removed.
+pub fn signed_in_cookies(state: &AppState, token: String) -> [Cookie<'static>; 2] {
+    [
+        cookie(state, session_cookie(state), token),
+        removal(state, login_cookie(state)),
+    ]
 }
 
 pub async fn post_logout(state: web::Data<AppState>, post: BrowserPost) -> HttpResponse {

@@ -4,7 +4,7 @@
 pub mod account;
 pub mod authorize;
 mod authorize_text;
-mod form;
+pub mod form;
 pub mod login;
 pub mod upstream;
 
@@ -116,6 +116,32 @@ pub fn form_expired(state: &AppState) -> HttpResponse {
         "This form has expired",
         "Reload the page and try again.",
     )
+}
+
+/// Where a sign-in that was not for an authorization request lands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    Account,
+    /// The admin console (`/login?next=admin`).
+    Admin,
+}
+
+impl Next {
+    /// From the `next` parameter; anything but `admin` is the account page, so the
+    /// parameter can never name a place outside Warden.
+    pub fn parse(value: Option<&str>) -> Next {
+        match value {
+            Some("admin") => Next::Admin,
+            _ => Next::Account,
+        }
+    }
+
+    pub fn path(self) -> &'static str {
+        match self {
+            Next::Account => "/account",
+            Next::Admin => "/admin",
+        }
+    }
 }
 
 /// A 43-character opaque id from a query or form, or nothing.

@@ -160,7 +160,15 @@ pub async fn callback(
             .subject(&user.id)
             .source(&address)
             .details(details);
-        super::login::signed_in(&state, &req, &user.id, pending.request_id, event).await
+        super::login::signed_in(
+            &state,
+            &req,
+            &user.id,
+            pending.request_id,
+            super::Next::Account,
+            event,
+        )
+        .await
     };
     clear(response, &state)
 }
