@@ -11,6 +11,7 @@ mod authorization_errors;
 mod cli;
 mod client_credentials;
 mod consent_redirects;
+mod console;
 mod crash;
 mod device_cookies;
 mod discovery;

@@ -3,6 +3,7 @@
 pub mod assertions;
 pub mod browser;
 pub mod clients;
+pub mod console;
 pub mod doc_server;
 pub mod exchange;
 pub mod mcp_server;
@@ -197,6 +198,25 @@ impl TestApp {
     /// Runs the real `warden` binary against this server's database and settings.
     pub fn cli(&self, args: &[&str]) -> Output {
         warden_command(&self.env).args(args).output().unwrap()
+    }
+
+    /// `cli`, writing `input` to the command's standard input (passwords).
+    pub fn cli_with_stdin(&self, args: &[&str], input: &str) -> Output {
+        use std::io::Write;
+        let mut child = warden_command(&self.env)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
     }
 
     pub async fn stop(&self) {

@@ -1,0 +1,5 @@
+//! The admin console (issue 17) through HTTP, as a browser uses it: the first-run setup
+//! link, the gate (admin role, CSRF, password re-check, forms kept), and each page's
+//! actions.
+
+mod setup;
