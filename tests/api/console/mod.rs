@@ -2,4 +2,6 @@
 //! link, the gate (admin role, CSRF, password re-check, forms kept), and each page's
 //! actions.
 
+mod gate;
+mod resources;
 mod setup;
