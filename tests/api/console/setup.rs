@@ -187,3 +187,43 @@ async fn audit_kinds(app: &TestApp, kind: &str) -> Vec<Value> {
     assert_eq!(status, 200, "{body}");
     body["items"].as_array().unwrap().clone()
 }
+
+#[tokio::test]
+async fn the_admin_api_sets_roles_and_refuses_unknown_ones() {
+    let app = spawn_app().await;
+    let token = app.admin_token().await;
+    let (status, body) = app
+        .admin_call(
+            &token,
+            reqwest::Method::POST,
+            "/users",
+            Some(serde_json::json!({"username": "ops", "password": "a-good-password", "role": "admin"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["role"], "admin");
+    let id = body["id"].as_str().unwrap().to_owned();
+    let (status, body) = app
+        .admin_call(
+            &token,
+            reqwest::Method::PATCH,
+            &format!("/users/{id}"),
+            Some(serde_json::json!({"role": "root"})),
+        )
+        .await;
+    assert!(status == 400 || status == 422, "{status} {body}");
+    let (status, body) = app
+        .admin_call(
+            &token,
+            reqwest::Method::PATCH,
+            &format!("/users/{id}"),
+            Some(serde_json::json!({"role": "none"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["role"], "none");
+    // The change is audited with the role before and after.
+    let events = audit_kinds(&app, "user.updated").await;
+    assert_eq!(events[0]["details"]["role"]["before"], "admin");
+    assert_eq!(events[0]["details"]["role"]["after"], "none");
+}
