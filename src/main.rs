@@ -6,6 +6,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use warden::cli::domains::DomainCommand;
 use warden::cli::exchange::{DownstreamCommand, IssuerCommand};
+use warden::cli::grants::GrantCommand;
 use warden::cli::registry::{ClientCommand, ResourceCommand, ScopeCommand};
 use warden::cli::users::UserCommand;
 use warden::clock::SystemClock;
@@ -43,6 +44,9 @@ enum Command {
     /// Manage local user accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Who holds which grants; revoke one, or all of a user, client or resource.
+    #[command(subcommand)]
+    Grant(GrantCommand),
     /// Trust or block the domains that host client metadata documents.
     #[command(subcommand)]
     Domain(DomainCommand),
@@ -157,6 +161,7 @@ async fn run_to_success(command: Command, settings: Settings) -> anyhow::Result<
         Command::Resource(command) => cli::registry::resource(&settings, command).await,
         Command::Client(command) => cli::registry::client(&settings, command).await,
         Command::User(command) => cli::users::user(&settings, command).await,
+        Command::Grant(command) => cli::grants::grant(&settings, command).await,
         Command::Domain(command) => cli::domains::domain(&settings, command).await,
         Command::Issuer(command) => cli::exchange::issuer(&settings, command).await,
         Command::Upstream(command) => cli::upstream::upstream(&settings, command).await,

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod bootstrap;
 pub mod domains;
 pub mod exchange;
+pub mod grants;
 pub mod keys;
 pub mod registry;
 pub mod resource_check;

@@ -17,6 +17,33 @@ protocol_enum!(GrantKind, "grant kind", {
     TokenExchange => "token_exchange",
 });
 
+/// Which grants a listing shows: those still in force (the default), the revoked ones
+/// (itself or through the grant it was exchanged from), or both.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GrantState {
+    #[default]
+    Live,
+    Revoked,
+    All,
+}
+
+protocol_enum!(GrantState, "grant state", {
+    Live => "live",
+    Revoked => "revoked",
+    All => "all",
+});
+
+impl GrantState {
+    /// Whether a grant that is (or is not) revoked belongs in the listing.
+    pub fn shows_live(self) -> bool {
+        matches!(self, GrantState::Live | GrantState::All)
+    }
+
+    pub fn shows_revoked(self) -> bool {
+        matches!(self, GrantState::Revoked | GrantState::All)
+    }
+}
+
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Grant {
     pub id: String,

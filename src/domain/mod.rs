@@ -55,7 +55,7 @@ pub use audit::{Actor, ActorKind, AuditEvent, AuditKind, Outcome, changed_fields
 pub use client::{
     AuthMethod, Client, GrantType, GrantTypes, RedirectUri, Registration, ResourceUri,
 };
-pub use grant::{Grant, GrantKind, GrantStatus};
+pub use grant::{Grant, GrantKind, GrantState, GrantStatus};
 pub use provider::{OnFirstLogin, Provider, ProviderKind};
 pub use resource::{CheckOutcome, Consent, LastCheck, Resource, ResourceWithGrant};
 pub use role::Role;

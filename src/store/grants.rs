@@ -1,12 +1,13 @@
 //! Grants: every token descends from one, and revoking it ends them all.
 
 use crate::clock::UnixTime;
-use crate::domain::{AuditEvent, Grant, GrantKind};
+use crate::domain::{AuditEvent, Grant, GrantKind, GrantState};
 // Grants are read with their status in one query; the type lives with `Grant`.
 use crate::domain::Consent;
 pub use crate::domain::GrantStatus;
+use crate::store::audit::Cursor;
 use crate::store::changes::Change;
-use crate::store::tx::{Conn, on_conn};
+use crate::store::tx::{Conn, Tx, on_conn};
 use crate::store::{Store, is_unique_violation, on_pool};
 
 /// Whether a grant's `last_used_at` should be written now: at most once a minute (the
@@ -15,20 +16,28 @@ pub fn last_use_is_stale(last_used_at: Option<UnixTime>, now: UnixTime) -> bool 
     last_used_at.is_none_or(|at| now - at >= 60)
 }
 
-/// The status of a grant `g`: revoked (itself or its parent), client(s), resource, user.
-/// A parent that is named but gone (its client deleted it, cascading) reads as revoked at
-/// the child's creation: a missing parent must never read as a live one.
+/// When a grant `g` (with `p` its parent, LEFT JOINed) stopped: its own revocation or its
+/// parent's. A parent that is named but gone (its client deleted it, cascading) reads as
+/// revoked at the child's creation: a missing parent must never read as a live one.
+macro_rules! revoked_at_sql {
+    () => {
+        "COALESCE(g.revoked_at, p.revoked_at, CASE WHEN g.parent_id IS NOT NULL AND p.id IS NULL \
+         THEN g.created_at END)"
+    };
+}
+
+/// The status of a grant `g`: revoked (`revoked_at_sql`), client(s), resource, user.
 /// `$extra` adds columns, `$from` what comes before `grants g`, `$where` the condition.
 macro_rules! status_sql {
     ($extra:literal, $from:literal, $where:literal) => {
         concat!(
             "SELECT ",
             $extra,
-            "COALESCE(g.revoked_at, p.revoked_at, CASE WHEN g.parent_id IS NOT NULL AND p.id IS \
-                NULL THEN g.created_at END) AS revoked_at, (c.enabled AND COALESCE(pc.enabled, \
-                TRUE)) AS client_enabled, r.enabled AS resource_enabled, CASE WHEN g.kind = \
-                'client_credentials' THEN TRUE WHEN u.id IS NULL THEN g.kind = 'token_exchange' \
-                ELSE u.disabled = FALSE END AS user_enabled, g.client_id AS status_client, \
+            $crate::store::grants::revoked_at_sql!(),
+            " AS revoked_at, (c.enabled AND COALESCE(pc.enabled, TRUE)) AS client_enabled, \
+                r.enabled AS resource_enabled, CASE WHEN g.kind = 'client_credentials' THEN TRUE \
+                WHEN u.id IS NULL THEN g.kind = 'token_exchange' ELSE u.disabled = FALSE END AS \
+                user_enabled, g.client_id AS status_client, \
                 g.resource AS status_resource, g.subject AS status_subject, \
                 g.parent_id AS status_parent, p.client_id AS status_parent_client FROM ",
             $from,
@@ -40,7 +49,7 @@ macro_rules! status_sql {
         )
     };
 }
-pub(crate) use status_sql;
+pub(crate) use {revoked_at_sql, status_sql};
 
 /// A user's authorization as the account page shows it.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -52,6 +61,90 @@ pub struct UserGrant {
     pub scope: String,
     pub created_at: UnixTime,
     pub last_used_at: Option<UnixTime>,
+}
+
+/// Which grants an admin listing or a revocation of many covers; every member narrows it.
+#[derive(Clone, Debug, Default)]
+pub struct GrantFilter {
+    /// The grants a user gave, and the tokens exchanged in their name; never a client's
+    /// own grant, whose subject is the client.
+    pub user: Option<String>,
+    pub client_id: Option<String>,
+    /// A canonical resource URI.
+    pub resource: Option<String>,
+}
+
+/// The condition of a `GrantFilter` over `grants g`: `$1` user, `$2` client, `$3` resource,
+/// each NULL when it does not narrow.
+macro_rules! filter_sql {
+    () => {
+        "($1 IS NULL OR (g.subject = $1 AND g.kind <> 'client_credentials')) AND ($2 IS NULL OR \
+         g.client_id = $2) AND ($3 IS NULL OR g.resource = $3)"
+    };
+}
+
+/// A grant as the admin listing shows it: with its client's and resource's names, its
+/// user's name (for a user's grant), and when it stopped (`revoked_at_sql`).
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct GrantListingRow {
+    pub id: String,
+    #[sqlx(try_from = "String")]
+    pub kind: GrantKind,
+    pub client_id: String,
+    pub client_name: String,
+    pub subject: String,
+    pub username: Option<String>,
+    pub resource: String,
+    /// None when no resource is registered at the URI any more.
+    pub resource_name: Option<String>,
+    pub scope: String,
+    /// The grant it was exchanged from (RFC 8693).
+    pub parent_id: Option<String>,
+    pub created_at: UnixTime,
+    pub last_used_at: Option<UnixTime>,
+    pub revoked_at: Option<UnixTime>,
+}
+
+impl GrantListingRow {
+    /// Where a page (newest first) that ends with this row ended.
+    pub fn cursor(&self) -> Cursor {
+        Cursor {
+            at: self.created_at,
+            id: self.id.clone(),
+        }
+    }
+}
+
+/// What a revocation's `RETURNING` names: the grant and whom it concerned.
+#[derive(sqlx::FromRow)]
+struct RevokedGrant {
+    id: String,
+    #[sqlx(try_from = "String")]
+    kind: GrantKind,
+    client_id: String,
+    subject: String,
+    resource: String,
+}
+
+/// Records, in `tx`, a grant its statement just revoked: `event` filled in with the grant,
+/// and the change announced. Grants exchanged from it stop with it (`revoked_at_sql`), and
+/// the announcement makes every node forget their cached status too.
+async fn record_revoked(
+    tx: &mut Tx,
+    grant: RevokedGrant,
+    event: AuditEvent,
+) -> Result<(), sqlx::Error> {
+    let mut event = event
+        .grant(&grant.id)
+        .client(grant.client_id)
+        .resource(grant.resource);
+    // A client's own grant has the client as its subject: no user to name.
+    if grant.kind != GrantKind::ClientCredentials {
+        event = event.subject(grant.subject);
+    }
+    tx.audit(event).await?;
+    tx.changed(Change::Grant(grant.id));
+    Ok(())
 }
 
 /// How a live grant's scope narrows to what its client and resource allow now:
@@ -302,28 +395,105 @@ impl Store {
     ) -> Result<bool, sqlx::Error> {
         const REVOKE_LIVE: &str = "UPDATE grants SET revoked_at = $2 WHERE id = $1 AND \
             revoked_at IS NULL AND ($3 IS NULL OR (subject = $3 AND kind = 'authorization_code')) \
-            RETURNING kind, client_id, subject, resource";
+            RETURNING id, kind, client_id, subject, resource";
         let mut tx = self.begin().await?;
-        let revoked: Option<(String, String, String, String)> = on_conn!(tx.conn(), |c| {
-            sqlx::query_as(REVOKE_LIVE)
+        let revoked = on_conn!(tx.conn(), |c| {
+            sqlx::query_as::<_, RevokedGrant>(REVOKE_LIVE)
                 .bind(grant_id)
                 .bind(now)
                 .bind(user_id)
                 .fetch_optional(c)
                 .await
         })?;
-        let Some((kind, client_id, subject, resource)) = revoked else {
+        let Some(revoked) = revoked else {
             return Ok(false);
         };
-        let mut event = event.grant(grant_id).client(client_id).resource(resource);
-        // A client's own grant has the client as its subject: no user to name.
-        if kind != GrantKind::ClientCredentials.as_str() {
-            event = event.subject(subject);
-        }
-        tx.audit(event).await?;
-        tx.changed(Change::Grant(grant_id.to_owned()));
+        record_revoked(&mut tx, revoked, event).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// Revokes every grant `filter` covers that is still in force, in one transaction:
+    /// each recorded as `revoke_grant` records one, with its own copy of `event`. Grants
+    /// already revoked (themselves or through their parent) are left as they are. Returns
+    /// how many were revoked now.
+    pub async fn revoke_grants(
+        &self,
+        filter: &GrantFilter,
+        now: UnixTime,
+        event: &AuditEvent,
+    ) -> Result<u64, sqlx::Error> {
+        // `revoked_at IS NULL` again on the row itself: a concurrent revocation of the same
+        // grant is re-checked against the row it committed, so the grant is counted once.
+        const REVOKE_GRANTS: &str = concat!(
+            "UPDATE grants SET revoked_at = $4 WHERE revoked_at IS NULL AND id IN (SELECT g.id \
+             FROM grants g LEFT JOIN grants p ON p.id = g.parent_id WHERE ",
+            filter_sql!(),
+            " AND ",
+            revoked_at_sql!(),
+            " IS NULL) RETURNING id, kind, client_id, subject, resource"
+        );
+        let mut tx = self.begin().await?;
+        let revoked = on_conn!(tx.conn(), |c| {
+            sqlx::query_as::<_, RevokedGrant>(REVOKE_GRANTS)
+                .bind(&filter.user)
+                .bind(&filter.client_id)
+                .bind(&filter.resource)
+                .bind(now)
+                .fetch_all(c)
+                .await
+        })?;
+        let count = revoked.len() as u64;
+        for grant in revoked {
+            let event = AuditEvent {
+                id: uuid::Uuid::now_v7().to_string(),
+                ..event.clone()
+            };
+            record_revoked(&mut tx, grant, event).await?;
+        }
+        tx.commit().await?;
+        Ok(count)
+    }
+
+    /// A page of the grants `filter` covers in `state`, newest first (`created_at`, then
+    /// id: ids are UUID v7, so the later of one second's grants comes first), after
+    /// `cursor`.
+    pub async fn grants_page(
+        &self,
+        filter: &GrantFilter,
+        state: GrantState,
+        cursor: Option<&Cursor>,
+        limit: i64,
+    ) -> Result<Vec<GrantListingRow>, sqlx::Error> {
+        const GRANTS_PAGE: &str = concat!(
+            "SELECT g.id, g.kind, g.client_id, c.name AS client_name, g.subject, u.username, \
+             g.resource, r.name AS resource_name, g.scope, g.parent_id, g.created_at, \
+             g.last_used_at, ",
+            revoked_at_sql!(),
+            " AS revoked_at FROM grants g JOIN clients c ON c.client_id = g.client_id LEFT JOIN \
+             resources r ON r.uri = g.resource LEFT JOIN grants p ON p.id = g.parent_id LEFT \
+             JOIN users u ON u.id = g.subject AND g.kind <> 'client_credentials' WHERE ",
+            filter_sql!(),
+            " AND (($4 AND ",
+            revoked_at_sql!(),
+            " IS NULL) OR ($5 AND ",
+            revoked_at_sql!(),
+            " IS NOT NULL)) AND ($6 IS NULL OR g.created_at < $6 OR (g.created_at = $6 AND \
+             g.id < $7)) ORDER BY g.created_at DESC, g.id DESC LIMIT $8"
+        );
+        on_pool!(self, |pool| sqlx::query_as::<_, GrantListingRow>(
+            GRANTS_PAGE
+        )
+        .bind(&filter.user)
+        .bind(&filter.client_id)
+        .bind(&filter.resource)
+        .bind(state.shows_live())
+        .bind(state.shows_revoked())
+        .bind(cursor.map(|c| c.at))
+        .bind(cursor.map(|c| c.id.as_str()))
+        .bind(limit)
+        .fetch_all(&mut *pool)
+        .await)
     }
 }
 

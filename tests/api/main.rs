@@ -5,6 +5,7 @@
 
 mod abuse;
 mod admin_api;
+mod admin_grants;
 mod audit;
 mod authorization_code;
 mod authorization_errors;

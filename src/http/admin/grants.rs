@@ -1,40 +1,19 @@
-//! /admin/v1/clients/{client_id}/grants and /admin/v1/grants/{id}/revoke
+//! /admin/v1/grants, /admin/v1/grants/revoke, /admin/v1/grants/{id}/revoke and
+//! /admin/v1/clients/{client_id}/grants
 
 use actix_web::web;
-use serde::Serialize;
 
 use super::AdminCaller;
 use super::respond::{Reply, items, ok};
-use crate::admin::AdminError;
-use crate::domain::{AuditEvent, AuditKind, Grant, GrantKind};
+use crate::admin::grants::{self, GrantQuery, RevokeAll};
 use crate::state::AppState;
 
-#[derive(Serialize)]
-struct GrantView {
-    id: String,
-    kind: GrantKind,
-    client_id: String,
-    subject: String,
-    resource: String,
-    scope: String,
-    created_at: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    revoked_at: Option<i64>,
-}
-
-impl From<Grant> for GrantView {
-    fn from(g: Grant) -> GrantView {
-        GrantView {
-            id: g.id,
-            kind: g.kind,
-            client_id: g.client_id,
-            subject: g.subject,
-            resource: g.resource,
-            scope: g.scope,
-            created_at: g.created_at,
-            revoked_at: g.revoked_at,
-        }
-    }
+pub async fn list(
+    _: AdminCaller,
+    state: web::Data<AppState>,
+    query: web::Query<GrantQuery>,
+) -> Reply {
+    ok(grants::list(&state.store, &query).await?)
 }
 
 pub async fn of_client(
@@ -42,13 +21,7 @@ pub async fn of_client(
     state: web::Data<AppState>,
     client_id: web::Path<String>,
 ) -> Reply {
-    crate::admin::clients::get(&state.store, &client_id).await?;
-    let grants = state
-        .store
-        .grants_of_client(&client_id)
-        .await
-        .map_err(AdminError::from)?;
-    items(grants.into_iter().map(GrantView::from).collect())
+    items(grants::of_client(&state.store, &client_id).await?)
 }
 
 pub async fn revoke(
@@ -56,17 +29,15 @@ pub async fn revoke(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Reply {
+    ok(grants::revoke(&state.store, &id, state.clock.now(), &caller.actor()).await?)
+}
+
+pub async fn revoke_all(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    body: web::Json<RevokeAll>,
+) -> Reply {
     let now = state.clock.now();
-    let event = AuditEvent::new(AuditKind::GrantRevoked, caller.actor(), now);
-    if !state
-        .store
-        .revoke_grant(&id, now, event)
-        .await
-        .map_err(AdminError::from)?
-    {
-        return Err(AdminError::NotFound(format!("no grant {id}")).into());
-    }
-    let grant = state.store.grant(&id).await.map_err(AdminError::from)?;
-    tracing::info!(grant_id = %id, "grant revoked by an admin");
-    ok(grant.map(GrantView::from))
+    let revoked = grants::revoke_all(&state.store, &body, now, &caller.actor()).await?;
+    ok(serde_json::json!({ "revoked": revoked }))
 }

@@ -1,5 +1,5 @@
-//! The admin API (`/admin/v1/…`): JSON CRUD for scopes, resources and clients, and the
-//! audit log. It is an
+//! The admin API (`/admin/v1/…`): JSON CRUD for scopes, resources and clients, their
+//! grants, and the audit log. It is an
 //! OAuth protected resource of Warden itself (RFC 6750): a bearer access token with audience
 //! `{issuer}/admin` and scope `warden:admin`, obtained by client credentials.
 
@@ -78,6 +78,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/clients/{client_id}/disable", post(clients::disable))
     .route("/clients/{client_id}/enable", post(clients::enable))
     .route("/clients/{client_id}/grants", get(grants::of_client))
+    .route("/grants", get(grants::list))
+    .route("/grants/revoke", post(grants::revoke_all))
     .route("/grants/{id}/revoke", post(grants::revoke))
     .service(
         web::resource("/users")
@@ -279,6 +281,8 @@ fn field_of(message: &str) -> Option<&'static str> {
         "audience",
         "algorithms",
         "subject",
+        "user",
+        "status",
         "before",
         "actor",
         "client",

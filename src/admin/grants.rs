@@ -1,0 +1,266 @@
+//! Grants as admins see them: who has access to which MCP server with which scopes, since
+//! when, last used; and their revocation, one at a time or all of a user's, a client's or
+//! a resource's at once. The admin API, the console and the CLI all call these.
+
+use serde::{Deserialize, Serialize};
+
+use crate::admin::{AdminError, Page, PageQuery};
+use crate::domain::{Actor, AuditEvent, AuditKind, Grant, GrantKind, GrantState, ScopeSet};
+use crate::oauth::resource::canonicalize;
+use crate::store::Store;
+use crate::store::audit::Cursor;
+use crate::store::grants::{GrantFilter, GrantListingRow};
+
+/// The query of `GET /admin/v1/grants`. An empty value is no filter (a console's form sends
+/// its empty fields).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantQuery {
+    /// A user id: the grants the user gave.
+    pub user: Option<String>,
+    pub client: Option<String>,
+    /// A resource URI, in any form that canonicalizes to the registered one.
+    pub resource: Option<String>,
+    /// `live` (the default), `revoked` or `all`.
+    pub status: Option<String>,
+    pub limit: Option<i64>,
+    /// The previous page's `next`.
+    pub after: Option<String>,
+}
+
+/// A grant in a listing. `revoked_at` is when it stopped, by its own revocation or by that
+/// of the grant it was exchanged from.
+#[derive(Clone, Debug, Serialize)]
+pub struct GrantListing {
+    pub id: String,
+    pub kind: GrantKind,
+    pub client_id: String,
+    pub client_name: String,
+    /// The user id of a user's grant, the client id of a client's own.
+    pub subject: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    pub resource: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_name: Option<String>,
+    pub scope: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    pub created_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<i64>,
+}
+
+impl From<GrantListingRow> for GrantListing {
+    fn from(g: GrantListingRow) -> GrantListing {
+        GrantListing {
+            scope: ScopeSet::from_stored(&g.scope)
+                .iter()
+                .map(str::to_owned)
+                .collect(),
+            id: g.id,
+            kind: g.kind,
+            client_id: g.client_id,
+            client_name: g.client_name,
+            subject: g.subject,
+            username: g.username,
+            resource: g.resource,
+            resource_name: g.resource_name,
+            parent_id: g.parent_id,
+            created_at: g.created_at,
+            last_used_at: g.last_used_at,
+            revoked_at: g.revoked_at,
+        }
+    }
+}
+
+/// One grant as stored (the per-client listing and a single revocation answer with it).
+#[derive(Clone, Debug, Serialize)]
+pub struct GrantView {
+    pub id: String,
+    pub kind: GrantKind,
+    pub client_id: String,
+    pub subject: String,
+    pub resource: String,
+    pub scope: String,
+    pub created_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<i64>,
+}
+
+impl From<Grant> for GrantView {
+    fn from(g: Grant) -> GrantView {
+        GrantView {
+            id: g.id,
+            kind: g.kind,
+            client_id: g.client_id,
+            subject: g.subject,
+            resource: g.resource,
+            scope: g.scope,
+            created_at: g.created_at,
+            revoked_at: g.revoked_at,
+        }
+    }
+}
+
+/// A filter value, or none when absent or empty.
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|v| !v.is_empty())
+}
+
+fn canonical_resource(uri: &str) -> Result<String, AdminError> {
+    canonicalize(uri).map_err(|e| AdminError::invalid("resource", e))
+}
+
+impl GrantQuery {
+    pub fn filter(&self) -> Result<(GrantFilter, GrantState), AdminError> {
+        let state = match given(&self.status) {
+            None => GrantState::default(),
+            Some(s) => s
+                .parse::<GrantState>()
+                .map_err(|_| AdminError::invalid("status", "must be live, revoked or all"))?,
+        };
+        let filter = GrantFilter {
+            user: given(&self.user).map(str::to_owned),
+            client_id: given(&self.client).map(str::to_owned),
+            resource: given(&self.resource).map(canonical_resource).transpose()?,
+        };
+        Ok((filter, state))
+    }
+}
+
+/// `GET /admin/v1/grants`: a page of grants, newest first (by creation time, then id), with
+/// `next` the cursor `{created_at}.{id}` of the last one.
+pub async fn list(store: &Store, query: &GrantQuery) -> Result<Page<GrantListing>, AdminError> {
+    let limit = PageQuery {
+        limit: query.limit,
+        after: None,
+    }
+    .limit()?;
+    let (filter, state) = query.filter()?;
+    let cursor = match given(&query.after) {
+        None => None,
+        Some(raw) => Some(Cursor::parse(raw).ok_or_else(|| {
+            AdminError::invalid("after", "not a cursor from a previous page's next")
+        })?),
+    };
+    let rows = store
+        .grants_page(&filter, state, cursor.as_ref(), limit)
+        .await?;
+    Ok(Page::of(rows, limit, |g| g.cursor().to_string()).map(GrantListing::from))
+}
+
+/// Every grant of a client, oldest first (`GET /admin/v1/clients/{client_id}/grants`).
+pub async fn of_client(store: &Store, client_id: &str) -> Result<Vec<GrantView>, AdminError> {
+    crate::admin::clients::get(store, client_id).await?;
+    let grants = store.grants_of_client(client_id).await?;
+    Ok(grants.into_iter().map(GrantView::from).collect())
+}
+
+/// Revokes one grant (idempotent) and returns it; 404 when there is none.
+pub async fn revoke(
+    store: &Store,
+    id: &str,
+    now: i64,
+    actor: &Actor,
+) -> Result<GrantView, AdminError> {
+    let event = AuditEvent::new(AuditKind::GrantRevoked, actor.clone(), now);
+    if !store.revoke_grant(id, now, event).await? {
+        return Err(AdminError::NotFound(format!("no grant {id}")));
+    }
+    tracing::info!(grant_id = %id, "grant revoked by an admin");
+    store
+        .grant(id)
+        .await?
+        .map(GrantView::from)
+        .ok_or_else(|| AdminError::NotFound(format!("no grant {id}")))
+}
+
+/// The body of `POST /admin/v1/grants/revoke`: exactly one of the three.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeAll {
+    /// A user id.
+    pub user: Option<String>,
+    pub client: Option<String>,
+    /// A resource URI.
+    pub resource: Option<String>,
+}
+
+/// Whose grants a `RevokeAll` ends.
+enum Holder<'a> {
+    User(&'a str),
+    Client(&'a str),
+    Resource(&'a str),
+}
+
+impl RevokeAll {
+    fn holder(&self) -> Result<Holder<'_>, AdminError> {
+        let named = [
+            given(&self.user).map(Holder::User),
+            given(&self.client).map(Holder::Client),
+            given(&self.resource).map(Holder::Resource),
+        ];
+        let mut named = named.into_iter().flatten();
+        match (named.next(), named.next()) {
+            (Some(holder), None) => Ok(holder),
+            _ => Err(AdminError::invalid(
+                "body",
+                "name exactly one of user, client or resource",
+            )),
+        }
+    }
+}
+
+/// Revokes every live grant of one user, client or resource, in one transaction, with one
+/// `grant.revoked` event per grant (`details.via` says which revocation of many it was part
+/// of). What descends from each grant stops as when it is revoked alone: its refresh tokens,
+/// the grants exchanged from it, every node's cached status. Grants already revoked are
+/// skipped; returns how many were revoked now. 404 when the user, client or resource is
+/// not registered (the grants of a deleted one were revoked with it).
+pub async fn revoke_all(
+    store: &Store,
+    target: &RevokeAll,
+    now: i64,
+    actor: &Actor,
+) -> Result<u64, AdminError> {
+    let (filter, via) = match target.holder()? {
+        Holder::User(id) => {
+            store
+                .user_by_id(id)
+                .await?
+                .ok_or_else(|| AdminError::NotFound(format!("no user {id}")))?;
+            let filter = GrantFilter {
+                user: Some(id.to_owned()),
+                ..Default::default()
+            };
+            (filter, "revoke all for user")
+        }
+        Holder::Client(id) => {
+            crate::admin::clients::get(store, id).await?;
+            let filter = GrantFilter {
+                client_id: Some(id.to_owned()),
+                ..Default::default()
+            };
+            (filter, "revoke all for client")
+        }
+        Holder::Resource(uri) => {
+            let uri = canonical_resource(uri)?;
+            store
+                .resource_by_uri(&uri)
+                .await?
+                .ok_or_else(|| AdminError::NotFound(format!("no resource {uri}")))?;
+            let filter = GrantFilter {
+                resource: Some(uri),
+                ..Default::default()
+            };
+            (filter, "revoke all for resource")
+        }
+    };
+    let event = AuditEvent::new(AuditKind::GrantRevoked, actor.clone(), now).detail("via", via);
+    let revoked = store.revoke_grants(&filter, now, &event).await?;
+    tracing::info!(revoked, via, "grants revoked by an admin");
+    Ok(revoked)
+}
