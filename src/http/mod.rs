@@ -72,7 +72,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, issuer: &Issuer) {
         )
         .service(web::scope(&at(paths::ADMIN_API)).configure(admin::routes))
         // After the API: the console's scope would otherwise take `/admin/v1` too.
-        .service(web::scope(&at("/admin")).configure(console::routes));
+        .service(
+            web::scope(&at("/admin"))
+                .configure(console::routes)
+                .default_service(web::to(console::unknown_page)),
+        );
     if !base.is_empty() {
         // OpenID Connect Discovery 1.0 §4 appends the well-known suffix to the issuer instead.
         cfg.service(get_only(&at("/.well-known/openid-configuration")).get(discovery::metadata));

@@ -4,6 +4,7 @@
 //! session's CSRF token; destructive forms want a password from the last five minutes.
 
 pub mod gate;
+mod grants;
 mod resources;
 mod setup;
 
@@ -26,6 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/setup", web::get().to(setup::get))
         .route("/setup", web::post().to(setup::post));
     resources::routes(cfg);
+    grants::routes(cfg);
 }
 
 /// The console's sections, in the order of the navigation.
@@ -212,6 +214,11 @@ pub fn list_field(params: &Params, name: &str) -> Vec<String> {
         .split_whitespace()
         .map(str::to_owned)
         .collect()
+}
+
+/// A console path that names no page: an HTML 404 (the API's JSON one is for `/admin/v1`).
+pub async fn unknown_page(state: web::Data<AppState>) -> HttpResponse {
+    not_found(&state, "There is no such page in the admin console.")
 }
 
 async fn home(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {

@@ -3,5 +3,6 @@
 //! actions.
 
 mod gate;
+mod grants;
 mod resources;
 mod setup;
