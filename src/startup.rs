@@ -286,8 +286,7 @@ pub async fn announce_setup_link(state: &AppState) {
 }
 
 pub async fn reload_keys(state: &AppState) -> anyhow::Result<()> {
-    let rows = state.store.signing_keys().await?;
-    state.keys.install(rows, state.clock.now())
+    admin::keys::reload(&state.store, &state.keys, state.clock.now()).await
 }
 
 /// Re-reads the key table (and the scope catalogue, for the metadata) every

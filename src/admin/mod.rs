@@ -1,12 +1,13 @@
 //! The registry admins manage: the scope catalogue, MCP resources, clients and their
-//! grants. The admin API and the CLI both call these functions, so both validate and store
-//! alike.
+//! grants, and signing keys. The admin API and the CLI both call these functions, so both
+//! validate and store alike.
 
 pub mod audit;
 pub mod clients;
 pub mod domains;
 pub mod exchange;
 pub mod grants;
+pub mod keys;
 pub mod resource_check;
 pub mod resources;
 pub mod scopes;

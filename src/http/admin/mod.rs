@@ -1,7 +1,7 @@
 //! The admin API (`/admin/v1/…`): JSON CRUD for scopes, resources and clients, their
-//! grants, and the audit log. It is an
-//! OAuth protected resource of Warden itself (RFC 6750): a bearer access token with audience
-//! `{issuer}/admin` and scope `warden:admin`, obtained by client credentials.
+//! grants, signing keys, and the audit log. It is an OAuth protected resource of Warden
+//! itself (RFC 6750): a bearer access token with audience `{issuer}/admin` and scope
+//! `warden:admin`, obtained by client credentials.
 
 mod audit;
 mod auth;
@@ -9,6 +9,7 @@ mod clients;
 mod domains;
 mod exchange;
 mod grants;
+mod keys;
 mod resources;
 mod respond;
 mod route;
@@ -125,6 +126,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/trusted-issuers/{id}", delete(exchange::remove_issuer))
     .route("/exchanges", get(exchange::audit))
     .route("/audit", get(audit::list))
+    .route("/keys", get(keys::list))
+    .route("/keys/rotate", post(keys::rotate))
     .route("/metadata-domains", get(domains::list))
     .service(
         web::resource("/metadata-domains/{domain}")
@@ -313,6 +316,10 @@ fn field_of(message: &str) -> Option<&'static str> {
         "client_id",
         "id",
         "scope",
+        "activate_in",
+        "last_used_before",
+        "used_since",
+        "never_authorized",
     ];
     let start = message.find('`')? + 1;
     let end = start + message[start..].find('`')?;
