@@ -10,10 +10,13 @@ use crate::admin::{
 };
 use crate::crypto::master_key::MasterKey;
 use crate::crypto::random;
-use crate::domain::{Actor, AuditKind, AuthMethod, Client, GrantType, Registration, ResourceUri};
+use crate::domain::{
+    Actor, AuditEvent, AuditKind, AuthMethod, Client, GrantType, Registration, ResourceUri,
+};
 use crate::oauth::client_metadata::{self, ClientMetadata, MetadataError, Origin};
 use crate::oauth::resource::canonicalize;
 use crate::store::Store;
+use crate::store::clients::ClientFilter;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -50,7 +53,7 @@ pub struct ClientChanges {
 #[derive(Debug, Serialize)]
 pub struct ClientView {
     pub client_id: String,
-    /// Only in the answer to a create: it is never shown again.
+    /// Only in the answer to a create or a secret rotation: it is never shown again.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
     pub name: String,
@@ -66,6 +69,17 @@ pub struct ClientView {
     pub registration: Registration,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Listings and `show` only: the client's last use (`store::clients::last_used!`);
+    /// absent when it never obtained a grant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<i64>,
+}
+
+impl ClientView {
+    fn used(mut self, last_used_at: Option<i64>) -> ClientView {
+        self.last_used_at = last_used_at;
+        self
+    }
 }
 
 impl From<Client> for ClientView {
@@ -88,6 +102,7 @@ impl From<Client> for ClientView {
             registration: c.registration,
             created_at: c.created_at,
             updated_at: c.updated_at,
+            last_used_at: None,
         }
     }
 }
@@ -160,17 +175,32 @@ pub async fn get(store: &Store, client_id: &str) -> Result<Client, AdminError> {
         .ok_or_else(|| AdminError::NotFound(format!("no client {client_id}")))
 }
 
+/// The client with its last use, as `GET /clients/{client_id}` shows it.
+pub async fn show(store: &Store, client_id: &str) -> Result<ClientView, AdminError> {
+    let client = get(store, client_id).await?;
+    let last_used_at = store.client_last_used(client_id).await?;
+    Ok(ClientView::from(client).used(last_used_at))
+}
+
 /// The query of a client listing: a page, optionally only the clients that came to be one
-/// way (`?registration=dynamic` lists self-registered clients).
+/// way (`?registration=dynamic` lists self-registered clients), last used before or since a
+/// time (epoch seconds), or that never obtained a grant (`?never_authorized=true`: the
+/// abandoned registrations the clean-up will delete). A client's last use is defined once,
+/// in `store::clients` (`last_used!`); a never-used client is not "used before" any time.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientQuery {
     pub limit: Option<i64>,
     pub after: Option<String>,
     pub registration: Option<String>,
+    // Strings parsed below, so that a bad value is a 422 naming its field (the query
+    // extractor's own errors name none).
+    pub last_used_before: Option<String>,
+    pub used_since: Option<String>,
+    pub never_authorized: Option<String>,
 }
 
-pub async fn list(store: &Store, query: &ClientQuery) -> Result<Page<Client>, AdminError> {
+pub async fn list(store: &Store, query: &ClientQuery) -> Result<Page<ClientView>, AdminError> {
     let limit = PageQuery {
         limit: query.limit,
         after: None,
@@ -191,11 +221,80 @@ pub async fn list(store: &Store, query: &ClientQuery) -> Result<Page<Client>, Ad
             ));
         }
     };
-    let items = match registration {
-        None => store.clients_page(after, limit).await?,
-        Some(r) => store.clients_page_by_registration(r, after, limit).await?,
+    let filter = ClientFilter {
+        registration,
+        last_used_before: epoch("last_used_before", query.last_used_before.as_deref())?,
+        used_since: epoch("used_since", query.used_since.as_deref())?,
+        never_authorized: match query.never_authorized.as_deref() {
+            None => None,
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            Some(_) => {
+                return Err(AdminError::invalid(
+                    "never_authorized",
+                    "must be true or false",
+                ));
+            }
+        },
     };
-    Ok(Page::of(items, limit, |c| c.client_id.clone()))
+    let items = store
+        .clients_page_filtered(&filter, after, limit)
+        .await?
+        .into_iter()
+        .map(|(client, last_used_at)| ClientView::from(client).used(last_used_at))
+        .collect();
+    Ok(Page::of(items, limit, |c: &ClientView| c.client_id.clone()))
+}
+
+/// A time filter: epoch seconds, so a whole number, never negative.
+fn epoch(field: &'static str, value: Option<&str>) -> Result<Option<i64>, AdminError> {
+    value
+        .map(|v| match v.parse::<i64>() {
+            Ok(t) if t >= 0 => Ok(t),
+            _ => Err(AdminError::invalid(
+                field,
+                "must be a time in epoch seconds (a whole number, not negative)",
+            )),
+        })
+        .transpose()
+}
+
+/// Gives a confidential client a new secret, returned in the view this once; the old one
+/// stops working at once (the write announces the client's change to every node's cache).
+/// Tokens already issued stay valid: revoke the client's grants to end them too.
+pub async fn rotate_secret(
+    store: &Store,
+    master: &MasterKey,
+    client_id: &str,
+    now: i64,
+    actor: &Actor,
+) -> Result<ClientView, AdminError> {
+    let client = get(store, client_id).await?;
+    if !client.token_endpoint_auth_method.uses_secret() {
+        return Err(AdminError::Conflict(format!(
+            "client {client_id} authenticates with {} and has no secret to rotate",
+            client.token_endpoint_auth_method.as_str()
+        )));
+    }
+    let secret = random::token();
+    // Names the client and its method; the secret and its hash never enter the event.
+    let event = AuditEvent::new(AuditKind::ClientSecretRotated, actor.clone(), now)
+        .client(client_id)
+        .detail(
+            "token_endpoint_auth_method",
+            client.token_endpoint_auth_method.as_str(),
+        );
+    if !store
+        .rotate_client_secret(client_id, &master.keyed_hash(&secret), now, &event)
+        .await?
+    {
+        // Deleted (or made public) since it was read.
+        return Err(AdminError::NotFound(format!("no client {client_id}")));
+    }
+    let mut view = ClientView::from(client);
+    view.updated_at = now;
+    view.client_secret = Some(secret);
+    Ok(view)
 }
 
 pub async fn update(

@@ -113,8 +113,21 @@ pub enum ClientCommand {
         /// Only clients that came to be this way: admin, dynamic or metadata_document.
         #[arg(long)]
         registration: Option<String>,
+        /// Only clients last used before this time (epoch seconds; never-used ones excluded).
+        #[arg(long)]
+        last_used_before: Option<i64>,
+        /// Only clients used at or after this time (epoch seconds).
+        #[arg(long)]
+        used_since: Option<i64>,
+        /// Only clients that never obtained a grant (abandoned registrations, say).
+        #[arg(long)]
+        never_authorized: bool,
     },
     Get {
+        client_id: String,
+    },
+    /// Give a confidential client a new secret, printed once; the old one stops working.
+    RotateSecret {
         client_id: String,
     },
     Disable {
@@ -251,7 +264,12 @@ pub async fn client(settings: &Settings, command: ClientCommand) -> anyhow::Resu
             };
             print_json(&clients::create(&store, &master, input, now, &Actor::cli()).await?)
         }
-        ClientCommand::List { registration } => {
+        ClientCommand::List {
+            registration,
+            last_used_before,
+            used_since,
+            never_authorized,
+        } => {
             let items = all_pages(
                 |q| {
                     let store = &store;
@@ -259,16 +277,23 @@ pub async fn client(settings: &Settings, command: ClientCommand) -> anyhow::Resu
                         limit: q.limit,
                         after: q.after,
                         registration: registration.clone(),
+                        last_used_before: last_used_before.map(|t| t.to_string()),
+                        used_since: used_since.map(|t| t.to_string()),
+                        never_authorized: never_authorized.then(|| "true".to_owned()),
                     };
                     async move { clients::list(store, &query).await }
                 },
                 |c| c.client_id.clone(),
             )
             .await?;
-            print_json(&items.into_iter().map(ClientView::from).collect::<Vec<_>>())
+            print_json(&items)
         }
-        ClientCommand::Get { client_id } => {
-            print_json(&ClientView::from(clients::get(&store, &client_id).await?))
+        ClientCommand::Get { client_id } => print_json(&clients::show(&store, &client_id).await?),
+        ClientCommand::RotateSecret { client_id } => {
+            let master = load_master_key(settings, &store).await?;
+            print_json(
+                &clients::rotate_secret(&store, &master, &client_id, now, &Actor::cli()).await?,
+            )
         }
         ClientCommand::Disable { client_id } => print_json(&ClientView::from(
             clients::update(&store, &client_id, change(false), now, &Actor::cli()).await?,

@@ -41,17 +41,55 @@ pub struct ClientRow {
     pub updated_at: UnixTime,
 }
 
-macro_rules! select {
-    ($tail:literal) => {
+/// The columns of a `ClientRow`.
+macro_rules! columns {
+    () => {
         concat!(
-            "SELECT client_id, secret_hash, name, token_endpoint_auth_method, redirect_uris, \
+            "client_id, secret_hash, name, token_endpoint_auth_method, redirect_uris, \
                 grant_types, ",
             "resources, scopes, served_resources, enabled, registration, jwks, jwks_uri, \
                 registration_token_hash, metadata, ",
-            "created_at, updated_at FROM clients ",
-            $tail
+            "created_at, updated_at"
         )
     };
+}
+
+macro_rules! select {
+    ($tail:literal) => {
+        concat!("SELECT ", columns!(), " FROM clients ", $tail)
+    };
+}
+
+/// A client's last use: the latest creation or recorded use of any of its grants (a grant
+/// is created by the first token or consent, and `last_used_at` is written when a code or
+/// refresh token is redeemed, at most once a minute). Grants are never deleted but with
+/// their client, so NULL means the client never obtained one. The client_credentials path
+/// writes nothing per token, so for it this is the first token per resource.
+macro_rules! last_used {
+    () => {
+        "(SELECT MAX(COALESCE(g.last_used_at, g.created_at)) FROM grants g WHERE g.client_id = \
+            clients.client_id)"
+    };
+}
+
+/// A client with its last use, as listings show it.
+#[derive(Debug, sqlx::FromRow)]
+struct ClientUseRow {
+    #[sqlx(flatten)]
+    client: ClientRow,
+    last_used_at: Option<UnixTime>,
+}
+
+/// What a client listing may filter on; `None` leaves a criterion out.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ClientFilter {
+    pub registration: Option<Registration>,
+    /// Last used strictly before this time (never-used clients excluded).
+    pub last_used_before: Option<UnixTime>,
+    /// Last used at or after this time.
+    pub used_since: Option<UnixTime>,
+    /// `Some(true)`: never obtained a grant; `Some(false)`: did.
+    pub never_authorized: Option<bool>,
 }
 
 fn decode(e: impl std::error::Error + Send + Sync + 'static) -> sqlx::Error {
@@ -142,23 +180,91 @@ impl Store {
         .await)?)
     }
 
-    /// A page of the clients that came to be by `registration`.
-    pub async fn clients_page_by_registration(
+    /// A page of the clients that pass `filter`, each with its last use. One statement for
+    /// every combination: a criterion left out is a NULL parameter, so nothing is built at
+    /// run time.
+    pub async fn clients_page_filtered(
         &self,
-        registration: Registration,
+        filter: &ClientFilter,
         after: &str,
         limit: i64,
-    ) -> Result<Vec<Client>, sqlx::Error> {
-        const CLIENTS_PAGE_BY_REGISTRATION: &str =
-            select!("WHERE registration = $1 AND client_id > $2 ORDER BY client_id LIMIT $3");
-        clients(on_pool!(self, |pool| sqlx::query_as::<_, ClientRow>(
-            CLIENTS_PAGE_BY_REGISTRATION
+    ) -> Result<Vec<(Client, Option<UnixTime>)>, sqlx::Error> {
+        const CLIENTS_PAGE_FILTERED: &str = concat!(
+            "SELECT ",
+            columns!(),
+            ", last_used_at FROM (SELECT ",
+            columns!(),
+            ", ",
+            last_used!(),
+            " AS last_used_at FROM clients WHERE client_id > $1 AND ($2 IS NULL OR \
+                registration = $2)) c WHERE ($3 IS NULL OR last_used_at < $3) AND ($4 IS NULL \
+                OR last_used_at >= $4) AND ($5 IS NULL OR (last_used_at IS NULL) = $5) ORDER BY \
+                client_id LIMIT $6"
+        );
+        let rows = on_pool!(self, |pool| sqlx::query_as::<_, ClientUseRow>(
+            CLIENTS_PAGE_FILTERED
         )
-        .bind(registration.as_str())
         .bind(after)
+        .bind(filter.registration.map(Registration::as_str))
+        .bind(filter.last_used_before)
+        .bind(filter.used_since)
+        .bind(filter.never_authorized)
         .bind(limit)
         .fetch_all(&mut *pool)
-        .await)?)
+        .await)?;
+        rows.into_iter()
+            .map(|r| Ok((Client::try_from(r.client)?, r.last_used_at)))
+            .collect()
+    }
+
+    /// When client `client_id` was last used (see `last_used!`); `None` if never.
+    pub async fn client_last_used(&self, client_id: &str) -> Result<Option<UnixTime>, sqlx::Error> {
+        const CLIENT_LAST_USED: &str = concat!(
+            "SELECT ",
+            last_used!(),
+            " FROM clients WHERE client_id = $1"
+        );
+        let found: Option<Option<UnixTime>> =
+            on_pool!(self, |pool| sqlx::query_scalar(CLIENT_LAST_USED)
+                .bind(client_id)
+                .fetch_optional(&mut *pool)
+                .await)?;
+        Ok(found.flatten())
+    }
+
+    /// Replaces the secret of a client that has one (`secret_hash` the new keyed hash), with
+    /// `event` in the same transaction; false when there is no such confidential client.
+    /// Announces the change, so no node goes on accepting the old secret from its cache.
+    pub async fn rotate_client_secret(
+        &self,
+        client_id: &str,
+        secret_hash: &str,
+        now: UnixTime,
+        event: &AuditEvent,
+    ) -> Result<bool, sqlx::Error> {
+        const ROTATE_SECRET: &str = "UPDATE clients SET secret_hash = $2, updated_at = $3 WHERE \
+            client_id = $1 AND secret_hash IS NOT NULL";
+        let rotated = on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let rotated = sqlx::query(ROTATE_SECRET)
+                .bind(client_id)
+                .bind(secret_hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            if rotated {
+                audit::insert(Conn::from(&mut *tx), event).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(rotated)
+        })?;
+        if rotated {
+            self.audited(event);
+            self.changed(&[Change::Client(client_id.to_owned())]).await;
+        }
+        Ok(rotated)
     }
 
     /// Registers a client, with its audit event in the same transaction.

@@ -6,6 +6,7 @@
 mod abuse;
 mod admin_api;
 mod admin_grants;
+mod admin_keys_and_clients;
 mod audit;
 mod authorization_code;
 mod authorization_errors;

@@ -3,7 +3,7 @@
 use actix_web::web;
 
 use super::AdminCaller;
-use super::respond::{Reply, created, no_content, ok, page};
+use super::respond::{Reply, created, no_content, ok};
 use crate::admin::clients::{self, ClientChanges, ClientView};
 use crate::state::AppState;
 
@@ -12,7 +12,7 @@ pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<clients::ClientQuery>,
 ) -> Reply {
-    page(clients::list(&state.store, &query).await?, ClientView::from)
+    ok(clients::list(&state.store, &query).await?)
 }
 
 pub async fn create(
@@ -32,7 +32,7 @@ pub async fn create(
 }
 
 pub async fn get(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
-    ok(ClientView::from(clients::get(&state.store, &id).await?))
+    ok(clients::show(&state.store, &id).await?)
 }
 
 pub async fn update(
@@ -80,4 +80,20 @@ pub async fn delete(
 ) -> Reply {
     clients::delete(&state.store, &id, state.clock.now(), &caller.actor()).await?;
     no_content()
+}
+
+/// A new secret for a confidential client, shown once; the old one stops working at once.
+pub async fn rotate_secret(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Reply {
+    ok(clients::rotate_secret(
+        &state.store,
+        &state.master_key,
+        &id,
+        state.clock.now(),
+        &caller.actor(),
+    )
+    .await?)
 }

@@ -4,9 +4,9 @@ use actix_web::error::JsonPayloadError;
 use actix_web::web;
 use serde::Deserialize;
 
-use super::{AdminCaller, json_rejection};
 use super::respond::{Reply, created, items};
-use crate::admin::keys;
+use super::{AdminCaller, json_rejection};
+use crate::admin::{AdminError, keys};
 use crate::state::AppState;
 
 pub async fn list(_: AdminCaller, state: web::Data<AppState>) -> Reply {
@@ -17,7 +17,19 @@ pub async fn list(_: AdminCaller, state: web::Data<AppState>) -> Reply {
 #[serde(deny_unknown_fields)]
 pub struct Rotation {
     /// Seconds until the new key signs; absent: `WARDEN_KEY_ACTIVATION_DELAY`.
+    #[serde(default, deserialize_with = "seconds")]
     pub activate_in: Option<i64>,
+}
+
+/// A whole number of seconds, or null. serde's own type error names no field; this one
+/// does, in the backticks the 422's `field` is read from.
+fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Null => Ok(None),
+        value => value.as_i64().map(Some).ok_or_else(|| {
+            serde::de::Error::custom("`activate_in` must be a whole number of seconds")
+        }),
+    }
 }
 
 /// The body is optional: an empty POST rotates with the configured delay. A body that is
@@ -27,8 +39,14 @@ pub async fn rotate(caller: AdminCaller, state: web::Data<AppState>, body: web::
     let rotation = if body.iter().all(u8::is_ascii_whitespace) {
         Rotation::default()
     } else {
-        serde_json::from_slice::<Rotation>(&body)
-            .map_err(|e| json_rejection(JsonPayloadError::Deserialize(e)))?
+        let rejected = |e| json_rejection(JsonPayloadError::Deserialize(e));
+        // An object only: serde would take `[]` for a struct of defaults.
+        match serde_json::from_slice::<serde_json::Value>(&body).map_err(rejected)? {
+            object @ serde_json::Value::Object(_) => {
+                serde_json::from_value::<Rotation>(object).map_err(rejected)?
+            }
+            _ => return Err(AdminError::invalid("body", "must be a JSON object").into()),
+        }
     };
     let now = state.clock.now();
     let key = keys::rotate(

@@ -78,6 +78,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/clients/{client_id}/disable", post(clients::disable))
     .route("/clients/{client_id}/enable", post(clients::enable))
+    .route("/clients/{client_id}/secret", post(clients::rotate_secret))
     .route("/clients/{client_id}/grants", get(grants::of_client))
     .route("/grants", get(grants::list))
     .route("/grants/revoke", post(grants::revoke_all))
