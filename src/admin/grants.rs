@@ -9,7 +9,7 @@ use crate::domain::{Actor, AuditEvent, AuditKind, Grant, GrantKind, GrantState, 
 use crate::oauth::resource::canonicalize;
 use crate::store::Store;
 use crate::store::audit::Cursor;
-use crate::store::grants::{GrantFilter, GrantListingRow};
+use crate::store::grants::{GrantFilter, GrantHolder, GrantListingRow};
 
 /// The query of `GET /admin/v1/grants`. An empty value is no filter (a console's form sends
 /// its empty fields).
@@ -189,23 +189,17 @@ pub struct RevokeAll {
     pub resource: Option<String>,
 }
 
-/// Whose grants a `RevokeAll` ends.
-enum Holder<'a> {
-    User(&'a str),
-    Client(&'a str),
-    Resource(&'a str),
-}
-
 impl RevokeAll {
-    fn holder(&self) -> Result<Holder<'_>, AdminError> {
+    /// The one holder named, its resource canonical.
+    fn holder(&self) -> Result<GrantHolder, AdminError> {
         let named = [
-            given(&self.user).map(Holder::User),
-            given(&self.client).map(Holder::Client),
-            given(&self.resource).map(Holder::Resource),
+            given(&self.user).map(|id| Ok(GrantHolder::User(id.to_owned()))),
+            given(&self.client).map(|id| Ok(GrantHolder::Client(id.to_owned()))),
+            given(&self.resource).map(|uri| canonical_resource(uri).map(GrantHolder::Resource)),
         ];
         let mut named = named.into_iter().flatten();
         match (named.next(), named.next()) {
-            (Some(holder), None) => Ok(holder),
+            (Some(holder), None) => holder,
             _ => Err(AdminError::invalid(
                 "body",
                 "name exactly one of user, client or resource",
@@ -226,41 +220,78 @@ pub async fn revoke_all(
     now: i64,
     actor: &Actor,
 ) -> Result<u64, AdminError> {
-    let (filter, via) = match target.holder()? {
-        Holder::User(id) => {
+    let holder = target.holder()?;
+    let via = match &holder {
+        GrantHolder::User(id) => {
             store
                 .user_by_id(id)
                 .await?
                 .ok_or_else(|| AdminError::NotFound(format!("no user {id}")))?;
-            let filter = GrantFilter {
-                user: Some(id.to_owned()),
-                ..Default::default()
-            };
-            (filter, "revoke all for user")
+            "revoke all for user"
         }
-        Holder::Client(id) => {
+        GrantHolder::Client(id) => {
             crate::admin::clients::get(store, id).await?;
-            let filter = GrantFilter {
-                client_id: Some(id.to_owned()),
-                ..Default::default()
-            };
-            (filter, "revoke all for client")
+            "revoke all for client"
         }
-        Holder::Resource(uri) => {
-            let uri = canonical_resource(uri)?;
+        GrantHolder::Resource(uri) => {
             store
-                .resource_by_uri(&uri)
+                .resource_by_uri(uri)
                 .await?
                 .ok_or_else(|| AdminError::NotFound(format!("no resource {uri}")))?;
-            let filter = GrantFilter {
-                resource: Some(uri),
-                ..Default::default()
-            };
-            (filter, "revoke all for resource")
+            "revoke all for resource"
         }
     };
     let event = AuditEvent::new(AuditKind::GrantRevoked, actor.clone(), now).detail("via", via);
-    let revoked = store.revoke_grants(&filter, now, &event).await?;
+    let revoked = store.revoke_grants(holder, now, &event).await?;
     tracing::info!(revoked, via, "grants revoked by an admin");
     Ok(revoked)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn field(e: AdminError) -> &'static str {
+        match e {
+            AdminError::Validation { field, .. } => field,
+            other => panic!("not a validation error: {other}"),
+        }
+    }
+
+    #[test]
+    fn a_revocation_of_many_names_exactly_one_holder_its_resource_canonical() {
+        let target = |user: &str, client: &str, resource: &str| RevokeAll {
+            user: Some(user.to_owned()),
+            client: Some(client.to_owned()),
+            resource: Some(resource.to_owned()),
+        };
+        assert_eq!(
+            target("", "", "HTTPS://MCP.example.com/").holder().unwrap(),
+            GrantHolder::Resource("https://mcp.example.com".into())
+        );
+        assert_eq!(
+            target("u1", "", "").holder().unwrap(),
+            GrantHolder::User("u1".into())
+        );
+        assert_eq!(field(target("", "", "").holder().unwrap_err()), "body");
+        assert_eq!(field(RevokeAll::default().holder().unwrap_err()), "body");
+        assert_eq!(field(target("u1", "c1", "").holder().unwrap_err()), "body");
+        assert_eq!(
+            field(target("", "", "mcp.example.com").holder().unwrap_err()),
+            "resource"
+        );
+    }
+
+    #[test]
+    fn a_listing_filters_by_state_live_unless_told_otherwise() {
+        let query = |status: Option<&str>| GrantQuery {
+            status: status.map(str::to_owned),
+            ..Default::default()
+        };
+        assert_eq!(query(None).filter().unwrap().1, GrantState::Live);
+        assert_eq!(query(Some("")).filter().unwrap().1, GrantState::Live);
+        assert_eq!(query(Some("all")).filter().unwrap().1, GrantState::All);
+        assert_eq!(field(query(Some("dead")).filter().unwrap_err()), "status");
+    }
 }

@@ -74,6 +74,35 @@ pub struct GrantFilter {
     pub resource: Option<String>,
 }
 
+/// Whose grants a revocation of many ends: one user's, one client's or one resource's
+/// (never an empty filter, which would be everyone's).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GrantHolder {
+    User(String),
+    Client(String),
+    /// A canonical resource URI.
+    Resource(String),
+}
+
+impl From<GrantHolder> for GrantFilter {
+    fn from(holder: GrantHolder) -> GrantFilter {
+        match holder {
+            GrantHolder::User(id) => GrantFilter {
+                user: Some(id),
+                ..Default::default()
+            },
+            GrantHolder::Client(id) => GrantFilter {
+                client_id: Some(id),
+                ..Default::default()
+            },
+            GrantHolder::Resource(uri) => GrantFilter {
+                resource: Some(uri),
+                ..Default::default()
+            },
+        }
+    }
+}
+
 /// The condition of a `GrantFilter` over `grants g`: `$1` user, `$2` client, `$3` resource,
 /// each NULL when it does not narrow.
 macro_rules! filter_sql {
@@ -413,13 +442,13 @@ impl Store {
         Ok(true)
     }
 
-    /// Revokes every grant `filter` covers that is still in force, in one transaction:
-    /// each recorded as `revoke_grant` records one, with its own copy of `event`. Grants
-    /// already revoked (themselves or through their parent) are left as they are. Returns
-    /// how many were revoked now.
+    /// Revokes every grant of `holder` that is still in force, in one transaction: each
+    /// recorded as `revoke_grant` records one, with its own copy of `event`. Grants already
+    /// revoked (themselves or through their parent) are left as they are. Returns how many
+    /// were revoked now.
     pub async fn revoke_grants(
         &self,
-        filter: &GrantFilter,
+        holder: GrantHolder,
         now: UnixTime,
         event: &AuditEvent,
     ) -> Result<u64, sqlx::Error> {
@@ -433,6 +462,7 @@ impl Store {
             revoked_at_sql!(),
             " IS NULL) RETURNING id, kind, client_id, subject, resource"
         );
+        let filter = GrantFilter::from(holder);
         let mut tx = self.begin().await?;
         let revoked = on_conn!(tx.conn(), |c| {
             sqlx::query_as::<_, RevokedGrant>(REVOKE_GRANTS)
