@@ -125,6 +125,45 @@ pub async fn downstreams(store: &Store, id: &str) -> Result<Vec<Downstream>, Adm
         .collect())
 }
 
+/// Adds `link` to resource `id`'s downstream targets, or replaces the link to the same
+/// target (the console edits one link at a time; the rules are `set_downstreams`').
+pub async fn put_downstream(
+    store: &Store,
+    id: &str,
+    link: Downstream,
+    now: i64,
+    actor: &Actor,
+) -> Result<Vec<Downstream>, AdminError> {
+    let target = canonicalize(&link.target).map_err(|m| AdminError::invalid("target", m))?;
+    let mut links = downstreams(store, id).await?;
+    match links.iter_mut().find(|l| l.target == target) {
+        Some(existing) => *existing = link,
+        None => links.push(link),
+    }
+    set_downstreams(store, id, links, now, actor).await
+}
+
+/// Removes the link from resource `id` to the resource `target_id`.
+pub async fn remove_downstream(
+    store: &Store,
+    id: &str,
+    target_id: &str,
+    now: i64,
+    actor: &Actor,
+) -> Result<Vec<Downstream>, AdminError> {
+    let target = crate::admin::resources::get(store, target_id).await?;
+    let mut links = downstreams(store, id).await?;
+    let before = links.len();
+    links.retain(|l| l.target != target.uri);
+    if links.len() == before {
+        return Err(AdminError::NotFound(format!(
+            "no downstream link to {}",
+            target.uri
+        )));
+    }
+    set_downstreams(store, id, links, now, actor).await
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewIssuer {

@@ -6,6 +6,9 @@
 macro_rules! protocol_enum {
     ($ty:ident, $kind:literal, { $($variant:ident => $name:expr),+ $(,)? }) => {
         impl $ty {
+            /// Every value, in the order declared (a form's choices, a filter's options).
+            pub const VARIANTS: &'static [$ty] = &[$($ty::$variant),+];
+
             pub const fn as_str(self) -> &'static str {
                 match self { $($ty::$variant => $name),+ }
             }

@@ -143,6 +143,61 @@ pub fn human_time(epoch: i64) -> String {
     )
 }
 
+/// The inverse of `human_time` for form inputs: epoch seconds from a UTC date
+/// (`2026-11-26`) or a date and time as `datetime-local` sends it (`2026-11-26T08:15`,
+/// seconds optional); `None` for anything else.
+pub fn parse_utc_time(value: &str) -> Option<i64> {
+    let value = value.trim();
+    let (date, time) = match value.split_once(['T', ' ']) {
+        Some((d, t)) => (d, Some(t)),
+        None => (value, None),
+    };
+    let number = |s: &str, len: usize| -> Option<i64> {
+        (s.len() == len && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let mut parts = date.split('-');
+    let year = number(parts.next()?, 4)?;
+    let month = number(parts.next()?, 2)?;
+    let day = number(parts.next()?, 2)?;
+    if parts.next().is_some() || !(1..=12).contains(&month) {
+        return None;
+    }
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let month_days = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if !(1..=month_days).contains(&day) {
+        return None;
+    }
+    let seconds = match time {
+        None => 0,
+        Some(t) => {
+            let mut parts = t.split(':');
+            let h = number(parts.next()?, 2)?;
+            let m = number(parts.next()?, 2)?;
+            let s = parts.next().map_or(Some(0), |s| number(s, 2))?;
+            if parts.next().is_some() || h > 23 || m > 59 || s > 59 {
+                return None;
+            }
+            h * 3600 + m * 60 + s
+        }
+    };
+    // Days-from-civil (H. Hinnant), the inverse of `human_time`'s.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if month > 2 { month - 3 } else { month + 9 };
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + seconds)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -152,5 +207,30 @@ mod tests {
     fn human_time_formats_utc() {
         assert_eq!(human_time(0), "1970-01-01 00:00 UTC");
         assert_eq!(human_time(1_795_680_000), "2026-11-26 08:00 UTC");
+    }
+
+    #[test]
+    fn form_times_parse_as_utc_and_invert_human_time() {
+        assert_eq!(parse_utc_time("1970-01-01"), Some(0));
+        assert_eq!(parse_utc_time("2026-11-26T08:00"), Some(1_795_680_000));
+        assert_eq!(parse_utc_time("2026-11-26 08:00:30"), Some(1_795_680_030));
+        assert_eq!(parse_utc_time("2024-02-29"), Some(1_709_164_800));
+        for t in [0, 951_782_400, 1_709_164_800, 1_795_680_000, 4_102_444_800] {
+            let shown = human_time(t);
+            assert_eq!(parse_utc_time(shown.trim_end_matches(" UTC")), Some(t));
+        }
+        for bad in [
+            "",
+            "yesterday",
+            "2026-13-01",
+            "2026-02-29",
+            "2026-11-26T24:00",
+            "2026-1-26",
+            "2026-11-26T08",
+            "1795680000",
+            "2026-11-26T08:00:00:00",
+        ] {
+            assert_eq!(parse_utc_time(bad), None, "{bad}");
+        }
     }
 }

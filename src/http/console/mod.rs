@@ -3,8 +3,11 @@
 //! the same everywhere. Every page needs a signed-in admin (`gate`); every form carries the
 //! session's CSRF token; destructive forms want a password from the last five minutes.
 
+mod audit;
+mod exchange;
 pub mod gate;
 mod grants;
+mod providers;
 mod resources;
 mod setup;
 
@@ -28,6 +31,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/setup", web::post().to(setup::post));
     resources::routes(cfg);
     grants::routes(cfg);
+    providers::routes(cfg);
+    exchange::routes(cfg);
+    audit::routes(cfg);
 }
 
 /// The console's sections, in the order of the navigation.
