@@ -50,6 +50,11 @@ const SECTION: &str = "/exchange";
 /// The algorithms an issuer's form starts with (the API's default).
 const DEFAULT_ALGS: [&str; 2] = ["ES256", "RS256"];
 
+/// The checkbox of one algorithm: a field of its own, since a form may not repeat a name.
+fn alg_field(alg: &str) -> String {
+    format!("alg-{alg}")
+}
+
 /// The trusted-issuer form, as typed.
 struct IssuerFields {
     issuer: String,
@@ -78,7 +83,11 @@ impl IssuerFields {
             issuer: get("issuer"),
             jwks_uri: get("jwks_uri"),
             audience: get("audience"),
-            algorithms: params.get_all("algorithms").map(str::to_owned).collect(),
+            algorithms: ALLOWED_ALGS
+                .iter()
+                .filter(|a| params.get(&alg_field(a)).is_some())
+                .map(|a| (*a).to_owned())
+                .collect(),
             subject: get("subject"),
         }
     }
@@ -117,6 +126,10 @@ impl OverviewPage {
 
     fn subject_modes(&self) -> &'static [SubjectMode] {
         SubjectMode::VARIANTS
+    }
+
+    fn alg_field(&self, alg: &str) -> String {
+        alg_field(alg)
     }
 
     fn has_alg(&self, alg: &str) -> bool {

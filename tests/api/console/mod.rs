@@ -2,7 +2,10 @@
 //! link, the gate (admin role, CSRF, password re-check, forms kept), and each page's
 //! actions.
 
+mod audit;
+mod exchange;
 mod gate;
 mod grants;
+mod providers;
 mod resources;
 mod setup;
