@@ -10,6 +10,9 @@ use crate::oauth::domain_policy::normalise_entry;
 use crate::store::Store;
 use crate::store::registration::DomainPolicy;
 
+/// The policies a domain may have: `trusted` or `blocked`.
+pub const POLICIES: [&str; 2] = ["trusted", "blocked"];
+
 /// Stores the normalised form (case, trailing dot, IDNA), which is what requests are
 /// matched in: see `oauth::domain_policy`.
 fn check(domain: &str, policy: Option<&str>) -> Result<String, AdminError> {
@@ -20,8 +23,7 @@ fn check(domain: &str, policy: Option<&str>) -> Result<String, AdminError> {
         ));
     };
     if let Some(p) = policy
-        && p != "trusted"
-        && p != "blocked"
+        && !POLICIES.contains(&p)
     {
         return Err(AdminError::invalid("policy", "must be trusted or blocked"));
     }

@@ -44,9 +44,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 const SECTION: &str = "/providers";
 
-/// The two policies a metadata domain may have (`admin::domains` checks them).
-const DOMAIN_POLICIES: [&str; 2] = ["trusted", "blocked"];
-
 #[derive(Template)]
 #[template(path = "admin/providers.html")]
 struct ListPage {
@@ -61,7 +58,7 @@ struct ListPage {
 
 impl ListPage {
     fn policies(&self) -> &'static [&'static str] {
-        &DOMAIN_POLICIES
+        &domains::POLICIES
     }
 
     fn is_policy(&self, p: &str) -> bool {
@@ -257,7 +254,7 @@ async fn list(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
         &req,
         &admin,
         String::new(),
-        DOMAIN_POLICIES[0].to_owned(),
+        domains::POLICIES[0].to_owned(),
         FormError::none(),
     )
     .await
