@@ -4,6 +4,7 @@
 //! session's CSRF token; destructive forms want a password from the last five minutes.
 
 mod audit;
+mod clients;
 mod exchange;
 pub mod gate;
 mod grants;
@@ -34,6 +35,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     providers::routes(cfg);
     exchange::routes(cfg);
     audit::routes(cfg);
+    clients::routes(cfg);
 }
 
 /// The console's sections, in the order of the navigation.

@@ -3,6 +3,7 @@
 //! actions.
 
 mod audit;
+mod clients;
 mod exchange;
 mod gate;
 mod grants;
