@@ -12,11 +12,11 @@ use super::{
     Action, Admin, Chrome, Failure, FormError, admin_for_action, admin_for_page, done, failure,
     list_field, page_failure,
 };
-use crate::admin::AdminError;
 use crate::admin::clients::{self, ClientChanges, ClientQuery, ClientView, NewClient};
-use crate::domain::{AuthMethod, Grant, GrantType, Registration};
+use crate::admin::grants::{self, GrantListing, GrantQuery};
+use crate::admin::{AdminError, Page};
+use crate::domain::{AuthMethod, GrantState, GrantType, Registration};
 use crate::http::browser::form::BrowserPost;
-use crate::http::browser::unavailable;
 use crate::http::pages::{human_time, render};
 use crate::oauth::params::Params;
 use crate::state::AppState;
@@ -215,7 +215,10 @@ struct DetailPage {
     chrome: Chrome,
     /// `None` on the registration form.
     client: Option<ClientView>,
-    grants: Vec<Grant>,
+    /// The newest of its grants, live or not.
+    grants: Vec<GrantListing>,
+    /// More grants than shown: the grants page lists them all.
+    more_grants: bool,
     fields: Fields,
     error: FormError,
     /// The secret just made, on the page answering the form that made it: shown once.
@@ -265,34 +268,64 @@ impl DetailPage {
     fn last_used(&self) -> String {
         "never".into()
     }
+
+    fn grant_used(&self, g: &GrantListing) -> String {
+        g.last_used_at.map_or_else(|| "never".into(), human_time)
+    }
+
+    fn grants_link(&self) -> String {
+        let q = self.client.as_ref().map_or(String::new(), |c| {
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("client", &c.client_id)
+                .append_pair("status", GrantState::All.as_str())
+                .finish()
+        });
+        format!("{}/admin/grants?{q}", self.chrome.base)
+    }
 }
 
 fn detail(
     chrome: Chrome,
     client: Option<ClientView>,
-    grants: Vec<Grant>,
+    grants: Option<Page<GrantListing>>,
     fields: Option<Fields>,
     error: FormError,
 ) -> DetailPage {
+    let (grants, more_grants) = grants.map_or((Vec::new(), false), |p| (p.items, p.next.is_some()));
     let fields =
         fields.unwrap_or_else(|| client.as_ref().map(Fields::from_view).unwrap_or_default());
     DetailPage {
         chrome,
         client,
         grants,
+        more_grants,
         fields,
         error,
         secret: None,
     }
 }
 
-/// The client as its page shows it, with its grants (newest last).
+/// How many of a client's grants its page shows, newest first.
+const GRANTS_SHOWN: i64 = 50;
+
+/// The client's newest grants, live or revoked.
+async fn grants_of(state: &AppState, client_id: &str) -> Result<Page<GrantListing>, AdminError> {
+    let query = GrantQuery {
+        client: Some(client_id.to_owned()),
+        status: Some(GrantState::All.as_str().to_owned()),
+        limit: Some(GRANTS_SHOWN),
+        ..GrantQuery::default()
+    };
+    grants::list(&state.store, &query).await
+}
+
+/// The client as its page shows it, with its newest grants.
 async fn client_and_grants(
     state: &AppState,
     client_id: &str,
-) -> Result<(ClientView, Vec<Grant>), AdminError> {
+) -> Result<(ClientView, Page<GrantListing>), AdminError> {
     let client = ClientView::from(clients::get(&state.store, client_id).await?);
-    let grants = state.store.grants_of_client(client_id).await?;
+    let grants = grants_of(state, client_id).await?;
     Ok((client, grants))
 }
 
@@ -345,7 +378,7 @@ async fn new(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     };
     render(
         StatusCode::OK,
-        &detail(chrome, None, Vec::new(), Some(fields), FormError::none()),
+        &detail(chrome, None, None, Some(fields), FormError::none()),
     )
 }
 
@@ -359,7 +392,7 @@ async fn show(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String
             let chrome = Chrome::new(&state, &admin, SECTION, &req);
             render(
                 StatusCode::OK,
-                &detail(chrome, Some(client), grants, None, FormError::none()),
+                &detail(chrome, Some(client), Some(grants), None, FormError::none()),
             )
         }
         Err(e) => page_failure(&state, e),
@@ -373,7 +406,7 @@ fn with_secret(
     req: &HttpRequest,
     admin: &Admin,
     mut client: ClientView,
-    grants: Vec<Grant>,
+    grants: Option<Page<GrantListing>>,
 ) -> HttpResponse {
     let secret = client.client_secret.take();
     let mut chrome = Chrome::new(state, admin, SECTION, req);
@@ -400,9 +433,7 @@ async fn create(state: web::Data<AppState>, req: HttpRequest, post: BrowserPost)
     };
     let now = state.clock.now();
     match clients::create(&state.store, &state.master_key, input, now, &admin.actor()).await {
-        Ok(view) if view.client_secret.is_some() => {
-            with_secret(&state, &req, &admin, view, Vec::new())
-        }
+        Ok(view) if view.client_secret.is_some() => with_secret(&state, &req, &admin, view, None),
         Ok(view) => done(&state, &client_path(&view.client_id, ""), "created"),
         Err(e) => form_again(&state, &req, &admin, None, fields, e).await,
     }
@@ -538,11 +569,15 @@ async fn confirm_delete(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let (c, grants) = match client_and_grants(&state, &id).await {
-        Ok(x) => x,
+    let c = match clients::get(&state.store, &id).await {
+        Ok(c) => c,
         Err(e) => return page_failure(&state, e),
     };
-    let live = grants.iter().filter(|g| g.revoked_at.is_none()).count();
+    // Counted whole, not a page: the admin is told exactly what ends.
+    let live = match grants::of_client(&state.store, &id).await {
+        Ok(all) => all.iter().filter(|g| g.revoked_at.is_none()).count(),
+        Err(e) => return page_failure(&state, e),
+    };
     let consequence = match live {
         0 => "It holds no live grants.".to_owned(),
         1 => "This revokes its 1 grant: its tokens stop working at once.".to_owned(),
@@ -587,11 +622,11 @@ async fn form_again(
     match failure(state, e) {
         Failure::Form(error) => {
             let grants = match &client {
-                Some(c) => match state.store.grants_of_client(&c.client_id).await {
-                    Ok(g) => g,
-                    Err(e) => return unavailable(state, e.into()),
+                Some(c) => match grants_of(state, &c.client_id).await {
+                    Ok(g) => Some(g),
+                    Err(e) => return page_failure(state, e),
                 },
-                None => Vec::new(),
+                None => None,
             };
             let chrome = Chrome::new(state, admin, SECTION, req);
             let status = error.status();
