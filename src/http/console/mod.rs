@@ -8,6 +8,7 @@ mod clients;
 mod exchange;
 pub mod gate;
 mod grants;
+mod keys;
 mod providers;
 mod resources;
 mod setup;
@@ -36,6 +37,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     exchange::routes(cfg);
     audit::routes(cfg);
     clients::routes(cfg);
+    keys::routes(cfg);
 }
 
 /// The console's sections, in the order of the navigation.

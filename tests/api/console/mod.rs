@@ -7,6 +7,7 @@ mod clients;
 mod exchange;
 mod gate;
 mod grants;
+mod keys;
 mod providers;
 mod resources;
 mod setup;
