@@ -76,33 +76,70 @@ fn registration_label(r: Registration) -> &'static str {
     }
 }
 
-/// The listing's filters, as typed (kept when one is refused).
+const DAY: i64 = 86_400;
+
+/// The listing's filters, as typed (kept when one is refused). Last use is asked in days
+/// back from now; the service takes epoch seconds.
 #[derive(Default)]
 struct Filters {
     registration: String,
+    /// Used in the last N days.
+    used_within: String,
+    /// Used, but not in the last N days.
+    idle_for: String,
+    /// Never completed an authorization (no grant ever).
+    never_authorized: bool,
 }
 
 impl Filters {
     fn of(params: &Params) -> Filters {
-        let get = |n: &str| params.get(n).unwrap_or("").to_owned();
+        let get = |n: &str| params.get(n).unwrap_or("").trim().to_owned();
         Filters {
             registration: get("registration"),
+            used_within: get("used_within"),
+            idle_for: get("idle_for"),
+            never_authorized: params.get("never_authorized").is_some(),
         }
     }
 
-    fn query(&self, after: Option<String>) -> ClientQuery {
-        ClientQuery {
+    fn query(&self, after: Option<String>, now: i64) -> Result<ClientQuery, AdminError> {
+        let since = |field: &'static str, days: &str| -> Result<Option<String>, AdminError> {
+            if days.is_empty() {
+                return Ok(None);
+            }
+            match days.parse::<i64>() {
+                Ok(d) if (1..=36_500).contains(&d) => Ok(Some((now - d * DAY).max(0).to_string())),
+                _ => Err(AdminError::invalid(
+                    field,
+                    "must be a whole number of days, at least 1",
+                )),
+            }
+        };
+        Ok(ClientQuery {
             limit: Some(100),
             after,
             registration: Some(self.registration.clone()).filter(|r| !r.is_empty()),
-        }
+            used_since: since("used_within", &self.used_within)?,
+            last_used_before: since("idle_for", &self.idle_for)?,
+            never_authorized: self.never_authorized.then(|| "true".to_owned()),
+        })
     }
 
     /// The query string of the next page: these filters and the cursor.
     fn next_page(&self, after: &str) -> String {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
-        if !self.registration.is_empty() {
-            q.append_pair("registration", &self.registration);
+        for (name, value) in [
+            ("registration", self.registration.as_str()),
+            ("used_within", self.used_within.as_str()),
+            ("idle_for", self.idle_for.as_str()),
+            (
+                "never_authorized",
+                if self.never_authorized { "true" } else { "" },
+            ),
+        ] {
+            if !value.is_empty() {
+                q.append_pair(name, value);
+            }
         }
         q.append_pair("after", after);
         q.finish()
@@ -141,8 +178,8 @@ impl ListPage {
         registration_label(c.registration)
     }
 
-    fn last_used(&self, _c: &ClientView) -> String {
-        "never".into()
+    fn last_used(&self, c: &ClientView) -> String {
+        c.last_used_at.map_or_else(|| "never".into(), human_time)
     }
 }
 
@@ -266,7 +303,10 @@ impl DetailPage {
     }
 
     fn last_used(&self) -> String {
-        "never".into()
+        self.client
+            .as_ref()
+            .and_then(|c| c.last_used_at)
+            .map_or_else(|| "never".into(), human_time)
     }
 
     fn grant_used(&self, g: &GrantListing) -> String {
@@ -324,7 +364,7 @@ async fn client_and_grants(
     state: &AppState,
     client_id: &str,
 ) -> Result<(ClientView, Page<GrantListing>), AdminError> {
-    let client = ClientView::from(clients::get(&state.store, client_id).await?);
+    let client = clients::show(&state.store, client_id).await?;
     let grants = grants_of(state, client_id).await?;
     Ok((client, grants))
 }
@@ -336,9 +376,13 @@ async fn list(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     };
     let params = Params::parse(req.query_string().as_bytes()).unwrap_or_default();
     let filters = Filters::of(&params);
-    let query = filters.query(params.get("after").map(str::to_owned));
+    let query = filters.query(params.get("after").map(str::to_owned), state.clock.now());
     let chrome = Chrome::new(&state, &admin, SECTION, &req);
-    match clients::list(&state.store, &query).await {
+    let listed = match query {
+        Ok(query) => clients::list(&state.store, &query).await,
+        Err(e) => Err(e),
+    };
+    match listed {
         Ok(page) => render(
             StatusCode::OK,
             &ListPage {
@@ -346,7 +390,7 @@ async fn list(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
                 next: page.next.map(|after| filters.next_page(&after)),
                 filters,
                 error: FormError::none(),
-                rows: page.items.into_iter().map(ClientView::from).collect(),
+                rows: page.items,
             },
         ),
         Err(e) => match failure(&state, e) {
@@ -449,8 +493,8 @@ async fn update(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let current = match clients::get(&state.store, &id).await {
-        Ok(c) => ClientView::from(c),
+    let current = match clients::show(&state.store, &id).await {
+        Ok(c) => c,
         Err(e) => return page_failure(&state, e),
     };
     let fields = Fields::of(&params);
@@ -556,8 +600,18 @@ async fn rotate_secret(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let _ = (&admin, &id);
-    super::refused(&state, "Secret rotation is not available yet.")
+    let now = state.clock.now();
+    let view =
+        match clients::rotate_secret(&state.store, &state.master_key, &id, now, &admin.actor())
+            .await
+        {
+            Ok(v) => v,
+            Err(e) => return page_failure(&state, e),
+        };
+    match grants_of(&state, &id).await {
+        Ok(grants) => with_secret(&state, &req, &admin, view, Some(grants)),
+        Err(e) => page_failure(&state, e),
+    }
 }
 
 async fn confirm_delete(

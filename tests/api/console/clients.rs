@@ -481,3 +481,145 @@ async fn a_stale_form_or_a_user_who_is_not_an_admin_changes_nothing() {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(client_count(&app).await, before);
 }
+
+#[tokio::test]
+async fn the_listing_filters_by_last_use_and_by_never_authorized() {
+    use crate::helpers::clients::register;
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    app.client_credentials(&s.agent, Some(MCP), None).await;
+    app.clock.advance(10 * 86_400);
+    let mut console = console_admin(&app).await;
+    let admin_token = app.admin_token().await;
+    let fresh = app
+        .create_client(
+            &admin_token,
+            json!({"name": "fresh", "grant_types": ["client_credentials"], "resources": [MCP]}),
+        )
+        .await;
+    app.client_credentials(&fresh, Some(MCP), None).await;
+    let dynamic = register(
+        &app,
+        &json!({"client_name": "Abandoned", "redirect_uris": ["http://127.0.0.1/cb"],
+                "token_endpoint_auth_method": "none"}),
+    )
+    .await;
+    let abandoned = dynamic["client_id"].as_str().unwrap();
+    let agent = s.agent.client_id.as_str();
+
+    let (status, recent) = console.page("/clients?used_within=7").await;
+    assert_eq!(status, 200);
+    assert!(recent.contains(&fresh.client_id), "{recent}");
+    assert!(!recent.contains(agent) && !recent.contains(abandoned));
+    assert!(
+        recent.contains(r#"name="used_within" type="text" inputmode="numeric" size="5" value="7""#)
+    );
+
+    let (status, idle) = console.page("/clients?idle_for=7").await;
+    assert_eq!(status, 200);
+    assert!(idle.contains(agent), "{idle}");
+    assert!(!idle.contains(&fresh.client_id) && !idle.contains(abandoned));
+
+    let (status, never) = console
+        .page("/clients?never_authorized=true&registration=dynamic")
+        .await;
+    assert_eq!(status, 200);
+    assert!(never.contains(abandoned), "{never}");
+    assert!(!never.contains(agent) && !never.contains(&fresh.client_id));
+    assert!(never.contains(r#"name="never_authorized" value="true" checked"#));
+
+    // The last use is shown; a client that never obtained a grant says so.
+    let (_, all) = console.page("/clients").await;
+    assert!(
+        all.contains(&warden::http::pages::human_time(warden::clock::Clock::now(
+            &*app.clock
+        )))
+    );
+    let (_, page) = console.page(&format!("/clients/{agent}")).await;
+    assert!(!page.contains("<dd>never</dd>"), "{page}");
+    let (_, page) = console.page(&format!("/clients/{abandoned}")).await;
+    assert!(page.contains("<dt>Last used</dt><dd>never</dd>"), "{page}");
+
+    // A bad number of days: 422 on its field, the value kept.
+    let (status, bad) = console.page("/clients?idle_for=soon").await;
+    assert_eq!(status, 422);
+    assert!(bad.contains("must be a whole number of days"), "{bad}");
+    assert!(
+        bad.contains(r#"value="soon" placeholder="days" aria-invalid="true""#),
+        "{bad}"
+    );
+}
+
+#[tokio::test]
+async fn rotating_a_secret_shows_the_new_one_once_and_the_old_one_stops_working() {
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let mut console = console_admin(&app).await;
+    let id = s.agent.client_id.clone();
+    let path = format!("/clients/{id}/secret");
+
+    let (status, page) = console.page(&path).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("stops working at once"), "{page}");
+
+    // An old sign-in: the password first, the secret unchanged.
+    app.clock.advance(6 * 60);
+    let response = console.submit(&path, &[]).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    app.client_credentials(&s.agent, Some(MCP), None).await;
+
+    let response = console.submit_confirmed(&path, &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let html = response.text().await.unwrap();
+    let secret = shown_secret(&html).expect("the new secret is shown");
+    assert_ne!(secret, s.agent.client_secret);
+    assert!(html.contains("will not show it again"));
+
+    let old = app
+        .post_form(
+            "/token",
+            &[("grant_type", "client_credentials"), ("resource", MCP)],
+            Some(&s.agent),
+        )
+        .await;
+    crate::helpers::assert_oauth_error(old, 401, "invalid_client").await;
+    let new = TestClient {
+        client_id: id.clone(),
+        client_secret: secret.clone(),
+    };
+    app.client_credentials(&new, Some(MCP), None).await;
+
+    let (_, page) = console.page(&format!("/clients/{id}")).await;
+    assert!(!page.contains(&secret) && shown_secret(&page).is_none());
+    let rotated = events(&app, &s.admin_token, "client.secret_rotated", &id).await;
+    assert_eq!(rotated.len(), 1);
+    assert_eq!(rotated[0]["actor"]["id"], console.user_id);
+    assert!(!rotated[0].to_string().contains(&secret));
+
+    // A public client has no secret to rotate: 409, nothing written.
+    console
+        .submit_ok(
+            "/clients",
+            &[
+                ("name", "Public"),
+                ("token_endpoint_auth_method", "none"),
+                ("grant_authorization_code", "1"),
+                ("redirect_uris", "http://127.0.0.1/cb"),
+            ],
+        )
+        .await;
+    let public = stored(&app, "Public").await.unwrap();
+    let response = console
+        .submit_confirmed(&format!("/clients/{}/secret", public.client_id), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let public = app
+        .state
+        .store
+        .client(&public.client_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(public.secret_hash.is_none());
+}
