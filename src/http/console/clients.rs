@@ -77,6 +77,8 @@ fn registration_label(r: Registration) -> &'static str {
 }
 
 const DAY: i64 = 86_400;
+/// A century: further back than any client, and far from overflowing.
+const MAX_DAYS: i64 = 36_500;
 
 /// The listing's filters, as typed (kept when one is refused). Last use is asked in days
 /// back from now; the service takes epoch seconds.
@@ -108,10 +110,12 @@ impl Filters {
                 return Ok(None);
             }
             match days.parse::<i64>() {
-                Ok(d) if (1..=36_500).contains(&d) => Ok(Some((now - d * DAY).max(0).to_string())),
+                Ok(d) if (1..=MAX_DAYS).contains(&d) => {
+                    Ok(Some((now - d * DAY).max(0).to_string()))
+                }
                 _ => Err(AdminError::invalid(
                     field,
-                    "must be a whole number of days, at least 1",
+                    format!("must be a whole number of days, from 1 to {MAX_DAYS}"),
                 )),
             }
         };
@@ -453,8 +457,7 @@ fn with_secret(
     grants: Option<Page<GrantListing>>,
 ) -> HttpResponse {
     let secret = client.client_secret.take();
-    let mut chrome = Chrome::new(state, admin, SECTION, req);
-    chrome.notice = None;
+    let chrome = Chrome::new(state, admin, SECTION, req);
     let mut page = detail(chrome, Some(client), grants, None, FormError::none());
     page.secret = secret;
     render(StatusCode::OK, &page)
