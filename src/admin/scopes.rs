@@ -1,10 +1,10 @@
 //! The scope catalogue: names (RFC 6749 §3.3 syntax) with descriptions for end users.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::admin::{AdminError, change_event, check_text, conflict_on_duplicate};
-use crate::domain::{Actor, AuditKind};
+use crate::domain::{Actor, AuditKind, Resource};
 use crate::oauth::scope::validate_token;
 use crate::store::Store;
 use crate::store::scopes::ScopeRow;
@@ -93,4 +93,55 @@ pub async fn delete(store: &Store, name: &str, now: i64, actor: &Actor) -> Resul
         .detail("scope", name);
     store.delete_scope(name, &event).await?;
     Ok(())
+}
+
+/// A resource that accepts a scope, as a list names it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// A catalogue entry and the resources that accept it.
+#[derive(Debug, Serialize)]
+pub struct ScopeUse {
+    #[serde(flatten)]
+    pub scope: ScopeRow,
+    pub used_by: Vec<ResourceRef>,
+}
+
+fn users_of(name: &str, resources: &[Resource]) -> Vec<ResourceRef> {
+    resources
+        .iter()
+        .filter(|r| r.scopes.contains(name))
+        .map(|r| ResourceRef {
+            id: r.id.clone(),
+            name: r.name.clone(),
+        })
+        .collect()
+}
+
+/// The whole catalogue (it is small), each scope with the resources that accept it: two
+/// queries, however many scopes.
+pub async fn catalogue(store: &Store) -> Result<Vec<ScopeUse>, AdminError> {
+    let resources = store.all_resources().await?;
+    Ok(store
+        .scopes()
+        .await?
+        .into_iter()
+        .map(|scope| ScopeUse {
+            used_by: users_of(&scope.name, &resources),
+            scope,
+        })
+        .collect())
+}
+
+/// One scope and the resources that accept it.
+pub async fn usage(store: &Store, name: &str) -> Result<ScopeUse, AdminError> {
+    let scope = get(store, name).await?;
+    let resources = store.all_resources().await?;
+    Ok(ScopeUse {
+        used_by: users_of(name, &resources),
+        scope,
+    })
 }

@@ -9,7 +9,7 @@ use crate::admin::{AdminError, Page, PageQuery, conflict_on_duplicate};
 use crate::crypto::password;
 use crate::domain::{Actor, AuditKind, Role};
 use crate::store::Store;
-use crate::store::users::UserRow;
+use crate::store::users::{UserRow, UserWrite};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -156,6 +156,31 @@ pub async fn list(store: &Store, query: &PageQuery) -> Result<Page<UserRow>, Adm
     Ok(Page::of(items, limit, |u| u.username.clone()))
 }
 
+/// Whether the account can open the console now.
+fn is_enabled_admin(u: &UserRow) -> bool {
+    u.role == Role::Admin && !u.disabled
+}
+
+/// The one rule that keeps the console reachable: the last enabled admin cannot be
+/// demoted, disabled or deleted, by the API, the CLI or the console alike. (The CLI can
+/// always make a new admin, but an unreachable console should take a deliberate step.)
+/// Checked by the store under a lock, in the change's transaction.
+fn last_admin(u: &UserRow) -> AdminError {
+    AdminError::Conflict(format!(
+        "{} is the last enabled admin: make another user an admin first",
+        u.username
+    ))
+}
+
+/// Maps what the store found to the service's answer.
+fn written(outcome: UserWrite, u: &UserRow) -> Result<(), AdminError> {
+    match outcome {
+        UserWrite::Done => Ok(()),
+        UserWrite::NotFound => Err(AdminError::NotFound(format!("no user {}", u.username))),
+        UserWrite::LastAdmin => Err(last_admin(u)),
+    }
+}
+
 /// A new password or a disabled account ends the user's sessions; a new password also
 /// revokes the user's grants unless `keep_grants` says otherwise (whoever knew the old
 /// password may hold tokens it bought). One transaction: the password never changes
@@ -168,6 +193,7 @@ pub async fn update(
     actor: &Actor,
 ) -> Result<UserRow, AdminError> {
     let mut row = get(store, id_or_name).await?;
+    let was_admin = is_enabled_admin(&row);
     let before = UserView::from(row.clone());
     let new_password = changes.password.is_some();
     let end_sessions = changes.password.is_some() || changes.disabled == Some(true);
@@ -196,9 +222,11 @@ pub async fn update(
     if revoke_grants {
         event = event.detail("grants", "revoked");
     }
-    store
-        .update_user(&row, end_sessions, revoke_grants, &event)
+    let keep_an_admin = was_admin && !is_enabled_admin(&row);
+    let outcome = store
+        .update_user(&row, end_sessions, revoke_grants, keep_an_admin, &event)
         .await?;
+    written(outcome, &row)?;
     Ok(row)
 }
 
@@ -210,16 +238,17 @@ pub async fn delete(
     actor: &Actor,
 ) -> Result<(), AdminError> {
     let row = get(store, id_or_name).await?;
-    let id = row.id.clone();
     let event = change_event(
         AuditKind::UserDeleted,
         actor,
         now,
-        UserView::from(row),
+        UserView::from(row.clone()),
         Value::Null,
     )
-    .subject(&id)
+    .subject(&row.id)
     .detail("grants", "revoked");
-    store.delete_user(&id, now, &event).await?;
-    Ok(())
+    let outcome = store
+        .delete_user(&row.id, now, is_enabled_admin(&row), &event)
+        .await?;
+    written(outcome, &row)
 }

@@ -115,6 +115,15 @@ pub async fn refresh(state: &crate::state::AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// After a change to the scope catalogue (API or console): `scopes_supported` follows at
+/// once on this node, other nodes within a key refresh. A failure is logged; the change
+/// stands.
+pub async fn catalogue_changed(state: &crate::state::AppState) {
+    if let Err(e) = refresh(state).await {
+        tracing::warn!(error = format!("{e:#}"), "could not refresh the metadata");
+    }
+}
+
 /// The served metadata document.
 pub fn document(state: &crate::state::AppState) -> bytes::Bytes {
     state

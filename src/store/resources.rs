@@ -226,15 +226,22 @@ impl Store {
         .await)?)
     }
 
-    /// Resources whose accepted scopes mention `scope` (to refuse deleting it).
-    pub async fn resources_using_scope(&self, scope: &str) -> Result<Vec<String>, sqlx::Error> {
-        const RESOURCES_USING_SCOPE: &str = select!("ORDER BY id");
-        let rows = resources(on_pool!(self, |pool| sqlx::query_as::<_, ResourceRow>(
-            RESOURCES_USING_SCOPE
+    /// Every resource, in creation order: the registry is small (an admin's list), and the
+    /// scope catalogue matches scopes against it in Rust, as scopes are stored as one text.
+    pub async fn all_resources(&self) -> Result<Vec<Resource>, sqlx::Error> {
+        const ALL_RESOURCES: &str = select!("ORDER BY id");
+        resources(on_pool!(self, |pool| sqlx::query_as::<_, ResourceRow>(
+            ALL_RESOURCES
         )
         .fetch_all(&mut *pool)
-        .await)?)?;
-        Ok(rows
+        .await)?)
+    }
+
+    /// Resources whose accepted scopes mention `scope` (to refuse deleting it).
+    pub async fn resources_using_scope(&self, scope: &str) -> Result<Vec<String>, sqlx::Error> {
+        Ok(self
+            .all_resources()
+            .await?
             .into_iter()
             .filter(|r| r.scopes.contains(scope))
             .map(|r| r.uri)

@@ -19,6 +19,33 @@ pub struct UserRow {
     pub updated_at: UnixTime,
 }
 
+/// What a write to an account found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserWrite {
+    Done,
+    NotFound,
+    /// Refused: it would leave no enabled admin (nothing was written).
+    LastAdmin,
+}
+
+/// Locks every enabled admin's row and names them. Run first in a transaction that may
+/// take an admin away: a concurrent one blocks here until this one ends, then sees its
+/// outcome (Postgres re-checks the `WHERE` on rows it waited for; SQLite holds one writer),
+/// so two admins demoting each other cannot both succeed.
+async fn lock_enabled_admins(c: Conn<'_>) -> Result<Vec<String>, sqlx::Error> {
+    const LOCK_ENABLED_ADMINS: &str = "UPDATE users SET role = role WHERE role = 'admin' AND \
+        disabled = FALSE RETURNING id";
+    on_conn!(c, |c| sqlx::query_scalar(LOCK_ENABLED_ADMINS)
+        .fetch_all(c)
+        .await)
+}
+
+/// Whether an enabled admin other than `user_id` remains, checked under the lock.
+async fn another_admin_remains(c: Conn<'_>, user_id: &str) -> Result<bool, sqlx::Error> {
+    let admins: Vec<String> = lock_enabled_admins(c).await?;
+    Ok(admins.iter().any(|id| id != user_id))
+}
+
 macro_rules! select {
     ($tail:literal) => {
         concat!(
@@ -82,14 +109,16 @@ impl Store {
     /// sessions, and with `revoke_grants` every grant they gave (with the grants exchanged
     /// from them), so their refresh tokens stop working and their access tokens introspect
     /// inactive. A password change that left them alive would leave whoever knew the old
-    /// password holding everything it bought.
+    /// password holding everything it bought. With `keep_an_admin` (the change takes an
+    /// enabled admin away) nothing is written unless another enabled admin remains.
     pub async fn update_user(
         &self,
         u: &UserRow,
         end_sessions: bool,
         revoke_grants: bool,
+        keep_an_admin: bool,
         event: &AuditEvent,
-    ) -> Result<bool, sqlx::Error> {
+    ) -> Result<UserWrite, sqlx::Error> {
         const UPDATE_USER: &str = "UPDATE users SET password_hash = $2, disabled = $3, updated_at = $4, role = $5 \
             WHERE id = $1";
         const END_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
@@ -100,6 +129,9 @@ impl Store {
             WHERE subject = $1 AND kind = 'authorization_code'";
         let result = on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
+            if keep_an_admin && !another_admin_remains(Conn::from(&mut *tx), &u.id).await? {
+                return Ok(UserWrite::LastAdmin);
+            }
             let updated = sqlx::query(UPDATE_USER)
                 .bind(&u.id)
                 .bind(&u.password_hash)
@@ -132,22 +164,28 @@ impl Store {
                 audit::insert(Conn::from(&mut *tx), event).await?;
             }
             tx.commit().await?;
-            Ok::<_, sqlx::Error>(updated)
+            Ok::<_, sqlx::Error>(if updated {
+                UserWrite::Done
+            } else {
+                UserWrite::NotFound
+            })
         })?;
-        if result {
+        if result == UserWrite::Done {
             self.audited(event);
         }
         self.changed(&[Change::User(u.id.clone())]).await;
         Ok(result)
     }
 
-    /// `event` is written in the transaction.
+    /// `event` is written in the transaction. With `keep_an_admin` (the user is an enabled
+    /// admin) nothing is deleted unless another enabled admin remains.
     pub async fn delete_user(
         &self,
         id: &str,
         now: UnixTime,
+        keep_an_admin: bool,
         event: &AuditEvent,
-    ) -> Result<bool, sqlx::Error> {
+    ) -> Result<UserWrite, sqlx::Error> {
         const REVOKE_DERIVED: &str = "UPDATE grants SET revoked_at = COALESCE(revoked_at, $2) WHERE \
             parent_id IN (SELECT id FROM grants WHERE subject = $1 AND kind = \
             'authorization_code')";
@@ -156,6 +194,9 @@ impl Store {
         const DELETE_USER: &str = "DELETE FROM users WHERE id = $1";
         let result = on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
+            if keep_an_admin && !another_admin_remains(Conn::from(&mut *tx), id).await? {
+                return Ok(UserWrite::LastAdmin);
+            }
             // Grants exchanged from the user's grants too (RFC 8693): their children.
             sqlx::query(REVOKE_DERIVED)
                 .bind(id)
@@ -176,9 +217,13 @@ impl Store {
                 audit::insert(Conn::from(&mut *tx), event).await?;
             }
             tx.commit().await?;
-            Ok::<_, sqlx::Error>(deleted == 1)
+            Ok::<_, sqlx::Error>(if deleted == 1 {
+                UserWrite::Done
+            } else {
+                UserWrite::NotFound
+            })
         })?;
-        if result {
+        if result == UserWrite::Done {
             self.audited(event);
         }
         self.changed(&[Change::User(id.to_owned())]).await;

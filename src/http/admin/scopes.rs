@@ -31,7 +31,7 @@ pub async fn create(
 ) -> Reply {
     let now = state.clock.now();
     let row = scopes::create(&state.store, body.into_inner(), now, &caller.actor()).await?;
-    refresh(&state).await;
+    crate::oauth::metadata::catalogue_changed(&state).await;
     created(row)
 }
 
@@ -55,13 +55,6 @@ pub async fn delete(
     name: web::Path<String>,
 ) -> Reply {
     scopes::delete(&state.store, &name, state.clock.now(), &caller.actor()).await?;
-    refresh(&state).await;
+    crate::oauth::metadata::catalogue_changed(&state).await;
     no_content()
-}
-
-/// `scopes_supported` follows the catalogue at once on this node (others within a refresh).
-async fn refresh(state: &AppState) {
-    if let Err(e) = crate::oauth::metadata::refresh(state).await {
-        tracing::warn!(error = format!("{e:#}"), "could not refresh the metadata");
-    }
 }

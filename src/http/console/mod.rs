@@ -11,7 +11,9 @@ mod grants;
 mod keys;
 mod providers;
 mod resources;
+mod scopes;
 mod setup;
+mod users;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -38,6 +40,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     audit::routes(cfg);
     clients::routes(cfg);
     keys::routes(cfg);
+    scopes::routes(cfg);
+    users::routes(cfg);
 }
 
 /// The console's sections, in the order of the navigation.
@@ -100,6 +104,15 @@ const NOTICES: &[(&str, &str)] = &[
     ("revoked", "Revoked."),
     ("checked", "Check finished; the results are below."),
     ("rotated", "Rotated."),
+    ("unlinked", "Unlinked."),
+    (
+        "password",
+        "New password set: their sessions ended and their grants were revoked.",
+    ),
+    (
+        "password_kept",
+        "New password set: their sessions ended; their grants were kept.",
+    ),
 ];
 
 fn notice(req: &HttpRequest) -> Option<String> {

@@ -10,4 +10,6 @@ mod grants;
 mod keys;
 mod providers;
 mod resources;
+mod scopes;
 mod setup;
+mod users;

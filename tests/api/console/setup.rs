@@ -162,6 +162,15 @@ async fn the_cli_makes_admins_and_then_no_link_is_issued() {
     assert_eq!(view["role"], "admin");
     assert!(new_link(&app).await.is_none());
 
+    // The only admin cannot step down until another exists.
+    let out = app.cli(&["user", "role", "ops", "none"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("last enabled admin"));
+    let out = app.cli_with_stdin(
+        &["user", "add", "ops2", "--admin", "--password-stdin"],
+        "a-good-password\n",
+    );
+    assert!(out.status.success());
     let out = app.cli(&["user", "role", "ops", "none"]);
     assert!(
         out.status.success(),
