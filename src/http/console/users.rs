@@ -12,13 +12,13 @@ use super::{
     Action, Admin, Chrome, Failure, FormError, admin_for_action, admin_for_page, done, failure,
     page_failure,
 };
+use crate::admin::grants::{self, GrantListing, GrantQuery};
 use crate::admin::users::{self, NewUser, UserChanges, UserView};
-use crate::admin::{AdminError, PageQuery, upstream};
-use crate::domain::{AuditEvent, AuditKind, Role};
+use crate::admin::{AdminError, MAX_PAGE, Page, PageQuery, upstream};
+use crate::domain::Role;
 use crate::http::browser::form::BrowserPost;
 use crate::http::pages::{human_time, render};
 use crate::oauth::params::Params;
-use crate::oauth::scope::ScopeSet;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -219,17 +219,15 @@ async fn detail(
             .collect(),
         Err(e) => return page_failure(state, e),
     };
-    let grants = match state.store.user_grants(&user.id).await {
-        Ok(rows) => rows
+    let grants = match live_grants(state, &user.id).await {
+        Ok(page) => page
+            .items
             .into_iter()
             .map(|g| GrantLine {
                 id: g.id,
                 client_name: g.client_name,
                 resource: g.resource_name.unwrap_or(g.resource),
-                scopes: ScopeSet::from_stored(&g.scope)
-                    .iter()
-                    .map(str::to_owned)
-                    .collect(),
+                scopes: g.scope,
                 created: human_time(g.created_at),
                 last_used: g
                     .last_used_at
@@ -237,7 +235,7 @@ async fn detail(
                     .unwrap_or_else(|| "never".into()),
             })
             .collect(),
-        Err(e) => return page_failure(state, e.into()),
+        Err(e) => return page_failure(state, e),
     };
     render(
         error.status(),
@@ -251,6 +249,17 @@ async fn detail(
             keep_grants,
         },
     )
+}
+
+/// The live grants the user gave, newest first: one page of the Grants listing (the
+/// Grants page, linked from here, has the rest and "revoke all").
+async fn live_grants(state: &AppState, user_id: &str) -> Result<Page<GrantListing>, AdminError> {
+    let query = GrantQuery {
+        user: Some(user_id.to_owned()),
+        limit: Some(MAX_PAGE),
+        ..Default::default()
+    };
+    grants::list(&state.store, &query).await
 }
 
 /// After a change on the user's page: back to it with `notice`, or the page with the
@@ -405,12 +414,9 @@ async fn revoke(
         Err(r) => return r,
     };
     let now = state.clock.now();
-    let event = AuditEvent::new(AuditKind::GrantRevoked, admin.actor(), now);
-    let result = match state.store.revoke_grant(&grant, now, event).await {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(AdminError::NotFound(format!("no grant {grant}"))),
-        Err(e) => Err(e.into()),
-    };
+    let result = grants::revoke(&state.store, &grant, now, &admin.actor())
+        .await
+        .map(|_| ());
     answer(&state, &req, &admin, &id, result, "revoked", false).await
 }
 
@@ -427,14 +433,19 @@ async fn confirm_delete(
         Ok(u) => u,
         Err(e) => return page_failure(&state, e),
     };
-    let grants = match state.store.user_grants(&user.id).await {
-        Ok(g) => g.len(),
-        Err(e) => return page_failure(&state, e.into()),
+    let grants = match live_grants(&state, &user.id).await {
+        Ok(page) => (page.items.len(), page.next.is_some()),
+        Err(e) => return page_failure(&state, e),
     };
     let consequence = match grants {
-        0 => "They have given no application access.".to_owned(),
-        1 => "This revokes the 1 access they gave: its tokens stop working at once.".to_owned(),
-        n => format!("This revokes the {n} accesses they gave: their tokens stop working at once."),
+        (0, _) => "They have given no application access.".to_owned(),
+        (1, false) => {
+            "This revokes the 1 access they gave: its tokens stop working at once.".to_owned()
+        }
+        (n, more) => format!(
+            "This revokes the {}{n} accesses they gave: their tokens stop working at once.",
+            if more { "more than " } else { "" }
+        ),
     };
     super::confirm_page(
         &state,

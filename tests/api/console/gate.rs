@@ -90,7 +90,9 @@ async fn only_signed_in_admins_get_in_and_refusals_are_audited_once_a_minute() {
     assert_eq!(h["cache-control"], "no-store");
     assert!(r.text().await.unwrap().contains(&console.username));
 
-    // Demoted: out at the next request, no sign-out needed.
+    // Demoted: out at the next request, no sign-out needed (another admin remains: the
+    // last one cannot be demoted).
+    create_user(&app, "ops", ADMIN_PASSWORD, true).await;
     let out = app.cli(&["user", "role", "root", "none"]);
     assert!(out.status.success());
     let (status, _) = console.page("/resources").await;

@@ -221,14 +221,28 @@ async fn the_admin_api_sets_roles_and_refuses_unknown_ones() {
         )
         .await;
     assert!(status == 400 || status == 422, "{status} {body}");
+    // The only admin keeps the role (409) until another admin exists.
+    let user_path = format!("/users/{id}");
+    let demote = || {
+        app.admin_call(
+            &token,
+            reqwest::Method::PATCH,
+            &user_path,
+            Some(serde_json::json!({"role": "none"})),
+        )
+    };
+    let (status, body) = demote().await;
+    assert_eq!(status, 409, "{body}");
     let (status, body) = app
         .admin_call(
             &token,
-            reqwest::Method::PATCH,
-            &format!("/users/{id}"),
-            Some(serde_json::json!({"role": "none"})),
+            reqwest::Method::POST,
+            "/users",
+            Some(serde_json::json!({"username": "ops2", "password": "a-good-password", "role": "admin"})),
         )
         .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = demote().await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["role"], "none");
     // The change is audited with the role before and after.

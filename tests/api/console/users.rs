@@ -207,6 +207,7 @@ async fn grants_identities_and_password_resets_on_a_users_page() {
         html.contains("Example IDE") && html.contains("Example MCP"),
         "{html}"
     );
+    assert!(html.contains(&format!("/admin/grants?user={}", alice.id)));
     let revoke = format!("{path}/grants/{}/revoke", grants[0].id);
     let to = console.submit_ok(&revoke, &[]).await;
     assert!(to.ends_with("?done=revoked"));
