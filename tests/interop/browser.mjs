@@ -11,7 +11,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const CHROMIUM_ARGS = [
+// Shared with console-walk.mjs, which drives the admin console in its own browser.
+export const CHROMIUM_ARGS = [
     '--headless',
     '--no-sandbox',
     '--disable-gpu',
@@ -22,10 +23,12 @@ const CHROMIUM_ARGS = [
     '--disable-sync'
 ];
 
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
 export async function openBrowser({ log = () => {} } = {}) {
     const userDataDir = mkdtempSync(join(tmpdir(), 'warden-interop-chromium-'));
     const context = await chromium.launchPersistentContext(userDataDir, {
-        executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+        executablePath: CHROMIUM,
         headless: true,
         args: CHROMIUM_ARGS
     });

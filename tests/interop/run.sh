@@ -20,6 +20,7 @@
 #   INTEROP_SKIP              space-separated scenario names or patterns to skip
 #   INTEROP_KEEP=1            keep the work directory (logs, databases) even on success
 #   INTEROP_VERBOSE=1         print every client's HTTP log, not only failed ones
+#   INTEROP_SCREENSHOTS=DIR   console:walk saves its screenshots in DIR/<backend>/
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -358,6 +359,53 @@ run_fastmcp_backend() { # run_fastmcp_backend BACKEND [DATABASE_URL]
     wait "$mpid" "$wpid" 2>/dev/null || true
 }
 
+# ------------------------------------------------------------------ the console walk
+# The admin console in Chromium (console-walk.mjs) against a Warden of its own with no admin yet,
+# so that Warden logs its one-time setup link; the walk starts mcp-server.mjs itself, with the
+# metadata URL the console shows for the server it registers. INTEROP_SCREENSHOTS=DIR keeps the
+# walk's screenshots (docs/console/ is made from the SQLite run's).
+run_console_backend() { # run_console_backend BACKEND [DATABASE_URL]
+    local backend=$1 database_url=${2:-}
+    wanted console:walk || return 0
+    local dir="$WORK/$backend-console"
+    mkdir -p "$dir/data"
+    local wport mport
+    wport=$(free_port)
+    mport=$(free_port)
+    while [[ "$mport" == "$wport" ]]; do mport=$(free_port); done
+    local issuer="http://127.0.0.1:$wport"
+    local mcp="http://127.0.0.1:$mport/mcp"
+    say "backend $backend, console leg: Warden $issuer, MCP server $mcp"
+
+    local env=(
+        WARDEN_DATA_DIR="$dir/data"
+        WARDEN_BIND="127.0.0.1:$wport"
+        WARDEN_ACCESS_TOKEN_TTL="$TTL"
+        WARDEN_DEV_ALLOW_LOOPBACK_FETCH=1
+        RUST_LOG="${RUST_LOG:-info}"
+        NO_COLOR=1
+    )
+    if [[ -n "$database_url" ]]; then
+        env+=(DATABASE_URL="$database_url" WARDEN_SECRET_KEY="interop-secret-$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')")
+    fi
+    # A user who is not an admin: the one whose MCP client gets a grant.
+    printf '%s\n' "$PASSWORD" | env "${env[@]}" "$WARDEN" user add alice --password-stdin > /dev/null
+
+    env "${env[@]}" "$WARDEN" serve > "$dir/warden.log" 2>&1 &
+    local wpid=$!
+    PIDS+=("$wpid")
+    wait_for_url "$issuer/readyz" "$wpid" "$dir/warden.log"
+
+    local shots=()
+    if [[ -n "${INTEROP_SCREENSHOTS:-}" ]]; then shots=(--screenshots "$INTEROP_SCREENSHOTS/$backend"); fi
+    run_client "$backend-console" console:walk env "${env[@]}" node "$HERE/console-walk.mjs" \
+        --issuer "$issuer" --warden-log "$dir/warden.log" --mcp "$mcp" --warden "$WARDEN" \
+        --username alice --password "$PASSWORD" --log "$dir/http.jsonl" "${shots[@]}"
+
+    kill "$wpid" 2>/dev/null || true
+    wait "$wpid" 2>/dev/null || true
+}
+
 # create_pg_database: a fresh database on WARDEN_TEST_DATABASE_URL's server, dropped at exit; its
 # URL in PG_URL.
 create_pg_database() {
@@ -369,6 +417,7 @@ create_pg_database() {
 
 run_backend sqlite
 run_fastmcp_backend sqlite
+run_console_backend sqlite
 
 if [[ -n "${WARDEN_TEST_DATABASE_URL:-}" ]]; then
     db="warden_interop_$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -379,6 +428,10 @@ if [[ -n "${WARDEN_TEST_DATABASE_URL:-}" ]]; then
     if any_wanted "${FASTMCP_SCENARIOS[@]}"; then
         create_pg_database
         run_fastmcp_backend postgres "$PG_URL"
+    fi
+    if wanted console:walk; then
+        create_pg_database
+        run_console_backend postgres "$PG_URL"
     fi
 fi
 
