@@ -21,7 +21,10 @@ import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHROMIUM, CHROMIUM_ARGS } from './browser.mjs';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { CHROMIUM, CHROMIUM_ARGS, openBrowser } from './browser.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const tag = 'console:walk';
@@ -147,6 +150,142 @@ function startMcpServer(resourceMetadata) {
     });
 }
 
+// ---------------------------------------------------------------- the MCP client
+async function startCallbackServer() {
+    let waiter;
+    const server = createServer((req, res) => {
+        const url = new URL(req.url, 'http://127.0.0.1');
+        if (url.pathname !== '/callback') return res.writeHead(404).end();
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('You can close this window.');
+        waiter?.(url.searchParams);
+        waiter = undefined;
+    });
+    await new Promise(r => server.listen(0, '127.0.0.1', r));
+    return {
+        url: `http://127.0.0.1:${server.address().port}/callback`,
+        next: () => new Promise(resolve => (waiter = resolve)),
+        close: () => server.close()
+    };
+}
+
+/** The SDK's OAuthClientProvider for a client registered beforehand (in the console): no DCR. */
+class PreRegisteredProvider {
+    constructor(redirectUrl, information) {
+        this._redirectUrl = redirectUrl;
+        this._information = information;
+    }
+    get redirectUrl() {
+        return this._redirectUrl;
+    }
+    get clientMetadata() {
+        return {
+            client_name: 'Team notes desktop',
+            redirect_uris: [this._redirectUrl],
+            grant_types: ['authorization_code', 'refresh_token'],
+            response_types: ['code'],
+            token_endpoint_auth_method: this._information.token_endpoint_auth_method
+        };
+    }
+    clientInformation() {
+        return this._information;
+    }
+    saveClientInformation() {
+        throw new Error('the SDK tried to register a client that exists');
+    }
+    tokens() {
+        return this._tokens;
+    }
+    saveTokens(tokens) {
+        this._tokens = tokens;
+    }
+    redirectToAuthorization(url) {
+        this.pendingAuthorization = url;
+    }
+    saveCodeVerifier(v) {
+        this._codeVerifier = v;
+    }
+    codeVerifier() {
+        return this._codeVerifier;
+    }
+}
+
+/** The user's MCP client: signs `username` in through the browser, consents, calls read_notes. */
+async function mcpClientGetsGrant(provider, cb) {
+    const browser = await openBrowser({ log: e => log({ ...e, who: 'user' }) });
+    try {
+        let client;
+        for (let attempt = 0; attempt < 2 && !client; attempt++) {
+            const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider });
+            const candidate = new Client({ name: 'warden-console-walk', version: '1.0.0' });
+            try {
+                await candidate.connect(transport);
+                client = candidate;
+            } catch (e) {
+                if (!(e instanceof UnauthorizedError) || !provider.pendingAuthorization) throw e;
+                const arrived = cb.next();
+                const result = await browser.authorize(provider.pendingAuthorization.href, { callback: cb.url, username, password });
+                provider.pendingAuthorization = undefined;
+                const params = await arrived;
+                check(`${username} signed in and allowed the client (${result.pages.join(' -> ')})`, params.get('code'), result.consent);
+                await transport.finishAuth(params.get('code'));
+            }
+        }
+        check('the MCP client connected with its token', client);
+        const notesResult = await client.callTool({ name: 'read_notes', arguments: {} });
+        check('read_notes answered', !notesResult.isError && /first note/.test(notesResult.content?.[0]?.text), notesResult.content?.[0]?.text);
+        return client;
+    } finally {
+        await browser.close();
+    }
+}
+
+/**
+ * After the grant is revoked: Warden says the token is inactive and refuses the refresh token;
+ * the MCP server checks JWTs itself, so the access token lasts until it expires, and then the
+ * SDK's refresh fails and the client can only send the user back to the browser.
+ */
+async function grantIsGone({ provider, client, accessToken, refreshToken, appCreds, serverCreds }) {
+    check('introspection: the token is inactive now', (await introspect(accessToken, serverCreds)).active === false);
+    const refresh = await tokenRequest({ grant_type: 'refresh_token', refresh_token: refreshToken }, appCreds);
+    const body = await refresh.json();
+    check('the refresh token is refused (400 invalid_grant)', refresh.status === 400 && body.error === 'invalid_grant', body);
+    const wait = Math.max(0, claims(accessToken).exp * 1000 - Date.now()) + 1500;
+    console.error(`[${tag}] waiting ${Math.round(wait / 1000)} s for the access token to expire`);
+    await sleep(wait);
+    let refused;
+    try {
+        await client.callTool({ name: 'read_notes', arguments: {} });
+    } catch (e) {
+        refused = e;
+    }
+    check('once it expires the MCP client cannot go on without the user (UnauthorizedError, a new authorization URL)',
+        refused instanceof UnauthorizedError && provider.pendingAuthorization, String(refused));
+}
+
+const claims = jwt => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
+
+/** The warden CLI, with this process's environment (run.sh passes the backend's). */
+function warden(...args) {
+    return execFileSync(wardenBin, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+async function tokenRequest(form, { id, secret }) {
+    return fetchLogged(`${issuer}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}` },
+        body: new URLSearchParams(form)
+    });
+}
+
+async function introspect(token, { id, secret }) {
+    const r = await fetchLogged(`${issuer}/introspect`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}` },
+        body: new URLSearchParams({ token })
+    });
+    return r.json();
+}
+
 // ---------------------------------------------------------------- the walk
 async function readSetupUrl() {
     for (let i = 0; i < 50; i++) {
@@ -214,6 +353,36 @@ async function main() {
         check('the list shows the server', (await page.locator('table tbody tr').filter({ hasText: mcpUrl }).count()) === 1);
         await shot(page, 'resources');
 
+        // 4. A client for the team's MCP desktop app.
+        const cb = await startCallbackServer();
+        cleanups.push(() => cb.close());
+        const app = JSON.parse(warden('client', 'create', '--name', 'Team notes desktop', '--grant-type', 'authorization_code', '--grant-type', 'refresh_token',
+            '--redirect-uri', cb.url, '--resource', mcpUrl, '--auth-method', 'client_secret_basic'));
+        const appCreds = { id: app.client_id, secret: app.client_secret };
+
+        // 5. A user's MCP client flow makes a grant.
+        const provider = new PreRegisteredProvider(cb.url, { client_id: app.client_id, client_secret: app.client_secret, token_endpoint_auth_method: 'client_secret_basic' });
+        const mcpClient = await mcpClientGetsGrant(provider, cb);
+        cleanups.push(() => mcpClient.close());
+        const accessToken = provider.tokens().access_token;
+        const c = claims(accessToken);
+        check('the token is for the MCP server, the console\'s client, mcp:read', c.aud === mcpUrl && c.client_id === app.client_id && c.scope === 'mcp:read', c);
+        // The MCP server's own client, to ask Warden whether a token still stands (RFC 7662).
+        const server = JSON.parse(warden('client', 'create', '--name', 'Team notes server', '--grant-type', 'client_credentials', '--resource', mcpUrl, '--serves', mcpUrl));
+        const serverCreds = { id: server.client_id, secret: server.client_secret };
+        check('introspection: the token is active', (await introspect(accessToken, serverCreds)).active === true);
+
+        // A user who is not an admin is refused the console (403), after signing in.
+        const userContext = await browser.newContext({ viewport: DESKTOP });
+        const userPage = watch(await userContext.newPage(), 'user');
+        r = await open(userPage, '');
+        check(`/admin asks ${username} to sign in`, new URL(userPage.url()).pathname.endsWith('/login'), userPage.url());
+        await userPage.getByLabel('Username').fill(username);
+        await userPage.getByLabel('Password').fill(password);
+        r = await navigate(userPage, () => userPage.getByRole('button', { name: 'Sign in' }).click());
+        check(`${username}, not an admin, gets 403 from /admin`, r.status() === 403, `${r.status()} ${userPage.url()}`);
+        await userContext.close();
+
         // 8. A phone-sized screen, same session.
         const phone = await browser.newContext({ viewport: PHONE, storageState: await desktop.storageState() });
         const small = watch(await phone.newPage(), 'admin-phone');
@@ -236,6 +405,7 @@ function printLog() {
 
 const started = Date.now();
 let exitCode = 0;
+const cleanups = [];
 try {
     await main();
     console.log(JSON.stringify({ client: tag, ok: true, checks: checks.length, notes, seconds: (Date.now() - started) / 1000 }));
@@ -246,6 +416,7 @@ try {
     console.log(JSON.stringify({ client: tag, ok: false, checks: checks.length, failed: checks.filter(c => !c.ok).map(c => c.name), error: e instanceof CheckFailed ? undefined : String(e), notes }));
     exitCode = 1;
 } finally {
+    for (const f of cleanups.reverse()) await Promise.resolve().then(f).catch(() => {});
     for (const child of children) child.kill();
 }
 process.exit(exitCode);
