@@ -207,6 +207,11 @@ class PreRegisteredProvider {
     codeVerifier() {
         return this._codeVerifier;
     }
+    // The SDK drops what Warden refused (a revoked grant's refresh token) and starts over.
+    invalidateCredentials(scope) {
+        if (scope === 'all' || scope === 'tokens') this._tokens = undefined;
+        if (scope === 'all' || scope === 'verifier') this._codeVerifier = undefined;
+    }
 }
 
 /** The user's MCP client: signs `username` in through the browser, consents, calls read_notes. */
