@@ -10,12 +10,11 @@
 //
 // Options: --username U --password P (the Warden user, made with the CLI, who grants access),
 // --log FILE (the HTTP log as JSON lines), --screenshots DIR (PNGs of the console for
-// docs/console.md, the client secret masked), --warden BIN (the warden CLI, run with this
-// process's environment, for the resource server's introspection client).
+// docs/console.md, the client secret masked).
 //
 // Exit code 0 only if every check passed; the last line on stdout is a JSON summary.
 import { chromium } from 'playwright-core';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -42,7 +41,6 @@ const username = opt('username', 'alice');
 const password = opt('password', process.env.WARDEN_PASSWORD);
 const logFile = opt('log');
 const screenshots = opt('screenshots');
-const wardenBin = opt('warden');
 if (!issuer || !wardenLog || !mcpUrl) {
     console.error('usage: console-walk.mjs --issuer URL --warden-log FILE --mcp URL [...]');
     process.exit(2);
@@ -65,10 +63,6 @@ function check(name, ok, detail) {
     checks.push({ name, ok: !!ok, detail });
     console.error(`${ok ? 'ok  ' : 'FAIL'} [${tag}] ${name}${detail !== undefined ? ` — ${typeof detail === 'string' ? detail : JSON.stringify(detail)}` : ''}`);
     if (!ok) throw new CheckFailed(name);
-}
-function note(text) {
-    notes.push(text);
-    console.error(`note [${tag}] ${text}`);
 }
 const sleep = ms => new Promise(r => setTimeout(r, ms));
 const stripAnsi = s => s.replace(/\x1b\[[0-9;]*m/g, '');
@@ -269,11 +263,6 @@ async function grantIsGone({ provider, client, accessToken, refreshToken, appCre
 
 const claims = jwt => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
 
-/** The warden CLI, with this process's environment (run.sh passes the backend's). */
-function warden(...args) {
-    return execFileSync(wardenBin, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
 async function tokenRequest(form, { id, secret }) {
     return fetchLogged(`${issuer}/token`, {
         method: 'POST',
@@ -291,6 +280,58 @@ async function introspect(token, { id, secret }) {
     return r.json();
 }
 
+/**
+ * Registers a confidential client at /admin/clients/new (secret_basic, the form's default) and
+ * reads its id and the secret the answer shows once; with `shotName`, a screenshot with the
+ * secret masked.
+ */
+async function registerClient(page, { name, grantTypes, redirectUris = '', resources = '', serves = '', shotName }) {
+    let r = await open(page, '/clients');
+    check('the Clients page opens', r.status() === 200, r.status());
+    await navigate(page, () => page.getByRole('link', { name: /^Register/ }).click());
+    await page.getByLabel('Name', { exact: true }).fill(name);
+    await page.getByLabel('Authentication').selectOption('client_secret_basic');
+    const boxes = page.getByRole('group', { name: 'Grant types' }).getByRole('checkbox');
+    for (const box of await boxes.all()) {
+        const label = (await box.evaluate(el => el.closest('label')?.textContent ?? '')).trim();
+        await box.setChecked(grantTypes.includes(label));
+    }
+    await page.getByLabel('Redirect URIs').fill(redirectUris);
+    await page.getByLabel('Resources', { exact: true }).fill(resources);
+    await page.getByLabel('Serves').fill(serves);
+    r = await navigate(page, () => page.getByRole('button', { name: 'Register' }).click());
+    if (r.status() !== 200) {
+        const invalid = await page.locator('.field-invalid label, .field-invalid legend').allTextContents();
+        check(`"${name}" registered`, false, { status: r.status(), invalid, error: await text(page.locator('[role="alert"]')) });
+    }
+    const secret = await text(page.locator('.secret-once'));
+    const clientId = await detail(page, 'Client ID');
+    check(`"${name}" registered: its page shows the client id and the secret once`, r.status() === 200 && clientId && secret.length >= 20, { status: r.status(), clientId });
+    if (shotName) {
+        await page.locator('.secret-once').evaluate(el => (el.textContent = '••••'));
+        await shot(page, shotName);
+    }
+    r = await open(page, `/clients/${encodeURIComponent(clientId)}`);
+    check(`"${name}": the secret is not shown again`, r.status() === 200 && (await page.locator('.secret-once').count()) === 0 && !(await page.content()).includes(secret));
+    return { client_id: clientId, client_secret: secret };
+}
+
+/** The audit log filtered by `kind` through its form; the rows (as named columns) that `pick` keeps. */
+async function auditRows(page, kind, pick) {
+    const r = await open(page, '/audit');
+    check('the Audit log opens', r.status() === 200, r.status());
+    await page.getByLabel('Kind').selectOption(kind);
+    await navigate(page, () => page.getByRole('button', { name: 'Filter' }).click());
+    const headers = (await page.locator('table thead th').allTextContents()).map(h => h.trim().toLowerCase());
+    const rows = [];
+    for (const tr of await page.locator('table tbody tr').all()) {
+        const cells = (await tr.locator('td').allTextContents()).map(t => t.trim());
+        rows.push(Object.fromEntries(headers.map((h, i) => [h, cells[i] ?? ''])));
+    }
+    check(`the Audit log filtered by ${kind} shows only ${kind}`, rows.every(row => row.kind === kind), rows.map(row => row.kind));
+    return rows.filter(pick);
+}
+
 // ---------------------------------------------------------------- the walk
 async function readSetupUrl() {
     for (let i = 0; i < 50; i++) {
@@ -305,6 +346,7 @@ async function main() {
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     try {
         const desktop = await browser.newContext({ viewport: DESKTOP });
+        desktop.setDefaultTimeout(10_000);
         const page = watch(await desktop.newPage(), 'admin');
 
         // 1. The one-time setup link Warden logged, because no admin exists.
@@ -329,8 +371,15 @@ async function main() {
         await page.getByLabel('URI').fill(mcpUrl);
         await page.getByLabel('Name', { exact: true }).fill('Team notes');
         await page.getByLabel('Description').fill('Notes the team shares with its agents.');
-        await page.getByLabel('Scopes', { exact: true }).fill('mcp:read mcp:write');
         await page.getByLabel('Default scopes').fill('mcp:read');
+        // A scope that is not in the catalogue first: the form comes back marked, nothing lost.
+        await page.getByLabel('Scopes', { exact: true }).fill('mcp:read mcp:wrte');
+        r = await navigate(page, () => page.getByRole('button', { name: 'Register' }).click());
+        check('a scope not in the catalogue: 422, the Scopes field marked, what was typed kept',
+            r.status() === 422 && (await page.locator('.field-invalid #scopes[aria-invalid="true"]').count()) === 1 &&
+                (await page.getByLabel('URI').inputValue()) === mcpUrl && (await page.getByLabel('Scopes', { exact: true }).inputValue()) === 'mcp:read mcp:wrte',
+            { status: r.status(), error: await text(page.locator('[role="alert"]')) });
+        await page.getByLabel('Scopes', { exact: true }).fill('mcp:read mcp:write');
         r = await navigate(page, () => page.getByRole('button', { name: 'Register' }).click());
         const resourcePage = page.url();
         check('registering answers the detail page with "Created."', r.status() === 200 && /\/admin\/resources\/[^/]+$/.test(new URL(resourcePage).pathname) && (await notice(page)) === 'Created.', resourcePage);
@@ -358,12 +407,20 @@ async function main() {
         check('the list shows the server', (await page.locator('table tbody tr').filter({ hasText: mcpUrl }).count()) === 1);
         await shot(page, 'resources');
 
-        // 4. A client for the team's MCP desktop app.
+        // 4. Clients, registered in the console: the team's MCP desktop app (authorization
+        // code, confidential), and the MCP server's own client, which may introspect its tokens.
         const cb = await startCallbackServer();
         cleanups.push(() => cb.close());
-        const app = JSON.parse(warden('client', 'create', '--name', 'Team notes desktop', '--grant-type', 'authorization_code', '--grant-type', 'refresh_token',
-            '--redirect-uri', cb.url, '--resource', mcpUrl, '--auth-method', 'client_secret_basic'));
+        const app = await registerClient(page, {
+            name: 'Team notes desktop',
+            grantTypes: ['authorization_code', 'refresh_token'],
+            redirectUris: cb.url,
+            resources: mcpUrl,
+            shotName: 'client-created'
+        });
         const appCreds = { id: app.client_id, secret: app.client_secret };
+        const server = await registerClient(page, { name: 'Team notes server', grantTypes: ['client_credentials'], resources: mcpUrl, serves: mcpUrl });
+        const serverCreds = { id: server.client_id, secret: server.client_secret };
 
         // 5. A user's MCP client flow makes a grant.
         const provider = new PreRegisteredProvider(cb.url, { client_id: app.client_id, client_secret: app.client_secret, token_endpoint_auth_method: 'client_secret_basic' });
@@ -372,10 +429,34 @@ async function main() {
         const accessToken = provider.tokens().access_token;
         const c = claims(accessToken);
         check('the token is for the MCP server, the console\'s client, mcp:read', c.aud === mcpUrl && c.client_id === app.client_id && c.scope === 'mcp:read', c);
-        // The MCP server's own client, to ask Warden whether a token still stands (RFC 7662).
-        const server = JSON.parse(warden('client', 'create', '--name', 'Team notes server', '--grant-type', 'client_credentials', '--resource', mcpUrl, '--serves', mcpUrl));
-        const serverCreds = { id: server.client_id, secret: server.client_secret };
         check('introspection: the token is active', (await introspect(accessToken, serverCreds)).active === true);
+
+        // 6. The grant on the Grants page; revoked there (destructive, but the password was
+        // entered minutes ago, so no re-check).
+        await open(page, '/grants');
+        await page.getByLabel('Client id').fill(app.client_id);
+        r = await navigate(page, () => page.getByRole('button', { name: 'Filter' }).click());
+        const grantRow = page.locator('table tbody tr').filter({ hasText: username }).filter({ hasText: mcpUrl });
+        check(`/admin/grants lists ${username}'s grant to the MCP server for the client`, r.status() === 200 && (await grantRow.count()) === 1, await page.locator('table tbody tr').allTextContents());
+        check('the grant row shows mcp:read', (await grantRow.textContent()).includes('mcp:read'));
+        await shot(page, 'grants');
+        r = await navigate(page, () => grantRow.getByRole('button', { name: 'Revoke' }).click());
+        check('revoking answers "Revoked."', r.status() === 200 && (await notice(page)) === 'Revoked.', page.url());
+        check(`${username}'s grant is gone from the live grants`, (await grantRow.count()) === 0);
+        await open(page, `/grants?client=${encodeURIComponent(app.client_id)}&status=revoked`);
+        check('and listed as revoked', (await grantRow.count()) === 1 && /revoked/.test(await grantRow.textContent()));
+        await grantIsGone({ provider, client: mcpClient, accessToken, refreshToken: provider.tokens().refresh_token, appCreds, serverCreds });
+
+        // 7. Both in the audit log: the consent (by the user) and the revocation (by the admin).
+        const adminId = await auditRows(page, 'signin.succeeded', row => row.details.includes('admin setup')).then(rows => rows[0]?.subject);
+        check('the audit log has the admin\'s first sign-in, through the setup link', adminId, adminId);
+        const consents = await auditRows(page, 'consent.given', row => row.client === app.client_id);
+        check(`audit: consent.given by ${username} for the client and the MCP server`,
+            consents.length === 1 && consents[0].actor === `user:${c.sub}` && consents[0].subject === c.sub && consents[0].resource === mcpUrl, consents);
+        const revocations = await auditRows(page, 'grant.revoked', row => row.client === app.client_id);
+        check('audit: grant.revoked with the admin as the actor', revocations.length === 1 && revocations[0].actor === `user:${adminId}` && revocations[0].subject === c.sub, revocations);
+        await open(page, `/audit?client=${encodeURIComponent(app.client_id)}`);
+        await shot(page, 'audit');
 
         // A user who is not an admin is refused the console (403), after signing in.
         const userContext = await browser.newContext({ viewport: DESKTOP });
@@ -391,11 +472,13 @@ async function main() {
         // 8. A phone-sized screen, same session.
         const phone = await browser.newContext({ viewport: PHONE, storageState: await desktop.storageState() });
         const small = watch(await phone.newPage(), 'admin-phone');
-        for (const path of ['/resources', new URL(resourcePage).pathname.replace(/^.*\/admin/, '')]) {
+        const resourcePath = new URL(resourcePage).pathname.replace(/^.*\/admin/, '');
+        for (const path of ['/resources', resourcePath, '/clients', `/clients/${encodeURIComponent(app.client_id)}`, '/grants', '/audit']) {
             r = await open(small, path);
             const fit = await fitsScreen(small);
             check(`${path} fits a 390 px screen (no horizontal page scroll)`, r.status() === 200 && fit.scrollWidth <= fit.innerWidth, fit);
         }
+        await open(small, resourcePath);
         await shot(small, 'phone');
         await phone.close();
     } finally {

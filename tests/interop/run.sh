@@ -2,7 +2,8 @@
 # Interoperability harness: the official MCP SDK clients (TypeScript and Python), unpatched,
 # against Warden and a small SDK-built MCP server that Warden protects; then the MCP conformance
 # suite's authorization-server scenarios; then a FastMCP server (and FastMCP's own OAuth client)
-# in front of a Warden with WARDEN_ISSUER_TRAILING_SLASH=1 (the fastmcp:* scenarios).
+# in front of a Warden with WARDEN_ISSUER_TRAILING_SLASH=1 (the fastmcp:* scenarios); then the
+# admin console walked in Chromium on a Warden with no admin yet (console:walk).
 #
 #   tests/interop/run.sh
 #
@@ -399,7 +400,7 @@ run_console_backend() { # run_console_backend BACKEND [DATABASE_URL]
     local shots=()
     if [[ -n "${INTEROP_SCREENSHOTS:-}" ]]; then shots=(--screenshots "$INTEROP_SCREENSHOTS/$backend"); fi
     run_client "$backend-console" console:walk env "${env[@]}" node "$HERE/console-walk.mjs" \
-        --issuer "$issuer" --warden-log "$dir/warden.log" --mcp "$mcp" --warden "$WARDEN" \
+        --issuer "$issuer" --warden-log "$dir/warden.log" --mcp "$mcp" \
         --username alice --password "$PASSWORD" --log "$dir/http.jsonl" "${shots[@]}"
 
     kill "$wpid" 2>/dev/null || true
