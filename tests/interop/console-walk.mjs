@@ -473,7 +473,7 @@ async function main() {
         const phone = await browser.newContext({ viewport: PHONE, storageState: await desktop.storageState() });
         const small = watch(await phone.newPage(), 'admin-phone');
         const resourcePath = new URL(resourcePage).pathname.replace(/^.*\/admin/, '');
-        for (const path of ['/resources', resourcePath, '/clients', `/clients/${encodeURIComponent(app.client_id)}`, '/grants', '/providers', '/exchange', '/keys', '/audit']) {
+        for (const path of ['/resources', resourcePath, '/scopes', '/clients', `/clients/${encodeURIComponent(app.client_id)}`, '/users', '/grants', '/providers', '/exchange', '/keys', '/audit']) {
             r = await open(small, path);
             const fit = await fitsScreen(small);
             check(`${path} fits a 390 px screen (no horizontal page scroll)`, r.status() === 200 && fit.scrollWidth <= fit.innerWidth, fit);
