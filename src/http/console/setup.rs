@@ -22,6 +22,8 @@ use crate::state::AppState;
 #[template(path = "admin/setup.html")]
 struct SetupPage {
     base: String,
+    /// Where the console is, in full (the page names it).
+    console: String,
     csrf: String,
     token: String,
     username: String,
@@ -52,6 +54,7 @@ fn page(
         builder,
         &SetupPage {
             base: base(state),
+            console: state.settings.issuer.endpoint("/admin"),
             csrf,
             token,
             username,
