@@ -103,7 +103,7 @@ pub async fn admin_for_action(
         Caller::Forged => match current_session(state, req).await {
             // A stale form (an older session's, or a page left open): ask before acting.
             Ok(Some((_, s))) if s.role == Role::Admin => {
-                Err(confirm(state, &s, carried, None, StatusCode::FORBIDDEN).await)
+                Err(confirm(state, &s, carried, None, StatusCode::FORBIDDEN, action).await)
             }
             Ok(Some((_, s))) => Err(denied(state, req, &s).await),
             Ok(None) => Err(sign_in_again(state, req, &params, false, carried).await),
@@ -122,12 +122,20 @@ pub async fn admin_for_action(
                         Ok((Admin::of(user), carried.into_params()))
                     }
                     Err((status, message)) => {
-                        Err(confirm(state, &user, carried, Some(message), status).await)
+                        Err(confirm(state, &user, carried, Some(message), status, action).await)
                     }
                 };
             }
             if action == Action::Destructive && now - user.authenticated_at > REAUTH_AFTER {
-                return Err(confirm(state, &user, carried, None, StatusCode::UNAUTHORIZED).await);
+                return Err(confirm(
+                    state,
+                    &user,
+                    carried,
+                    None,
+                    StatusCode::UNAUTHORIZED,
+                    action,
+                )
+                .await);
             }
             Ok((Admin::of(user), carried.into_params()))
         }
@@ -173,8 +181,10 @@ struct ReauthPage {
     csrf: String,
     /// Sign in whole (no session): ask for the username too.
     username: Option<String>,
-    /// The account has no password (an upstream sign-in): it can only sign in again.
+    /// The account has no password (an upstream sign-in): it confirms with a button when
+    /// its sign-in is recent enough for the action, and otherwise must sign in again.
     no_password: bool,
+    can_continue: bool,
 }
 
 /// Asks the signed-in admin for their password before posting `carried` again.
@@ -184,25 +194,35 @@ async fn confirm(
     carried: Carried,
     error: Option<String>,
     status: StatusCode,
+    action: Action,
 ) -> HttpResponse {
     let no_password = match state.store.user_by_id(&user.user_id).await {
         Ok(u) => u.is_none_or(|u| u.password_hash.is_empty()),
         Err(e) => return unavailable(state, e.into()),
     };
+    // Without a password, only a recent enough sign-in can confirm: a button that posted
+    // the form again would otherwise come straight back here.
+    let recent =
+        action == Action::Change || state.clock.now() - user.authenticated_at <= REAUTH_AFTER;
     render_with(
         HttpResponse::build(status),
         &ReauthPage {
             base: base(state),
             title: "Confirm it is you",
-            message: "Enter your password to continue. Nothing has been changed yet; what you \
-                      entered is kept."
-                .into(),
+            message: if no_password {
+                "Nothing has been changed yet.".into()
+            } else {
+                "Enter your password to continue. Nothing has been changed yet; what you \
+                 entered is kept."
+                    .into()
+            },
             error,
             action: carried.action,
             fields: carried.fields,
             csrf: user.csrf.clone(),
             username: None,
             no_password,
+            can_continue: no_password && recent,
         },
     )
 }
@@ -248,6 +268,7 @@ async fn sign_in_again(
             csrf,
             username: Some(username),
             no_password: !state.settings.password_login,
+            can_continue: false,
         },
     )
 }
@@ -308,6 +329,7 @@ async fn continue_signed_in(
             csrf,
             username: None,
             no_password: true,
+            can_continue: true,
         },
     )
 }

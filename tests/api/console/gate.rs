@@ -361,3 +361,124 @@ fn unescape(value: &str) -> String {
         .replace("&#62;", ">")
         .replace("&#38;", "&")
 }
+
+#[tokio::test]
+async fn an_admin_without_a_password_confirms_only_while_their_sign_in_is_recent() {
+    let app = spawn_app().await;
+    let mut console = console_admin(&app).await;
+    // Ada signs in only through an upstream provider: her account has no password. Her
+    // session is made as a provider sign-in makes it.
+    let now = warden::clock::Clock::now(&*app.clock);
+    let ada = warden::store::users::UserRow {
+        id: "ada-id".into(),
+        username: "ada".into(),
+        password_hash: String::new(),
+        disabled: false,
+        role: warden::domain::Role::Admin,
+        created_at: now,
+        updated_at: now,
+    };
+    let event = warden::domain::AuditEvent::new(
+        warden::domain::AuditKind::UserCreated,
+        warden::domain::Actor::cli(),
+        now,
+    );
+    app.state.store.insert_user(&ada, &event).await.unwrap();
+    let signed_in = warden::domain::AuditEvent::new(
+        warden::domain::AuditKind::SigninUpstream,
+        warden::domain::Actor::user("ada-id"),
+        now,
+    );
+    let cookie = warden::accounts::start_session(&app.state, "ada-id", signed_in)
+        .await
+        .unwrap();
+    console.browser.cookies.clear();
+    console
+        .browser
+        .cookies
+        .insert("warden-session".into(), cookie);
+    let (status, html) = console.page("/resources").await;
+    assert_eq!(status, 200);
+    console.csrf = hidden(&html, "csrf");
+    let to = console
+        .submit_ok(
+            "/resources",
+            &[("uri", URI), ("name", "notes"), ("scopes", "mcp:read")],
+        )
+        .await;
+    let id = to
+        .split("/resources/")
+        .nth(1)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    // A stale form while her sign-in is recent: a button confirms it, no password asked.
+    let r = console
+        .browser
+        .post(
+            &console.url(&format!("/resources/{id}/disable")),
+            &[("csrf", "stale-token-from-an-older-page-xxxxxxxxxxxx")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(">Continue</button>"), "{html}");
+    assert!(!html.contains("reauth_password"));
+    let fields = hidden_fields(&html);
+    let form: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let r = console
+        .browser
+        .post(&console.url(&format!("/resources/{id}/disable")), &form)
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(
+        !app.state
+            .store
+            .resource_by_uri(URI)
+            .await
+            .unwrap()
+            .unwrap()
+            .enabled
+    );
+
+    // Later, a destructive form can only be confirmed by signing in again: no button that
+    // would post it straight back, and a password does not help.
+    app.clock.advance(5 * 60 + 1);
+    let r = console
+        .submit(&format!("/resources/{id}/enable"), &[])
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "enable is not destructive"
+    );
+    let r = console
+        .submit(&format!("/resources/{id}/disable"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let html = r.text().await.unwrap();
+    assert!(!html.contains(">Continue</button>"), "{html}");
+    assert!(html.contains("/login?next=admin"));
+    let r = console
+        .submit(
+            &format!("/resources/{id}/disable"),
+            &[("reauth_password", "")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        app.state
+            .store
+            .resource_by_uri(URI)
+            .await
+            .unwrap()
+            .unwrap()
+            .enabled
+    );
+}
