@@ -153,8 +153,14 @@ macro_rules! bind_resource {
 impl Store {
     /// How many live grants name the resource: what deleting or disabling it ends.
     pub async fn live_grants_for_resource(&self, uri: &str) -> Result<i64, sqlx::Error> {
-        const LIVE_GRANTS: &str =
-            "SELECT COUNT(*) FROM grants WHERE resource = $1 AND revoked_at IS NULL";
+        // Live by the one rule of `revoked_at_sql`: a grant exchanged from a revoked
+        // parent is not live either.
+        const LIVE_GRANTS: &str = concat!(
+            "SELECT COUNT(*) FROM grants g LEFT JOIN grants p ON p.id = g.parent_id \
+             WHERE g.resource = $1 AND ",
+            crate::store::grants::revoked_at_sql!(),
+            " IS NULL"
+        );
         on_pool!(self, |pool| sqlx::query_scalar(LIVE_GRANTS)
             .bind(uri)
             .fetch_one(&mut *pool)
