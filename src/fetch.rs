@@ -53,7 +53,8 @@ pub struct Fetcher {
     allow_loopback: bool,
     /// The operator's egress proxy (`WARDEN_EGRESS_PROXY`); never one from the environment.
     proxy: Option<Url>,
-    cache: Mutex<HashMap<String, (Instant, Bytes)>>,
+    /// Expiry on the `Clock`, like every other expiry (so a test can move past it).
+    cache: Mutex<HashMap<String, (UnixTime, Bytes)>>,
     /// URLs whose last fetch failed, until when (clock time) that failure is answered
     /// from memory.
     failures: Mutex<HashMap<String, UnixTime>>,
@@ -115,16 +116,13 @@ impl Fetcher {
         );
         let body = response.body;
         if let Some(seconds) = lifetime {
+            let now = self.clock.now();
             let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
             if cache.len() >= MAX_CACHE_ENTRIES {
-                let now = Instant::now();
                 cache.retain(|_, (expires, _)| *expires > now);
             }
             if cache.len() < MAX_CACHE_ENTRIES {
-                cache.insert(
-                    url.to_owned(),
-                    (Instant::now() + Duration::from_secs(seconds), body.clone()),
-                );
+                cache.insert(url.to_owned(), (now + seconds as i64, body.clone()));
             }
         }
         Ok(body)
@@ -253,7 +251,7 @@ impl Fetcher {
         let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         cache
             .get(url)
-            .filter(|(expires, _)| *expires > Instant::now())
+            .filter(|(expires, _)| *expires > self.clock.now())
             .map(|(_, b)| b.clone())
     }
 

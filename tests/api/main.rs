@@ -12,6 +12,7 @@ mod authorization_code;
 mod authorization_errors;
 mod cli;
 mod client_credentials;
+mod compliance;
 mod consent_redirects;
 mod console;
 mod crash;
