@@ -13,6 +13,7 @@ mod authorization_errors;
 mod cli;
 mod client_credentials;
 mod compliance;
+mod compliance_table;
 mod consent_redirects;
 mod console;
 mod crash;

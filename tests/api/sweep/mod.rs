@@ -182,7 +182,7 @@ const CASES: &[(u32, &str, Check)] = &[
 ];
 
 /// Whether `tests/api/<path>.rs` (or `<path>/mod.rs`) holds a test function `name`.
-fn has_test(path: &str) -> bool {
+pub(crate) fn has_test(path: &str) -> bool {
     let Some((module, name)) = path.rsplit_once("::") else {
         return false;
     };
