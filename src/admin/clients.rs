@@ -33,8 +33,14 @@ pub struct NewClient {
     /// Resources this client is the server of (it may introspect their tokens).
     #[serde(default)]
     pub served_resources: Vec<String>,
-    /// `client_secret_basic` (default), `client_secret_post`, or `none` for a public client.
+    /// `client_secret_basic` (default), `client_secret_post`, `none` for a public client,
+    /// or `private_key_jwt` with exactly one of `jwks` and `jwks_uri`.
     pub token_endpoint_auth_method: Option<String>,
+    /// The client's public keys (a JWK Set), for `private_key_jwt`.
+    pub jwks: Option<Value>,
+    /// Where the client publishes its public keys, for `private_key_jwt`; lets the client
+    /// rotate them without an admin.
+    pub jwks_uri: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -58,6 +64,11 @@ pub struct ClientView {
     pub client_secret: Option<String>,
     pub name: String,
     pub token_endpoint_auth_method: AuthMethod,
+    /// A `private_key_jwt` client's public keys, or where it publishes them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
     pub redirect_uris: Vec<String>,
     pub grant_types: Vec<GrantType>,
     pub resources: Vec<ResourceUri>,
@@ -98,6 +109,9 @@ impl From<Client> for ClientView {
             client_id: c.client_id,
             name: c.name,
             token_endpoint_auth_method: c.token_endpoint_auth_method,
+            // Stored as the JSON text validation accepted, so it parses.
+            jwks: c.jwks.as_deref().and_then(|j| serde_json::from_str(j).ok()),
+            jwks_uri: c.jwks_uri,
             enabled: c.enabled,
             registration: c.registration,
             created_at: c.created_at,
@@ -120,6 +134,8 @@ pub async fn create(
         redirect_uris: Some(input.redirect_uris),
         grant_types: Some(input.grant_types),
         token_endpoint_auth_method: input.token_endpoint_auth_method,
+        jwks: input.jwks,
+        jwks_uri: input.jwks_uri,
         ..ClientMetadata::default()
     };
     let valid = client_metadata::validate(metadata, Origin::Admin).map_err(invalid)?;

@@ -105,9 +105,16 @@ pub enum ClientCommand {
         /// A public client: no secret.
         #[arg(long, conflicts_with = "auth_method")]
         public: bool,
-        /// client_secret_basic (default) or client_secret_post.
+        /// client_secret_basic (default), client_secret_post, or private_key_jwt (with
+        /// --jwks-uri or --jwks).
         #[arg(long)]
         auth_method: Option<String>,
+        /// Where a private_key_jwt client publishes its public keys.
+        #[arg(long, conflicts_with = "jwks")]
+        jwks_uri: Option<String>,
+        /// A private_key_jwt client's public keys: a JWK Set as JSON.
+        #[arg(long)]
+        jwks: Option<String>,
     },
     List {
         /// Only clients that came to be this way: admin, dynamic or metadata_document.
@@ -247,7 +254,13 @@ pub async fn client(settings: &Settings, command: ClientCommand) -> anyhow::Resu
             served_resources,
             public,
             auth_method,
+            jwks_uri,
+            jwks,
         } => {
+            let jwks = jwks
+                .map(|j| serde_json::from_str(&j))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--jwks is not JSON: {e}"))?;
             let master = load_master_key(settings, &store).await?;
             let input = NewClient {
                 name,
@@ -261,6 +274,8 @@ pub async fn client(settings: &Settings, command: ClientCommand) -> anyhow::Resu
                 } else {
                     auth_method
                 },
+                jwks,
+                jwks_uri,
             };
             print_json(&clients::create(&store, &master, input, now, &Actor::cli()).await?)
         }

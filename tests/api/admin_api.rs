@@ -558,6 +558,10 @@ async fn clients_get_url_safe_ids_and_a_secret_shown_once_and_stored_hashed() {
         ),
         (
             serde_json::json!({"name": "x", "grant_types": ["client_credentials"], "token_endpoint_auth_method": "private_key_jwt"}),
+            "jwks",
+        ),
+        (
+            serde_json::json!({"name": "x", "grant_types": ["client_credentials"], "token_endpoint_auth_method": "tls_client_auth"}),
             "token_endpoint_auth_method",
         ),
         (

@@ -381,3 +381,129 @@ async fn a_public_client_cannot_be_given_client_credentials() {
     assert_eq!(status, 422);
     assert_eq!(error["field"], "grant_types");
 }
+
+#[tokio::test]
+async fn an_agent_registered_with_keys_authenticates_with_private_key_jwt_and_has_no_secret() {
+    use crate::helpers::assertions::{claims, es256_key, now, sign_es256};
+    use reqwest::Method;
+    use serde_json::json;
+
+    let app = spawn_app().await;
+    let s = setup(&app).await;
+    let key = es256_key("agent-key");
+    let agent = |extra: serde_json::Value| {
+        let mut body = json!({"name": "jwt agent", "grant_types": ["client_credentials"],
+                              "resources": [s.resource_uri], "token_endpoint_auth_method": "private_key_jwt"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        body
+    };
+    let (status, view) = app
+        .admin_call(
+            &s.admin_token,
+            Method::POST,
+            "/clients",
+            Some(agent(json!({"jwks": {"keys": [key.public]}}))),
+        )
+        .await;
+    assert_eq!(status, 201, "{view}");
+    assert!(view.get("client_secret").is_none(), "{view}");
+    assert_eq!(view["token_endpoint_auth_method"], "private_key_jwt");
+    assert_eq!(view["jwks"]["keys"][0]["kid"], "agent-key");
+    let client_id = view["client_id"].as_str().unwrap();
+
+    // SEP-1046's JWT authentication: no client_id in the body, aud the token endpoint or
+    // the issuer, each assertion once.
+    let token_with = |assertion: String| {
+        let form = [
+            ("grant_type", "client_credentials".to_owned()),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned(),
+            ),
+            ("client_assertion", assertion),
+            ("resource", s.resource_uri.clone()),
+            ("scope", "mcp:read".to_owned()),
+        ];
+        app.http
+            .post(format!("{}/token", app.issuer))
+            .form(&form)
+            .send()
+    };
+    let t = now(&app);
+    let token_endpoint = format!("{}/token", app.issuer);
+    for aud in [token_endpoint.as_str(), app.issuer.as_str()] {
+        let response = token_with(sign_es256(&key, &claims(client_id, aud, Some(t + 60), t)))
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(status, 200, "{aud}: {body}");
+        let claims = decode_claims(body["access_token"].as_str().unwrap());
+        assert_eq!(claims["sub"], client_id);
+        assert_eq!(claims["aud"], s.resource_uri);
+    }
+    let once = sign_es256(&key, &claims(client_id, &token_endpoint, Some(t + 60), t));
+    assert_eq!(token_with(once.clone()).await.unwrap().status(), 200);
+    let before = app.grant_count().await;
+    let stranger = es256_key("agent-key");
+    for refused in [
+        token_with(once).await.unwrap(),
+        token_with(sign_es256(
+            &stranger,
+            &claims(client_id, &token_endpoint, Some(t + 60), t),
+        ))
+        .await
+        .unwrap(),
+        app.post_form(
+            "/token",
+            &[("grant_type", "client_credentials")],
+            Some(&TestClient {
+                client_id: client_id.to_owned(),
+                client_secret: "no-secret-works".into(),
+            }),
+        )
+        .await,
+    ] {
+        assert_oauth_error(refused, 401, "invalid_client").await;
+    }
+    assert_eq!(app.grant_count().await, before, "refusals issue nothing");
+
+    // Keys are required, once, public, and published over https.
+    for (extra, field) in [
+        (json!({}), "jwks"),
+        (
+            json!({"jwks": {"keys": [key.public]}, "jwks_uri": "https://agent.example.com/jwks.json"}),
+            "jwks",
+        ),
+        (json!({"jwks": [key.public]}), "jwks"),
+        (
+            json!({"jwks_uri": "http://agent.example.com/jwks.json"}),
+            "jwks_uri",
+        ),
+    ] {
+        let (status, error) = app
+            .admin_call(
+                &s.admin_token,
+                Method::POST,
+                "/clients",
+                Some(agent(extra.clone())),
+            )
+            .await;
+        assert_eq!(status, 422, "{extra}: {error}");
+        assert_eq!(error["field"], field, "{extra}: {error}");
+    }
+    let (status, error) = app
+        .admin_call(
+            &s.admin_token,
+            Method::POST,
+            "/clients",
+            Some(
+                json!({"name": "secret agent", "grant_types": ["client_credentials"],
+                        "jwks_uri": "https://agent.example.com/jwks.json"}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 422, "keys are for private_key_jwt only: {error}");
+}

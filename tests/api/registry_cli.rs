@@ -134,3 +134,67 @@ async fn admin_bootstrap_prints_credentials_that_open_the_admin_api() {
         .await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn the_cli_registers_a_private_key_jwt_agent_with_its_keys() {
+    use crate::helpers::assertions::{claims, es256_key, now, sign_es256};
+
+    let app = spawn_app().await;
+    let resource = stdout_json(&app.cli(&[
+        "resource",
+        "create",
+        "--uri",
+        "https://mcp.example.com",
+        "--name",
+        "Example",
+        "--scopes",
+        "mcp:read",
+    ]));
+    let key = es256_key("cli-key");
+    let jwks = serde_json::json!({"keys": [key.public]}).to_string();
+    let base = [
+        "client",
+        "create",
+        "--name",
+        "jwt bot",
+        "--grant-type",
+        "client_credentials",
+        "--auth-method",
+        "private_key_jwt",
+    ];
+    for (extra, field) in [
+        (&[][..], "jwks"),
+        (&["--jwks", "{not json"][..], "--jwks"),
+        (
+            &["--jwks-uri", "http://keys.example.com/jwks"][..],
+            "jwks_uri",
+        ),
+    ] {
+        let output = app.cli(&[&base[..], extra].concat());
+        assert!(!output.status.success(), "{extra:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(field), "{extra:?}: {stderr}");
+        assert!(output.stdout.is_empty());
+    }
+    let client = stdout_json(&app.cli(&[&base[..], &["--jwks", &jwks]].concat()));
+    assert!(client.get("client_secret").is_none(), "{client}");
+    assert_eq!(client["jwks"]["keys"][0]["kid"], "cli-key");
+    let client_id = client["client_id"].as_str().unwrap();
+
+    let t = now(&app);
+    let assertion = sign_es256(&key, &claims(client_id, &app.issuer, Some(t + 60), t));
+    let form = [
+        ("grant_type", "client_credentials"),
+        (
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        ),
+        ("client_assertion", assertion.as_str()),
+        ("resource", resource["uri"].as_str().unwrap()),
+    ];
+    let response = app.post_form("/token", &form, None).await;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["scope"], "mcp:read");
+}

@@ -46,7 +46,7 @@ struct Rules {
     /// `token_endpoint_auth_method` when the metadata names none (RFC 7591 §2 says
     /// `client_secret_basic`; the draft's documents have no secret to use).
     default_auth_method: AuthMethod,
-    /// Admin clients cannot upload keys (yet); documents cannot hold a shared secret.
+    /// Documents cannot hold a shared secret.
     auth_methods: &'static [AuthMethod],
     /// Machine grants (`client_credentials`, token exchange) are an administrator's to give.
     grant_types: &'static [GrantType],
@@ -64,10 +64,13 @@ const fn rules(origin: Origin) -> Rules {
     match origin {
         Origin::Admin => Rules {
             default_auth_method: AuthMethod::ClientSecretBasic,
+            // `private_key_jwt` is what the MCP client-credentials extension recommends for
+            // agents (SEP-1046, RFC 7523 §2.2).
             auth_methods: &[
                 AuthMethod::ClientSecretBasic,
                 AuthMethod::ClientSecretPost,
                 AuthMethod::None,
+                AuthMethod::PrivateKeyJwt,
             ],
             grant_types: &GrantType::ALL,
             unsupported_grants: Unsupported::Reject,

@@ -138,6 +138,9 @@ async fn create(state: web::Data<AppState>, req: HttpRequest, post: BrowserPost)
         scopes: fields.scopes(),
         served_resources: list_field(&params, "served_resources"),
         token_endpoint_auth_method: Some(fields.auth_method.clone()).filter(|m| !m.is_empty()),
+        // Keys are registered through the API or the CLI.
+        jwks: None,
+        jwks_uri: None,
     };
     let now = state.clock.now();
     match clients::create(&state.store, &state.master_key, input, now, &admin.actor()).await {
