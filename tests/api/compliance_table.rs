@@ -125,7 +125,27 @@ fn every_row_names_tests_that_exist() {
     // Discovery, the authorization endpoint, redirects, registration, tokens, security and
     // the extensions: a short count means the parser lost rows.
     assert!(table.len() >= 60, "only {} rows found", table.len());
-    let problems = problems(&table, has_test);
+    let mut problems = problems(&table, has_test);
+    // And the other way round: every test written for the table is cited by a row.
+    let cited: HashSet<&str> = table
+        .iter()
+        .flat_map(|r| r.tests.iter().map(String::as_str))
+        .collect();
+    let own = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/api/compliance.rs"),
+    )
+    .unwrap();
+    let lines: Vec<&str> = own.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(name) = line.trim_start().strip_prefix("async fn ") else {
+            continue;
+        };
+        let name = name.split('(').next().unwrap_or_default();
+        let is_test = i > 0 && lines[i - 1].trim() == "#[tokio::test]";
+        if is_test && !cited.contains(format!("compliance::{name}").as_str()) {
+            problems.push(format!("compliance::{name} is cited by no row"));
+        }
+    }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
