@@ -401,11 +401,12 @@ async fn apply(store: &Store, c: &mut Client, changes: ClientChanges) -> Result<
     if let Some(served) = changes.served_resources {
         c.served_resources = registered_resources(store, "served_resources", &served).await?;
     }
-    // Serving a resource means introspecting its tokens, which needs a credential.
+    // Serving a resource means introspecting its tokens, and introspection authenticates
+    // with a client secret (not `private_key_jwt`).
     if c.secret_hash.is_none() && !c.served_resources.is_empty() {
         return Err(AdminError::invalid(
             "served_resources",
-            "a resource server must be a confidential client (it authenticates to introspect)",
+            "a resource server needs a client secret (it authenticates with one to introspect)",
         ));
     }
     if let Some(enabled) = changes.enabled {

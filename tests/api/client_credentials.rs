@@ -478,6 +478,11 @@ async fn an_agent_registered_with_keys_authenticates_with_private_key_jwt_and_ha
             "jwks",
         ),
         (json!({"jwks": [key.public]}), "jwks"),
+        // Introspection authenticates with a secret, so a key-only client serves nothing.
+        (
+            json!({"jwks": {"keys": [key.public]}, "served_resources": [s.resource_uri]}),
+            "served_resources",
+        ),
         (
             json!({"jwks_uri": "http://agent.example.com/jwks.json"}),
             "jwks_uri",
