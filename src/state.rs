@@ -36,6 +36,9 @@ pub struct AppState {
     /// The metadata document, serialized; replaced only when the catalogue changes
     /// (`oauth::metadata::refresh`).
     pub metadata: Arc<RwLock<Bytes>>,
+    /// The scope hierarchy every token's `scope` is closed under, refreshed with the
+    /// metadata (`oauth::scope::implications`).
+    pub implications: Arc<RwLock<Arc<crate::oauth::scope::Implications>>>,
 }
 
 impl AppState {
@@ -70,6 +73,7 @@ impl AppState {
             master_key,
             clock,
             metadata: Arc::new(RwLock::new(Bytes::new())),
+            implications: Arc::default(),
         };
         let hot = state.hot.clone();
         state.store.subscribe(move |change| hot.forget(change));

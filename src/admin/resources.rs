@@ -9,7 +9,7 @@ use crate::admin::{AdminError, Page, PageQuery, check_text, conflict_on_duplicat
 use crate::domain::{Actor, AuditKind, LastCheck, Resource};
 use crate::oauth::metadata::paths;
 use crate::oauth::resource::canonicalize;
-use crate::oauth::scope::{ADMIN_SCOPE, ScopeSet, validate_token};
+use crate::oauth::scope::{ADMIN_SCOPE, OFFLINE_ACCESS, ScopeSet, validate_token};
 use crate::settings::Settings;
 use crate::store::Store;
 
@@ -269,6 +269,14 @@ async fn apply(
             return Err(AdminError::invalid(
                 "scopes",
                 "a resource must accept at least one scope",
+            ));
+        }
+        if scopes.iter().any(|s| s == OFFLINE_ACCESS) {
+            // SEP-2207: a resource never asks for it (its metadata and challenges would
+            // then make every client request a refresh token).
+            return Err(AdminError::invalid(
+                "scopes",
+                "offline_access asks the authorization server for a refresh token; it is not a scope a resource accepts",
             ));
         }
         let set = catalogue_scopes(store, "scopes", &scopes).await?;

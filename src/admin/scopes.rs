@@ -1,11 +1,15 @@
-//! The scope catalogue: names (RFC 6749 §3.3 syntax) with descriptions for end users.
+//! The scope catalogue: names (RFC 6749 §3.3 syntax) with descriptions for end users, and
+//! the hierarchy (SEP-835): what each scope implies. An implied scope must be in the
+//! catalogue and the whole hierarchy must stay acyclic and bounded
+//! (`Implications::check`). The built-in scopes (`warden:admin`, `offline_access`) cannot
+//! be deleted, keep their meaning, and take no part in the hierarchy.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::admin::{AdminError, change_event, check_text, conflict_on_duplicate};
 use crate::domain::{Actor, AuditKind, Resource};
-use crate::oauth::scope::validate_token;
+use crate::oauth::scope::{Implications, OFFLINE_ACCESS, is_builtin, validate_token};
 use crate::store::Store;
 use crate::store::scopes::ScopeRow;
 
@@ -16,6 +20,9 @@ pub struct NewScope {
     pub description: String,
     #[serde(default)]
     pub is_default: bool,
+    /// Scopes that holding this one also grants.
+    #[serde(default)]
+    pub implies: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -23,6 +30,8 @@ pub struct NewScope {
 pub struct ScopeChanges {
     pub description: Option<String>,
     pub is_default: Option<bool>,
+    /// Replaces what the scope implies (an empty list: nothing).
+    pub implies: Option<Vec<String>>,
 }
 
 pub async fn create(
@@ -30,22 +39,90 @@ pub async fn create(
     input: NewScope,
     now: i64,
     actor: &Actor,
-) -> Result<ScopeRow, AdminError> {
+) -> Result<ScopeUse, AdminError> {
     validate_token(&input.name).map_err(|m| AdminError::invalid("name", m))?;
     check_text("description", &input.description, 500, true)?;
+    let implies = checked_implications(store, &input.name, &input.implies).await?;
     let row = ScopeRow {
         name: input.name,
         description: input.description,
         is_default: input.is_default,
         created_at: now,
     };
-    let event = change_event(AuditKind::ScopeCreated, actor, now, Value::Null, &row)
-        .detail("scope", row.name.clone());
+    let event = change_event(
+        AuditKind::ScopeCreated,
+        actor,
+        now,
+        Value::Null,
+        Audited {
+            row: &row,
+            implies: &implies,
+        },
+    )
+    .detail("scope", row.name.clone());
     store
-        .insert_scope(&row, &event)
+        .insert_scope(&row, &implies, &event)
         .await
         .map_err(|e| conflict_on_duplicate(e, format!("scope {} already exists", row.name)))?;
-    Ok(row)
+    usage(store, &row.name).await
+}
+
+/// A scope as the audit log records it: the row and what it implies.
+#[derive(Serialize)]
+struct Audited<'a> {
+    #[serde(flatten)]
+    row: &'a ScopeRow,
+    implies: &'a [String],
+}
+
+/// `implies` for scope `name`, checked against the catalogue and the hierarchy as it
+/// would be after the change: deduplicated, every scope known, none built in, no cycle.
+async fn checked_implications(
+    store: &Store,
+    name: &str,
+    implies: &[String],
+) -> Result<Vec<String>, AdminError> {
+    let mut list: Vec<String> = Vec::new();
+    for implied in implies {
+        if !list.contains(implied) {
+            list.push(implied.clone());
+        }
+    }
+    if list.is_empty() {
+        return Ok(list);
+    }
+    if is_builtin(name) {
+        return Err(AdminError::invalid(
+            "implies",
+            format!("{name} is built in and cannot imply other scopes"),
+        ));
+    }
+    for implied in &list {
+        validate_token(implied).map_err(|m| AdminError::invalid("implies", m))?;
+        if implied == name {
+            return Err(AdminError::invalid(
+                "implies",
+                format!("{name} cannot imply itself"),
+            ));
+        }
+        if is_builtin(implied) {
+            return Err(AdminError::invalid(
+                "implies",
+                format!("{implied} is built in and cannot be implied by another scope"),
+            ));
+        }
+        if store.scope(implied).await?.is_none() {
+            return Err(AdminError::invalid(
+                "implies",
+                format!("{implied} is not in the scope catalogue"),
+            ));
+        }
+    }
+    Implications::from_edges(store.scope_implications().await?)
+        .with(name, &list)
+        .check()
+        .map_err(|m| AdminError::invalid("implies", m))?;
+    Ok(list)
 }
 
 pub async fn get(store: &Store, name: &str) -> Result<ScopeRow, AdminError> {
@@ -61,27 +138,69 @@ pub async fn update(
     changes: ScopeChanges,
     now: i64,
     actor: &Actor,
-) -> Result<ScopeRow, AdminError> {
+) -> Result<ScopeUse, AdminError> {
     let mut row = get(store, name).await?;
     let before = row.clone();
+    let implied_before = Implications::from_edges(store.scope_implications().await?).direct(name);
+    let implies = match &changes.implies {
+        Some(list) => Some(checked_implications(store, name, list).await?),
+        None => None,
+    };
     if let Some(description) = changes.description {
         check_text("description", &description, 500, true)?;
         row.description = description;
     }
     if let Some(is_default) = changes.is_default {
+        if is_default && name == OFFLINE_ACCESS {
+            return Err(AdminError::invalid(
+                "is_default",
+                "offline_access asks for a refresh token; no resource grants it by default",
+            ));
+        }
         row.is_default = is_default;
     }
-    let event =
-        change_event(AuditKind::ScopeUpdated, actor, now, &before, &row).detail("scope", name);
+    let implied_after = implies.as_deref().unwrap_or(&implied_before);
+    let event = change_event(
+        AuditKind::ScopeUpdated,
+        actor,
+        now,
+        Audited {
+            row: &before,
+            implies: &implied_before,
+        },
+        Audited {
+            row: &row,
+            implies: implied_after,
+        },
+    )
+    .detail("scope", name);
     store
-        .update_scope(name, &row.description, row.is_default, &event)
+        .update_scope(
+            name,
+            &row.description,
+            row.is_default,
+            implies.as_deref(),
+            &event,
+        )
         .await?;
-    Ok(row)
+    usage(store, name).await
 }
 
 /// Refuses while a resource accepts the scope: tokens and consents would lose meaning.
 pub async fn delete(store: &Store, name: &str, now: i64, actor: &Actor) -> Result<(), AdminError> {
     let before = get(store, name).await?;
+    if is_builtin(name) {
+        return Err(AdminError::Conflict(format!(
+            "scope {name} is built into Warden and cannot be deleted"
+        )));
+    }
+    let implied_by = Implications::from_edges(store.scope_implications().await?).implied_by(name);
+    if !implied_by.is_empty() {
+        return Err(AdminError::Conflict(format!(
+            "scope {name} is implied by {}; remove the implication there first",
+            implied_by.join(", ")
+        )));
+    }
     let users = store.resources_using_scope(name).await?;
     if !users.is_empty() {
         return Err(AdminError::Conflict(format!(
@@ -102,12 +221,38 @@ pub struct ResourceRef {
     pub name: String,
 }
 
-/// A catalogue entry and the resources that accept it.
+/// A catalogue entry, its place in the hierarchy and the resources that accept it.
 #[derive(Debug, Serialize)]
 pub struct ScopeUse {
     #[serde(flatten)]
     pub scope: ScopeRow,
+    /// Defined by Warden: not deletable, outside the hierarchy.
+    pub builtin: bool,
+    /// What holding this scope also grants, as the admin set it.
+    pub implies: Vec<String>,
+    /// Everything it grants through implications, directly or not.
+    pub includes: Vec<String>,
+    /// The scopes that imply this one directly.
+    pub implied_by: Vec<String>,
     pub used_by: Vec<ResourceRef>,
+}
+
+impl ScopeUse {
+    fn of(scope: ScopeRow, implications: &Implications, resources: &[Resource]) -> ScopeUse {
+        let name = scope.name.as_str();
+        ScopeUse {
+            builtin: is_builtin(name),
+            implies: implications.direct(name),
+            includes: implications
+                .included_in(name)
+                .iter()
+                .map(str::to_owned)
+                .collect(),
+            implied_by: implications.implied_by(name),
+            used_by: users_of(name, resources),
+            scope,
+        }
+    }
 }
 
 fn users_of(name: &str, resources: &[Resource]) -> Vec<ResourceRef> {
@@ -121,27 +266,23 @@ fn users_of(name: &str, resources: &[Resource]) -> Vec<ResourceRef> {
         .collect()
 }
 
-/// The whole catalogue (it is small), each scope with the resources that accept it: two
-/// queries, however many scopes.
+/// The whole catalogue (it is small), each scope with its implications and the resources
+/// that accept it: three queries, however many scopes.
 pub async fn catalogue(store: &Store) -> Result<Vec<ScopeUse>, AdminError> {
     let resources = store.all_resources().await?;
+    let implications = Implications::from_edges(store.scope_implications().await?);
     Ok(store
         .scopes()
         .await?
         .into_iter()
-        .map(|scope| ScopeUse {
-            used_by: users_of(&scope.name, &resources),
-            scope,
-        })
+        .map(|scope| ScopeUse::of(scope, &implications, &resources))
         .collect())
 }
 
-/// One scope and the resources that accept it.
+/// One scope, its implications and the resources that accept it.
 pub async fn usage(store: &Store, name: &str) -> Result<ScopeUse, AdminError> {
     let scope = get(store, name).await?;
     let resources = store.all_resources().await?;
-    Ok(ScopeUse {
-        used_by: users_of(name, &resources),
-        scope,
-    })
+    let implications = Implications::from_edges(store.scope_implications().await?);
+    Ok(ScopeUse::of(scope, &implications, &resources))
 }

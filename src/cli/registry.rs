@@ -4,7 +4,7 @@ use clap::Subcommand;
 
 use crate::admin::clients::{self, ClientChanges, ClientView, NewClient};
 use crate::admin::resources::{self, NewResource, ResourceChanges, ResourceView};
-use crate::admin::scopes::{self, NewScope};
+use crate::admin::scopes::{self, NewScope, ScopeChanges};
 use crate::admin::{Page, PageQuery};
 use crate::clock::{Clock, SystemClock};
 use crate::domain::{Actor, AuthMethod};
@@ -16,6 +16,7 @@ use super::print_json;
 #[derive(Subcommand)]
 pub enum ScopeCommand {
     /// Add a scope to the catalogue.
+    #[command(alias = "add")]
     Create {
         #[arg(long)]
         name: String,
@@ -25,6 +26,20 @@ pub enum ScopeCommand {
         /// Resources that accept the scope grant it when a request names none.
         #[arg(long)]
         default: bool,
+        /// Scopes that holding this one also grants, comma-separated (e.g. mcp:read).
+        #[arg(long)]
+        implies: Option<String>,
+    },
+    /// Change a scope's description, default flag or implications.
+    Update {
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        default: Option<bool>,
+        /// Replaces what the scope implies, comma-separated; "" for nothing.
+        #[arg(long)]
+        implies: Option<String>,
     },
     /// List the catalogue.
     List,
@@ -152,6 +167,15 @@ fn words(value: &str) -> Vec<String> {
     value.split_whitespace().map(str::to_owned).collect()
 }
 
+/// A comma- (or space-) separated list; empty items are dropped, so "" is the empty list.
+fn list(value: &str) -> Vec<String> {
+    value
+        .split([',', ' '])
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 pub async fn scope(settings: &Settings, command: ScopeCommand) -> anyhow::Result<()> {
     let store = open_database(settings).await?;
     match command {
@@ -159,15 +183,31 @@ pub async fn scope(settings: &Settings, command: ScopeCommand) -> anyhow::Result
             name,
             description,
             default,
+            implies,
         } => {
             let input = NewScope {
                 name,
                 description,
                 is_default: default,
+                implies: implies.as_deref().map(list).unwrap_or_default(),
             };
             print_json(&scopes::create(&store, input, SystemClock.now(), &Actor::cli()).await?)
         }
-        ScopeCommand::List => print_json(&store.scopes().await?),
+        ScopeCommand::Update {
+            name,
+            description,
+            default,
+            implies,
+        } => {
+            let changes = ScopeChanges {
+                description,
+                is_default: default,
+                implies: implies.as_deref().map(list),
+            };
+            let now = SystemClock.now();
+            print_json(&scopes::update(&store, &name, changes, now, &Actor::cli()).await?)
+        }
+        ScopeCommand::List => print_json(&scopes::catalogue(&store).await?),
         ScopeCommand::Delete { name } => {
             scopes::delete(&store, &name, SystemClock.now(), &Actor::cli()).await?;
             print_json(&serde_json::json!({ "deleted": name }))

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::http::errors::{json_error, not_found};
 use crate::oauth::error::ErrorCode;
+use crate::oauth::scope::OFFLINE_ACCESS;
 use crate::state::AppState;
 
 #[derive(Serialize)]
@@ -35,7 +36,9 @@ pub async fn get_resource_metadata(
     let document = ProtectedResourceMetadata {
         resource: &resource.uri,
         authorization_servers: [state.settings.issuer.as_str()],
-        scopes_supported: scopes.iter().collect(),
+        // SEP-2207: `offline_access` is the authorization server's business, never a
+        // resource's (the registry refuses it; a row from before that rule is filtered).
+        scopes_supported: scopes.iter().filter(|s| *s != OFFLINE_ACCESS).collect(),
         bearer_methods_supported: ["header"],
         resource_name: &resource.name,
     };

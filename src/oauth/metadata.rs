@@ -95,8 +95,15 @@ impl ServerMetadata {
 }
 
 /// Rebuilds the served metadata document from the settings and the scope catalogue,
-/// replacing it only when it changed.
+/// replacing it only when it changed; reloads the scope hierarchy with it.
 pub async fn refresh(state: &crate::state::AppState) -> anyhow::Result<()> {
+    let implications = crate::oauth::scope::Implications::from_edges(
+        state.store.scope_implications().await?,
+    );
+    *state
+        .implications
+        .write()
+        .unwrap_or_else(|p| p.into_inner()) = std::sync::Arc::new(implications);
     let catalogue = state
         .store
         .scopes()
@@ -115,8 +122,8 @@ pub async fn refresh(state: &crate::state::AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// After a change to the scope catalogue (API or console): `scopes_supported` follows at
-/// once on this node, other nodes within a key refresh. A failure is logged; the change
+/// After a change to the scope catalogue (API or console): `scopes_supported` and the
+/// hierarchy follow at once on this node, other nodes within a key refresh. A failure is logged; the change
 /// stands.
 pub async fn catalogue_changed(state: &crate::state::AppState) {
     if let Err(e) = refresh(state).await {

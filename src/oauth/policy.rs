@@ -5,7 +5,7 @@ use crate::domain::Client;
 use crate::domain::Resource;
 use crate::oauth::error::OAuthError;
 use crate::oauth::resource;
-use crate::oauth::scope::ScopeSet;
+use crate::oauth::scope::{self, ScopeSet};
 use crate::state::AppState;
 
 /// The canonical URIs of a JSON array column.
@@ -119,12 +119,26 @@ pub fn still_permitted(stored: &ScopeSet, client: &Client, resource: &Resource) 
 
 /// The scopes to grant: the requested ones if the resource accepts them and the client may
 /// ask for them, else (nothing requested) the resource's defaults that the client may have.
+/// `offline_access` asks for a refresh token, not for access: it is set aside here (see
+/// `token::issues_refresh_token`), and a request for it alone asks for the defaults.
 pub fn resolve_scope(
     client: &Client,
     resource: &Resource,
     requested: Option<&str>,
 ) -> Result<ScopeSet, OAuthError> {
     let permitted = permitted_scopes(client, resource);
+    let requested = match requested {
+        Some(value) => {
+            let parsed = ScopeSet::parse(value).map_err(OAuthError::invalid_scope)?;
+            let rest = scope::without_offline_access(parsed.clone());
+            if rest.is_empty() && !parsed.is_empty() {
+                None
+            } else {
+                Some(rest)
+            }
+        }
+        None => None,
+    };
     let Some(requested) = requested else {
         let defaults = resource.default_scopes.intersection(&permitted);
         if defaults.is_empty() {
@@ -134,7 +148,6 @@ pub fn resolve_scope(
         }
         return Ok(defaults);
     };
-    let requested = ScopeSet::parse(requested).map_err(OAuthError::invalid_scope)?;
     if requested.is_empty() {
         return Err(OAuthError::invalid_scope("the scope parameter is empty"));
     }

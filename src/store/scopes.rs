@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::clock::UnixTime;
 use crate::domain::AuditEvent;
 use crate::store::audit;
-use crate::store::tx::Conn;
+use crate::store::tx::{Conn, on_conn};
 use crate::store::{Store, on_pool};
 
 #[derive(Clone, Debug, Serialize, sqlx::FromRow)]
@@ -34,11 +34,21 @@ impl Store {
             .await)
     }
 
-    /// Inserts a scope; a duplicate name is a unique violation for the caller to map.
-    /// Each write below records its audit event in its own transaction.
+    /// Every edge of the scope hierarchy, `(scope, implies)`.
+    pub async fn scope_implications(&self) -> Result<Vec<(String, String)>, sqlx::Error> {
+        const IMPLICATIONS: &str =
+            "SELECT scope, implies FROM scope_implications ORDER BY scope, implies";
+        on_pool!(self, |pool| sqlx::query_as::<_, (String, String)>(IMPLICATIONS)
+            .fetch_all(&mut *pool)
+            .await)
+    }
+
+    /// Inserts a scope with what it implies; a duplicate name is a unique violation for
+    /// the caller to map. Each write below records its audit event in its own transaction.
     pub async fn insert_scope(
         &self,
         row: &ScopeRow,
+        implies: &[String],
         event: &AuditEvent,
     ) -> Result<(), sqlx::Error> {
         const INSERT_SCOPE: &str = "INSERT INTO scopes (name, description, is_default, \
@@ -52,6 +62,7 @@ impl Store {
                 .bind(row.created_at)
                 .execute(&mut *tx)
                 .await?;
+            replace_implications(Conn::from(&mut *tx), &row.name, implies).await?;
             audit::insert(Conn::from(&mut *tx), event).await?;
             tx.commit().await
         })?;
@@ -59,11 +70,13 @@ impl Store {
         Ok(())
     }
 
+    /// Updates a scope; `implies`, when given, replaces what it implies directly.
     pub async fn update_scope(
         &self,
         name: &str,
         description: &str,
         is_default: bool,
+        implies: Option<&[String]>,
         event: &AuditEvent,
     ) -> Result<bool, sqlx::Error> {
         const UPDATE_SCOPE: &str =
@@ -79,6 +92,9 @@ impl Store {
                 .rows_affected()
                 == 1;
             if updated {
+                if let Some(implies) = implies {
+                    replace_implications(Conn::from(&mut *tx), name, implies).await?;
+                }
                 audit::insert(Conn::from(&mut *tx), event).await?;
             }
             tx.commit().await?;
@@ -111,4 +127,25 @@ impl Store {
         }
         Ok(deleted)
     }
+}
+
+/// Replaces what `name` implies directly.
+async fn replace_implications(
+    conn: Conn<'_>,
+    name: &str,
+    implies: &[String],
+) -> Result<(), sqlx::Error> {
+    const CLEAR: &str = "DELETE FROM scope_implications WHERE scope = $1";
+    const ADD: &str = "INSERT INTO scope_implications (scope, implies) VALUES ($1, $2)";
+    on_conn!(conn, |c| {
+        sqlx::query(CLEAR).bind(name).execute(&mut *c).await?;
+        for implied in implies {
+            sqlx::query(ADD)
+                .bind(name)
+                .bind(implied)
+                .execute(&mut *c)
+                .await?;
+        }
+        Ok(())
+    })
 }

@@ -4,7 +4,7 @@ use actix_web::web;
 
 use super::AdminCaller;
 use super::respond::{Reply, created, no_content, ok};
-use crate::admin::{AdminError, Page, PageQuery, scopes};
+use crate::admin::{Page, PageQuery, scopes};
 use crate::state::AppState;
 
 pub async fn list(
@@ -15,13 +15,13 @@ pub async fn list(
     let limit = query.limit()?;
     let after = query.after.clone().unwrap_or_default();
     // The catalogue is small: it is paged here rather than in SQL.
-    let all = state.store.scopes().await.map_err(AdminError::from)?;
+    let all = scopes::catalogue(&state.store).await?;
     let items: Vec<_> = all
         .into_iter()
-        .filter(|s| s.name > after)
+        .filter(|s| s.scope.name > after)
         .take(limit as usize)
         .collect();
-    ok(Page::of(items, limit, |s| s.name.clone()))
+    ok(Page::of(items, limit, |s| s.scope.name.clone()))
 }
 
 pub async fn create(
@@ -36,7 +36,7 @@ pub async fn create(
 }
 
 pub async fn get(_: AdminCaller, state: web::Data<AppState>, name: web::Path<String>) -> Reply {
-    ok(scopes::get(&state.store, &name).await?)
+    ok(scopes::usage(&state.store, &name).await?)
 }
 
 pub async fn update(
@@ -46,7 +46,10 @@ pub async fn update(
     body: web::Json<scopes::ScopeChanges>,
 ) -> Reply {
     let now = state.clock.now();
-    ok(scopes::update(&state.store, &name, body.into_inner(), now, &caller.actor()).await?)
+    let scope = scopes::update(&state.store, &name, body.into_inner(), now, &caller.actor()).await?;
+    // The hierarchy every token is closed under may have changed.
+    crate::oauth::metadata::catalogue_changed(&state).await;
+    ok(scope)
 }
 
 pub async fn delete(

@@ -1,6 +1,7 @@
 //! Console: the scope catalogue. Each scope's name (RFC 6749 §3.3 syntax), the description
-//! the consent page shows end users, and the MCP servers that accept it; add, edit the
-//! description, delete (refused by `admin::scopes` while a server accepts the scope).
+//! the consent page shows end users, what it implies (SEP-835), and the MCP servers that
+//! accept it; add, edit the description and implications, delete (refused by
+//! `admin::scopes` while a server accepts the scope or another scope implies it).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -39,6 +40,8 @@ struct Fields {
     name: String,
     description: String,
     is_default: bool,
+    /// What the scope implies (typed as a space- or comma-separated list).
+    implies: Vec<String>,
 }
 
 impl Fields {
@@ -47,6 +50,13 @@ impl Fields {
             name: params.get("name").unwrap_or("").trim().to_owned(),
             description: params.get("description").unwrap_or("").to_owned(),
             is_default: params.get("is_default").is_some(),
+            implies: params
+                .get("implies")
+                .unwrap_or("")
+                .split([' ', ','])
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
         }
     }
 
@@ -55,6 +65,7 @@ impl Fields {
             name: s.scope.name.clone(),
             description: s.scope.description.clone(),
             is_default: s.scope.is_default,
+            implies: s.implies.clone(),
         }
     }
 }
@@ -132,6 +143,7 @@ async fn create(state: web::Data<AppState>, req: HttpRequest, post: BrowserPost)
         name: fields.name.clone(),
         description: fields.description.clone(),
         is_default: fields.is_default,
+        implies: fields.implies.clone(),
     };
     let now = state.clock.now();
     match scopes::create(&state.store, input, now, &admin.actor()).await {
@@ -139,7 +151,7 @@ async fn create(state: web::Data<AppState>, req: HttpRequest, post: BrowserPost)
             catalogue_changed(&state).await;
             done(
                 &state,
-                &format!("/scopes/{}", segment(&row.name)),
+                &format!("/scopes/{}", segment(&row.scope.name)),
                 "created",
             )
         }
@@ -202,10 +214,14 @@ async fn update(
     let changes = ScopeChanges {
         description: Some(fields.description.clone()),
         is_default: Some(fields.is_default),
+        implies: Some(fields.implies.clone()),
     };
     let now = state.clock.now();
     match scopes::update(&state.store, &name, changes, now, &admin.actor()).await {
-        Ok(row) => done(&state, &format!("/scopes/{}", segment(&row.name)), "saved"),
+        Ok(s) => {
+            catalogue_changed(&state).await;
+            done(&state, &format!("/scopes/{}", segment(&s.scope.name)), "saved")
+        }
         Err(e) => again(&state, &req, &admin, &name, Some(fields), e).await,
     }
 }

@@ -72,7 +72,8 @@ pub async fn exchange(
         );
     }
     let ttl = policy::access_token_ttl(state, &resource);
-    let scope = scope.to_scope_string();
+    // The closure under the scope hierarchy, as for user grants (`scope::token_scope`).
+    let scope = crate::oauth::scope::token_scope(state, &scope).to_scope_string();
     let claims = AccessTokenClaims {
         iss: state.settings.issuer.as_str().to_owned(),
         sub: client.client_id.clone(),

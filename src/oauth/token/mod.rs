@@ -14,7 +14,20 @@ use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::params::Params;
 use crate::state::AppState;
 
-pub use crate::domain::GrantType;
+pub use crate::domain::{Client, GrantType};
+
+/// The one rule for refresh tokens (SEP-2207, OAuth 2.1 §4.3): a user's grant issues one
+/// (at the code exchange, and a successor at each refresh) exactly when the client is
+/// registered with the `refresh_token` grant type. Whether the request carried
+/// `offline_access` does not change it: SDK clients that ask for it register the grant
+/// type too and get refresh tokens, and clients that never heard of it (the conformance
+/// suite's, FastMCP's, most in use) keep getting the refresh tokens they registered for.
+/// The user consents to it in words: the consent page says "stay signed in" exactly when
+/// this is true (`oauth::authorize::ConsentPrompt::stays_signed_in`). No other grant
+/// issues a refresh token.
+pub fn issues_refresh_token(client: &Client) -> bool {
+    client.allows(GrantType::RefreshToken)
+}
 
 /// A successful token response (RFC 6749 §5.1): every member present, never null.
 #[derive(Debug, Serialize)]

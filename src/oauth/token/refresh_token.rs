@@ -17,7 +17,7 @@ use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;
 use crate::oauth::policy;
 use crate::oauth::resource;
-use crate::oauth::scope::ScopeSet;
+use crate::oauth::scope::{self, ScopeSet};
 use crate::oauth::token::TokenResponse;
 use crate::oauth::token::user_grant::{
     self, Leaked, Rotation, Spent, UserGrant, access_token_response, revoke_leaked,
@@ -170,16 +170,26 @@ async fn narrowed(
     if allowed.is_empty() {
         return Err(Refusal::NothingLeft);
     }
+    // `offline_access` in a refresh's `scope` asks for nothing new (SEP-2207 clients send
+    // their original scope back); narrowing is judged against what the grant's scopes
+    // imply today, so a token granted `mcp:write` may be narrowed to an implied `mcp:read`.
     let scope = match params.get("scope") {
         None => allowed.clone(),
-        Some(requested) => {
-            let requested = ScopeSet::parse(requested).map_err(OAuthError::invalid_scope)?;
-            if requested.is_empty() || !requested.is_subset(&allowed) {
-                return Err(
-                    OAuthError::invalid_scope("a refresh may only narrow the scope").into(),
-                );
+        Some(value) => {
+            let parsed = ScopeSet::parse(value).map_err(OAuthError::invalid_scope)?;
+            let only_offline = parsed.contains(scope::OFFLINE_ACCESS);
+            let requested = scope::without_offline_access(parsed);
+            if requested.is_empty() && only_offline {
+                allowed.clone()
+            } else {
+                let implied = scope::implications(state).closure(&allowed);
+                if requested.is_empty() || !requested.is_subset(&implied) {
+                    return Err(
+                        OAuthError::invalid_scope("a refresh may only narrow the scope").into(),
+                    );
+                }
+                requested
             }
-            requested
         }
     };
     Ok(Narrowed {

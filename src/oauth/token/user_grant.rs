@@ -9,7 +9,8 @@ use crate::domain::Resource;
 use crate::domain::{Actor, AuditEvent, AuditKind, Client};
 use crate::oauth::access_token::{self, AccessTokenClaims};
 use crate::oauth::error::OAuthError;
-use crate::oauth::token::{GrantType, TokenResponse, refresh_token};
+use crate::oauth::scope::{ScopeSet, token_scope};
+use crate::oauth::token::{TokenResponse, issues_refresh_token, refresh_token};
 use crate::state::AppState;
 use crate::store::authorization::{RefreshTokenRow, Spend};
 
@@ -39,7 +40,7 @@ pub(crate) struct Rotation<'a> {
     pub grace: bool,
 }
 
-/// Mints the access token and, for clients registered for it, a fresh refresh token
+/// Mints the access token and, when `issues_refresh_token` says so, a fresh refresh token
 /// (stored as a hash) carrying `refresh_scope`. The database work (spend, new refresh
 /// token, last use) is one transaction: one commit per issuance.
 pub(crate) async fn issue(
@@ -52,10 +53,7 @@ pub(crate) async fn issue(
 ) -> Result<TokenResponse, OAuthError> {
     let now = state.clock.now();
     let client_id = grant.client.client_id.as_str();
-    let refresh_token = grant
-        .client
-        .allows(GrantType::RefreshToken)
-        .then(random::token);
+    let refresh_token = issues_refresh_token(grant.client).then(random::token);
     let row = refresh_token.as_ref().map(|token| RefreshTokenRow {
         token_hash: random::sha256_b64(token),
         grant_id: grant.grant_id.to_owned(),
@@ -102,6 +100,7 @@ pub(crate) async fn issue(
 }
 
 /// The RFC 9068 access token of a user grant, in a token response beside `refresh_token`.
+/// `scope` is what was granted; the token carries its closure (`scope::token_scope`).
 pub(crate) fn access_token_response(
     state: &AppState,
     grant: &UserGrant<'_>,
@@ -109,6 +108,7 @@ pub(crate) fn access_token_response(
     refresh_token: Option<String>,
 ) -> Result<TokenResponse, OAuthError> {
     let now = state.clock.now();
+    let scope = token_scope(state, &ScopeSet::from_stored(&scope)).to_scope_string();
     let ttl = crate::oauth::policy::access_token_ttl(state, grant.resource);
     let claims = AccessTokenClaims {
         iss: state.settings.issuer.as_str().to_owned(),
