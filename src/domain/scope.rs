@@ -293,19 +293,27 @@ mod tests {
     fn cycles_long_chains_and_wide_scopes_are_refused() {
         let cycle = edges(&[("a", "b"), ("b", "c")]).with("c", &["a".into()]);
         let e = cycle.check().unwrap_err();
-        assert!(e.contains("cycle") && e.contains('a') && e.contains('c'), "{e}");
+        assert!(
+            e.contains("cycle") && e.contains('a') && e.contains('c'),
+            "{e}"
+        );
         assert!(edges(&[("a", "a")]).check().unwrap_err().contains("cycle"));
 
-        let chain: Vec<(String, String)> =
-            (0..9).map(|i| (format!("s{i}"), format!("s{}", i + 1))).collect();
+        let chain: Vec<(String, String)> = (0..9)
+            .map(|i| (format!("s{i}"), format!("s{}", i + 1)))
+            .collect();
         let long = Implications::from_edges(chain);
         assert!(long.check().unwrap_err().contains("chain"));
-        let ok: Vec<(String, String)> =
-            (0..8).map(|i| (format!("s{i}"), format!("s{}", i + 1))).collect();
+        let ok: Vec<(String, String)> = (0..8)
+            .map(|i| (format!("s{i}"), format!("s{}", i + 1)))
+            .collect();
         assert!(Implications::from_edges(ok).check().is_ok());
 
         let wide: Vec<String> = (0..17).map(|i| format!("w{i}")).collect();
-        let e = Implications::default().with("x", &wide).check().unwrap_err();
+        let e = Implications::default()
+            .with("x", &wide)
+            .check()
+            .unwrap_err();
         assert!(e.contains("directly"), "{e}");
     }
 

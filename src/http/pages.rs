@@ -53,11 +53,15 @@ pub struct ConsentPage {
     /// Why the user is asked again for what they allowed before (a sentence), if they are.
     pub asked_again: Option<&'static str>,
     pub loopback_only: bool,
+    /// A refresh token will be issued: the page says so in words.
+    pub stays_signed_in: bool,
 }
 
 pub struct ScopeLine {
     pub name: String,
     pub description: String,
+    /// What the scope also grants, comma-separated; empty when nothing.
+    pub includes: String,
 }
 
 #[derive(Template)]

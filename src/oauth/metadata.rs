@@ -97,9 +97,8 @@ impl ServerMetadata {
 /// Rebuilds the served metadata document from the settings and the scope catalogue,
 /// replacing it only when it changed; reloads the scope hierarchy with it.
 pub async fn refresh(state: &crate::state::AppState) -> anyhow::Result<()> {
-    let implications = crate::oauth::scope::Implications::from_edges(
-        state.store.scope_implications().await?,
-    );
+    let implications =
+        crate::oauth::scope::Implications::from_edges(state.store.scope_implications().await?);
     *state
         .implications
         .write()

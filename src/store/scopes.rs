@@ -38,9 +38,11 @@ impl Store {
     pub async fn scope_implications(&self) -> Result<Vec<(String, String)>, sqlx::Error> {
         const IMPLICATIONS: &str =
             "SELECT scope, implies FROM scope_implications ORDER BY scope, implies";
-        on_pool!(self, |pool| sqlx::query_as::<_, (String, String)>(IMPLICATIONS)
-            .fetch_all(&mut *pool)
-            .await)
+        on_pool!(self, |pool| sqlx::query_as::<_, (String, String)>(
+            IMPLICATIONS
+        )
+        .fetch_all(&mut *pool)
+        .await)
     }
 
     /// Inserts a scope with what it implies; a duplicate name is a unique violation for

@@ -46,7 +46,8 @@ pub async fn update(
     body: web::Json<scopes::ScopeChanges>,
 ) -> Reply {
     let now = state.clock.now();
-    let scope = scopes::update(&state.store, &name, body.into_inner(), now, &caller.actor()).await?;
+    let scope =
+        scopes::update(&state.store, &name, body.into_inner(), now, &caller.actor()).await?;
     // The hierarchy every token is closed under may have changed.
     crate::oauth::metadata::catalogue_changed(&state).await;
     ok(scope)

@@ -114,9 +114,13 @@ async fn advance(state: &AppState, id: &str, session_user: Option<&SessionUser>)
 }
 
 fn consent_page(state: &AppState, user: &SessionUser, p: authorize::ConsentPrompt) -> HttpResponse {
-    let lines = |v: Vec<(String, String)>| {
+    let lines = |v: Vec<authorize::ScopeItem>| {
         v.into_iter()
-            .map(|(name, description)| ScopeLine { name, description })
+            .map(|s| ScopeLine {
+                name: s.name,
+                description: s.description,
+                includes: s.includes.join(", "),
+            })
             .collect()
     };
     render(
@@ -137,6 +141,7 @@ fn consent_page(state: &AppState, user: &SessionUser, p: authorize::ConsentPromp
             granted_scopes: lines(p.granted_scopes),
             asked_again: p.asked_again.map(text::asked_again),
             loopback_only: p.loopback_only,
+            stays_signed_in: p.stays_signed_in,
         },
     )
 }

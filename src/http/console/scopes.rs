@@ -220,7 +220,11 @@ async fn update(
     match scopes::update(&state.store, &name, changes, now, &admin.actor()).await {
         Ok(s) => {
             catalogue_changed(&state).await;
-            done(&state, &format!("/scopes/{}", segment(&s.scope.name)), "saved")
+            done(
+                &state,
+                &format!("/scopes/{}", segment(&s.scope.name)),
+                "saved",
+            )
         }
         Err(e) => again(&state, &req, &admin, &name, Some(fields), e).await,
     }

@@ -151,7 +151,7 @@ pub(super) async fn approve(
     let requested = loaded.requested();
     let approved = match &remembered.grant {
         // Everything asked for is already granted, to the client as it is: nothing to record.
-        Some(id) if remembered.current && requested.is_subset(&remembered.scopes) => {
+        Some(id) if remembered.current && requested.is_subset(&remembered.covers) => {
             row.grant_id = id.clone();
             approve_in_one_transaction(state, &loaded.request.id, user_id, now, None, &row).await?
         }

@@ -6,7 +6,8 @@ use url::Url;
 use crate::crypto::random;
 use crate::domain::{AuthMethod, Client, Registration};
 use crate::oauth::domain_policy::{self, DomainTrust};
-use crate::oauth::scope::ScopeSet;
+use crate::oauth::scope::{self, ScopeSet};
+use crate::oauth::token::issues_refresh_token;
 use crate::oauth::{policy, redirect_uri};
 use crate::state::AppState;
 
@@ -23,13 +24,27 @@ pub struct ConsentPrompt {
     pub redirect_host: String,
     pub resource_name: String,
     pub resource_uri: String,
-    pub new_scopes: Vec<(String, String)>,
-    pub granted_scopes: Vec<(String, String)>,
+    /// What the user is asked for now, each scope once: a scope another listed one
+    /// implies is not listed, the broader one names it (`ScopeItem::includes`).
+    pub new_scopes: Vec<ScopeItem>,
+    pub granted_scopes: Vec<ScopeItem>,
+    /// A refresh token will be issued (`token::issues_refresh_token`): the page says the
+    /// application will stay signed in.
+    pub stays_signed_in: bool,
     /// Why the user is asked again for what they allowed before, if they are.
     pub asked_again: Option<AskedAgain>,
     /// A metadata-document client whose every redirect is loopback: whoever controls the
     /// document's domain, any program on this device could be the one receiving the code.
     pub loopback_only: bool,
+}
+
+/// One line of the consent page's scope lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeItem {
+    pub name: String,
+    pub description: String,
+    /// What holding it also grants (SEP-835), directly or not.
+    pub includes: Vec<String>,
 }
 
 /// How the client came to be known here, which is what the user can trust about its name.
@@ -90,6 +105,9 @@ pub(super) struct Remembered {
     pub grant: Option<String>,
     /// Its scopes that the admin still permits.
     pub scopes: ScopeSet,
+    /// `scopes` with what they imply: what the consent covers (a step-up to an implied
+    /// scope needs no new consent).
+    pub covers: ScopeSet,
     /// Whether it was given to the client as it is now (same name and redirect URIs).
     pub current: bool,
 }
@@ -111,6 +129,7 @@ pub(super) async fn remembered(
         return Ok(Remembered {
             grant: None,
             scopes: ScopeSet::default(),
+            covers: ScopeSet::default(),
             current: false,
         });
     };
@@ -126,6 +145,7 @@ pub(super) async fn remembered(
     };
     Ok(Remembered {
         grant: Some(grant.id),
+        covers: scope::implications(state).closure(&scopes),
         scopes,
         current,
     })
@@ -139,7 +159,7 @@ pub(super) enum Answer {
 }
 
 pub(super) fn answer(loaded: &Loaded, remembered: &Remembered) -> Answer {
-    let covered = loaded.requested().is_subset(&remembered.scopes);
+    let covered = loaded.requested().is_subset(&remembered.covers);
     if !covered || loaded.prompt.consent {
         return Answer::AskUser(None);
     }
@@ -164,8 +184,10 @@ pub(super) async fn prompt(
     asked_again: Option<AskedAgain>,
 ) -> Result<ConsentPrompt, Failure> {
     let requested = loaded.requested();
-    let granted = &remembered.scopes;
+    let granted = &remembered.covers;
     let new: ScopeSet = requested.difference(granted).map(str::to_owned).collect();
+    let (new_scopes, granted_scopes) =
+        listed(state, &new, &requested.intersection(granted)).await?;
     let resource = state
         .store
         .resource_by_uri(&loaded.request.resource)
@@ -178,8 +200,9 @@ pub(super) async fn prompt(
         redirect_host: redirect_host(&loaded.request.redirect_uri),
         resource_name: resource.map(|r| r.name).unwrap_or_default(),
         resource_uri: loaded.request.resource.clone(),
-        new_scopes: describe(state, new).await?,
-        granted_scopes: describe(state, requested.intersection(granted)).await?,
+        new_scopes,
+        granted_scopes,
+        stays_signed_in: issues_refresh_token(&loaded.client),
         asked_again,
         loopback_only: loopback_only(&loaded.client),
     })
@@ -221,19 +244,39 @@ fn loopback_only(client: &Client) -> bool {
         && uris.iter().all(|u| redirect_uri::is_loopback(u.as_str()))
 }
 
-/// Each scope with its description, for the page.
-async fn describe(state: &AppState, set: ScopeSet) -> Result<Vec<(String, String)>, sqlx::Error> {
-    let mut lines = Vec::new();
-    for name in set.iter() {
+/// The page's two lists, new and already granted, each scope with its description: a
+/// scope that another one on the page implies is left out (the broader one lists it under
+/// `includes`), so nothing is listed twice.
+async fn listed(
+    state: &AppState,
+    new: &ScopeSet,
+    granted: &ScopeSet,
+) -> Result<(Vec<ScopeItem>, Vec<ScopeItem>), sqlx::Error> {
+    let all: ScopeSet = new
+        .iter()
+        .chain(granted.iter())
+        .map(str::to_owned)
+        .collect();
+    let (mut new_lines, mut granted_lines) = (Vec::new(), Vec::new());
+    for (name, includes) in scope::implications(state).broadest(&all) {
         let description = state
             .store
-            .scope(name)
+            .scope(&name)
             .await?
             .map(|s| s.description)
             .unwrap_or_default();
-        lines.push((name.to_owned(), description));
+        let line = ScopeItem {
+            includes: includes.iter().map(str::to_owned).collect(),
+            name,
+            description,
+        };
+        if new.contains(&line.name) {
+            new_lines.push(line);
+        } else {
+            granted_lines.push(line);
+        }
     }
-    Ok(lines)
+    Ok((new_lines, granted_lines))
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ mod approve;
 mod consent;
 mod request;
 
-pub use consent::{AskedAgain, ConsentPrompt, Provenance, consent_fingerprint};
+pub use consent::{AskedAgain, ConsentPrompt, Provenance, ScopeItem, consent_fingerprint};
 pub use request::{MAX_REQUEST_BYTES, REQUEST_TTL};
 
 use crate::oauth::error::ErrorCode;
