@@ -220,7 +220,10 @@ async fn scopes_are_catalogue_data_with_rfc_6749_names() {
         .iter()
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["mcp:read", "mcp:write", "warden:admin"]);
+    assert_eq!(
+        names,
+        ["mcp:read", "mcp:write", "offline_access", "warden:admin"]
+    );
 
     let new = serde_json::json!({"name": "mcp:tools:deploy", "description": "Deploy things"});
     let (status, created) = app
@@ -241,7 +244,8 @@ async fn scopes_are_catalogue_data_with_rfc_6749_names() {
     let supported = metadata["scopes_supported"].as_array().unwrap();
     assert!(supported.contains(&serde_json::json!("mcp:tools:deploy")));
     assert!(!supported.contains(&serde_json::json!("warden:admin")));
-    assert!(!supported.contains(&serde_json::json!("offline_access")));
+    // SEP-2207: advertised, so that MCP clients may ask to stay signed in.
+    assert!(supported.contains(&serde_json::json!("offline_access")));
 
     for (body, field) in [
         (
