@@ -423,3 +423,56 @@ async fn removing_an_implication_takes_effect_at_the_next_refresh() {
     let again = refresh(refreshed["refresh_token"].as_str().unwrap().to_owned()).await;
     assert_eq!(again["scope"], "mcp:read mcp:write");
 }
+
+#[tokio::test]
+async fn an_admin_sets_implications_on_the_console_scope_page() {
+    let app = spawn_app().await;
+    let mut console = crate::helpers::console::console_admin(&app).await;
+    let description = "Change data and use tools that act on your behalf";
+    let to = console
+        .submit_ok(
+            "/scopes/mcp%3Awrite",
+            &[("description", description), ("implies", "mcp:read")],
+        )
+        .await;
+    assert!(to.ends_with("/admin/scopes/mcp%3Awrite?done=saved"), "{to}");
+    let (status, html) = console.page("/scopes/mcp%3Awrite").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(r#"name="implies" type="text""#) && html.contains(r#"value="mcp:read""#),
+        "{html}"
+    );
+    assert!(html.contains("Now it includes mcp:read."), "{html}");
+    // This node closes tokens under the new hierarchy at once.
+    assert_eq!(
+        warden::oauth::scope::implications(&app.state).direct("mcp:write"),
+        ["mcp:read"]
+    );
+    let token = app.admin_token().await;
+    assert_eq!(
+        get_scope(&app, &token, "mcp:write").await["implies"],
+        json!(["mcp:read"])
+    );
+
+    // A cycle: 422 beside the field, nothing stored.
+    let response = console
+        .submit(
+            "/scopes/mcp%3Aread",
+            &[("description", "Read"), ("implies", "mcp:write")],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("field-invalid") && html.contains("cycle"),
+        "{html}"
+    );
+    assert_eq!(
+        get_scope(&app, &token, "mcp:read").await["implies"],
+        json!([])
+    );
+    assert_ne!(
+        get_scope(&app, &token, "mcp:read").await["description"],
+        "Read"
+    );
+}
