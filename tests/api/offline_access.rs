@@ -283,3 +283,32 @@ async fn the_built_in_offline_access_scope_cannot_be_deleted_or_turned_into_a_de
     assert_eq!(scope["is_default"], false);
     assert_eq!(scope["implies"], json!([]));
 }
+
+#[tokio::test]
+async fn offline_access_beside_a_bad_scope_is_still_refused_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    let setup = interactive(&app, false).await;
+    let grants = app.grant_count().await;
+    for scope in [
+        "offline_access mcp:nope",
+        "offline_access\"",
+        &format!("offline_access {}", "x".repeat(129)),
+    ] {
+        let p = pkce();
+        let url = authorize_url(&app, &setup.client, &p.challenge, &[("scope", scope)]);
+        let mut browser = Browser::new();
+        let response = browser.get(&url).await;
+        crate::helpers::pages::assert_error_redirect(&app, &response, "invalid_scope");
+    }
+    assert_eq!(app.grant_count().await, grants);
+    // Repeated, it is one request to stay signed in.
+    let response = tokens(
+        &app,
+        &setup.client,
+        "alice",
+        "offline_access mcp:read offline_access",
+    )
+    .await;
+    assert_eq!(response["scope"], "mcp:read");
+    assert!(response["refresh_token"].is_string());
+}
