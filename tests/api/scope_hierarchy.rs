@@ -476,3 +476,27 @@ async fn an_admin_sets_implications_on_the_console_scope_page() {
         "Read"
     );
 }
+
+#[tokio::test]
+async fn an_exchanged_token_carries_the_closure_of_what_was_exchanged() {
+    use crate::helpers::exchange::{B, exchange, issued, registry};
+    let app = spawn_app().await;
+    let fx = registry(&app).await;
+    write_implies_read(&app, &fx.admin_token).await;
+    let subject = tokens(&app, &mut Browser::new(), &fx.ide, "mcp:write").await;
+    assert_eq!(subject["scope"], "mcp:read mcp:write");
+    let body = issued(
+        exchange(
+            &app,
+            &fx.s,
+            access(&subject),
+            &[("resource", B), ("scope", "mcp:write")],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(body["scope"], "mcp:read mcp:write");
+    assert_eq!(decode_claims(access(&body))["scope"], "mcp:read mcp:write");
+    let introspected = app.introspect(&fx.b_server, access(&body)).await;
+    assert_eq!(introspected["scope"], "mcp:read mcp:write");
+}

@@ -118,6 +118,13 @@ pub async fn exchange(
         impersonate,
         ..
     } = issued?;
+    // The grant keeps what was exchanged; the token carries its closure under the scope
+    // hierarchy, as every token does (`scope::token_scope`).
+    let claims = AccessTokenClaims {
+        scope: crate::oauth::scope::token_scope(state, &ScopeSet::from_stored(&claims.scope))
+            .to_scope_string(),
+        ..claims
+    };
     let access_token = access_token::mint(state, &claims)?;
     tracing::info!(client_id = %claims.client_id, source = %source, target = %claims.aud, impersonate, "token exchanged");
     Ok(TokenResponse {
