@@ -318,6 +318,23 @@ mod tests {
     }
 
     #[test]
+    fn a_diamond_is_no_cycle_but_too_much_in_all_is_refused() {
+        let diamond = edges(&[("a", "b"), ("a", "c"), ("b", "d"), ("c", "d")]);
+        assert!(diamond.check().is_ok());
+        assert_eq!(diamond.included_in("a").to_scope_string(), "b c d");
+
+        let mut wide = Vec::new();
+        for i in 0..16 {
+            wide.push(("x".to_owned(), format!("m{i}")));
+            for j in 0..4 {
+                wide.push((format!("m{i}"), format!("m{i}-{j}")));
+            }
+        }
+        let e = Implications::from_edges(wide).check().unwrap_err();
+        assert!(e.contains("80 scopes in all"), "{e}");
+    }
+
+    #[test]
     fn replacing_a_scopes_implications_keeps_the_others() {
         let imp = edges(&[("a", "b"), ("c", "d")]);
         assert_eq!(imp.with("a", &[]).direct("a"), Vec::<String>::new());
