@@ -13,6 +13,7 @@ use warden::admin::resources::{self, NewResource};
 use warden::clock::{Clock, SystemClock};
 use warden::crypto::keys::JwtType;
 use warden::crypto::{random, successor};
+use warden::oauth::dpop::DpopHeader;
 use warden::oauth::params::Params;
 use warden::oauth::{introspect, token};
 use warden::settings::Settings;
@@ -126,10 +127,15 @@ fn hot_paths(c: &mut Criterion) {
     });
     c.bench_function("client_credentials exchange (SQLite)", |b| {
         b.to_async(&rt)
-            .iter(|| token::handle(&f.state, Some(&f.agent_basic), &cc))
+            .iter(|| token::handle(&f.state, Some(&f.agent_basic), DpopHeader::Absent, &cc))
     });
     let issued = rt
-        .block_on(token::handle(&f.state, Some(&f.agent_basic), &cc))
+        .block_on(token::handle(
+            &f.state,
+            Some(&f.agent_basic),
+            DpopHeader::Absent,
+            &cc,
+        ))
         .unwrap();
     let form = format!("token={}", issued.access_token);
     let introspection = Params::parse(form.as_bytes()).unwrap();

@@ -19,6 +19,7 @@ use crate::crypto::random;
 pub struct MasterKey {
     encryption: [u8; 32],
     pepper: [u8; 32],
+    dpop_nonce: [u8; 32],
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -32,6 +33,7 @@ impl MasterKey {
         MasterKey {
             encryption: derive(secret, b"warden/v1/signing-key-encryption"),
             pepper: derive(secret, b"warden/v1/secret-hash-pepper"),
+            dpop_nonce: derive(secret, b"warden/v1/dpop-nonce"),
         }
     }
 
@@ -52,6 +54,12 @@ impl MasterKey {
             bail!("the ciphertext belongs to another key");
         }
         Ok(plaintext)
+    }
+
+    /// The key DPoP nonces are made with (`oauth::dpop::nonce`): every node derives the
+    /// same one, so a nonce from one node is good at another.
+    pub fn dpop_nonce_key(&self) -> &[u8; 32] {
+        &self.dpop_nonce
     }
 
     /// HMAC-SHA-256 under the server pepper, base64url: how high-entropy secrets generated

@@ -6,6 +6,9 @@ use actix_web::http::header::{CacheControl, CacheDirective};
 
 use crate::oauth::error::{ErrorBody, ErrorCode};
 
+/// RFC 9449 §8.1: the header a server nonce travels in.
+pub const DPOP_NONCE: &str = "DPoP-Nonce";
+
 /// The HTTP status each code travels with on JSON endpoints.
 pub fn status_of(code: ErrorCode) -> StatusCode {
     match code {
@@ -62,6 +65,9 @@ pub fn oauth_error(e: crate::oauth::error::OAuthError) -> HttpResponse {
     }
     if e.code == ErrorCode::TemporarilyUnavailable {
         response.insert_header((actix_web::http::header::RETRY_AFTER, "5"));
+    }
+    if let Some(nonce) = &e.dpop_nonce {
+        response.insert_header((DPOP_NONCE, nonce.as_str()));
     }
     if e.code == ErrorCode::SlowDown {
         response.insert_header((actix_web::http::header::RETRY_AFTER, "1"));

@@ -1,11 +1,12 @@
 //! POST /token (RFC 6749 §3.2), /introspect (RFC 7662 §2), /revoke (RFC 7009 §2): read the
 //! form, call `oauth::`, map the result.
 
-use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::http::header::{self, CacheControl, CacheDirective, HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 
 use crate::http::errors::oauth_error;
+use crate::oauth::dpop::DpopHeader;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::params::{MAX_FORM_BYTES, Params};
 use crate::oauth::{introspect, revoke, token};
@@ -17,8 +18,31 @@ pub async fn post_token(
     body: web::Payload,
 ) -> HttpResponse {
     match read_form(&req, body).await {
-        Ok(params) => json_or_error(token::handle(&state, authorization(&req), &params).await),
+        Ok(params) => {
+            let result = token::handle(&state, authorization(&req), dpop(&req), &params).await;
+            match result {
+                Ok(body) => {
+                    let mut response = no_store_json(&body);
+                    if let Some(Ok(nonce)) = body.dpop_nonce.as_deref().map(HeaderValue::from_str) {
+                        response.headers_mut().insert(DPOP_NONCE, nonce);
+                    }
+                    response
+                }
+                Err(e) => oauth_error(e),
+            }
+        }
         Err(e) => oauth_error(e),
+    }
+}
+
+/// The `DPoP` header (RFC 9449 §4.1); two of them, or one that is not visible ASCII, is
+/// a malformed proof (§4.3 check 1).
+fn dpop(req: &HttpRequest) -> DpopHeader<'_> {
+    let mut values = req.headers().get_all(DPOP);
+    match (values.next(), values.next()) {
+        (None, _) => DpopHeader::Absent,
+        (Some(one), None) => one.to_str().map_or(DpopHeader::Malformed, DpopHeader::One),
+        (Some(_), Some(_)) => DpopHeader::Malformed,
     }
 }
 
@@ -121,6 +145,9 @@ pub(crate) async fn read_form_bytes(
     }
     Ok(bytes)
 }
+
+const DPOP: HeaderName = HeaderName::from_static("dpop");
+const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
 
 /// Only POST is served on these paths.
 pub async fn method_not_allowed() -> HttpResponse {

@@ -3,12 +3,13 @@
 //!
 //! RFC 9068 §2.2 claims: `iss`, `exp`, `aud`, `sub`, `client_id`, `iat`, `jti`, plus
 //! `scope` (§2.2.3) and `gid`, the grant every token descends from, which revocation and
-//! introspection look up.
+//! introspection look up; `cnf` (RFC 9449 §6.1) when the token is DPoP-bound.
 
 use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
 use crate::crypto::keys::JwtType;
+use crate::oauth::dpop::Jkt;
 use crate::state::AppState;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -28,6 +29,24 @@ pub struct AccessTokenClaims {
     /// RFC 8693 §4.4: who may act for the subject.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub may_act: Option<serde_json::Value>,
+    /// RFC 9449 §6.1: the DPoP key the token is bound to; a resource server must then see a
+    /// proof by that key with the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// The confirmation claim (RFC 7800 §3.1) of a DPoP-bound token: `{"jkt": thumbprint}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    pub jkt: String,
+}
+
+impl Confirmation {
+    pub fn of(jkt: Option<&Jkt>) -> Option<Confirmation> {
+        jkt.map(|j| Confirmation {
+            jkt: j.as_str().to_owned(),
+        })
+    }
 }
 
 /// Signs a token; returns it with its lifetime in seconds.

@@ -1,5 +1,5 @@
 //! The closed set of OAuth error codes (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1;
-//! RFC 7009 §2.2.1; RFC 7591 §3.2.2; RFC 8707 §2; OIDC Core §3.1.2.6) and the JSON error body.
+//! RFC 7009 §2.2.1; RFC 7591 §3.2.2; RFC 8707 §2; RFC 9449 §5, §8; OIDC Core §3.1.2.6) and the JSON error body.
 
 use serde::Serialize;
 
@@ -28,6 +28,10 @@ pub enum ErrorCode {
     RequestUriNotSupported,
     /// RFC 8628 §3.5: the client asks too often (429 with Retry-After on /token).
     SlowDown,
+    /// RFC 9449 §5: the DPoP proof is missing where required, malformed or replayed.
+    InvalidDpopProof,
+    /// RFC 9449 §8: retry with the nonce in the `DPoP-Nonce` header.
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -55,6 +59,8 @@ impl ErrorCode {
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
             ErrorCode::SlowDown => "slow_down",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }
@@ -78,6 +84,8 @@ pub struct OAuthError {
     pub used_basic: bool,
     /// The request body was over the endpoint's limit (HTTP 413, whatever the code).
     pub too_large: bool,
+    /// A nonce for the `DPoP-Nonce` header (RFC 9449 §8): sent with `use_dpop_nonce`.
+    pub dpop_nonce: Option<String>,
     pub cause: Option<anyhow::Error>,
 }
 
@@ -91,6 +99,7 @@ impl OAuthError {
             description: rfc6749_description(description.into()),
             used_basic: false,
             too_large: false,
+            dpop_nonce: None,
             cause: None,
         }
     }

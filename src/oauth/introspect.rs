@@ -2,10 +2,11 @@
 //! client (a public client has nothing to authenticate with); a token is
 //! reported active only when it is ours, unexpired, its grant is live, and its audience is
 //! a resource the caller serves, so a resource server learns nothing of others' tokens.
+//! A DPoP-bound token reports `token_type` `DPoP` and its `cnf` (RFC 9449 §6.2).
 
 use serde::Serialize;
 
-use crate::oauth::access_token;
+use crate::oauth::access_token::{self, Confirmation};
 use crate::oauth::client_auth;
 use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;
@@ -31,6 +32,9 @@ pub struct ActiveToken {
     pub token_type: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub act: Option<serde_json::Value>,
+    /// RFC 9449 §6.2: the key a DPoP-bound token needs a proof by.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
 }
 
 const INACTIVE: Introspection = Introspection {
@@ -75,8 +79,14 @@ pub async fn handle(
             exp: claims.exp,
             iat: claims.iat,
             jti: claims.jti,
-            token_type: "Bearer",
+            // RFC 9449 §6.2: a bound token is a DPoP token, not a bearer one.
+            token_type: if claims.cnf.is_some() {
+                "DPoP"
+            } else {
+                "Bearer"
+            },
             act: claims.act,
+            cnf: claims.cnf,
         }),
     })
 }

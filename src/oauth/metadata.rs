@@ -56,6 +56,8 @@ pub struct ServerMetadata {
     pub scopes_supported: Vec<String>,
     pub authorization_response_iss_parameter_supported: bool,
     pub prompt_values_supported: [&'static str; 3],
+    /// RFC 9449 §5.1: the algorithms a DPoP proof may use (asymmetric only).
+    pub dpop_signing_alg_values_supported: [&'static str; 5],
 }
 
 impl ServerMetadata {
@@ -90,6 +92,7 @@ impl ServerMetadata {
             // RFC 9207: every authorization response carries `iss`.
             authorization_response_iss_parameter_supported: true,
             prompt_values_supported: ["none", "login", "consent"],
+            dpop_signing_alg_values_supported: crate::oauth::dpop::SIGNING_ALGS,
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod client_assertion;
 pub mod client_auth;
 pub mod client_metadata;
 pub mod domain_policy;
+pub mod dpop;
 pub mod error;
 pub mod external_token;
 pub mod hot;

@@ -75,6 +75,8 @@ pub struct Settings {
     pub audit_retention: i64,
     /// Whether each audit event is also one log line (target `audit`), for a SIEM.
     pub audit_log: bool,
+    /// Whether a DPoP proof at /token must carry a server nonce (RFC 9449 §8).
+    pub dpop_nonce: DpopNonce,
 }
 
 /// Bounds on work and storage that anyone on the network can trigger: password hashing,
@@ -129,6 +131,15 @@ impl DatabaseSettings {
             } => *connect_timeout,
         }
     }
+}
+
+/// `WARDEN_DPOP_NONCE`: `required` (the default) answers a proof without a fresh server
+/// nonce with `use_dpop_nonce`, so no proof can be made ahead of time; `off` accepts
+/// proofs on their `iat` alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DpopNonce {
+    Required,
+    Off,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -446,6 +457,11 @@ impl Settings {
                 DAY..=10 * 365 * DAY,
             )?,
             audit_log: env.flag("WARDEN_AUDIT_LOG", false)?,
+            dpop_nonce: env.choice(
+                "WARDEN_DPOP_NONCE",
+                DpopNonce::Required,
+                &[("required", DpopNonce::Required), ("off", DpopNonce::Off)],
+            )?,
             workers: match env.get("WARDEN_WORKERS") {
                 None => None,
                 Some(_) => Some(env.number("WARDEN_WORKERS", 1usize, 1..=256)?),

@@ -77,6 +77,8 @@ pub struct RefreshForIssue {
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
     pub rotated_at: Option<UnixTime>,
+    /// The DPoP key thumbprint the token is bound to (RFC 9449 §5), public clients only.
+    pub dpop_jkt: Option<String>,
     pub subject: String,
     pub resource: String,
     /// The grant's scope: an admin's narrowing is written there (`grants::narrow_grants`).
@@ -95,6 +97,8 @@ pub struct RefreshTokenRow {
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
     pub rotated_at: Option<UnixTime>,
+    /// The DPoP key thumbprint the token is bound to (RFC 9449 §5), public clients only.
+    pub dpop_jkt: Option<String>,
 }
 
 impl Store {
@@ -179,7 +183,7 @@ impl Store {
             = $4 WHERE token_hash = $1 AND client_id = $2 AND rotated_at IS NULL AND expires_at > \
             $3";
         const NEW_REFRESH: &str = "INSERT INTO refresh_tokens (token_hash, grant_id, \
-            client_id, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
+            client_id, scope, created_at, expires_at, dpop_jkt) VALUES ($1, $2, $3, $4, $5, $6, $7)";
         const TOUCH_GRANT: &str = "UPDATE grants SET last_used_at = $2 WHERE id = $1";
         if spend.is_none() && new.is_none() && !touch {
             return Ok(true);
@@ -229,6 +233,7 @@ impl Store {
                     .bind(&t.scope)
                     .bind(t.created_at)
                     .bind(t.expires_at)
+                    .bind(&t.dpop_jkt)
                     .execute(&mut *tx)
                     .await?;
             }
@@ -280,7 +285,7 @@ impl Store {
         token_hash: &str,
     ) -> Result<Option<RefreshTokenRow>, sqlx::Error> {
         const REFRESH_TOKEN: &str = "SELECT token_hash, grant_id, client_id, scope, created_at, \
-            expires_at, rotated_at FROM refresh_tokens WHERE token_hash = $1";
+            expires_at, rotated_at, dpop_jkt FROM refresh_tokens WHERE token_hash = $1";
         on_pool!(self, |pool| sqlx::query_as::<_, RefreshTokenRow>(
             REFRESH_TOKEN
         )
@@ -297,7 +302,7 @@ impl Store {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, RefreshForIssue>(crate::store::grants::status_sql!(
                 "rt.token_hash, rt.grant_id, rt.client_id, rt.scope, rt.created_at, rt.expires_at, \
-                rt.rotated_at, g.subject, g.resource, g.scope AS grant_scope, g.last_used_at, ",
+                rt.rotated_at, rt.dpop_jkt, g.subject, g.resource, g.scope AS grant_scope, g.last_used_at, ",
                 "refresh_tokens rt CROSS JOIN ",
                 "g.id = rt.grant_id AND rt.token_hash = $1"
             ))
@@ -319,13 +324,34 @@ impl Store {
         .await)
     }
 
-    /// Deletes what can no longer be used: expired requests, codes and refresh tokens.
+    /// Remembers a DPoP proof's `jti` for its key until `expires_at`; false when it was
+    /// seen already (a replay, RFC 9449 §11.1).
+    pub async fn remember_dpop_proof(
+        &self,
+        jkt: &str,
+        jti: &str,
+        expires_at: UnixTime,
+    ) -> Result<bool, sqlx::Error> {
+        const REMEMBER_DPOP_PROOF: &str = "INSERT INTO dpop_proofs (jkt, jti, expires_at) \
+            VALUES ($1, $2, $3) ON CONFLICT (jkt, jti) DO NOTHING";
+        on_pool!(self, |pool| sqlx::query(REMEMBER_DPOP_PROOF)
+            .bind(jkt)
+            .bind(jti)
+            .bind(expires_at)
+            .execute(&mut *pool)
+            .await
+            .map(|r| r.rows_affected() == 1))
+    }
+
+    /// Deletes what can no longer be used: expired requests, codes, refresh tokens,
+    /// sessions and DPoP proof ids.
     pub async fn purge_expired(&self, now: UnixTime) -> Result<(), sqlx::Error> {
         const REQUESTS: &str = "DELETE FROM authorization_requests WHERE expires_at < $1";
         const CODES: &str = "DELETE FROM authorization_codes WHERE expires_at < $1";
         const UPSTREAM_LOGINS: &str = "DELETE FROM upstream_logins WHERE expires_at < $1";
         const REFRESH_TOKENS: &str = "DELETE FROM refresh_tokens WHERE expires_at < $1";
         const SESSIONS: &str = "DELETE FROM sessions WHERE expires_at < $1";
+        const DPOP_PROOFS: &str = "DELETE FROM dpop_proofs WHERE expires_at < $1";
         on_pool!(self, |pool| {
             sqlx::query(REQUESTS).bind(now).execute(&mut *pool).await?;
             sqlx::query(CODES)
@@ -340,7 +366,8 @@ impl Store {
                 .bind(now)
                 .execute(&mut *pool)
                 .await?;
-            sqlx::query(SESSIONS)
+            sqlx::query(SESSIONS).bind(now).execute(&mut *pool).await?;
+            sqlx::query(DPOP_PROOFS)
                 .bind(now)
                 .execute(&mut *pool)
                 .await

@@ -55,6 +55,7 @@ async fn the_admin_api_wants_a_live_admin_token() {
         gid: live_grant_of(&app, &s.admin_token).await,
         act: None,
         may_act: None,
+        cnf: None,
     };
     let weak = access_token::mint(&app.state, &claims).unwrap();
     let response = app.http.get(&url).bearer_auth(&weak).send().await.unwrap();

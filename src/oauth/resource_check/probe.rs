@@ -152,6 +152,7 @@ impl Prober<'_> {
             gid: uuid::Uuid::new_v4().to_string(),
             act: None,
             may_act: None,
+            cnf: None,
         }
     }
 

@@ -11,8 +11,8 @@ use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;
 use crate::oauth::policy;
 use crate::oauth::scope::ScopeSet;
-use crate::oauth::token::TokenResponse;
 use crate::oauth::token::user_grant::{self, Leaked, Spent, UserGrant, revoke_leaked};
+use crate::oauth::token::{TokenContext, TokenResponse};
 use crate::oauth::{pkce, resource};
 use crate::state::AppState;
 use crate::store::authorization::CodeForIssue;
@@ -21,6 +21,7 @@ pub async fn exchange(
     state: &AppState,
     authenticated: &AuthenticatedClient,
     params: &Params,
+    ctx: &TokenContext,
 ) -> Result<TokenResponse, OAuthError> {
     let client = &authenticated.client;
     let code = params
@@ -113,11 +114,14 @@ pub async fn exchange(
             "no scope of this code is available to the client any more",
         ));
     }
+    let (dpop, refresh_binding) = UserGrant::bindings(authenticated, ctx);
     let grant = UserGrant {
         client,
         grant_id: &row.grant_id,
         user_id: &row.user_id,
         resource: &resource,
+        dpop,
+        refresh_binding,
     };
     user_grant::issue(
         state,

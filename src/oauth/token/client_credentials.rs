@@ -3,18 +3,19 @@
 //! client_credentials grant so that revocation can find it.
 
 use crate::domain::ResourceWithGrant;
-use crate::oauth::access_token::{self, AccessTokenClaims};
+use crate::oauth::access_token::{self, AccessTokenClaims, Confirmation};
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;
 use crate::oauth::policy;
-use crate::oauth::token::TokenResponse;
+use crate::oauth::token::{TokenContext, TokenResponse};
 use crate::state::AppState;
 
 pub async fn exchange(
     state: &AppState,
     authenticated: &AuthenticatedClient,
     params: &Params,
+    ctx: &TokenContext,
 ) -> Result<TokenResponse, OAuthError> {
     if !authenticated.is_confidential() {
         return Err(OAuthError::unauthorized_client(
@@ -86,6 +87,7 @@ pub async fn exchange(
         gid: grant_id,
         act: None,
         may_act: None,
+        cnf: Confirmation::of(ctx.dpop.as_ref()),
     };
     let access_token = access_token::mint(state, &claims)?;
     Ok(TokenResponse::bearer(access_token, ttl, claims.scope))

@@ -1,5 +1,5 @@
-//! The token endpoint (RFC 6749 §3.2, §5): client authentication once, then a closed
-//! match over the grant types we support.
+//! The token endpoint (RFC 6749 §3.2, §5): client authentication once, the DPoP proof
+//! once (RFC 9449 §5), then a closed match over the grant types we support.
 
 pub mod authorization_code;
 pub mod client_credentials;
@@ -10,6 +10,7 @@ pub mod user_grant;
 use serde::Serialize;
 
 use crate::oauth::client_auth::{self, Credentials};
+use crate::oauth::dpop::{self, DpopHeader, Jkt};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::params::Params;
 use crate::state::AppState;
@@ -41,6 +42,17 @@ pub struct TokenResponse {
     /// RFC 8693 §2.2.1, token exchange only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issued_token_type: Option<&'static str>,
+    /// The next DPoP nonce (RFC 9449 §8.2): a response header, not a member.
+    #[serde(skip)]
+    pub dpop_nonce: Option<String>,
+}
+
+/// What a token request proved beyond its parameters, checked once before any grant runs.
+#[derive(Debug, Default)]
+pub struct TokenContext {
+    /// The key of the request's verified DPoP proof (RFC 9449 §4.3): the access token is
+    /// bound to it (`cnf.jkt`), and so is a public client's refresh token.
+    pub dpop: Option<Jkt>,
 }
 
 impl TokenResponse {
@@ -53,6 +65,7 @@ impl TokenResponse {
             scope,
             refresh_token: None,
             issued_token_type: None,
+            dpop_nonce: None,
         }
     }
 }
@@ -60,6 +73,7 @@ impl TokenResponse {
 pub async fn handle(
     state: &AppState,
     authorization: Option<&str>,
+    dpop_header: DpopHeader<'_>,
     params: &Params,
 ) -> Result<TokenResponse, OAuthError> {
     let grant_type = params
@@ -85,10 +99,24 @@ pub async fn handle(
             grant_type.as_str()
         )));
     }
-    match grant_type {
-        GrantType::AuthorizationCode => authorization_code::exchange(state, &client, params).await,
-        GrantType::RefreshToken => refresh_token::exchange(state, &client, params).await,
-        GrantType::ClientCredentials => client_credentials::exchange(state, &client, params).await,
-        GrantType::TokenExchange => token_exchange::exchange(state, &client, params).await,
+    let proof = dpop::at_token(state, dpop_header).await?;
+    let ctx = TokenContext {
+        dpop: proof.as_ref().map(|p| p.jkt.clone()),
+    };
+    let mut response = match grant_type {
+        GrantType::AuthorizationCode => {
+            authorization_code::exchange(state, &client, params, &ctx).await
+        }
+        GrantType::RefreshToken => refresh_token::exchange(state, &client, params, &ctx).await,
+        GrantType::ClientCredentials => {
+            client_credentials::exchange(state, &client, params, &ctx).await
+        }
+        GrantType::TokenExchange => token_exchange::exchange(state, &client, params, &ctx).await,
+    }?;
+    if let Some(proof) = proof {
+        // Every grant put `ctx.dpop` into the token's `cnf` (RFC 9449 §5.1).
+        response.token_type = "DPoP";
+        response.dpop_nonce = proof.next_nonce;
     }
+    Ok(response)
 }

@@ -7,21 +7,23 @@
 //! (sealed at rotation under a key only the presented token opens) with a fresh access
 //! token, never a second live refresh token, and only while that successor is itself
 //! unused: a token two generations old is reuse even inside the window. `scope` and
-//! `resource` may only narrow.
+//! `resource` may only narrow. A public client's token bound to a DPoP key (RFC 9449 §5)
+//! needs a proof by that key.
 
 use crate::crypto::{random, successor};
 use crate::domain::Resource;
 use crate::domain::{Actor, AuditEvent, AuditKind, Client};
 use crate::oauth::client_auth::AuthenticatedClient;
+use crate::oauth::dpop::{self, Jkt};
 use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;
 use crate::oauth::policy;
 use crate::oauth::resource;
 use crate::oauth::scope::{self, ScopeSet};
-use crate::oauth::token::TokenResponse;
 use crate::oauth::token::user_grant::{
     self, Leaked, Rotation, Spent, UserGrant, access_token_response, revoke_leaked,
 };
+use crate::oauth::token::{TokenContext, TokenResponse};
 use crate::state::AppState;
 use crate::store::authorization::RefreshForIssue;
 
@@ -29,6 +31,7 @@ pub async fn exchange(
     state: &AppState,
     authenticated: &AuthenticatedClient,
     params: &Params,
+    ctx: &TokenContext,
 ) -> Result<TokenResponse, OAuthError> {
     let client = &authenticated.client;
     let presented = params
@@ -48,6 +51,15 @@ pub async fn exchange(
     if old.client_id != client.client_id || old.expires_at <= now {
         return Err(OAuthError::invalid_grant(
             "the refresh token is invalid or expired",
+        ));
+    }
+    // A bound token is only usable with its key (RFC 9449 §5): without it, nothing is
+    // spent or revoked, so whoever stole the token cannot even burn it.
+    if let Some(bound) = &old.dpop_jkt
+        && ctx.dpop.as_ref().map(Jkt::as_str) != Some(bound.as_str())
+    {
+        return Err(dpop::invalid_proof(
+            "the refresh token is bound to another DPoP key",
         ));
     }
     let grace = state.settings.refresh_grace;
@@ -87,11 +99,14 @@ pub async fn exchange(
         Err(Refusal::Error(e)) => return Err(e),
         Ok(n) => n,
     };
+    let (dpop, refresh_binding) = UserGrant::bindings(authenticated, ctx);
     let grant = UserGrant {
         client,
         grant_id: &old.grant_id,
         user_id: &old.subject,
         resource: &resource,
+        dpop,
+        refresh_binding,
     };
     if old.rotated_at.is_some() {
         return redeliver(state, &grant, presented, &hash, scope.to_scope_string()).await;

@@ -13,7 +13,7 @@
 use serde_json::{Value, json};
 
 use crate::domain::{self, AuditEvent, AuditKind, Client, Resource, SubjectMode};
-use crate::oauth::access_token::{self, AccessTokenClaims};
+use crate::oauth::access_token::{self, AccessTokenClaims, Confirmation};
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::external_token;
@@ -21,7 +21,7 @@ use crate::oauth::params::Params;
 use crate::oauth::policy::{self, uri_list};
 use crate::oauth::resource;
 use crate::oauth::scope::ScopeSet;
-use crate::oauth::token::TokenResponse;
+use crate::oauth::token::{TokenContext, TokenResponse};
 use crate::state::AppState;
 use crate::store;
 use crate::store::exchange::DownstreamRow;
@@ -61,6 +61,7 @@ pub async fn exchange(
     state: &AppState,
     caller: &AuthenticatedClient,
     params: &Params,
+    ctx: &TokenContext,
 ) -> Result<TokenResponse, OAuthError> {
     let mut attempt = Attempt::default();
     let result = run(state, caller, params, &mut attempt).await;
@@ -123,6 +124,7 @@ pub async fn exchange(
     let claims = AccessTokenClaims {
         scope: crate::oauth::scope::token_scope(state, &ScopeSet::from_stored(&claims.scope))
             .to_scope_string(),
+        cnf: Confirmation::of(ctx.dpop.as_ref()),
         ..claims
     };
     let access_token = access_token::mint(state, &claims)?;
@@ -433,6 +435,8 @@ async fn planned(
         gid: String::new(),
         act,
         may_act: None,
+        // Set with the proof of the request, in `exchange`.
+        cnf: None,
     };
     Ok(Exchanged {
         claims,

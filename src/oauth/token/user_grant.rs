@@ -7,10 +7,12 @@
 use crate::crypto::{random, successor};
 use crate::domain::Resource;
 use crate::domain::{Actor, AuditEvent, AuditKind, Client};
-use crate::oauth::access_token::{self, AccessTokenClaims};
+use crate::oauth::access_token::{self, AccessTokenClaims, Confirmation};
+use crate::oauth::client_auth::AuthenticatedClient;
+use crate::oauth::dpop::Jkt;
 use crate::oauth::error::OAuthError;
 use crate::oauth::scope::{ScopeSet, token_scope};
-use crate::oauth::token::{TokenResponse, issues_refresh_token, refresh_token};
+use crate::oauth::token::{TokenContext, TokenResponse, issues_refresh_token, refresh_token};
 use crate::state::AppState;
 use crate::store::authorization::{RefreshTokenRow, Spend};
 
@@ -20,6 +22,22 @@ pub(crate) struct UserGrant<'a> {
     pub grant_id: &'a str,
     pub user_id: &'a str,
     pub resource: &'a Resource,
+    /// The key of the request's DPoP proof: the access token's `cnf.jkt` (RFC 9449 §6.1).
+    pub dpop: Option<&'a Jkt>,
+    /// The key a new refresh token is bound to: the proof's, for a public client only
+    /// (RFC 9449 §5; a confidential client's authentication already binds its tokens).
+    pub refresh_binding: Option<&'a Jkt>,
+}
+
+impl<'a> UserGrant<'a> {
+    /// The bindings a request's proof gives the tokens `client` gets.
+    pub fn bindings(
+        client: &AuthenticatedClient,
+        ctx: &'a TokenContext,
+    ) -> (Option<&'a Jkt>, Option<&'a Jkt>) {
+        let dpop = ctx.dpop.as_ref();
+        (dpop, dpop.filter(|_| !client.is_confidential()))
+    }
 }
 
 /// What an issuance spends, in the same transaction that records it.
@@ -62,6 +80,7 @@ pub(crate) async fn issue(
         created_at: now,
         expires_at: now + state.settings.refresh_token_ttl,
         rotated_at: None,
+        dpop_jkt: grant.refresh_binding.map(|j| j.as_str().to_owned()),
     });
     let sealed = match (&spent, &refresh_token) {
         (Some(Spent::Refresh(r)), Some(next)) if r.grace => {
@@ -122,6 +141,7 @@ pub(crate) fn access_token_response(
         gid: grant.grant_id.to_owned(),
         act: None,
         may_act: None,
+        cnf: Confirmation::of(grant.dpop),
     };
     let access_token = access_token::mint(state, &claims)?;
     Ok(TokenResponse {
