@@ -20,6 +20,7 @@ mod crash;
 mod device_cookies;
 mod discovery;
 mod docs_snippets;
+mod dpop;
 mod health;
 mod helpers;
 mod hot_cache;

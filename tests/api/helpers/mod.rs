@@ -5,6 +5,7 @@ pub mod browser;
 pub mod clients;
 pub mod console;
 pub mod doc_server;
+pub mod dpop;
 pub mod exchange;
 pub mod mcp_server;
 pub mod pages;
