@@ -78,6 +78,14 @@ async fn require_admin(state: &AppState, req: &HttpRequest) -> Result<String, Ap
                 true,
             )
         })?;
+    // RFC 9449 §7.2: a DPoP-bound token is not a bearer token, and the admin API takes no
+    // proofs, so such a token is refused here whoever holds it.
+    if claims.cnf.is_some() {
+        return Err(unauthorized(
+            "a DPoP-bound token is not accepted as a bearer token",
+            true,
+        ));
+    }
     let live = state
         .store
         .grant_status(&claims.gid)

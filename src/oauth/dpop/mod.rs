@@ -55,7 +55,10 @@ pub async fn at_token(
     };
     let now = state.clock.now();
     let endpoint = state.settings.issuer.endpoint(paths::TOKEN);
-    let proof = proof::verify(raw, "POST", &endpoint, now).map_err(|e| invalid_proof(e.0))?;
+    let proof = proof::verify(raw, "POST", &endpoint, now).map_err(|e| {
+        tracing::info!(reason = e.0, "DPoP proof refused");
+        invalid_proof(e.0)
+    })?;
     let next_nonce = match state.settings.dpop_nonce {
         DpopNonce::Off => None,
         DpopNonce::Required => {

@@ -111,3 +111,33 @@ async fn a_token_exchange_with_a_proof_binds_the_exchanged_token() {
     let body = assert_bound(response, &key).await;
     assert_eq!(body["issued_token_type"], ex::ACCESS_TOKEN_TYPE);
 }
+
+#[tokio::test]
+async fn the_admin_api_refuses_a_dpop_bound_token_presented_as_bearer() {
+    let app = spawn_app().await;
+    let admin = app.admin_client().await;
+    let key = DpopKey::es256();
+    let resource = format!("{}/admin", app.issuer);
+    let response = app
+        .token_with_proofs(
+            &[
+                ("grant_type", "client_credentials"),
+                ("resource", &resource),
+            ],
+            &admin,
+            &[&app.token_proof(&key)],
+        )
+        .await;
+    let bound = assert_bound(response, &key).await;
+    let (status, body) = app
+        .admin_call(access(&bound), reqwest::Method::GET, "/resources", None)
+        .await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"], "invalid_token");
+    // The same client's bearer token works: the refusal is about the binding.
+    let plain = app.client_credentials(&admin, Some(&resource), None).await;
+    let (status, _) = app
+        .admin_call(access(&plain), reqwest::Method::GET, "/resources", None)
+        .await;
+    assert_eq!(status, 200);
+}
