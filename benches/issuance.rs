@@ -138,25 +138,29 @@ fn hot_paths(c: &mut Criterion) {
     });
     // The same exchange with a DPoP proof (RFC 9449): the proofs are made beforehand, so
     // what is timed is Warden's side: one signature check, the nonce HMAC, the jti insert.
-    let dpop_key = josekit::jwk::Jwk::generate_ec_key(josekit::jwk::alg::ec::EcCurve::P256).unwrap();
+    let dpop_key =
+        josekit::jwk::Jwk::generate_ec_key(josekit::jwk::alg::ec::EcCurve::P256).unwrap();
     let (fx, params) = (&f, &cc);
-    c.bench_function("client_credentials exchange with a DPoP proof (SQLite)", |b| {
-        b.to_async(&rt).iter_batched(
-            || dpop_proof(&fx.state, &dpop_key),
-            |proof| async move {
-                let response = token::handle(
-                    &fx.state,
-                    Some(&fx.agent_basic),
-                    DpopHeader::One(&proof),
-                    params,
-                )
-                .await
-                .unwrap();
-                assert_eq!(response.token_type, "DPoP");
-            },
-            criterion::BatchSize::SmallInput,
-        )
-    });
+    c.bench_function(
+        "client_credentials exchange with a DPoP proof (SQLite)",
+        |b| {
+            b.to_async(&rt).iter_batched(
+                || dpop_proof(&fx.state, &dpop_key),
+                |proof| async move {
+                    let response = token::handle(
+                        &fx.state,
+                        Some(&fx.agent_basic),
+                        DpopHeader::One(&proof),
+                        params,
+                    )
+                    .await
+                    .unwrap();
+                    assert_eq!(response.token_type, "DPoP");
+                },
+                criterion::BatchSize::SmallInput,
+            )
+        },
+    );
     let issued = rt
         .block_on(token::handle(
             &f.state,

@@ -704,8 +704,93 @@ async fn own(name: &str, f: &Arc<Fixture>, c: &Config) -> Outcome {
             })
             .await
         }
+        "client_credentials with a DPoP proof (ES256)" => {
+            // One key for the agent; each connection keeps the last nonce it was sent.
+            let key = Arc::new(
+                josekit::jwk::Jwk::generate_ec_key(josekit::jwk::alg::ec::EcCurve::P256).unwrap(),
+            );
+            let nonces: Arc<Vec<Mutex<String>>> = Arc::new(
+                (0..c.connections)
+                    .map(|_| Mutex::new(String::new()))
+                    .collect(),
+            );
+            scenario(c.connections, c.seconds, move |h, i, _| {
+                let (f, key, nonces) = (f.clone(), key.clone(), nonces.clone());
+                async move { dpop_client_credentials(&h, &f.target, &key, &nonces[i]).await }
+            })
+            .await
+        }
         other => unreachable!("{other}"),
     }
+}
+
+/// One DPoP-bound client_credentials token (RFC 9449): a fresh proof per request with the
+/// connection's last nonce, and one retry when told `use_dpop_nonce`.
+async fn dpop_client_credentials(
+    h: &reqwest::Client,
+    t: &Target,
+    key: &josekit::jwk::Jwk,
+    nonce: &Mutex<String>,
+) -> bool {
+    for _ in 0..2 {
+        let current = nonce.lock().unwrap().clone();
+        let proof = dpop_proof(key, &t.token, &current);
+        let Ok(r) = h
+            .post(&t.token)
+            .basic_auth(&t.agent.0, Some(&t.agent.1))
+            .header("DPoP", proof)
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+        else {
+            return false;
+        };
+        if let Some(next) = r.headers().get("dpop-nonce").and_then(|v| v.to_str().ok()) {
+            *nonce.lock().unwrap() = next.to_owned();
+        }
+        let status = r.status();
+        let Ok(body) = r.bytes().await else {
+            return false;
+        };
+        if status == 200 {
+            return body.starts_with(b"{\"access_token\":\"ey")
+                && body.windows(16).any(|w| w == b"\"token_type\":\"DPoP");
+        }
+        if !body.windows(14).any(|w| w == b"use_dpop_nonce") {
+            return false;
+        }
+    }
+    false
+}
+
+fn dpop_proof(key: &josekit::jwk::Jwk, htu: &str, nonce: &str) -> String {
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let header = serde_json::json!({
+        "typ": "dpop+jwt",
+        "alg": "ES256",
+        "jwk": key.to_public_key().unwrap().as_ref(),
+    });
+    let iat = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut claims = serde_json::json!({
+        "htm": "POST",
+        "htu": htu,
+        "iat": iat,
+        "jti": uuid::Uuid::new_v4().to_string(),
+    });
+    if !nonce.is_empty() {
+        claims["nonce"] = nonce.into();
+    }
+    let input = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
+    let signer = josekit::jws::ES256.signer_from_jwk(key).unwrap();
+    let signature = josekit::jws::JwsSigner::sign(&signer, input.as_bytes()).unwrap();
+    format!("{input}.{}", b64(&signature))
 }
 
 const SHARED: [&str; 4] = [
@@ -714,7 +799,8 @@ const SHARED: [&str; 4] = [
     "client_credentials (ES256 JWT)",
     "introspection",
 ];
-const OWN: [&str; 3] = [
+const OWN: [&str; 4] = [
+    "client_credentials with a DPoP proof (ES256)",
     "authorization code flow (authorize + token)",
     "refresh-token rotation",
     "token exchange (RFC 8693, delegation)",

@@ -99,7 +99,7 @@ pub async fn cors(
             ))
             .insert_header((
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
-                "Authorization, Content-Type, MCP-Protocol-Version",
+                "Authorization, Content-Type, MCP-Protocol-Version, DPoP",
             ))
             .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"))
             .finish();
@@ -112,7 +112,8 @@ pub async fn cors(
     );
     res.headers_mut().insert(
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("WWW-Authenticate"),
+        // A browser client must read the nonce to retry (RFC 9449 §8).
+        HeaderValue::from_static("WWW-Authenticate, DPoP-Nonce"),
     );
     Ok(res)
 }

@@ -89,3 +89,32 @@ async fn a_nonce_from_one_node_is_good_at_another() {
     let retry = key.proof(&b.token_endpoint(), now(&b), Some(&nonce));
     assert_bound(cc_with(&b, &s.agent, &[&retry]).await, &key).await;
 }
+
+#[tokio::test]
+async fn a_browser_client_may_send_a_proof_and_read_the_nonce_cross_origin() {
+    let app = spawn_app().await;
+    let preflight = app
+        .http
+        .request(reqwest::Method::OPTIONS, app.token_endpoint())
+        .header("origin", "http://localhost:6274")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "dpop")
+        .send()
+        .await
+        .unwrap();
+    let allowed = preflight.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(allowed.split(", ").any(|h| h == "dpop"), "{allowed}");
+    let s = setup(&app).await;
+    let key = DpopKey::es256();
+    let proof = key.proof(&app.token_endpoint(), now(&app), None);
+    let response = cc_with(&app, &s.agent, &[&proof]).await;
+    let exposed = response.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(exposed.contains("DPoP-Nonce"), "{exposed}");
+    assert_use_nonce(response).await;
+}
