@@ -41,6 +41,9 @@ pub struct NewClient {
     /// Where the client publishes its public keys, for `private_key_jwt`; lets the client
     /// rotate them without an admin.
     pub jwks_uri: Option<String>,
+    /// RFC 9449 §5.2: refuse this client a token without a DPoP proof. Absent: false.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -54,6 +57,7 @@ pub struct ClientChanges {
     pub scopes: Option<Option<Vec<String>>>,
     pub served_resources: Option<Vec<String>>,
     pub enabled: Option<bool>,
+    pub dpop_bound_access_tokens: Option<bool>,
 }
 
 #[derive(Debug, Serialize)]
@@ -76,6 +80,8 @@ pub struct ClientView {
     pub scopes: Option<Vec<String>>,
     pub served_resources: Vec<ResourceUri>,
     pub enabled: bool,
+    /// RFC 9449 §5.2: tokens only with a DPoP proof.
+    pub dpop_bound_access_tokens: bool,
     /// How the client came to be: `admin`, `dynamic` or `metadata_document`.
     pub registration: Registration,
     pub created_at: i64,
@@ -113,6 +119,7 @@ impl From<Client> for ClientView {
             jwks: c.jwks.as_deref().and_then(|j| serde_json::from_str(j).ok()),
             jwks_uri: c.jwks_uri,
             enabled: c.enabled,
+            dpop_bound_access_tokens: c.dpop_bound_access_tokens,
             registration: c.registration,
             created_at: c.created_at,
             updated_at: c.updated_at,
@@ -136,6 +143,7 @@ pub async fn create(
         token_endpoint_auth_method: input.token_endpoint_auth_method,
         jwks: input.jwks,
         jwks_uri: input.jwks_uri,
+        dpop_bound_access_tokens: Some(input.dpop_bound_access_tokens),
         ..ClientMetadata::default()
     };
     let valid = client_metadata::validate(metadata, Origin::Admin).map_err(invalid)?;
@@ -382,6 +390,7 @@ async fn apply(store: &Store, c: &mut Client, changes: ClientChanges) -> Result<
             token_endpoint_auth_method: Some(c.token_endpoint_auth_method.as_str().into()),
             jwks: c.jwks.as_deref().and_then(|j| serde_json::from_str(j).ok()),
             jwks_uri: c.jwks_uri.clone(),
+            dpop_bound_access_tokens: Some(c.dpop_bound_access_tokens),
             ..ClientMetadata::default()
         };
         let valid = client_metadata::validate(metadata, origin).map_err(invalid)?;
@@ -411,6 +420,18 @@ async fn apply(store: &Store, c: &mut Client, changes: ClientChanges) -> Result<
     }
     if let Some(enabled) = changes.enabled {
         c.enabled = enabled;
+    }
+    if let Some(bound) = changes.dpop_bound_access_tokens {
+        c.dpop_bound_access_tokens = bound;
+        // RFC 7592 reads answer from the echo: it must say what is enforced. (A document
+        // client's next changed document, or a self-registered client's next update, says
+        // again what the client itself declares.)
+        if let Some(echo) = &c.metadata
+            && let Ok(serde_json::Value::Object(mut members)) = serde_json::from_str(echo)
+        {
+            members.insert("dpop_bound_access_tokens".into(), bound.into());
+            c.metadata = Some(serde_json::Value::Object(members).to_string());
+        }
     }
     Ok(())
 }

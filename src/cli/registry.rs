@@ -69,6 +69,16 @@ pub enum ResourceCommand {
         /// Only these clients may get tokens for it (repeatable; default: any client).
         #[arg(long = "allowed-client")]
         allowed_clients: Vec<String>,
+        /// Issue tokens for it only with a DPoP proof (RFC 9449).
+        #[arg(long)]
+        require_dpop: bool,
+    },
+    /// Change a resource's settings.
+    Update {
+        id: String,
+        /// Issue tokens for it only with a DPoP proof (RFC 9449): true or false.
+        #[arg(long)]
+        require_dpop: Option<bool>,
     },
     List,
     /// Show one resource, with its last check.
@@ -130,6 +140,16 @@ pub enum ClientCommand {
         /// A private_key_jwt client's public keys: a JWK Set as JSON.
         #[arg(long)]
         jwks: Option<String>,
+        /// Refuse it a token without a DPoP proof (RFC 9449 §5.2 dpop_bound_access_tokens).
+        #[arg(long)]
+        dpop_bound_access_tokens: bool,
+    },
+    /// Change a client's settings.
+    Update {
+        client_id: String,
+        /// RFC 9449 §5.2 dpop_bound_access_tokens: true or false.
+        #[arg(long)]
+        dpop_bound_access_tokens: Option<bool>,
     },
     List {
         /// Only clients that came to be this way: admin, dynamic or metadata_document.
@@ -232,6 +252,7 @@ pub async fn resource(settings: &Settings, command: ResourceCommand) -> anyhow::
             default_scopes,
             access_token_ttl,
             allowed_clients,
+            require_dpop,
         } => {
             let input = NewResource {
                 uri,
@@ -242,9 +263,19 @@ pub async fn resource(settings: &Settings, command: ResourceCommand) -> anyhow::
                 access_token_ttl,
                 allowed_clients: (!allowed_clients.is_empty()).then_some(allowed_clients),
                 enabled: None,
+                require_dpop,
             };
             print_json(&view(
                 resources::create(&store, settings, input, now, &Actor::cli()).await?,
+            ))
+        }
+        ResourceCommand::Update { id, require_dpop } => {
+            let changes = ResourceChanges {
+                require_dpop,
+                ..Default::default()
+            };
+            print_json(&view(
+                resources::update(&store, settings, &id, changes, now, &Actor::cli()).await?,
             ))
         }
         ResourceCommand::List => {
@@ -296,6 +327,7 @@ pub async fn client(settings: &Settings, command: ClientCommand) -> anyhow::Resu
             auth_method,
             jwks_uri,
             jwks,
+            dpop_bound_access_tokens,
         } => {
             let jwks = jwks
                 .map(|j| serde_json::from_str(&j))
@@ -316,6 +348,7 @@ pub async fn client(settings: &Settings, command: ClientCommand) -> anyhow::Resu
                 },
                 jwks,
                 jwks_uri,
+                dpop_bound_access_tokens,
             };
             print_json(&clients::create(&store, &master, input, now, &Actor::cli()).await?)
         }
@@ -342,6 +375,18 @@ pub async fn client(settings: &Settings, command: ClientCommand) -> anyhow::Resu
             )
             .await?;
             print_json(&items)
+        }
+        ClientCommand::Update {
+            client_id,
+            dpop_bound_access_tokens,
+        } => {
+            let changes = ClientChanges {
+                dpop_bound_access_tokens,
+                ..Default::default()
+            };
+            print_json(&ClientView::from(
+                clients::update(&store, &client_id, changes, now, &Actor::cli()).await?,
+            ))
         }
         ClientCommand::Get { client_id } => print_json(&clients::show(&store, &client_id).await?),
         ClientCommand::RotateSecret { client_id } => {

@@ -200,6 +200,8 @@ pub struct Client {
     pub registration_token_hash: Option<String>,
     /// Registered metadata as echoed by RFC 7591/7592 (dynamic clients only), JSON text.
     pub metadata: Option<String>,
+    /// RFC 9449 §5.2 `dpop_bound_access_tokens`: every token request needs a DPoP proof.
+    pub dpop_bound_access_tokens: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }

@@ -22,6 +22,9 @@ pub struct Resource {
     pub enabled: bool,
     /// The admin API itself, created by Warden.
     pub builtin: bool,
+    /// Tokens for it only with a DPoP proof (RFC 9449; advertised as RFC 9449 §5.2
+    /// `dpop_bound_access_tokens_required` in its protected resource metadata).
+    pub require_dpop: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
     /// The last `resource check`, if one ran.

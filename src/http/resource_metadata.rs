@@ -1,6 +1,7 @@
 //! GET /resource-metadata/{id}: RFC 9728 §3 protected resource metadata, hosted for each
 //! registered MCP server so it can point `WWW-Authenticate: Bearer resource_metadata=…`
-//! here instead of writing its own.
+//! here instead of writing its own. A resource that requires DPoP says so (RFC 9728 §2
+//! `dpop_bound_access_tokens_required`), so clients send a proof from the first request.
 
 use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{HttpResponse, web};
@@ -18,6 +19,9 @@ struct ProtectedResourceMetadata<'a> {
     scopes_supported: Vec<&'a str>,
     bearer_methods_supported: [&'static str; 1],
     resource_name: &'a str,
+    /// Absent means false (RFC 9728 §2), so it is sent only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    dpop_bound_access_tokens_required: bool,
 }
 
 pub async fn get_resource_metadata(
@@ -41,6 +45,7 @@ pub async fn get_resource_metadata(
         scopes_supported: scopes.iter().filter(|s| *s != OFFLINE_ACCESS).collect(),
         bearer_methods_supported: ["header"],
         resource_name: &resource.name,
+        dpop_bound_access_tokens_required: resource.require_dpop,
     };
     HttpResponse::Ok()
         .insert_header(CacheControl(vec![

@@ -113,6 +113,7 @@ pub async fn resolve(state: &AppState, client_id: &str) -> Result<Client, String
             &s.grant_types,
             &s.jwks,
             &s.jwks_uri,
+            s.dpop_bound_access_tokens,
         ) == (
             &row.name,
             &row.token_endpoint_auth_method,
@@ -120,6 +121,7 @@ pub async fn resolve(state: &AppState, client_id: &str) -> Result<Client, String
             &row.grant_types,
             &row.jwks,
             &row.jwks_uri,
+            row.dpop_bound_access_tokens,
         )
     });
     if !unchanged {

@@ -22,6 +22,8 @@ pub struct AuthorizationRequestRow {
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
     pub consumed_at: Option<UnixTime>,
+    /// RFC 9449 §10 `dpop_jkt`: the key the code will be bound to.
+    pub dpop_jkt: Option<String>,
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -38,6 +40,8 @@ pub struct AuthorizationCodeRow {
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
     pub consumed_at: Option<UnixTime>,
+    /// RFC 9449 §10: only a DPoP proof with this key may redeem the code.
+    pub dpop_jkt: Option<String>,
 }
 
 /// What an issuance spends, in the transaction that records it; `record_issue` refuses
@@ -108,8 +112,8 @@ impl Store {
     ) -> Result<(), sqlx::Error> {
         const INSERT_AUTHORIZATION_REQUEST: &str = "INSERT INTO authorization_requests (id, \
             client_id, redirect_uri, redirect_uri_sent, state, scope, resource, code_challenge, \
-            prompt, user_id, consent_shown, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, \
-            $6, $7, $8, $9, $10, $11, $12, $13)";
+            prompt, user_id, consent_shown, created_at, expires_at, dpop_jkt) VALUES ($1, $2, $3, \
+            $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
         on_pool!(self, |pool| sqlx::query(INSERT_AUTHORIZATION_REQUEST)
             .bind(&r.id)
             .bind(&r.client_id)
@@ -124,6 +128,7 @@ impl Store {
             .bind(r.consent_shown)
             .bind(r.created_at)
             .bind(r.expires_at)
+            .bind(&r.dpop_jkt)
             .execute(&mut *pool)
             .await
             .map(|_| ()))
@@ -135,8 +140,8 @@ impl Store {
     ) -> Result<Option<AuthorizationRequestRow>, sqlx::Error> {
         const AUTHORIZATION_REQUEST: &str = "SELECT id, client_id, redirect_uri, \
             redirect_uri_sent, state, scope, resource, code_challenge, prompt, user_id, \
-            consent_shown, created_at, expires_at, consumed_at FROM authorization_requests \
-            WHERE id = $1";
+            consent_shown, created_at, expires_at, consumed_at, dpop_jkt FROM \
+            authorization_requests WHERE id = $1";
         on_pool!(self, |pool| sqlx::query_as::<_, AuthorizationRequestRow>(
             AUTHORIZATION_REQUEST
         )
@@ -270,7 +275,8 @@ impl Store {
             sqlx::query_as::<_, CodeForIssue>(crate::store::grants::status_sql!(
                 "ac.code_hash, ac.grant_id, ac.client_id, ac.redirect_uri, ac.redirect_uri_sent, \
                 ac.code_challenge, ac.resource, ac.scope, ac.user_id, ac.created_at, \
-                ac.expires_at, ac.consumed_at, g.scope AS grant_scope, g.last_used_at, ",
+                ac.expires_at, ac.consumed_at, ac.dpop_jkt, g.scope AS grant_scope, \
+                g.last_used_at, ",
                 "authorization_codes ac CROSS JOIN ",
                 "g.id = ac.grant_id AND ac.code_hash = $1"
             ))
@@ -404,7 +410,8 @@ pub async fn insert_code(
 ) -> Result<(), sqlx::Error> {
     const INSERT_CODE: &str = "INSERT INTO authorization_codes (code_hash, grant_id, \
         client_id, redirect_uri, redirect_uri_sent, code_challenge, resource, scope, user_id, \
-        created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+        created_at, expires_at, dpop_jkt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+        $12)";
     on_conn!(c, |c| sqlx::query(INSERT_CODE)
         .bind(&code.code_hash)
         .bind(grant_id)
@@ -417,6 +424,7 @@ pub async fn insert_code(
         .bind(&code.user_id)
         .bind(code.created_at)
         .bind(code.expires_at)
+        .bind(&code.dpop_jkt)
         .execute(c)
         .await
         .map(|_| ()))

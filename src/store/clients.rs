@@ -37,6 +37,8 @@ pub struct ClientRow {
     pub registration_token_hash: Option<String>,
     /// Registered metadata as echoed by RFC 7591/7592 (dynamic clients only).
     pub metadata: Option<String>,
+    /// RFC 9449 §5.2: tokens only with a DPoP proof.
+    pub dpop_bound_access_tokens: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -49,7 +51,7 @@ macro_rules! columns {
                 grant_types, ",
             "resources, scopes, served_resources, enabled, registration, jwks, jwks_uri, \
                 registration_token_hash, metadata, ",
-            "created_at, updated_at"
+            "dpop_bound_access_tokens, created_at, updated_at"
         )
     };
 }
@@ -125,6 +127,7 @@ impl TryFrom<ClientRow> for Client {
             jwks_uri: row.jwks_uri,
             registration_token_hash: row.registration_token_hash,
             metadata: row.metadata,
+            dpop_bound_access_tokens: row.dpop_bound_access_tokens,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -149,6 +152,7 @@ impl From<&Client> for ClientRow {
             jwks_uri: c.jwks_uri.clone(),
             registration_token_hash: c.registration_token_hash.clone(),
             metadata: c.metadata.clone(),
+            dpop_bound_access_tokens: c.dpop_bound_access_tokens,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -273,8 +277,8 @@ impl Store {
         const INSERT_CLIENT: &str = "INSERT INTO clients (client_id, secret_hash, name, \
             token_endpoint_auth_method, redirect_uris, grant_types, resources, scopes, \
             served_resources, enabled, registration, jwks, jwks_uri, registration_token_hash, \
-            metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-            $11, $12, $13, $14, $15, $16, $17)";
+            metadata, dpop_bound_access_tokens, created_at, updated_at) VALUES ($1, $2, $3, $4, \
+            $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query(INSERT_CLIENT)
@@ -293,6 +297,7 @@ impl Store {
                 .bind(&c.jwks_uri)
                 .bind(&c.registration_token_hash)
                 .bind(&c.metadata)
+                .bind(c.dpop_bound_access_tokens)
                 .bind(c.created_at)
                 .bind(c.updated_at)
                 .execute(&mut *tx)
@@ -304,9 +309,9 @@ impl Store {
         Ok(())
     }
 
-    /// Replaces every mutable field of client `c.client_id` (not its secret), and narrows its
-    /// live user grants to the scopes it may have now, in the same transaction.
-    /// `event` is written in the transaction.
+    /// Replaces every mutable field of client `c.client_id` (not its secret; the RFC 7591 echo
+    /// too, which must say what is enforced), and narrows its live user grants to the scopes
+    /// it may have now, in the same transaction. `event` is written in the transaction.
     pub async fn update_client(
         &self,
         c: &Client,
@@ -316,7 +321,8 @@ impl Store {
         let c = &ClientRow::from(c);
         const UPDATE_CLIENT: &str = "UPDATE clients SET name = $2, token_endpoint_auth_method = \
             $3, redirect_uris = $4, grant_types = $5, resources = $6, scopes = $7, \
-            served_resources = $8, enabled = $9, updated_at = $10 WHERE client_id = $1";
+            served_resources = $8, enabled = $9, updated_at = $10, dpop_bound_access_tokens = $11, \
+            metadata = $12 WHERE client_id = $1";
         let result = on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             let updated = sqlx::query(UPDATE_CLIENT)
@@ -330,6 +336,8 @@ impl Store {
                 .bind(&c.served_resources)
                 .bind(c.enabled)
                 .bind(c.updated_at)
+                .bind(c.dpop_bound_access_tokens)
+                .bind(&c.metadata)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected()

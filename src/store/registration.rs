@@ -27,11 +27,12 @@ impl Store {
         let c = &ClientRow::from(c);
         const UPSERT_DOCUMENT_CLIENT: &str = "INSERT INTO clients (client_id, secret_hash, name, \
             token_endpoint_auth_method, redirect_uris, grant_types, resources, scopes, \
-            served_resources, enabled, registration, jwks, jwks_uri, created_at, updated_at) \
-            VALUES ($1, NULL, $2, $3, $4, $5, '[]', NULL, '[]', TRUE, 'metadata_document', $6, \
-            $7, $8, $8) ON CONFLICT (client_id) DO UPDATE SET name = $2, \
-            token_endpoint_auth_method = $3, redirect_uris = $4, grant_types = $5, jwks = $6, \
-            jwks_uri = $7, updated_at = $8 WHERE clients.registration = 'metadata_document'";
+            served_resources, enabled, registration, jwks, jwks_uri, dpop_bound_access_tokens, \
+            created_at, updated_at) VALUES ($1, NULL, $2, $3, $4, $5, '[]', NULL, '[]', TRUE, \
+            'metadata_document', $6, $7, $9, $8, $8) ON CONFLICT (client_id) DO UPDATE SET name \
+            = $2, token_endpoint_auth_method = $3, redirect_uris = $4, grant_types = $5, jwks = \
+            $6, jwks_uri = $7, updated_at = $8, dpop_bound_access_tokens = $9 WHERE \
+            clients.registration = 'metadata_document'";
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query(UPSERT_DOCUMENT_CLIENT)
@@ -43,6 +44,7 @@ impl Store {
                 .bind(&c.jwks)
                 .bind(&c.jwks_uri)
                 .bind(c.updated_at)
+                .bind(c.dpop_bound_access_tokens)
                 .execute(&mut *tx)
                 .await?;
             if let Some(event) = event {
@@ -67,7 +69,8 @@ impl Store {
         let c = &ClientRow::from(c);
         const UPDATE_REGISTERED_CLIENT: &str = "UPDATE clients SET name = $2, \
             token_endpoint_auth_method = $3, redirect_uris = $4, grant_types = $5, jwks = $6, \
-            jwks_uri = $7, metadata = $8, updated_at = $9 WHERE client_id = $1";
+            jwks_uri = $7, metadata = $8, updated_at = $9, dpop_bound_access_tokens = $10 WHERE \
+            client_id = $1";
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query(UPDATE_REGISTERED_CLIENT)
@@ -80,6 +83,7 @@ impl Store {
                 .bind(&c.jwks_uri)
                 .bind(&c.metadata)
                 .bind(c.updated_at)
+                .bind(c.dpop_bound_access_tokens)
                 .execute(&mut *tx)
                 .await?;
             audit::insert(Conn::from(&mut *tx), event).await?;

@@ -24,6 +24,8 @@ pub struct ResourceRow {
     pub allowed_clients: Option<String>,
     pub enabled: bool,
     pub builtin: bool,
+    /// Tokens only with a DPoP proof (RFC 9449).
+    pub require_dpop: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
     /// The last `resource check` (NULL: never checked). Absent from queries that do not
@@ -84,6 +86,7 @@ impl TryFrom<ResourceRow> for Resource {
             access_token_ttl: row.access_token_ttl,
             enabled: row.enabled,
             builtin: row.builtin,
+            require_dpop: row.require_dpop,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -107,6 +110,7 @@ impl From<&Resource> for ResourceRow {
                 .map(|ids| serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())),
             enabled: r.enabled,
             builtin: r.builtin,
+            require_dpop: r.require_dpop,
             created_at: r.created_at,
             updated_at: r.updated_at,
             last_check_at: r.last_check.as_ref().map(|c| c.at),
@@ -124,14 +128,14 @@ macro_rules! select {
     ($tail:literal) => {
         concat!(
             "SELECT id, uri, name, description, scopes, default_scopes, access_token_ttl, ",
-            "allowed_clients, enabled, builtin, created_at, updated_at, last_check_at, ",
-            "last_check_outcome, last_check_failed FROM resources ",
+            "allowed_clients, enabled, builtin, require_dpop, created_at, updated_at, ",
+            "last_check_at, last_check_outcome, last_check_failed FROM resources ",
             $tail
         )
     };
 }
 
-/// Binds `$1`…`$12` of an insert to a resource row's columns, in table order.
+/// Binds `$1`…`$13` of an insert to a resource row's columns, in table order.
 macro_rules! bind_resource {
     ($query:expr, $r:expr) => {
         $query
@@ -147,6 +151,7 @@ macro_rules! bind_resource {
             .bind($r.builtin)
             .bind($r.created_at)
             .bind($r.updated_at)
+            .bind($r.require_dpop)
     };
 }
 
@@ -186,7 +191,8 @@ impl Store {
     ) -> Result<Option<ResourceWithGrant>, sqlx::Error> {
         const RESOURCE_WITH_CLIENT_GRANT: &str = "SELECT r.id, r.uri, r.name, r.description, \
             r.scopes, r.default_scopes, r.access_token_ttl, r.allowed_clients, r.enabled, \
-            r.builtin, r.created_at, r.updated_at, g.id AS cc_grant FROM resources r LEFT JOIN \
+            r.builtin, r.require_dpop, r.created_at, r.updated_at, g.id AS cc_grant FROM \
+            resources r LEFT JOIN \
             grants g ON g.resource = r.uri AND g.client_id = $2 AND g.kind = 'client_credentials' \
             AND g.revoked_at IS NULL WHERE r.uri = $1";
         let row = on_pool!(self, |pool| sqlx::query_as::<_, ResourceWithGrantRow>(
@@ -263,7 +269,8 @@ impl Store {
         let r = &ResourceRow::from(resource);
         const INSERT_RESOURCE: &str = "INSERT INTO resources (id, uri, name, description, scopes, \
             default_scopes, access_token_ttl, allowed_clients, enabled, builtin, created_at, \
-            updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+            updated_at, require_dpop) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
+            $13)";
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             bind_resource!(sqlx::query(INSERT_RESOURCE), r)
@@ -293,7 +300,7 @@ impl Store {
             AND resource = (SELECT uri FROM resources WHERE id = $1) AND resource <> $2";
         const UPDATE_RESOURCE: &str = "UPDATE resources SET uri = $2, name = $3, description = \
             $4, scopes = $5, default_scopes = $6, access_token_ttl = $7, allowed_clients = $8, \
-            enabled = $9, updated_at = $10 WHERE id = $1";
+            enabled = $9, updated_at = $10, require_dpop = $11 WHERE id = $1";
         const URI: &str = "SELECT uri FROM resources WHERE id = $1";
         let (updated, before) = on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
@@ -318,6 +325,7 @@ impl Store {
                 .bind(&r.allowed_clients)
                 .bind(r.enabled)
                 .bind(r.updated_at)
+                .bind(r.require_dpop)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected()
@@ -422,8 +430,8 @@ impl Store {
             "UPDATE resources SET uri = $1, updated_at = $2 WHERE builtin = TRUE";
         const INSERT_BUILTIN: &str = "INSERT INTO resources (id, uri, name, \
             description, scopes, default_scopes, access_token_ttl, allowed_clients, enabled, \
-            builtin, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-            $11, $12) ON CONFLICT DO NOTHING";
+            builtin, created_at, updated_at, require_dpop) VALUES ($1, $2, $3, $4, $5, $6, $7, \
+            $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING";
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             let updated = sqlx::query(MOVE_BUILTIN)

@@ -63,6 +63,8 @@ struct Fields {
     default_scopes: String,
     access_token_ttl: String,
     allowed_clients: String,
+    /// A checkbox, so absent is false.
+    require_dpop: bool,
 }
 
 impl Fields {
@@ -76,6 +78,7 @@ impl Fields {
             default_scopes: get("default_scopes"),
             access_token_ttl: get("access_token_ttl"),
             allowed_clients: get("allowed_clients"),
+            require_dpop: params.get("require_dpop").is_some(),
         }
     }
 
@@ -88,6 +91,7 @@ impl Fields {
             default_scopes: r.default_scopes.join(" "),
             access_token_ttl: r.access_token_ttl.to_string(),
             allowed_clients: r.allowed_clients.clone().unwrap_or_default().join(" "),
+            require_dpop: r.require_dpop,
         }
     }
 
@@ -247,6 +251,7 @@ async fn create(state: web::Data<AppState>, req: HttpRequest, post: BrowserPost)
         access_token_ttl: ttl,
         allowed_clients: Some(list_field(&params, "allowed_clients")).filter(|c| !c.is_empty()),
         enabled: None,
+        require_dpop: fields.require_dpop,
     });
     let now = state.clock.now();
     let created = match input {
@@ -287,6 +292,7 @@ async fn update(
             Some(list_field(&params, "allowed_clients")).filter(|c| !c.is_empty()),
         ),
         enabled: None,
+        require_dpop: Some(fields.require_dpop),
     });
     let now = state.clock.now();
     let updated = match changes {

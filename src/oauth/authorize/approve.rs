@@ -214,6 +214,7 @@ fn code_row(
         created_at: now,
         expires_at: now + state.settings.authorization_code_ttl,
         consumed_at: None,
+        dpop_jkt: request.dpop_jkt.clone(),
     };
     (code, row)
 }

@@ -1,9 +1,11 @@
-//! The authorization request (OAuth 2.1 §4.1.1; RFC 7636 §4.3; RFC 8707 §2; OIDC Core
-//! §3.1.2.1 `prompt`): parsed, checked and stored while the user signs in, then loaded
-//! again by id. Until the client and its redirect URI are known good, errors are pages.
+//! The authorization request (OAuth 2.1 §4.1.1; RFC 7636 §4.3; RFC 8707 §2; RFC 9449 §10
+//! `dpop_jkt`; OIDC Core §3.1.2.1 `prompt`): parsed, checked and stored while the user
+//! signs in, then loaded again by id. Until the client and its redirect URI are known good,
+//! errors are pages.
 
 use crate::crypto::random;
 use crate::domain::{Client, GrantType, Registration};
+use crate::oauth::dpop::Jkt;
 use crate::oauth::error::ErrorCode;
 use crate::oauth::lookup::ClientLookupError;
 use crate::oauth::params::{Params, excerpt};
@@ -97,6 +99,8 @@ pub(super) struct Checked {
     code_challenge: String,
     resource: String,
     scope: ScopeSet,
+    /// The key the code is bound to (RFC 9449 §10).
+    dpop_jkt: Option<Jkt>,
 }
 
 /// Checks the parameters that do not need the store, then resolves the resource and scope.
@@ -106,6 +110,7 @@ pub(super) async fn check(
     params: &Params,
 ) -> Result<Checked, Refusal> {
     let code_challenge = check_parameters(client, params)?;
+    let dpop_jkt = dpop_jkt(params)?;
     let resources: Vec<&str> = params.get_all("resource").collect();
     let resource = policy::resolve_resource(state, client, &resources).await?;
     let scope = policy::resolve_scope(client, &resource, params.get("scope"))?;
@@ -113,7 +118,24 @@ pub(super) async fn check(
         code_challenge,
         resource: resource.uri,
         scope,
+        dpop_jkt,
     })
+}
+
+/// RFC 9449 §10: `dpop_jkt` names the key whose proof alone may redeem the code. It is a
+/// thumbprint, so anything else is a malformed request, not a key we would never see.
+fn dpop_jkt(params: &Params) -> Result<Option<Jkt>, Refusal> {
+    params
+        .get("dpop_jkt")
+        .map(|value| {
+            Jkt::parse(value).ok_or_else(|| {
+                Refusal::new(
+                    ErrorCode::InvalidRequest,
+                    "dpop_jkt must be a JWK SHA-256 thumbprint (RFC 7638): 43 base64url characters",
+                )
+            })
+        })
+        .transpose()
 }
 
 /// `state`, request objects, `response_type`, PKCE, `prompt` and the client's grant types;
@@ -190,6 +212,7 @@ pub(super) async fn store(
         created_at: now,
         expires_at: now + REQUEST_TTL,
         consumed_at: None,
+        dpop_jkt: checked.dpop_jkt.map(|j| j.as_str().to_owned()),
     };
     state.store.insert_authorization_request(&row).await?;
     Ok(row.id)

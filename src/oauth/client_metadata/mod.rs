@@ -122,6 +122,9 @@ pub struct ClientMetadata {
     pub software_version: Option<String>,
     /// OpenID Connect Dynamic Client Registration 1.0 §2: `web` or `native`.
     pub application_type: Option<String>,
+    /// RFC 9449 §5.2: the client always sends a DPoP proof, so a token request without
+    /// one is not from it. Absent means false.
+    pub dpop_bound_access_tokens: Option<bool>,
 }
 
 impl ClientMetadata {
@@ -187,6 +190,8 @@ pub struct ValidMetadata {
     /// An inline JWK Set, as JSON text.
     pub jwks: Option<String>,
     pub jwks_uri: Option<String>,
+    /// RFC 9449 §5.2 `dpop_bound_access_tokens`.
+    pub dpop_bound_access_tokens: bool,
     /// The registered metadata as RFC 7591 echoes it (never a `null`).
     pub echo: Map<String, Value>,
 }
@@ -216,6 +221,7 @@ impl ValidMetadata {
             jwks_uri: self.jwks_uri,
             registration_token_hash: None,
             metadata: None,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
             created_at: now,
             updated_at: now,
         }
@@ -368,6 +374,11 @@ pub fn validate(metadata: ClientMetadata, origin: Origin) -> Result<ValidMetadat
     if let Some(u) = &jwks_uri {
         echo.insert("jwks_uri".into(), u.clone().into());
     }
+    let dpop_bound_access_tokens = metadata.dpop_bound_access_tokens.unwrap_or(false);
+    echo.insert(
+        "dpop_bound_access_tokens".into(),
+        dpop_bound_access_tokens.into(),
+    );
     Ok(ValidMetadata {
         name,
         auth_method,
@@ -375,6 +386,7 @@ pub fn validate(metadata: ClientMetadata, origin: Origin) -> Result<ValidMetadat
         grant_types,
         jwks,
         jwks_uri,
+        dpop_bound_access_tokens,
         echo,
     })
 }

@@ -141,6 +141,7 @@ async fn create(state: web::Data<AppState>, req: HttpRequest, post: BrowserPost)
         // Keys are registered through the API or the CLI.
         jwks: None,
         jwks_uri: None,
+        dpop_bound_access_tokens: fields.dpop,
     };
     let now = state.clock.now();
     match clients::create(&state.store, &state.master_key, input, now, &admin.actor()).await {
@@ -173,6 +174,7 @@ async fn update(
         scopes: Some(fields.scopes()),
         served_resources: Some(list_field(&params, "served_resources")),
         enabled: None,
+        dpop_bound_access_tokens: Some(fields.dpop),
     };
     let now = state.clock.now();
     match clients::update(&state.store, &id, changes, now, &admin.actor()).await {

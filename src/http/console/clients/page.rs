@@ -47,6 +47,8 @@ pub(super) struct Fields {
     resources: String,
     scopes: String,
     served_resources: String,
+    /// RFC 9449 §5.2 `dpop_bound_access_tokens`: a checkbox, so absent is false.
+    pub(super) dpop: bool,
 }
 
 impl Fields {
@@ -63,6 +65,7 @@ impl Fields {
             resources: get("resources"),
             scopes: get("scopes"),
             served_resources: get("served_resources"),
+            dpop: params.get("dpop_bound_access_tokens").is_some(),
         }
     }
 
@@ -76,6 +79,7 @@ impl Fields {
             resources: join(&c.resources),
             scopes: c.scopes.clone().unwrap_or_default().join(" "),
             served_resources: join(&c.served_resources),
+            dpop: c.dpop_bound_access_tokens,
         }
     }
 
