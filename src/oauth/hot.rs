@@ -222,6 +222,7 @@ mod tests {
             allowed_clients: None,
             enabled: true,
             builtin: false,
+            require_dpop: false,
             created_at: 0,
             last_check: None,
             updated_at: 0,

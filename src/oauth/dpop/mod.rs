@@ -8,6 +8,7 @@
 
 pub mod jkt;
 pub mod nonce;
+pub mod policy;
 pub mod proof;
 
 pub use jkt::Jkt;
