@@ -21,6 +21,7 @@ mod device_cookies;
 mod discovery;
 mod docs_snippets;
 mod dpop;
+mod dpop_policy;
 mod health;
 mod helpers;
 mod hot_cache;

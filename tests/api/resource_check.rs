@@ -31,6 +31,7 @@ async fn register(app: &TestApp, uri: &str) -> String {
             access_token_ttl: None,
             allowed_clients: None,
             enabled: None,
+            require_dpop: false,
         },
         warden::clock::Clock::now(&*app.clock),
         &warden::domain::Actor::cli(),

@@ -24,6 +24,7 @@ async fn server(app: &TestApp, uri: &str, name: &str) -> String {
             access_token_ttl: None,
             allowed_clients: None,
             enabled: None,
+            require_dpop: false,
         },
         warden::clock::Clock::now(&*app.clock),
         &Actor::cli(),
