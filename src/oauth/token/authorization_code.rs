@@ -3,10 +3,19 @@
 //! crash leaves either an unused code or a used code with its tokens. A second use of a
 //! code, by its client with the right verifier, revokes the grant it came from and every
 //! token issued from it; a request that fails those checks spends and revokes nothing.
+//!
+//! DPoP (RFC 9449 §10): a code whose authorization request named `dpop_jkt` is redeemed by
+//! a proof of that key alone. A request that passed every check above but brings another
+//! key, or none, holds the code and its verifier without the key: the code is spent without
+//! tokens, so it cannot be tried again, and its rightful client's later use counts as a
+//! replay (the grant is revoked). The other DPoP requirements (the client's
+//! `dpop_bound_access_tokens`, the resource's `require_dpop`) spend nothing when they
+//! refuse: nothing was bound, and the client simply retries with a proof.
 
 use crate::crypto::random;
 use crate::domain::{Actor, AuditEvent, AuditKind};
 use crate::oauth::client_auth::AuthenticatedClient;
+use crate::oauth::dpop::{self, Jkt};
 use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;
 use crate::oauth::policy;
@@ -15,7 +24,7 @@ use crate::oauth::token::user_grant::{self, Leaked, Spent, UserGrant, revoke_lea
 use crate::oauth::token::{TokenContext, TokenResponse};
 use crate::oauth::{pkce, resource};
 use crate::state::AppState;
-use crate::store::authorization::CodeForIssue;
+use crate::store::authorization::{CodeForIssue, Spend};
 
 pub async fn exchange(
     state: &AppState,
@@ -89,6 +98,26 @@ pub async fn exchange(
             "the authorization is no longer valid",
         ));
     };
+    let bound = match row.dpop_jkt.as_deref() {
+        None => None,
+        Some(stored) => Some(Jkt::parse(stored).ok_or_else(|| {
+            anyhow::anyhow!("the stored dpop_jkt of a code is not a thumbprint")
+        })?),
+    };
+    if let Err(refusal) = dpop::policy::check(client, &resource, bound.as_ref(), ctx.dpop.as_ref())
+    {
+        if bound.is_some() {
+            let spend = Spend::Code {
+                code_hash: &code_hash,
+                client_id: &client.client_id,
+            };
+            state
+                .store
+                .record_issue(&row.grant_id, now, Some(spend), None, false)
+                .await?;
+        }
+        return Err(refusal);
+    }
     let touch = crate::store::grants::last_use_is_stale(last_used_at, now);
     // The refresh token may later reach back to everything the user granted this client,
     // and both narrow to what the admin permits now (an admin may narrow the client or the

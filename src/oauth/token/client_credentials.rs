@@ -5,6 +5,7 @@
 use crate::domain::ResourceWithGrant;
 use crate::oauth::access_token::{self, AccessTokenClaims, Confirmation};
 use crate::oauth::client_auth::AuthenticatedClient;
+use crate::oauth::dpop;
 use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;
 use crate::oauth::policy;
@@ -52,6 +53,7 @@ pub async fn exchange(
         ),
     };
     let scope = policy::resolve_scope(client, &resource, params.get("scope"))?;
+    dpop::policy::check(client, &resource, None, ctx.dpop.as_ref())?;
     let grant_id = match live_grant {
         Some(id) => id,
         None => {

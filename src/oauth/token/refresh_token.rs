@@ -99,6 +99,8 @@ pub async fn exchange(
         Err(Refusal::Error(e)) => return Err(e),
         Ok(n) => n,
     };
+    // Before anything rotates: a refused refresh leaves the token as it was.
+    dpop::policy::check(client, &resource, None, ctx.dpop.as_ref())?;
     let (dpop, refresh_binding) = UserGrant::bindings(authenticated, ctx);
     let grant = UserGrant {
         client,

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use crate::domain::{self, AuditEvent, AuditKind, Client, Resource, SubjectMode};
 use crate::oauth::access_token::{self, AccessTokenClaims, Confirmation};
 use crate::oauth::client_auth::AuthenticatedClient;
+use crate::oauth::dpop;
 use crate::oauth::error::OAuthError;
 use crate::oauth::external_token;
 use crate::oauth::params::Params;
@@ -64,7 +65,7 @@ pub async fn exchange(
     ctx: &TokenContext,
 ) -> Result<TokenResponse, OAuthError> {
     let mut attempt = Attempt::default();
-    let result = run(state, caller, params, &mut attempt).await;
+    let result = run(state, caller, params, ctx, &mut attempt).await;
     let reason = match &result {
         Ok(_) => None,
         Err(e) => Some(format!("{}: {}", e.code.as_str(), e.description)),
@@ -149,6 +150,7 @@ async fn run(
     state: &AppState,
     caller: &AuthenticatedClient,
     params: &Params,
+    ctx: &TokenContext,
     attempt: &mut Attempt,
 ) -> Result<Exchanged, OAuthError> {
     let subject_token = parse(caller, params)?;
@@ -156,6 +158,7 @@ async fn run(
     let subject = subject(state, client, subject_token, attempt).await?;
     let acting = actor(state, client, params, &subject, attempt).await?;
     let target = target(state, params, &subject, attempt).await?;
+    dpop::policy::check(client, &target.resource, None, ctx.dpop.as_ref())?;
     let scope = scope(client, params, &subject, &target, attempt)?;
     let ttl = lifetime(state, &subject, &target.resource)?;
     let act = match impersonates(client, &acting, &target) {
