@@ -98,12 +98,13 @@ pub async fn exchange(
             "the authorization is no longer valid",
         ));
     };
-    let bound = match row.dpop_jkt.as_deref() {
-        None => None,
-        Some(stored) => Some(Jkt::parse(stored).ok_or_else(|| {
-            anyhow::anyhow!("the stored dpop_jkt of a code is not a thumbprint")
-        })?),
-    };
+    let bound =
+        match row.dpop_jkt.as_deref() {
+            None => None,
+            Some(stored) => Some(Jkt::parse(stored).ok_or_else(|| {
+                anyhow::anyhow!("the stored dpop_jkt of a code is not a thumbprint")
+            })?),
+        };
     if let Err(refusal) = dpop::policy::check(client, &resource, bound.as_ref(), ctx.dpop.as_ref())
     {
         if bound.is_some() {
