@@ -98,13 +98,7 @@ pub async fn exchange(
             "the authorization is no longer valid",
         ));
     };
-    let bound =
-        match row.dpop_jkt.as_deref() {
-            None => None,
-            Some(stored) => Some(Jkt::parse(stored).ok_or_else(|| {
-                anyhow::anyhow!("the stored dpop_jkt of a code is not a thumbprint")
-            })?),
-        };
+    let bound = row.dpop_jkt.as_deref().map(stored_key).transpose()?;
     if let Err(refusal) = dpop::policy::check(client, &resource, bound.as_ref(), ctx.dpop.as_ref())
     {
         if bound.is_some() {
@@ -162,4 +156,10 @@ pub async fn exchange(
         touch,
     )
     .await
+}
+
+/// The key a code is bound to, stored from a `dpop_jkt` that was checked on the way in.
+fn stored_key(stored: &str) -> Result<Jkt, OAuthError> {
+    Jkt::parse(stored)
+        .ok_or_else(|| anyhow::anyhow!("the stored dpop_jkt of a code is not a thumbprint").into())
 }
