@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::helpers::doc_server::{Doc, DocServer};
 use crate::helpers::mcp_server::{Fault, McpServer};
+use crate::helpers::tokens::decode_claims;
 use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 
 const SCOPES: [&str; 2] = ["mcp:read", "mcp:write"];
@@ -19,6 +20,11 @@ async fn warden() -> TestApp {
 
 /// Registers `uri` with the test scopes (`mcp:read` by default); returns its id.
 async fn register(app: &TestApp, uri: &str) -> String {
+    register_with(app, uri, false).await
+}
+
+/// `register`, requiring DPoP for the resource when `require_dpop`.
+async fn register_with(app: &TestApp, uri: &str, require_dpop: bool) -> String {
     let resource = warden::admin::resources::create(
         &app.state.store,
         &app.state.settings,
@@ -31,7 +37,7 @@ async fn register(app: &TestApp, uri: &str) -> String {
             access_token_ttl: None,
             allowed_clients: None,
             enabled: None,
-            require_dpop: false,
+            require_dpop,
         },
         warden::clock::Clock::now(&*app.clock),
         &warden::domain::Actor::cli(),
@@ -88,7 +94,7 @@ async fn a_correct_mcp_server_passes_every_point_and_the_outcome_is_stored_on_th
     eprintln!("a whole check took {:?}", started.elapsed());
     assert_eq!(status, 200, "{report:#}");
     assert_eq!(report["outcome"], "pass", "{report:#}");
-    assert_eq!(with_verdict(&report, "pass").len(), 8, "{report:#}");
+    assert_eq!(with_verdict(&report, "pass").len(), 9, "{report:#}");
     assert_eq!(report["resource"], server.uri.as_str());
     assert!(
         finding(&report, "valid_token")["summary"]
@@ -121,9 +127,11 @@ async fn each_faulty_server_fails_on_exactly_its_point() {
         (Fault::AcceptsAnyTyp, "typ"),
         (Fault::OnlyRs256, "valid_token"),
         (Fault::TrailingSlashIssuer, "metadata"),
+        (Fault::IgnoresCnf, "dpop_as_bearer"),
     ] {
         let server = McpServer::start(&app.issuer, &SCOPES, Some(fault)).await;
-        let id = register(&app, &server.uri).await;
+        // Taking a DPoP-bound token as bearer fails only where DPoP is required.
+        let id = register_with(&app, &server.uri, fault == Fault::IgnoresCnf).await;
         let (status, report) = check(&app, &id).await;
         assert_eq!(status, 200);
         assert_eq!(
@@ -149,6 +157,7 @@ async fn each_faulty_server_fails_on_exactly_its_point() {
                 "RS256 (FastMCP's JWTVerifier default) while Warden signs with ES256"
             }
             Fault::TrailingSlashIssuer => "WARDEN_ISSUER_TRAILING_SLASH=1",
+            Fault::IgnoresCnf => "RFC 9449 §7.1",
         };
         assert!(words.contains(named), "{fault:?}: {words}");
         let (_, view) = app
@@ -174,7 +183,7 @@ async fn the_cli_prints_one_line_per_point_and_exits_1_when_a_point_failed() {
     assert_eq!(output.status.code(), Some(0), "{text}");
     assert_eq!(
         text.lines().filter(|l| l.starts_with("PASS ")).count(),
-        8,
+        9,
         "{text}"
     );
     assert!(text.contains("PASS 4 typ: refused with 401"), "{text}");
@@ -209,7 +218,7 @@ async fn a_server_that_is_down_fails_clearly_and_the_rest_is_skipped() {
     let (status, report) = check(&app, &id).await;
     assert_eq!(status, 200, "{report:#}");
     assert_eq!(with_verdict(&report, "fail"), set(&["challenge"]));
-    assert_eq!(with_verdict(&report, "skip").len(), 7);
+    assert_eq!(with_verdict(&report, "skip").len(), 8);
     let challenge = finding(&report, "challenge");
     assert!(
         challenge["summary"]
@@ -376,8 +385,8 @@ async fn the_check_tokens_name_no_grant_live_5_seconds_and_introspect_as_inactiv
     let tokens = server.tokens_seen();
     assert_eq!(
         tokens.len(),
-        6,
-        "audience, expired, unknown key, typ, valid, no scope"
+        7,
+        "audience, expired, unknown key, typ, valid, no scope, DPoP-bound"
     );
 
     let admin = app.admin_token().await;
@@ -432,4 +441,48 @@ async fn the_check_tokens_name_no_grant_live_5_seconds_and_introspect_as_inactiv
         .await
         .unwrap();
     assert!(grants.is_empty());
+}
+
+#[tokio::test]
+async fn a_server_that_takes_a_dpop_bound_token_as_bearer_fails_when_the_resource_requires_dpop() {
+    let app = warden().await;
+    let correct = McpServer::start(&app.issuer, &SCOPES, None).await;
+    let id = register_with(&app, &correct.uri, true).await;
+    let (status, report) = check(&app, &id).await;
+    assert_eq!(status, 200, "{report:#}");
+    assert_eq!(report["outcome"], "pass", "{report:#}");
+    let point = finding(&report, "dpop_as_bearer");
+    assert_eq!(point["verdict"], "pass", "{report:#}");
+    assert_eq!(point["number"], 7);
+    // The token it refused was a valid one but for its cnf.
+    let bound = correct
+        .tokens_seen()
+        .iter()
+        .filter(|t| {
+            decode_claims(t)["cnf"]["jkt"]
+                .as_str()
+                .is_some_and(|j| j.len() == 43)
+        })
+        .count();
+    assert_eq!(bound, 1, "one bound token was sent");
+
+    let lax = McpServer::start(&app.issuer, &SCOPES, Some(Fault::IgnoresCnf)).await;
+    let id = register_with(&app, &lax.uri, true).await;
+    let (_, report) = check(&app, &id).await;
+    assert_eq!(report["outcome"], "fail", "{report:#}");
+    assert_eq!(with_verdict(&report, "fail"), set(&["dpop_as_bearer"]));
+    let words = finding(&report, "dpop_as_bearer")["explanation"].to_string();
+    assert!(words.contains("RFC 9449 §7.1"), "{words}");
+    assert!(words.contains("cnf"), "{words}");
+
+    // Not required: the same server is warned about, and the check passes.
+    let also_lax = McpServer::start(&app.issuer, &SCOPES, Some(Fault::IgnoresCnf)).await;
+    let id = register_with(&app, &also_lax.uri, false).await;
+    let (_, report) = check(&app, &id).await;
+    assert_eq!(report["outcome"], "pass", "{report:#}");
+    assert_eq!(
+        with_verdict(&report, "warn"),
+        set(&["dpop_as_bearer"]),
+        "{report:#}"
+    );
 }

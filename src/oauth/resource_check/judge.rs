@@ -358,6 +358,36 @@ pub(super) fn judge_valid(
     }
 }
 
+/// Point 7: a DPoP-bound token presented as `Bearer` must be refused (RFC 9449 §7.1). Failing
+/// that is a failure when the resource requires DPoP, since then every token of it is bound
+/// and the binding is its only protection; a warning otherwise.
+pub(super) fn judge_dpop_as_bearer(reply: Reply, resource: &Resource) -> Finding {
+    let point = CheckPoint::DpopAsBearer;
+    let explanation = || {
+        Explanation {
+        wrong: "the server accepted a DPoP-bound token (it carries cnf.jkt) sent as a plain Bearer token: whoever steals such a token can use it without the client's key, which is the theft DPoP exists to stop (RFC 9449 §7.1).".into(),
+        cause: "the server verifies the JWT but ignores its cnf claim, as servers written for bearer tokens only do.".into(),
+        fix: "refuse with 401 every token that has a cnf claim unless it comes as Authorization: DPoP with a valid proof of that key (RFC 9449 §7); a server that supports no DPoP refuses every token with cnf.".into(),
+    }
+    };
+    match judge_refusal(point, reply, explanation()) {
+        f if f.verdict == super::Verdict::Fail
+            && !resource.require_dpop
+            && f.summary.starts_with("accepted") =>
+        {
+            Finding::warn(
+                point,
+                format!(
+                    "{} (the resource does not require DPoP, but Warden binds the tokens of clients that send a proof)",
+                    f.summary
+                ),
+                explanation(),
+            )
+        }
+        f => f,
+    }
+}
+
 /// Point 6 (a warning at most): a token without scope should get 403 `insufficient_scope`
 /// naming the scope needed, so clients can step up (RFC 6750 §3.1).
 pub(super) fn judge_scope(reply: &Reply) -> Finding {

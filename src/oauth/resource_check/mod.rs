@@ -11,7 +11,11 @@
 //!    `at+jwt` are refused (RFC 9068 §4);
 //! 5. a valid token for the resource with its default scopes is accepted;
 //! 6. (a warning only) a token without scope gets 403 `insufficient_scope` naming the
-//!    needed `scope` (RFC 6750 §3.1).
+//!    needed `scope` (RFC 6750 §3.1);
+//! 7. a DPoP-bound token (`cnf.jkt`) sent as a plain `Bearer` token is refused (RFC 9449
+//!    §7.1): otherwise whoever steals a DPoP token uses it without the key. A failure when
+//!    the resource requires DPoP, a warning otherwise (Warden binds the tokens of any
+//!    client that sends a proof).
 //!
 //! The check's tokens have `sub` and `client_id` `warden-resource-check` and a `gid` that is
 //! a fresh random id, not a grant: introspection answers `active: false` for every one of
@@ -42,6 +46,7 @@ pub enum CheckPoint {
     Typ,
     ValidToken,
     InsufficientScope,
+    DpopAsBearer,
 }
 
 impl CheckPoint {
@@ -54,6 +59,7 @@ impl CheckPoint {
             CheckPoint::Expired | CheckPoint::UnknownKey | CheckPoint::Typ => 4,
             CheckPoint::ValidToken => 5,
             CheckPoint::InsufficientScope => 6,
+            CheckPoint::DpopAsBearer => 7,
         }
     }
 
@@ -67,6 +73,7 @@ impl CheckPoint {
             CheckPoint::Typ => "typ",
             CheckPoint::ValidToken => "valid_token",
             CheckPoint::InsufficientScope => "insufficient_scope",
+            CheckPoint::DpopAsBearer => "dpop_as_bearer",
         }
     }
 }

@@ -7,15 +7,17 @@ use url::Url;
 use super::judge::{
     EXPIRED_AGO, OTHER_AUDIENCE, Reply, accepted_expired, accepted_other_audience,
     accepted_unknown_key, accepted_wrong_typ, default_scope, hosted_metadata, judge_challenge,
-    judge_refusal, judge_scope, judge_valid, location, redirect_failure, reply,
+    judge_dpop_as_bearer, judge_refusal, judge_scope, judge_valid, location, redirect_failure,
+    reply,
 };
 use super::metadata;
 use super::{CheckPoint, CheckReport, Explanation, Finding};
 use crate::clock::Clock;
 use crate::crypto::keys::{self, JwtType, KeySet};
+use crate::crypto::random;
 use crate::domain::Resource;
 use crate::fetch::Fetcher;
-use crate::oauth::access_token::AccessTokenClaims;
+use crate::oauth::access_token::{AccessTokenClaims, Confirmation};
 use crate::settings::Settings;
 
 /// `sub` and `client_id` of every token the check mints.
@@ -56,6 +58,7 @@ pub async fn run(p: &Prober<'_>, resource: &Resource) -> anyhow::Result<CheckRep
             CheckPoint::Typ,
             CheckPoint::ValidToken,
             CheckPoint::InsufficientScope,
+            CheckPoint::DpopAsBearer,
         ] {
             findings.push(Finding::skip(
                 point,
@@ -124,6 +127,24 @@ pub async fn run(p: &Prober<'_>, resource: &Resource) -> anyhow::Result<CheckRep
     } else {
         Finding::skip(
             CheckPoint::InsufficientScope,
+            "not run: a valid token was not accepted",
+        )
+    });
+
+    // The same valid token, but bound to a key the check does not even hold: only a server
+    // that ignores `cnf` lets it through as a Bearer token.
+    findings.push(if accepted {
+        let mut bound = p.claims(&resource.uri, default_scope(resource));
+        bound.cnf = Some(Confirmation {
+            jkt: random::token(),
+        });
+        let token = p.sign(&bound)?;
+        let reply = p.initialize(&resource.uri, Some(&token)).await;
+        p.end_session(&resource.uri, &token, &reply).await;
+        judge_dpop_as_bearer(reply, resource)
+    } else {
+        Finding::skip(
+            CheckPoint::DpopAsBearer,
             "not run: a valid token was not accepted",
         )
     });

@@ -42,6 +42,8 @@ pub enum Fault {
     OnlyRs256,
     /// Its metadata lists the issuer with a trailing slash (FastMCP's `RemoteAuthProvider`).
     TrailingSlashIssuer,
+    /// Never looks at `cnf`: takes a DPoP-bound token as a bearer token.
+    IgnoresCnf,
 }
 
 // docs:start config
@@ -74,6 +76,8 @@ pub struct Caller {
     pub subject: String,
     pub client_id: String,
     pub scopes: Vec<String>,
+    /// The token is bound to a DPoP key (it has `cnf`).
+    pub dpop_bound: bool,
 }
 
 impl Caller {
@@ -97,7 +101,15 @@ pub fn verify_access_token(
     if !matches!(typ, Some("at+jwt" | "application/at+jwt")) {
         return Err(AuthError::InvalidToken("not an access token (typ)".into()));
     }
-    verify_signed_claims(token, keys, config, now)
+    let caller = verify_signed_claims(token, keys, config, now)?;
+    // RFC 9449 §7.1: a DPoP-bound token is good only with a proof of its key, which a
+    // server of bearer tokens does not check; accepting it would let a thief use it.
+    if caller.dpop_bound {
+        return Err(AuthError::InvalidToken(
+            "a DPoP-bound token sent as a bearer token".into(),
+        ));
+    }
+    Ok(caller)
 }
 
 /// ...signed by one of Warden's keys, issued by Warden, for this resource, not expired.
@@ -156,6 +168,7 @@ fn caller(payload: &JwtPayload) -> Caller {
             .split_whitespace()
             .map(str::to_owned)
             .collect(),
+        dpop_bound: payload.claim("cnf").is_some(),
     }
 }
 
@@ -342,6 +355,16 @@ fn verify_with(fault: Fault, token: &str, state: &McpState) -> Result<Caller, Au
             verify_access_token(token, &keys, config, now)
         }
         Fault::AcceptsAnyTyp => verify_signed_claims(token, &keys, config, now),
+        Fault::IgnoresCnf => {
+            let caller = verify_access_token(token, &keys, config, now);
+            match caller {
+                // The correct check refused it for `cnf` alone: take it anyway.
+                Err(AuthError::InvalidToken(why)) if why.contains("DPoP-bound") => {
+                    verify_signed_claims(token, &keys, config, now)
+                }
+                other => other,
+            }
+        }
         Fault::OnlyRs256 => {
             let mut only = JwkSet::new();
             for key in keys.keys() {
