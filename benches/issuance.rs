@@ -57,6 +57,7 @@ async fn fixture() -> Fixture {
         access_token_ttl: None,
         allowed_clients: None,
         enabled: None,
+        require_dpop: false,
     };
     resources::create(
         &state.store,
