@@ -13,8 +13,9 @@ use crate::helpers::browser::{
 use crate::helpers::clients::{document, post_register, public, register};
 use crate::helpers::doc_server::{Doc, DocServer};
 use crate::helpers::dpop::DpopKey;
+use crate::helpers::exchange as ex;
 use crate::helpers::pages::{assert_error_page, assert_error_redirect};
-use crate::helpers::tokens::decode_claims;
+use crate::helpers::tokens::{access, decode_claims};
 use crate::helpers::{
     TestApp, TestClient, assert_oauth_error, scalar, setup, spawn_app, spawn_app_with, stdout_json,
 };
@@ -591,4 +592,40 @@ async fn a_code_bound_by_dpop_jkt_refuses_another_key_or_none_and_is_spent() {
         &key,
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_token_exchange_for_a_target_requiring_dpop_needs_a_proof_and_grants_nothing_without() {
+    let app = spawn_app().await;
+    let (fx, subject) = ex::arrange(&app).await;
+    let target = app.resource_id(ex::B).await;
+    patch(
+        &app,
+        &fx.admin_token,
+        &format!("/resources/{target}"),
+        json!({"require_dpop": true}),
+    )
+    .await;
+    let form = [
+        ("grant_type", ex::TOKEN_EXCHANGE),
+        ("subject_token", access(&subject)),
+        ("subject_token_type", ex::ACCESS_TOKEN_TYPE),
+        ("resource", ex::B),
+    ];
+    let grants = app.grant_count().await;
+    refused_for_want_of_a_proof(app.token_with_proofs(&form, &fx.s, &[]).await, "resource").await;
+    assert_eq!(
+        app.grant_count().await,
+        grants,
+        "a refused exchange makes no grant"
+    );
+    let key = DpopKey::es256();
+    let body = assert_bound_to(
+        app.token_with_proofs(&form, &fx.s, &[&app.token_proof(&key)])
+            .await,
+        &key,
+    )
+    .await;
+    assert_eq!(body["issued_token_type"], ex::ACCESS_TOKEN_TYPE);
+    assert_eq!(app.grant_count().await, grants + 1, "the exchange's own grant");
 }
