@@ -11,6 +11,7 @@ use crate::helpers::browser::{
     Browser, Interactive, REDIRECT, authorize, authorize_url, interactive, pkce, redeem,
 };
 use crate::helpers::clients::{document, post_register, public, register};
+use crate::helpers::console::console_admin;
 use crate::helpers::doc_server::{Doc, DocServer};
 use crate::helpers::dpop::DpopKey;
 use crate::helpers::exchange as ex;
@@ -627,5 +628,77 @@ async fn a_token_exchange_for_a_target_requiring_dpop_needs_a_proof_and_grants_n
     )
     .await;
     assert_eq!(body["issued_token_type"], ex::ACCESS_TOKEN_TYPE);
-    assert_eq!(app.grant_count().await, grants + 1, "the exchange's own grant");
+    assert_eq!(
+        app.grant_count().await,
+        grants + 1,
+        "the exchange's own grant"
+    );
+}
+
+#[tokio::test]
+async fn the_console_checkboxes_set_and_clear_both_flags() {
+    let app = spawn_app().await;
+    let mut console = console_admin(&app).await;
+    let uri = "https://notes.example.com/mcp";
+    let to = console
+        .submit_ok(
+            "/resources",
+            &[
+                ("uri", uri),
+                ("name", "Team notes"),
+                ("scopes", "mcp:read"),
+                ("require_dpop", "1"),
+            ],
+        )
+        .await;
+    let id = to
+        .split("/resources/")
+        .nth(1)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let stored = app.state.store.resource_by_id(&id).await.unwrap().unwrap();
+    assert!(stored.require_dpop);
+    let (status, html) = console.page(&format!("/resources/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(r#"name="require_dpop" value="1" checked"#),
+        "{html}"
+    );
+    // Saved without the box: cleared.
+    console
+        .submit_ok(
+            &format!("/resources/{id}"),
+            &[("uri", uri), ("name", "Team notes"), ("scopes", "mcp:read")],
+        )
+        .await;
+    let stored = app.state.store.resource_by_id(&id).await.unwrap().unwrap();
+    assert!(!stored.require_dpop);
+
+    // A confidential client: the answer is its page with the secret, once (200).
+    let answer = console
+        .submit(
+            "/clients",
+            &[
+                ("name", "Bound agent"),
+                ("grant_client_credentials", "1"),
+                ("token_endpoint_auth_method", "client_secret_basic"),
+                ("dpop_bound_access_tokens", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status(), 200);
+    let to = answer.text().await.unwrap();
+    let client_id = app
+        .state
+        .store
+        .clients_page("", 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name == "Bound agent")
+        .unwrap_or_else(|| panic!("no client after {to}"));
+    assert!(client_id.dpop_bound_access_tokens);
 }
