@@ -691,7 +691,7 @@ async fn the_console_checkboxes_set_and_clear_both_flags() {
         .await;
     assert_eq!(answer.status(), 200);
     let to = answer.text().await.unwrap();
-    let client_id = app
+    let client = app
         .state
         .store
         .clients_page("", 100)
@@ -700,5 +700,5 @@ async fn the_console_checkboxes_set_and_clear_both_flags() {
         .into_iter()
         .find(|c| c.name == "Bound agent")
         .unwrap_or_else(|| panic!("no client after {to}"));
-    assert!(client_id.dpop_bound_access_tokens);
+    assert!(client.dpop_bound_access_tokens);
 }
