@@ -202,6 +202,7 @@ fn registered(client: &Client) -> Value {
         "redirect_uris": client.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
         "grant_types": client.grant_types.iter().collect::<Vec<_>>(),
         "token_endpoint_auth_method": client.token_endpoint_auth_method,
+        "dpop_bound_access_tokens": client.dpop_bound_access_tokens,
     })
 }
 
