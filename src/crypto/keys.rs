@@ -73,18 +73,22 @@ impl SigningAlg {
     }
 }
 
-/// The `typ` header of what we sign (RFC 9068 §2.1 for access tokens).
+/// The `typ` header of what we sign: RFC 9068 §2.1 for access tokens, plain `JWT` for
+/// OpenID Connect ID tokens (OIDC Core §2 sets none; RFC 9068 resource servers refuse a
+/// token without `at+jwt`, so an ID token never passes for an access token).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JwtType {
     AccessToken,
+    IdToken,
 }
 
 impl JwtType {
-    const ALL: [JwtType; 1] = [JwtType::AccessToken];
+    const ALL: [JwtType; 2] = [JwtType::AccessToken, JwtType::IdToken];
 
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             JwtType::AccessToken => "at+jwt",
+            JwtType::IdToken => "JWT",
         }
     }
 }

@@ -7,6 +7,7 @@
 use serde::Serialize;
 
 use crate::domain::{AuthMethod, GrantType};
+use crate::oauth::id_token;
 use crate::oauth::scope::ADMIN_SCOPE;
 use crate::settings::Settings;
 
@@ -58,6 +59,10 @@ pub struct ServerMetadata {
     pub prompt_values_supported: [&'static str; 3],
     /// RFC 9449 §5.1: the algorithms a DPoP proof may use (asymmetric only).
     pub dpop_signing_alg_values_supported: [&'static str; 5],
+    /// OIDC Discovery §3: `sub` is the user's id, the same for every client.
+    pub subject_types_supported: [&'static str; 1],
+    pub id_token_signing_alg_values_supported: [&'static str; 1],
+    pub claims_supported: [&'static str; id_token::CLAIMS.len()],
 }
 
 impl ServerMetadata {
@@ -88,13 +93,30 @@ impl ServerMetadata {
             client_id_metadata_document_supported: true,
             introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
             revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
-            scopes_supported: catalogue.into_iter().filter(|s| s != ADMIN_SCOPE).collect(),
+            scopes_supported: scopes_supported(catalogue),
             // RFC 9207: every authorization response carries `iss`.
             authorization_response_iss_parameter_supported: true,
             prompt_values_supported: ["none", "login", "consent"],
             dpop_signing_alg_values_supported: crate::oauth::dpop::SIGNING_ALGS,
+            subject_types_supported: ["public"],
+            // What this deployment's keys sign with (OIDC Discovery asks for RS256 too;
+            // `WARDEN_SIGNING_ALG=RS256` gives it to relying parties that need it).
+            id_token_signing_alg_values_supported: [settings.signing_alg.as_str()],
+            claims_supported: id_token::CLAIMS,
         }
     }
+}
+
+/// The catalogue without the admin scope, and the OIDC scopes (OIDC Discovery §3 lists
+/// `openid`), each once.
+fn scopes_supported(catalogue: Vec<String>) -> Vec<String> {
+    let mut scopes: Vec<String> = catalogue.into_iter().filter(|s| s != ADMIN_SCOPE).collect();
+    for oidc in id_token::SCOPES {
+        if !scopes.iter().any(|s| s == oidc) {
+            scopes.push(oidc.to_owned());
+        }
+    }
+    scopes
 }
 
 /// Rebuilds the served metadata document from the settings and the scope catalogue,

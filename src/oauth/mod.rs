@@ -11,6 +11,7 @@ pub mod dpop;
 pub mod error;
 pub mod external_token;
 pub mod hot;
+pub mod id_token;
 pub mod introspect;
 pub mod lookup;
 pub mod metadata;

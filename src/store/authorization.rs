@@ -17,6 +17,10 @@ pub struct AuthorizationRequestRow {
     pub resource: String,
     pub code_challenge: String,
     pub prompt: String,
+    /// The OIDC scopes (`openid`, and `email` or `profile` with it) when an ID token is
+    /// asked for.
+    pub openid_scope: Option<String>,
+    pub nonce: Option<String>,
     pub user_id: Option<String>,
     pub consent_shown: bool,
     pub created_at: UnixTime,
@@ -37,6 +41,10 @@ pub struct AuthorizationCodeRow {
     pub resource: String,
     pub scope: String,
     pub user_id: String,
+    pub openid_scope: Option<String>,
+    pub nonce: Option<String>,
+    /// When the user last proved who they are (the session's sign-in): OIDC `auth_time`.
+    pub auth_time: Option<UnixTime>,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
     pub consumed_at: Option<UnixTime>,
@@ -112,8 +120,8 @@ impl Store {
     ) -> Result<(), sqlx::Error> {
         const INSERT_AUTHORIZATION_REQUEST: &str = "INSERT INTO authorization_requests (id, \
             client_id, redirect_uri, redirect_uri_sent, state, scope, resource, code_challenge, \
-            prompt, user_id, consent_shown, created_at, expires_at, dpop_jkt) VALUES ($1, $2, $3, \
-            $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+            prompt, user_id, consent_shown, created_at, expires_at, dpop_jkt, openid_scope, nonce) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
         on_pool!(self, |pool| sqlx::query(INSERT_AUTHORIZATION_REQUEST)
             .bind(&r.id)
             .bind(&r.client_id)
@@ -129,6 +137,8 @@ impl Store {
             .bind(r.created_at)
             .bind(r.expires_at)
             .bind(&r.dpop_jkt)
+            .bind(&r.openid_scope)
+            .bind(&r.nonce)
             .execute(&mut *pool)
             .await
             .map(|_| ()))
@@ -139,8 +149,8 @@ impl Store {
         id: &str,
     ) -> Result<Option<AuthorizationRequestRow>, sqlx::Error> {
         const AUTHORIZATION_REQUEST: &str = "SELECT id, client_id, redirect_uri, \
-            redirect_uri_sent, state, scope, resource, code_challenge, prompt, user_id, \
-            consent_shown, created_at, expires_at, consumed_at, dpop_jkt FROM \
+            redirect_uri_sent, state, scope, resource, code_challenge, prompt, openid_scope, \
+            nonce, user_id, consent_shown, created_at, expires_at, consumed_at, dpop_jkt FROM \
             authorization_requests WHERE id = $1";
         on_pool!(self, |pool| sqlx::query_as::<_, AuthorizationRequestRow>(
             AUTHORIZATION_REQUEST
@@ -274,9 +284,9 @@ impl Store {
         on_pool!(self, |pool| {
             sqlx::query_as::<_, CodeForIssue>(crate::store::grants::status_sql!(
                 "ac.code_hash, ac.grant_id, ac.client_id, ac.redirect_uri, ac.redirect_uri_sent, \
-                ac.code_challenge, ac.resource, ac.scope, ac.user_id, ac.created_at, \
-                ac.expires_at, ac.consumed_at, ac.dpop_jkt, g.scope AS grant_scope, \
-                g.last_used_at, ",
+                ac.code_challenge, ac.resource, ac.scope, ac.user_id, ac.openid_scope, \
+                ac.nonce, ac.auth_time, ac.created_at, ac.expires_at, ac.consumed_at, ac.dpop_jkt, \
+                g.scope AS grant_scope, g.last_used_at, ",
                 "authorization_codes ac CROSS JOIN ",
                 "g.id = ac.grant_id AND ac.code_hash = $1"
             ))
@@ -410,8 +420,8 @@ pub async fn insert_code(
 ) -> Result<(), sqlx::Error> {
     const INSERT_CODE: &str = "INSERT INTO authorization_codes (code_hash, grant_id, \
         client_id, redirect_uri, redirect_uri_sent, code_challenge, resource, scope, user_id, \
-        created_at, expires_at, dpop_jkt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-        $12)";
+        created_at, expires_at, dpop_jkt, openid_scope, nonce, auth_time) VALUES ($1, $2, $3, $4, \
+        $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
     on_conn!(c, |c| sqlx::query(INSERT_CODE)
         .bind(&code.code_hash)
         .bind(grant_id)
@@ -425,6 +435,9 @@ pub async fn insert_code(
         .bind(code.created_at)
         .bind(code.expires_at)
         .bind(&code.dpop_jkt)
+        .bind(&code.openid_scope)
+        .bind(&code.nonce)
+        .bind(code.auth_time)
         .execute(c)
         .await
         .map(|_| ()))

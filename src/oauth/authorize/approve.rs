@@ -12,6 +12,7 @@ use crate::oauth::error::{ErrorCode, OAuthError, rfc6749_description};
 use crate::state::AppState;
 use crate::store;
 use crate::store::authorization::AuthorizationCodeRow;
+use crate::store::sessions::SessionUser;
 
 use super::consent::{Remembered, consent_fingerprint};
 use super::request::Loaded;
@@ -143,11 +144,12 @@ pub(super) async fn deny(
 pub(super) async fn approve(
     state: &AppState,
     loaded: &Loaded,
-    user_id: &str,
+    session: &SessionUser,
     remembered: &Remembered,
 ) -> Result<String, Failure> {
     let now = state.clock.now();
-    let (code, mut row) = code_row(state, loaded, user_id, now);
+    let user_id = session.user_id.as_str();
+    let (code, mut row) = code_row(state, loaded, session, now);
     let requested = loaded.requested();
     let approved = match &remembered.grant {
         // Everything asked for is already granted, to the client as it is: nothing to record.
@@ -196,7 +198,7 @@ pub(super) async fn approve(
 fn code_row(
     state: &AppState,
     loaded: &Loaded,
-    user_id: &str,
+    session: &SessionUser,
     now: UnixTime,
 ) -> (String, AuthorizationCodeRow) {
     let request = &loaded.request;
@@ -210,7 +212,12 @@ fn code_row(
         code_challenge: request.code_challenge.clone(),
         resource: request.resource.clone(),
         scope: request.scope.clone(),
-        user_id: user_id.to_owned(),
+        user_id: session.user_id.clone(),
+        openid_scope: request.openid_scope.clone(),
+        nonce: request.nonce.clone(),
+        // OIDC Core §2: when the user last authenticated, not when this session was
+        // last used.
+        auth_time: Some(session.authenticated_at),
         created_at: now,
         expires_at: now + state.settings.authorization_code_ttl,
         consumed_at: None,

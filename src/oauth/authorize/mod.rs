@@ -125,7 +125,7 @@ pub async fn advance(
     let asked_again = match consent::answer(&loaded, &remembered) {
         // Claiming, consuming and the code are one transaction.
         Answer::Remembered => {
-            let url = approve::approve(state, &loaded, user_id, &remembered).await?;
+            let url = approve::approve(state, &loaded, session, &remembered).await?;
             return Ok(Step::Redirect(url));
         }
         Answer::AskUser(why) => why,
@@ -164,5 +164,5 @@ pub async fn decide(
         return approve::deny(state, &loaded, user_id).await;
     }
     let remembered = consent::remembered(state, &loaded, user_id).await?;
-    approve::approve(state, &loaded, user_id, &remembered).await
+    approve::approve(state, &loaded, session, &remembered).await
 }

@@ -10,7 +10,7 @@ use crate::oauth::error::ErrorCode;
 use crate::oauth::lookup::ClientLookupError;
 use crate::oauth::params::{Params, excerpt};
 use crate::oauth::scope::ScopeSet;
-use crate::oauth::{pkce, policy, redirect_uri};
+use crate::oauth::{id_token, pkce, policy, redirect_uri};
 use crate::state::AppState;
 use crate::store::authorization::AuthorizationRequestRow;
 use crate::store::sessions::SessionUser;
@@ -101,6 +101,9 @@ pub(super) struct Checked {
     scope: ScopeSet,
     /// The key the code is bound to (RFC 9449 §10).
     dpop_jkt: Option<Jkt>,
+    /// OIDC Core §3.1.2.1: the OIDC scopes and `nonce` of an `openid` request.
+    openid_scope: Option<ScopeSet>,
+    nonce: Option<String>,
 }
 
 /// Checks the parameters that do not need the store, then resolves the resource and scope.
@@ -111,14 +114,19 @@ pub(super) async fn check(
 ) -> Result<Checked, Refusal> {
     let code_challenge = check_parameters(client, params)?;
     let dpop_jkt = dpop_jkt(params)?;
+    let split = id_token::split(params.get("scope"))?;
+    let nonce = id_token::nonce(split.oidc.is_some(), params.get("nonce"))
+        .map_err(|m| Refusal::new(ErrorCode::InvalidRequest, m))?;
     let resources: Vec<&str> = params.get_all("resource").collect();
     let resource = policy::resolve_resource(state, client, &resources).await?;
-    let scope = policy::resolve_scope(client, &resource, params.get("scope"))?;
+    let scope = policy::resolve_scope(client, &resource, split.resource.as_deref())?;
     Ok(Checked {
         code_challenge,
         resource: resource.uri,
         scope,
         dpop_jkt,
+        openid_scope: split.oidc,
+        nonce,
     })
 }
 
@@ -207,6 +215,8 @@ pub(super) async fn store(
         resource: checked.resource,
         code_challenge: checked.code_challenge,
         prompt: params.get("prompt").unwrap_or("").to_owned(),
+        openid_scope: checked.openid_scope.map(|s| s.to_scope_string()),
+        nonce: checked.nonce,
         user_id: None,
         consent_shown: false,
         created_at: now,

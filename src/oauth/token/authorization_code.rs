@@ -22,7 +22,7 @@ use crate::oauth::policy;
 use crate::oauth::scope::ScopeSet;
 use crate::oauth::token::user_grant::{self, Leaked, Spent, UserGrant, revoke_leaked};
 use crate::oauth::token::{TokenContext, TokenResponse};
-use crate::oauth::{pkce, resource};
+use crate::oauth::{id_token, pkce, resource};
 use crate::state::AppState;
 use crate::store::authorization::{CodeForIssue, Spend};
 
@@ -139,6 +139,20 @@ pub async fn exchange(
         ));
     }
     let (dpop, refresh_binding) = UserGrant::bindings(authenticated, ctx);
+    let id_token = match &row.openid_scope {
+        Some(openid_scope) => {
+            let subject = id_token::Subject {
+                user_id: &row.user_id,
+                client_id: &client.client_id,
+                grant_id: &row.grant_id,
+                auth_time: row.auth_time.unwrap_or(row.created_at),
+                nonce: row.nonce.as_deref(),
+                scope: &ScopeSet::from_stored(openid_scope),
+            };
+            Some(id_token::claims(state, &subject).await?)
+        }
+        None => None,
+    };
     let grant = UserGrant {
         client,
         grant_id: &row.grant_id,
@@ -147,7 +161,7 @@ pub async fn exchange(
         dpop,
         refresh_binding,
     };
-    user_grant::issue(
+    let issued = user_grant::issue(
         state,
         &grant,
         scope.to_scope_string(),
@@ -155,7 +169,13 @@ pub async fn exchange(
         Some(Spent::Code(&code_hash)),
         touch,
     )
-    .await
+    .await?;
+    Ok(TokenResponse {
+        id_token: id_token
+            .map(|claims| id_token::sign(state, &claims))
+            .transpose()?,
+        ..issued
+    })
 }
 
 /// The key a code is bound to, stored from a `dpop_jkt` that was checked on the way in.

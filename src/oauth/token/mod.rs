@@ -42,6 +42,9 @@ pub struct TokenResponse {
     /// RFC 8693 §2.2.1, token exchange only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issued_token_type: Option<&'static str>,
+    /// OIDC Core §3.1.3.3: the code exchange of an `openid` request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
     /// The next DPoP nonce (RFC 9449 §8.2): a response header, not a member.
     #[serde(skip)]
     pub dpop_nonce: Option<String>,
@@ -66,6 +69,7 @@ impl TokenResponse {
             refresh_token: None,
             issued_token_type: None,
             dpop_nonce: None,
+            id_token: None,
         }
     }
 }
