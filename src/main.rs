@@ -59,6 +59,10 @@ enum Command {
     /// Which resources may exchange tokens toward which (RFC 8693 policy).
     #[command(subcommand)]
     Downstream(DownstreamCommand),
+    /// Which clients may obtain ID-JAGs for which other authorization servers and MCP
+    /// servers (Warden as the enterprise IdP).
+    #[command(subcommand)]
+    Idjag(warden::cli::id_jag::IdJagCommand),
     /// Set up administration.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -166,6 +170,7 @@ async fn run_to_success(command: Command, settings: Settings) -> anyhow::Result<
         Command::Issuer(command) => cli::exchange::issuer(&settings, command).await,
         Command::Upstream(command) => cli::upstream::upstream(&settings, command).await,
         Command::Downstream(command) => cli::exchange::downstream(&settings, command).await,
+        Command::Idjag(command) => cli::id_jag::run(&settings, command).await,
         Command::Admin(AdminCommand::Bootstrap { name }) => {
             cli::bootstrap::bootstrap(&settings, name).await
         }

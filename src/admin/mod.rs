@@ -7,6 +7,7 @@ pub mod clients;
 pub mod domains;
 pub mod exchange;
 pub mod grants;
+pub mod id_jag;
 pub mod keys;
 pub mod resource_check;
 pub mod resources;

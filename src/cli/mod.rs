@@ -6,6 +6,7 @@ pub mod bootstrap;
 pub mod domains;
 pub mod exchange;
 pub mod grants;
+pub mod id_jag;
 pub mod keys;
 pub mod registry;
 pub mod resource_check;

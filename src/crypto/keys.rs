@@ -80,15 +80,18 @@ impl SigningAlg {
 pub enum JwtType {
     AccessToken,
     IdToken,
+    /// draft-ietf-oauth-identity-assertion-authz-grant §3: an ID-JAG.
+    IdJag,
 }
 
 impl JwtType {
-    const ALL: [JwtType; 2] = [JwtType::AccessToken, JwtType::IdToken];
+    const ALL: [JwtType; 3] = [JwtType::AccessToken, JwtType::IdToken, JwtType::IdJag];
 
     pub fn as_str(self) -> &'static str {
         match self {
             JwtType::AccessToken => "at+jwt",
             JwtType::IdToken => "JWT",
+            JwtType::IdJag => "oauth-id-jag+jwt",
         }
     }
 }

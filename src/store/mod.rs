@@ -12,6 +12,7 @@ pub mod changes;
 pub mod clients;
 pub mod exchange;
 pub mod grants;
+pub mod id_jag;
 pub mod pool_metrics;
 pub mod registration;
 pub mod resources;

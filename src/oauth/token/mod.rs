@@ -3,6 +3,7 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod id_jag_issue;
 pub mod refresh_token;
 pub mod token_exchange;
 pub mod user_grant;

@@ -22,7 +22,7 @@ use crate::oauth::params::Params;
 use crate::oauth::policy::{self, uri_list};
 use crate::oauth::resource;
 use crate::oauth::scope::ScopeSet;
-use crate::oauth::token::{TokenContext, TokenResponse};
+use crate::oauth::token::{TokenContext, TokenResponse, id_jag_issue};
 use crate::state::AppState;
 use crate::store;
 use crate::store::exchange::DownstreamRow;
@@ -64,6 +64,11 @@ pub async fn exchange(
     params: &Params,
     ctx: &TokenContext,
 ) -> Result<TokenResponse, OAuthError> {
+    // Warden as the enterprise IdP: a token for another authorization server, not a
+    // delegation to a downstream of ours.
+    if id_jag_issue::requested(params) {
+        return id_jag_issue::issue(state, caller, params).await;
+    }
     let mut attempt = Attempt::default();
     let result = run(state, caller, params, ctx, &mut attempt).await;
     let reason = match &result {
