@@ -428,3 +428,102 @@ async fn no_policy_an_expired_subject_and_a_revoked_grant_are_refused() {
     .await;
     assert_eq!(audited(&app, "success").await, 3);
 }
+
+#[tokio::test]
+async fn the_admin_api_sets_lists_and_removes_policies_and_refuses_bad_ones() {
+    let app = spawn_app().await;
+    let a = arrange(&app).await;
+    let token = &a.admin_token;
+    let good = json!({"client_id": a.app_client.client_id, "audience": OTHER_AS,
+                      "resource": "https://crm.partner.example", "remote_client_id": "crm-app",
+                      "scopes": ["crm:read"], "include_email": true});
+    let stored = || async {
+        warden::admin::id_jag::list(&app.state.store)
+            .await
+            .unwrap()
+            .len()
+    };
+    assert_eq!(stored().await, 2);
+    let mut bad_cases = Vec::new();
+    for (field, value) in [
+        ("client_id", json!("no-such-client")),
+        ("audience", json!("not a url")),
+        ("resource", json!("ftp://crm.partner.example")),
+        ("remote_client_id", json!("")),
+        ("remote_client_id", json!("x".repeat(256))),
+        ("scopes", json!(["bad scope\""])),
+    ] {
+        let mut body = good.clone();
+        body[field] = value;
+        bad_cases.push((field, body));
+    }
+    for (field, body) in bad_cases {
+        let (status, error) = app
+            .admin_call(token, reqwest::Method::POST, "/id-jag-policies", Some(body))
+            .await;
+        assert_eq!(status, 422, "{field}: {error}");
+    }
+    let mut unknown = good.clone();
+    unknown["extra"] = json!(1);
+    let (status, _) = app
+        .admin_call(
+            token,
+            reqwest::Method::POST,
+            "/id-jag-policies",
+            Some(unknown),
+        )
+        .await;
+    assert_eq!(status, 422, "an unknown field is refused");
+    assert_eq!(stored().await, 2, "nothing stored");
+
+    let (status, created) = app
+        .admin_call(
+            token,
+            reqwest::Method::POST,
+            "/id-jag-policies",
+            Some(good.clone()),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(created["resource"], "https://crm.partner.example");
+    assert_eq!(created["scopes"], "crm:read");
+    // The same client, audience and resource again: replaced, not added.
+    let mut again = good.clone();
+    again["scopes"] = json!(["crm:read", "crm:write"]);
+    let (status, replaced) = app
+        .admin_call(
+            token,
+            reqwest::Method::POST,
+            "/id-jag-policies",
+            Some(again),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(replaced["id"], created["id"]);
+    assert_eq!(replaced["scopes"], "crm:read crm:write");
+    let (status, listed) = app
+        .admin_call(token, reqwest::Method::GET, "/id-jag-policies", None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 3);
+
+    let path = format!("/id-jag-policies/{}", created["id"].as_str().unwrap());
+    let (status, _) = app
+        .admin_call(token, reqwest::Method::DELETE, &path, None)
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = app
+        .admin_call(token, reqwest::Method::DELETE, &path, None)
+        .await;
+    assert_eq!(status, 404);
+    let changes = scalar(
+        &app.db,
+        "SELECT COUNT(*) FROM audit_events WHERE kind IN ('id_jag.policy_set', 'id_jag.policy_deleted')",
+    )
+    .await;
+    assert_eq!(
+        changes,
+        2 + 2 + 1,
+        "arrange's two, the API's two sets and one deletion"
+    );
+}

@@ -9,6 +9,7 @@ mod clients;
 mod domains;
 mod exchange;
 mod grants;
+mod id_jag;
 mod keys;
 mod resources;
 mod respond;
@@ -125,6 +126,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(post(exchange::add_issuer)),
     )
     .route("/trusted-issuers/{id}", delete(exchange::remove_issuer))
+    .service(
+        web::resource("/id-jag-policies")
+            .route(get(id_jag::list))
+            .route(post(id_jag::allow)),
+    )
+    .route("/id-jag-policies/{id}", delete(id_jag::deny))
     .route("/exchanges", get(exchange::audit))
     .route("/audit", get(audit::list))
     .route("/keys", get(keys::list))
