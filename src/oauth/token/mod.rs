@@ -119,8 +119,11 @@ pub async fn handle(
         GrantType::TokenExchange => token_exchange::exchange(state, &client, params, &ctx).await,
     }?;
     if let Some(proof) = proof {
-        // Every grant put `ctx.dpop` into the token's `cnf` (RFC 9449 §5.1).
-        response.token_type = "DPoP";
+        // Every grant put `ctx.dpop` into the access token's `cnf` (RFC 9449 §5.1). An
+        // ID-JAG (`N_A`) is no access token: it keeps its type.
+        if response.token_type == "Bearer" {
+            response.token_type = "DPoP";
+        }
         response.dpop_nonce = proof.next_nonce;
     }
     Ok(response)
