@@ -1,7 +1,8 @@
 //! In-process cost of the hot paths, without HTTP: signing an access token, the whole
 //! client_credentials exchange (client auth, policy, grant read, signing) and the whole
-//! introspection, on the embedded SQLite store, and the exchange with a DPoP proof; and
-//! sealing a refresh-token successor.
+//! introspection, on the embedded SQLite store, the exchange with a DPoP proof and a
+//! device-code poll answered `authorization_pending` (RFC 8628 §3.5); and sealing a
+//! refresh-token successor.
 //! `cargo bench --bench issuance`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -25,6 +26,8 @@ struct Fixture {
     state: AppState,
     agent_basic: String,
     server_basic: String,
+    /// `grant_type=…device_code&device_code=…&client_id=…` of a code no user answers.
+    device_poll: String,
     _dir: tempfile::TempDir,
 }
 
@@ -108,7 +111,45 @@ async fn fixture() -> Fixture {
     )
     .await
     .unwrap();
+    // A public device client and a code waiting for its user. Its interval is 0, so every
+    // poll is answered authorization_pending (at 5 s, all but the first would be slow_down,
+    // which costs the same statement).
+    let device = clients::create(
+        &state.store,
+        &state.master_key,
+        NewClient {
+            name: "cli".into(),
+            grant_types: vec!["urn:ietf:params:oauth:grant-type:device_code".into()],
+            resources: vec!["https://mcp.bench.example".into()],
+            token_endpoint_auth_method: Some("none".into()),
+            ..Default::default()
+        },
+        now,
+        &warden::domain::Actor::cli(),
+    )
+    .await
+    .unwrap();
+    let device_code = random::token();
+    state
+        .store
+        .insert_device_code(&warden::store::device::NewDeviceCode {
+            id: &random::token(),
+            device_code_hash: &random::sha256_b64(&device_code),
+            user_code_hash: &random::sha256_b64("BCDFGHJK"),
+            client_id: &device.client_id,
+            resource: "https://mcp.bench.example",
+            scope: "mcp:read",
+            poll_interval: 0,
+            created_at: now,
+            expires_at: now + 86_400,
+        })
+        .await
+        .unwrap();
     Fixture {
+        device_poll: format!(
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code={device_code}&client_id={}",
+            device.client_id
+        ),
         agent_basic: basic(&agent),
         server_basic: basic(&server),
         state,
@@ -175,6 +216,16 @@ fn hot_paths(c: &mut Criterion) {
     c.bench_function("introspection (SQLite)", |b| {
         b.to_async(&rt)
             .iter(|| introspect::handle(&f.state, Some(&f.server_basic), &introspection))
+    });
+
+    let poll = Params::parse(f.device_poll.as_bytes()).unwrap();
+    let answer = rt
+        .block_on(token::handle(&f.state, None, DpopHeader::Absent, &poll))
+        .unwrap_err();
+    assert_eq!(answer.code.as_str(), "authorization_pending");
+    c.bench_function("device-code poll, authorization_pending (SQLite)", |b| {
+        b.to_async(&rt)
+            .iter(|| token::handle(&f.state, None, DpopHeader::Absent, &poll))
     });
 }
 

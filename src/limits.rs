@@ -21,10 +21,13 @@ pub enum Limit {
     RegistrationRate,
     RegistrationGlobalRate,
     RegistrationUnusedCap,
+    DeviceAuthorizationRate,
+    DeviceAuthorizationCap,
+    UserCodeGuesses,
 }
 
 impl Limit {
-    pub const ALL: [Limit; 7] = [
+    pub const ALL: [Limit; 10] = [
         Limit::SigninThrottle,
         Limit::SigninBusy,
         Limit::AuthorizeRate,
@@ -32,6 +35,9 @@ impl Limit {
         Limit::RegistrationRate,
         Limit::RegistrationGlobalRate,
         Limit::RegistrationUnusedCap,
+        Limit::DeviceAuthorizationRate,
+        Limit::DeviceAuthorizationCap,
+        Limit::UserCodeGuesses,
     ];
 
     pub fn label(self) -> &'static str {
@@ -43,11 +49,14 @@ impl Limit {
             Limit::RegistrationRate => "registration_rate",
             Limit::RegistrationGlobalRate => "registration_global_rate",
             Limit::RegistrationUnusedCap => "registration_unused_cap",
+            Limit::DeviceAuthorizationRate => "device_authorization_rate",
+            Limit::DeviceAuthorizationCap => "device_authorization_cap",
+            Limit::UserCodeGuesses => "user_code_guesses",
         }
     }
 }
 
-static REFUSALS: [AtomicU64; 7] = [const { AtomicU64::new(0) }; 7];
+static REFUSALS: [AtomicU64; 10] = [const { AtomicU64::new(0) }; 10];
 /// Sign-in attempts for usernames no account has: counted, never stored (the audit log
 /// records failures only for existing accounts, see `accounts`).
 pub static UNKNOWN_USER_SIGNINS: AtomicU64 = AtomicU64::new(0);
@@ -68,6 +77,14 @@ pub fn refusals() -> impl Iterator<Item = (Limit, u64)> {
 pub const AUTHORIZE_WINDOW: i64 = 60;
 /// The window of both registration rates.
 pub const REGISTRATION_WINDOW: i64 = 3600;
+/// The window of user-code entries on the verification page: a device code's lifetime.
+pub const USER_CODE_WINDOW: i64 = crate::oauth::device::DEVICE_CODE_TTL;
+/// User codes one signed-in user, or one address, may enter per window.
+pub const USER_CODES_PER_CALLER: i64 = 10;
+/// User codes everyone together may enter per window. With at most
+/// `WARDEN_PENDING_AUTHORIZATIONS_MAX` (N) live device codes, a window's guesses find one
+/// with probability at most 600 N / 20^8: 2.3 × 10^-5 for N = 1,000.
+pub const USER_CODES_GLOBAL: i64 = 600;
 /// The longest window any `login_throttle` key counts in: older rows are purged.
 pub const LONGEST_WINDOW: i64 = REGISTRATION_WINDOW;
 
@@ -150,6 +167,87 @@ pub async fn admit_registration(state: &AppState, address: AddressKey) -> anyhow
     Ok(())
 }
 
+/// May a client at `address` start one more device authorization (RFC 8628 §3.1)? Rows
+/// any public client can make Warden store: capped together with
+/// `WARDEN_PENDING_AUTHORIZATIONS_MAX`, and per address with `WARDEN_AUTHORIZE_RATE_LIMIT`
+/// a minute, as browsers' pending authorizations are.
+pub async fn admit_device_authorization(
+    state: &AppState,
+    address: AddressKey,
+) -> anyhow::Result<()> {
+    let max = state.settings.limits.pending_authorizations_max;
+    if state
+        .pending_rows
+        .get(state, Counted::PendingDeviceCodes)
+        .await?
+        >= max
+    {
+        refused(Limit::DeviceAuthorizationCap);
+        return Err(Refusal::Full.into());
+    }
+    let now = state.clock.now();
+    let key = format!("device:{address}");
+    if state
+        .store
+        .take_attempt(&key, now, now - AUTHORIZE_WINDOW)
+        .await?
+        > state.settings.limits.authorize_rate_limit
+    {
+        refused(Limit::DeviceAuthorizationRate);
+        return Err(Refusal::Rate(AUTHORIZE_WINDOW).into());
+    }
+    state.pending_rows.added(Counted::PendingDeviceCodes);
+    Ok(())
+}
+
+/// The counters a user-code entry took, handed back when the code was right (only
+/// wrong ones count).
+pub struct UserCodeEntry {
+    keys: [String; 3],
+}
+
+/// May the signed-in `user_id` at `address` enter one more user code? Each entry takes one
+/// from the user's, the address's and everyone's allowance per `USER_CODE_WINDOW`
+/// (stored, so every node counts alike); `UserCodeEntry::was_right` gives them back.
+pub async fn admit_user_code(
+    state: &AppState,
+    address: AddressKey,
+    user_id: &str,
+) -> anyhow::Result<UserCodeEntry> {
+    let now = state.clock.now();
+    let since = now - USER_CODE_WINDOW;
+    let keys = [
+        format!("usercode:user:{user_id}"),
+        format!("usercode:{address}"),
+        "usercode:*".to_owned(),
+    ];
+    let limits = [
+        USER_CODES_PER_CALLER,
+        USER_CODES_PER_CALLER,
+        USER_CODES_GLOBAL,
+    ];
+    for (i, (key, max)) in keys.iter().zip(limits).enumerate() {
+        if state.store.take_attempt(key, now, since).await? > max {
+            for taken in &keys[..=i] {
+                state.store.give_back_attempt(taken).await?;
+            }
+            refused(Limit::UserCodeGuesses);
+            return Err(Refusal::Rate(USER_CODE_WINDOW).into());
+        }
+    }
+    Ok(UserCodeEntry { keys })
+}
+
+impl UserCodeEntry {
+    /// The code named a pending authorization: the entry does not count.
+    pub async fn was_right(self, state: &AppState) -> Result<(), sqlx::Error> {
+        for key in &self.keys {
+            state.store.give_back_attempt(key).await?;
+        }
+        Ok(())
+    }
+}
+
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -167,9 +265,10 @@ pub enum Counted {
     PendingAuthorizations,
     UnusedRegistrations,
     ThrottleRows,
+    PendingDeviceCodes,
 }
 
-const COUNTED: usize = 3;
+const COUNTED: usize = 4;
 
 /// Per node: each count as last read from the database, plus what this node added since.
 /// Re-read when older than `FRESH`; between reads, local additions keep the cap honest.
@@ -193,6 +292,7 @@ impl RowCounts {
             Counted::PendingAuthorizations => state.store.count_pending_authorizations(now).await?,
             Counted::UnusedRegistrations => state.store.count_unused_registrations().await?,
             Counted::ThrottleRows => state.store.count_throttle_rows().await?,
+            Counted::PendingDeviceCodes => state.store.count_pending_device_codes(now).await?,
         };
         self.lock()[which as usize] = Some((n, Instant::now()));
         Ok(n)

@@ -36,13 +36,14 @@ impl AuthMethod {
     }
 }
 
-/// Grant types Warden knows (RFC 6749 §4.1, §4.4, §6; RFC 8693 §2.1). Declared in the
+/// Grant types Warden knows (RFC 6749 §4.1, §4.4, §6; RFC 8628 §3.4; RFC 8693 §2.1). Declared in the
 /// order of their names, so a set of them sorts as the stored, space-separated list does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum GrantType {
     AuthorizationCode,
     ClientCredentials,
     RefreshToken,
+    DeviceCode,
     TokenExchange,
 }
 
@@ -50,14 +51,16 @@ protocol_enum!(GrantType, "grant type", {
     AuthorizationCode => "authorization_code",
     ClientCredentials => "client_credentials",
     RefreshToken => "refresh_token",
+    DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
     TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
 });
 
 impl GrantType {
     /// In the order metadata advertises them.
-    pub const ALL: [GrantType; 4] = [
+    pub const ALL: [GrantType; 5] = [
         GrantType::AuthorizationCode,
         GrantType::RefreshToken,
+        GrantType::DeviceCode,
         GrantType::ClientCredentials,
         GrantType::TokenExchange,
     ];

@@ -47,6 +47,7 @@ macro_rules! protocol_enum {
 
 pub mod audit;
 pub mod client;
+pub mod device;
 pub mod grant;
 pub mod provider;
 pub mod resource;
@@ -58,6 +59,7 @@ pub use audit::{Actor, ActorKind, AuditEvent, AuditKind, Outcome, changed_fields
 pub use client::{
     AuthMethod, Client, GrantType, GrantTypes, RedirectUri, Registration, ResourceUri,
 };
+pub use device::DeviceStatus;
 pub use grant::{Grant, GrantKind, GrantState, GrantStatus};
 pub use provider::{OnFirstLogin, Provider, ProviderKind};
 pub use resource::{CheckOutcome, Consent, LastCheck, Resource, ResourceWithGrant};

@@ -47,6 +47,8 @@ pub fn oauth_error(e: crate::oauth::error::OAuthError) -> HttpResponse {
     }
     let status = if e.too_large {
         StatusCode::PAYLOAD_TOO_LARGE
+    } else if e.polling {
+        StatusCode::BAD_REQUEST
     } else {
         status_of(e.code)
     };
@@ -69,7 +71,7 @@ pub fn oauth_error(e: crate::oauth::error::OAuthError) -> HttpResponse {
     if let Some(nonce) = &e.dpop_nonce {
         response.insert_header((DPOP_NONCE, nonce.as_str()));
     }
-    if e.code == ErrorCode::SlowDown {
+    if e.code == ErrorCode::SlowDown && !e.polling {
         response.insert_header((actix_web::http::header::RETRY_AFTER, "1"));
     }
     response.json(ErrorBody {

@@ -150,6 +150,11 @@ async fn abuse_metrics(state: &AppState, out: &mut String) {
             "Dynamically registered clients never used yet.",
             Counted::UnusedRegistrations,
         ),
+        (
+            "warden_pending_device_codes",
+            "Device authorizations (RFC 8628) not expired yet.",
+            Counted::PendingDeviceCodes,
+        ),
     ] {
         if let Ok(n) = state.pending_rows.get(state, which).await {
             metric(name, "gauge", help, n.to_string());

@@ -43,6 +43,13 @@ pub fn routes(cfg: &mut web::ServiceConfig, issuer: &Issuer) {
         .service(post_only(&at(paths::TOKEN)).post(oauth::post_token))
         .service(post_only(&at(paths::INTROSPECT)).post(oauth::post_introspect))
         .service(post_only(&at(paths::REVOKE)).post(oauth::post_revoke))
+        .service(post_only(&at(paths::DEVICE_AUTHORIZATION)).post(oauth::post_device_authorization))
+        .service(
+            web::resource(at(paths::DEVICE_VERIFICATION))
+                .get(browser::device::get_device)
+                .post(browser::device::post_device),
+        )
+        .service(post_only(&at("/device/consent")).post(browser::device::post_device_consent))
         .service(
             web::resource(at(paths::AUTHORIZE))
                 .get(browser::authorize::get_authorize)

@@ -1,5 +1,5 @@
-//! POST /token (RFC 6749 §3.2), /introspect (RFC 7662 §2), /revoke (RFC 7009 §2): read the
-//! form, call `oauth::`, map the result.
+//! POST /token (RFC 6749 §3.2), /introspect (RFC 7662 §2), /revoke (RFC 7009 §2),
+//! /device_authorization (RFC 8628 §3.1): read the form, call `oauth::`, map the result.
 
 use actix_web::http::header::{self, CacheControl, CacheDirective, HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -43,6 +43,26 @@ fn dpop(req: &HttpRequest) -> DpopHeader<'_> {
         (None, _) => DpopHeader::Absent,
         (Some(one), None) => one.to_str().map_or(DpopHeader::Malformed, DpopHeader::One),
         (Some(_), Some(_)) => DpopHeader::Malformed,
+    }
+}
+
+pub async fn post_device_authorization(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> HttpResponse {
+    let address = crate::http::peer::client_key(&req, &state.settings.limits.trusted_proxies);
+    match read_form(&req, body).await {
+        Ok(params) => json_or_error(
+            crate::oauth::device::authorization::handle(
+                &state,
+                authorization(&req),
+                &params,
+                address,
+            )
+            .await,
+        ),
+        Err(e) => oauth_error(e),
     }
 }
 

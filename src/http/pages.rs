@@ -12,8 +12,9 @@ pub struct LoginPage {
     pub base: String,
     pub csrf: String,
     pub request: Option<String>,
-    /// Signing in for the admin console (`next=admin`).
-    pub next_admin: bool,
+    /// Where the sign-in leads when not to an authorization request (`next=admin`,
+    /// `next=device`).
+    pub next: Option<String>,
     pub client_name: Option<String>,
     pub username: String,
     pub error: Option<String>,
@@ -38,6 +39,8 @@ pub struct IdentityLine {
 #[template(path = "consent.html")]
 pub struct ConsentPage {
     pub base: String,
+    /// Where the answer is posted: `/consent`, or `/device/consent` for a device.
+    pub action: &'static str,
     pub csrf: String,
     pub request: String,
     pub username: String,
@@ -55,6 +58,20 @@ pub struct ConsentPage {
     pub loopback_only: bool,
     /// A refresh token will be issued: the page says so in words.
     pub stays_signed_in: bool,
+}
+
+/// The device verification page (RFC 8628 §3.3): the code form, or the end of the flow.
+#[derive(Template)]
+#[template(path = "device.html")]
+pub struct DevicePage {
+    pub base: String,
+    pub csrf: String,
+    pub username: String,
+    /// The code as typed or carried by `verification_uri_complete`.
+    pub user_code: String,
+    pub error: Option<&'static str>,
+    /// After the answer: whether the user allowed (then the form is not shown).
+    pub done: Option<bool>,
 }
 
 pub struct ScopeLine {

@@ -1,5 +1,5 @@
 //! The closed set of OAuth error codes (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1;
-//! RFC 7009 §2.2.1; RFC 7591 §3.2.2; RFC 8707 §2; RFC 9449 §5, §8; OIDC Core §3.1.2.6) and the JSON error body.
+//! RFC 7009 §2.2.1; RFC 7591 §3.2.2; RFC 8628 §3.5; RFC 8707 §2; RFC 9449 §5, §8; OIDC Core §3.1.2.6) and the JSON error body.
 
 use serde::Serialize;
 
@@ -32,6 +32,10 @@ pub enum ErrorCode {
     InvalidDpopProof,
     /// RFC 9449 §8: retry with the nonce in the `DPoP-Nonce` header.
     UseDpopNonce,
+    /// RFC 8628 §3.5: the user has not answered yet.
+    AuthorizationPending,
+    /// RFC 8628 §3.5: the device code expired; start again.
+    ExpiredToken,
 }
 
 impl ErrorCode {
@@ -61,6 +65,8 @@ impl ErrorCode {
             ErrorCode::SlowDown => "slow_down",
             ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
             ErrorCode::UseDpopNonce => "use_dpop_nonce",
+            ErrorCode::AuthorizationPending => "authorization_pending",
+            ErrorCode::ExpiredToken => "expired_token",
         }
     }
 }
@@ -86,6 +92,9 @@ pub struct OAuthError {
     pub too_large: bool,
     /// A nonce for the `DPoP-Nonce` header (RFC 9449 §8): sent with `use_dpop_nonce`.
     pub dpop_nonce: Option<String>,
+    /// An answer to a device-code poll (RFC 8628 §3.5): 400 whatever the code, and no
+    /// `Retry-After` (the client waits its interval, which `slow_down` grew).
+    pub polling: bool,
     pub cause: Option<anyhow::Error>,
 }
 
@@ -100,6 +109,7 @@ impl OAuthError {
             used_basic: false,
             too_large: false,
             dpop_nonce: None,
+            polling: false,
             cause: None,
         }
     }
@@ -120,6 +130,14 @@ impl OAuthError {
         OAuthError {
             used_basic,
             ..OAuthError::new(ErrorCode::InvalidClient, "client authentication failed")
+        }
+    }
+
+    /// A device-code poll's answer (RFC 8628 §3.5).
+    pub fn polling(code: ErrorCode, d: impl Into<std::borrow::Cow<'static, str>>) -> OAuthError {
+        OAuthError {
+            polling: true,
+            ..OAuthError::new(code, d)
         }
     }
 

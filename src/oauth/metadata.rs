@@ -21,6 +21,9 @@ pub mod paths {
     pub const RESOURCE_METADATA: &str = "/resource-metadata";
     pub const ADMIN_API: &str = "/admin/v1";
     pub const REGISTER: &str = "/register";
+    pub const DEVICE_AUTHORIZATION: &str = "/device_authorization";
+    /// The page where a user enters a device's user code (RFC 8628 §3.3).
+    pub const DEVICE_VERIFICATION: &str = "/device";
 }
 
 /// Client authentication methods of the token, introspection and revocation endpoints.
@@ -43,6 +46,8 @@ pub struct ServerMetadata {
     pub token_endpoint: String,
     pub introspection_endpoint: String,
     pub revocation_endpoint: String,
+    /// RFC 8628 §4.
+    pub device_authorization_endpoint: String,
     pub response_types_supported: [&'static str; 1],
     pub response_modes_supported: [&'static str; 1],
     pub code_challenge_methods_supported: [&'static str; 1],
@@ -77,6 +82,7 @@ impl ServerMetadata {
             token_endpoint: issuer.endpoint(paths::TOKEN),
             introspection_endpoint: issuer.endpoint(paths::INTROSPECT),
             revocation_endpoint: issuer.endpoint(paths::REVOKE),
+            device_authorization_endpoint: issuer.endpoint(paths::DEVICE_AUTHORIZATION),
             // OAuth 2.1 and MCP: the code flow with PKCE S256 is the only interactive flow.
             response_types_supported: ["code"],
             response_modes_supported: ["query"],

@@ -6,6 +6,7 @@ pub mod cimd;
 pub mod client_assertion;
 pub mod client_auth;
 pub mod client_metadata;
+pub mod device;
 pub mod domain_policy;
 pub mod dpop;
 pub mod error;

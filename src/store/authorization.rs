@@ -60,6 +60,11 @@ pub enum Spend<'a> {
         code_hash: &'a str,
         client_id: &'a str,
     },
+    /// The approved device code being redeemed (RFC 8628 §3.5).
+    DeviceCode {
+        device_code_hash: &'a str,
+        client_id: &'a str,
+    },
     /// The refresh token being rotated, with its successor sealed for the grace window.
     Refresh {
         token_hash: &'a str,
@@ -197,6 +202,9 @@ impl Store {
         const ROTATE_REFRESH: &str = "UPDATE refresh_tokens SET rotated_at = $3, successor_sealed \
             = $4 WHERE token_hash = $1 AND client_id = $2 AND rotated_at IS NULL AND expires_at > \
             $3";
+        const CONSUME_DEVICE_CODE: &str = "UPDATE device_codes SET consumed_at = $3 WHERE \
+            device_code_hash = $1 AND client_id = $2 AND status = 'approved' AND consumed_at IS \
+            NULL AND expires_at > $3";
         const NEW_REFRESH: &str = "INSERT INTO refresh_tokens (token_hash, grant_id, \
             client_id, scope, created_at, expires_at, dpop_jkt) VALUES ($1, $2, $3, $4, $5, $6, $7)";
         const TOUCH_GRANT: &str = "UPDATE grants SET last_used_at = $2 WHERE id = $1";
@@ -213,6 +221,19 @@ impl Store {
                 }) => {
                     sqlx::query(CONSUME_CODE)
                         .bind(code_hash)
+                        .bind(client_id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                        == 1
+                }
+                Some(Spend::DeviceCode {
+                    device_code_hash,
+                    client_id,
+                }) => {
+                    sqlx::query(CONSUME_DEVICE_CODE)
+                        .bind(device_code_hash)
                         .bind(client_id)
                         .bind(now)
                         .execute(&mut *tx)
@@ -368,9 +389,15 @@ impl Store {
         const REFRESH_TOKENS: &str = "DELETE FROM refresh_tokens WHERE expires_at < $1";
         const SESSIONS: &str = "DELETE FROM sessions WHERE expires_at < $1";
         const DPOP_PROOFS: &str = "DELETE FROM dpop_proofs WHERE expires_at < $1";
+        const DEVICE_CODES: &str = "DELETE FROM device_codes WHERE expires_at < $1";
         on_pool!(self, |pool| {
             sqlx::query(REQUESTS).bind(now).execute(&mut *pool).await?;
+            // Spent codes stay an hour past expiry, so a replay is still recognised.
             sqlx::query(CODES)
+                .bind(now - 3600)
+                .execute(&mut *pool)
+                .await?;
+            sqlx::query(DEVICE_CODES)
                 .bind(now - 3600)
                 .execute(&mut *pool)
                 .await?;

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod authorization;
 pub mod changes;
 pub mod clients;
+pub mod device;
 pub mod exchange;
 pub mod grants;
 pub mod id_jag;

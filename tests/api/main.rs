@@ -18,6 +18,7 @@ mod consent_redirects;
 mod console;
 mod crash;
 mod device_cookies;
+mod device_grant;
 mod discovery;
 mod docs_snippets;
 mod dpop;

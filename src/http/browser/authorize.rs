@@ -114,6 +114,16 @@ async fn advance(state: &AppState, id: &str, session_user: Option<&SessionUser>)
 }
 
 fn consent_page(state: &AppState, user: &SessionUser, p: authorize::ConsentPrompt) -> HttpResponse {
+    render_consent(state, user, p, "/consent")
+}
+
+/// The consent page, answered at `action` (the browser flow's, or the device flow's).
+pub(super) fn render_consent(
+    state: &AppState,
+    user: &SessionUser,
+    p: authorize::ConsentPrompt,
+    action: &'static str,
+) -> HttpResponse {
     let lines = |v: Vec<authorize::ScopeItem>| {
         v.into_iter()
             .map(|s| ScopeLine {
@@ -127,6 +137,7 @@ fn consent_page(state: &AppState, user: &SessionUser, p: authorize::ConsentPromp
         StatusCode::OK,
         &ConsentPage {
             base: base(state),
+            action,
             csrf: user.csrf.clone(),
             request: p.request_id,
             username: user.username.clone(),
@@ -204,7 +215,7 @@ pub async fn post_consent(state: web::Data<AppState>, post: BrowserPost) -> Http
     }
 }
 
-fn failure(state: &AppState, f: Failure) -> HttpResponse {
+pub(super) fn failure(state: &AppState, f: Failure) -> HttpResponse {
     match f {
         Failure::Redirect(url) => see_other(&url),
         Failure::Page(e) => {

@@ -65,7 +65,7 @@ async fn page(
             base: base(state),
             csrf,
             request,
-            next_admin: next == Next::Admin,
+            next: next.param(),
             client_name,
             username,
             error,

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod authorize;
 mod authorize_text;
+pub mod device;
 pub mod form;
 pub mod login;
 pub mod upstream;
@@ -16,6 +17,8 @@ use subtle::ConstantTimeEq;
 
 use crate::accounts;
 use crate::http::pages::error_page;
+use crate::oauth::device::user_code;
+use crate::oauth::metadata::paths;
 use crate::state::AppState;
 use crate::store::sessions::SessionUser;
 
@@ -124,22 +127,61 @@ pub enum Next {
     Account,
     /// The admin console (`/login?next=admin`).
     Admin,
+    /// The device verification page (`/login?next=device`, RFC 8628 §3.3), with the user
+    /// code `verification_uri_complete` carried (`next=device:BCDFGHJK`), normalised.
+    Device(Option<[u8; user_code::LENGTH]>),
 }
 
 impl Next {
-    /// From the `next` parameter; anything but `admin` is the account page, so the
-    /// parameter can never name a place outside Warden.
+    /// From the `next` parameter; anything but `admin` or `device` (carrying a user code
+    /// only when it is well formed) is the account page, so the parameter can never name
+    /// a place outside Warden.
     pub fn parse(value: Option<&str>) -> Next {
         match value {
             Some("admin") => Next::Admin,
-            _ => Next::Account,
+            Some("device") => Next::Device(None),
+            Some(v) => match v.strip_prefix("device:") {
+                Some(code) => Next::Device(
+                    user_code::normalise(code).and_then(|c| c.as_bytes().try_into().ok()),
+                ),
+                None => Next::Account,
+            },
+            None => Next::Account,
         }
     }
 
-    pub fn path(self) -> &'static str {
+    /// The page to return to after the sign-in, for a device carrying `user_code`.
+    pub fn device(user_code: Option<&str>) -> Next {
+        match user_code {
+            Some(code) => Next::parse(Some(&format!("device:{code}"))),
+            None => Next::Device(None),
+        }
+    }
+
+    /// The `next` parameter that names this place, if it needs one.
+    pub fn param(self) -> Option<String> {
         match self {
-            Next::Account => "/account",
-            Next::Admin => "/admin",
+            Next::Account => None,
+            Next::Admin => Some("admin".into()),
+            Next::Device(None) => Some("device".into()),
+            Next::Device(Some(code)) => Some(format!("device:{}", String::from_utf8_lossy(&code))),
+        }
+    }
+
+    pub fn path(self) -> String {
+        match self {
+            Next::Account => "/account".into(),
+            Next::Admin => "/admin".into(),
+            Next::Device(None) => paths::DEVICE_VERIFICATION.into(),
+            Next::Device(Some(code)) => {
+                let (a, b) = code.split_at(user_code::LENGTH / 2);
+                format!(
+                    "{}?user_code={}-{}",
+                    paths::DEVICE_VERIFICATION,
+                    String::from_utf8_lossy(a),
+                    String::from_utf8_lossy(b)
+                )
+            }
         }
     }
 }
@@ -153,4 +195,22 @@ pub fn opaque_id(value: Option<&str>) -> Option<String> {
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
         .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_names_only_warden_pages_and_carries_only_well_formed_user_codes() {
+        assert_eq!(Next::parse(Some("https://evil.example")), Next::Account);
+        assert_eq!(Next::parse(Some("device:../../x")), Next::Device(None));
+        assert_eq!(Next::parse(None).path(), "/account");
+        assert_eq!(Next::parse(Some("device")).path(), "/device");
+        let carried = Next::device(Some("bcdf-ghjk"));
+        assert_eq!(carried.param().as_deref(), Some("device:BCDFGHJK"));
+        assert_eq!(Next::parse(carried.param().as_deref()), carried);
+        assert_eq!(carried.path(), "/device?user_code=BCDF-GHJK");
+        assert_eq!(Next::device(Some("AEIO-UAEI")), Next::Device(None));
+    }
 }

@@ -7,7 +7,7 @@ use url::Url;
 
 use crate::clock::UnixTime;
 use crate::crypto::random;
-use crate::domain::{Actor, AuditEvent, AuditKind, Consent};
+use crate::domain::{Actor, AuditEvent, AuditKind, Consent, DeviceStatus};
 use crate::oauth::error::{ErrorCode, OAuthError, rfc6749_description};
 use crate::state::AppState;
 use crate::store;
@@ -160,15 +160,7 @@ pub(super) async fn approve(
         // The consent is recorded in the transaction that issues its code: never one
         // without the other.
         _ => {
-            let consent = Consent {
-                scope: remembered
-                    .scopes
-                    .iter()
-                    .chain(requested.iter())
-                    .map(str::to_owned)
-                    .collect(),
-                fingerprint: consent_fingerprint(&loaded.client),
-            };
+            let consent = consent_for(loaded, remembered);
             let approve = || {
                 let request_id = &loaded.request.id;
                 approve_in_one_transaction(state, request_id, user_id, now, Some(&consent), &row)
@@ -191,6 +183,103 @@ pub(super) async fn approve(
         &[("code", &code)],
         request.state.as_deref(),
     ))
+}
+
+/// What the user consents to by allowing `loaded`: everything granted before and the
+/// request, to the client as it is now.
+fn consent_for(loaded: &Loaded, remembered: &Remembered) -> Consent {
+    Consent {
+        scope: remembered
+            .scopes
+            .iter()
+            .chain(loaded.requested().iter())
+            .map(str::to_owned)
+            .collect(),
+        fingerprint: consent_fingerprint(&loaded.client),
+    }
+}
+
+/// The user allowed a device authorization (RFC 8628 §3.3): the consent is recorded and
+/// the device code approved with its grant in one transaction; the device's next poll
+/// gets the tokens.
+pub(super) async fn approve_device(
+    state: &AppState,
+    loaded: &Loaded,
+    user_id: &str,
+    remembered: &Remembered,
+) -> Result<(), Failure> {
+    let now = state.clock.now();
+    let consent = consent_for(loaded, remembered);
+    let request = &loaded.request;
+    let approve = || async {
+        let mut tx = state.store.begin().await?;
+        let grant_id = store::grants::record_consent(
+            tx.conn(),
+            &request.client_id,
+            user_id,
+            &request.resource,
+            &consent,
+            now,
+        )
+        .await?;
+        let answered = store::device::answer(
+            tx.conn(),
+            &request.id,
+            user_id,
+            DeviceStatus::Approved,
+            Some(&grant_id),
+            now,
+        )
+        .await?;
+        if !answered {
+            return Ok::<bool, sqlx::Error>(false);
+        }
+        let event = AuditEvent::new(AuditKind::ConsentGiven, Actor::user(user_id), now)
+            .subject(user_id)
+            .client(&request.client_id)
+            .resource(&request.resource)
+            .grant(&grant_id)
+            .details(
+                json!({ "scope": request.scope, "granted": consent.scope.to_scope_string(),
+                             "flow": "device" }),
+            );
+        tx.audit(event).await?;
+        tx.commit().await?;
+        Ok(true)
+    };
+    // As for a code: two approvals racing to start the same grant; the loser retries once.
+    let answered = match approve().await {
+        Err(e) if crate::store::is_unique_violation(&e) => approve().await?,
+        other => other?,
+    };
+    if !answered {
+        return Err(Failure::Page(PageError::Expired));
+    }
+    Ok(())
+}
+
+/// The user denied a device authorization: the device's next poll gets `access_denied`.
+pub(super) async fn deny_device(
+    state: &AppState,
+    loaded: &Loaded,
+    user_id: &str,
+) -> Result<(), Failure> {
+    let request = &loaded.request;
+    let now = state.clock.now();
+    let mut tx = state.store.begin().await?;
+    let denied = DeviceStatus::Denied;
+    if !store::device::answer(tx.conn(), &request.id, user_id, denied, None, now).await? {
+        return Err(Failure::Page(PageError::Expired));
+    }
+    let event = AuditEvent::new(AuditKind::ConsentRefused, Actor::user(user_id), now)
+        .subject(user_id)
+        .client(&request.client_id)
+        .resource(&request.resource)
+        .details(json!({ "scope": request.scope, "flow": "device" }))
+        .failed("the user denied the request");
+    tx.audit(event).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// A new code for the request (returned in the clear once; stored as a hash). Its grant is

@@ -204,7 +204,8 @@ pub(super) async fn prompt(
         granted_scopes,
         stays_signed_in: issues_refresh_token(&loaded.client),
         asked_again,
-        loopback_only: loopback_only(&loaded.client),
+        // A device authorization redirects nowhere.
+        loopback_only: !loaded.request.redirect_uri.is_empty() && loopback_only(&loaded.client),
     })
 }
 

@@ -23,6 +23,7 @@ pub use request::{MAX_REQUEST_BYTES, REQUEST_TTL};
 
 use crate::oauth::error::ErrorCode;
 use crate::state::AppState;
+use crate::store::device::DeviceCodeRow;
 use crate::store::sessions::SessionUser;
 
 use approve::Refusal;
@@ -146,6 +147,38 @@ pub async fn advance(
     }
     let prompt = consent::prompt(state, &loaded, &remembered, asked_again).await?;
     Ok(Step::Consent(prompt))
+}
+
+/// The consent page for the device authorization `device`, whose user code `user_id`
+/// entered (RFC 8628 §3.3): the browser flow's page, with nothing to redirect to.
+pub async fn device_prompt(
+    state: &AppState,
+    device: &DeviceCodeRow,
+    user_id: &str,
+) -> Result<ConsentPrompt, Failure> {
+    let Some(loaded) = request::Loaded::device(state, device).await? else {
+        return Err(Failure::Page(PageError::Expired));
+    };
+    let remembered = consent::remembered(state, &loaded, user_id).await?;
+    consent::prompt(state, &loaded, &remembered, None).await
+}
+
+/// The user's answer to the device authorization `device` (already checked to be theirs
+/// and pending).
+pub async fn device_decide(
+    state: &AppState,
+    device: &DeviceCodeRow,
+    user_id: &str,
+    allow: bool,
+) -> Result<(), Failure> {
+    let Some(loaded) = request::Loaded::device(state, device).await? else {
+        return Err(Failure::Page(PageError::Expired));
+    };
+    if !allow {
+        return approve::deny_device(state, &loaded, user_id).await;
+    }
+    let remembered = consent::remembered(state, &loaded, user_id).await?;
+    approve::approve_device(state, &loaded, user_id, &remembered).await
 }
 
 /// The user's answer on the consent page.

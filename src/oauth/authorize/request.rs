@@ -13,6 +13,7 @@ use crate::oauth::scope::ScopeSet;
 use crate::oauth::{id_token, pkce, policy, redirect_uri};
 use crate::state::AppState;
 use crate::store::authorization::AuthorizationRequestRow;
+use crate::store::device::DeviceCodeRow;
 use crate::store::sessions::SessionUser;
 
 use super::approve::{Refusal, Reply};
@@ -288,6 +289,43 @@ pub(super) async fn load(state: &AppState, id: &str) -> Result<Loaded, Failure> 
 }
 
 impl Loaded {
+    /// A device authorization (RFC 8628 §3.3) as the consent flow sees it: a request with
+    /// no redirect (nothing is sent anywhere; the device polls), shown to the user who
+    /// entered its code. `None` when its client is gone or disabled.
+    pub async fn device(
+        state: &AppState,
+        device: &DeviceCodeRow,
+    ) -> Result<Option<Loaded>, sqlx::Error> {
+        let client = match state.store.client(&device.client_id).await? {
+            Some(c) if c.enabled => c,
+            _ => return Ok(None),
+        };
+        let request = AuthorizationRequestRow {
+            id: device.id.clone(),
+            client_id: device.client_id.clone(),
+            redirect_uri: String::new(),
+            redirect_uri_sent: false,
+            state: None,
+            scope: device.scope.clone(),
+            resource: device.resource.clone(),
+            code_challenge: String::new(),
+            prompt: String::new(),
+            user_id: device.user_id.clone(),
+            consent_shown: true,
+            created_at: device.created_at,
+            expires_at: device.expires_at,
+            consumed_at: device.consumed_at,
+            dpop_jkt: None,
+            openid_scope: None,
+            nonce: None,
+        };
+        Ok(Some(Loaded {
+            request,
+            client,
+            prompt: Prompt::default(),
+        }))
+    }
+
     /// The scopes the request asks for.
     pub fn requested(&self) -> ScopeSet {
         ScopeSet::from_stored(&self.request.scope)

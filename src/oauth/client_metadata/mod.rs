@@ -51,14 +51,19 @@ struct Rules {
     /// Machine grants (`client_credentials`, token exchange) are an administrator's to give.
     grant_types: &'static [GrantType],
     unsupported_grants: Unsupported,
-    /// Self-registered and document clients exist to sign users in.
-    needs_authorization_code: bool,
+    /// Self-registered and document clients exist to sign users in: through a browser
+    /// (authorization code) or on another device (RFC 8628).
+    needs_user_grant: bool,
     /// A document must name its client (the consent page shows it); an admin client must
     /// have a name for the console; a self-registered one gets `UNNAMED`.
     name_required: bool,
 }
 
-const SIGN_IN_GRANTS: &[GrantType] = &[GrantType::AuthorizationCode, GrantType::RefreshToken];
+const SIGN_IN_GRANTS: &[GrantType] = &[
+    GrantType::AuthorizationCode,
+    GrantType::RefreshToken,
+    GrantType::DeviceCode,
+];
 
 const fn rules(origin: Origin) -> Rules {
     match origin {
@@ -74,7 +79,7 @@ const fn rules(origin: Origin) -> Rules {
             ],
             grant_types: &GrantType::ALL,
             unsupported_grants: Unsupported::Reject,
-            needs_authorization_code: false,
+            needs_user_grant: false,
             name_required: true,
         },
         Origin::Dynamic => Rules {
@@ -87,7 +92,7 @@ const fn rules(origin: Origin) -> Rules {
             ],
             grant_types: SIGN_IN_GRANTS,
             unsupported_grants: Unsupported::Reject,
-            needs_authorization_code: true,
+            needs_user_grant: true,
             name_required: false,
         },
         Origin::Document => Rules {
@@ -95,7 +100,7 @@ const fn rules(origin: Origin) -> Rules {
             auth_methods: &[AuthMethod::None, AuthMethod::PrivateKeyJwt],
             grant_types: SIGN_IN_GRANTS,
             unsupported_grants: Unsupported::Ignore,
-            needs_authorization_code: true,
+            needs_user_grant: true,
             name_required: true,
         },
     }
@@ -275,7 +280,7 @@ pub fn validate(metadata: ClientMetadata, origin: Origin) -> Result<ValidMetadat
 
     let redirect_uris = redirect_uris(metadata.redirect_uris, declared_web == Some(true))?;
     if grant_types.contains(GrantType::AuthorizationCode) && redirect_uris.is_empty() {
-        return Err(MetadataError::redirect(if rules.needs_authorization_code {
+        return Err(MetadataError::redirect(if rules.needs_user_grant {
             "redirect_uris must list at least one URI"
         } else {
             "the authorization_code grant needs at least one redirect URI"
@@ -434,11 +439,16 @@ fn grant_types(rules: &Rules, listed: Option<Vec<String>>) -> Result<GrantTypes,
         }
     }
     let grants: GrantTypes = grants.into_iter().collect();
-    if grants.is_empty() && !rules.needs_authorization_code {
+    if grants.is_empty() && !rules.needs_user_grant {
         return Err(bad("name at least one grant type".into()));
     }
-    if rules.needs_authorization_code && !grants.contains(GrantType::AuthorizationCode) {
-        return Err(bad("grant_types must include authorization_code".into()));
+    if rules.needs_user_grant
+        && !grants.contains(GrantType::AuthorizationCode)
+        && !grants.contains(GrantType::DeviceCode)
+    {
+        return Err(bad(
+            "grant_types must include authorization_code or the device_code grant".into(),
+        ));
     }
     Ok(grants)
 }

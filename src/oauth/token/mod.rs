@@ -3,6 +3,7 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod device_code;
 pub mod id_jag_issue;
 pub mod refresh_token;
 pub mod token_exchange;
@@ -116,6 +117,7 @@ pub async fn handle(
         GrantType::ClientCredentials => {
             client_credentials::exchange(state, &client, params, &ctx).await
         }
+        GrantType::DeviceCode => device_code::exchange(state, &client, params, &ctx).await,
         GrantType::TokenExchange => token_exchange::exchange(state, &client, params, &ctx).await,
     }?;
     if let Some(proof) = proof {

@@ -1,16 +1,18 @@
-//! Tokens from a user's grant (OAuth 2.1 §4.1.3, §4.3; RFC 9068): what the authorization
-//! code and refresh token grants share. The code or refresh token a request spends, the
+//! Tokens from a user's grant (OAuth 2.1 §4.1.3, §4.3; RFC 8628 §3.5; RFC 9068): what the
+//! authorization code, device code and refresh token grants share. The code or refresh token a request spends, the
 //! new refresh token and the grant's last use are written in one transaction, so a crash
 //! leaves all of it or none; a second spend means the credential leaked, and the grant
 //! goes (OAuth 2.1 §7.5.4, RFC 9700 §4.14.2).
 
+use crate::clock::UnixTime;
 use crate::crypto::{random, successor};
 use crate::domain::Resource;
-use crate::domain::{Actor, AuditEvent, AuditKind, Client};
+use crate::domain::{Actor, AuditEvent, AuditKind, Client, GrantStatus};
 use crate::oauth::access_token::{self, AccessTokenClaims, Confirmation};
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::dpop::Jkt;
 use crate::oauth::error::OAuthError;
+use crate::oauth::policy;
 use crate::oauth::scope::{ScopeSet, token_scope};
 use crate::oauth::token::{TokenContext, TokenResponse, issues_refresh_token, refresh_token};
 use crate::state::AppState;
@@ -44,6 +46,8 @@ impl<'a> UserGrant<'a> {
 pub(crate) enum Spent<'a> {
     /// The hash of the authorization code being redeemed.
     Code(&'a str),
+    /// The hash of the approved device code being redeemed.
+    DeviceCode(&'a str),
     /// The refresh token being rotated.
     Refresh(Rotation<'a>),
 }
@@ -56,6 +60,89 @@ pub(crate) struct Rotation<'a> {
     /// Keep the successor (sealed under `presented`) for requests racing this rotation,
     /// which get it back (`refresh_token::redeliver`) instead of a reuse revocation.
     pub grace: bool,
+}
+
+/// What a device code redeems: the consent it was issued under, with its grant as it
+/// stands now.
+pub(crate) struct Consented<'a> {
+    pub grant_id: &'a str,
+    pub user_id: &'a str,
+    pub resource: &'a str,
+    /// What the code was issued for.
+    pub scope: &'a str,
+    /// Everything the user granted this client for the resource.
+    pub grant_scope: &'a str,
+    pub last_used_at: Option<UnixTime>,
+    pub status: &'a GrantStatus,
+}
+
+/// Issues what a device code buys, once its own checks passed (the authorization code
+/// grant runs the same steps with its `dpop_jkt` binding between them): the access token
+/// for the code's
+/// scope and a refresh token that may reach back to the whole grant, both narrowed to what
+/// the admin permits now (an admin may narrow the client or the resource between consent
+/// and redemption). A grant with nothing left is revoked.
+pub(crate) async fn redeem(
+    state: &AppState,
+    authenticated: &AuthenticatedClient,
+    ctx: &TokenContext,
+    consented: &Consented<'_>,
+    spent: Spent<'_>,
+) -> Result<TokenResponse, OAuthError> {
+    let client = &authenticated.client;
+    let now = state.clock.now();
+    let resource = crate::oauth::lookup::resource(state, consented.resource).await?;
+    let Some(resource) = resource.filter(|_| consented.status.is_live()) else {
+        return Err(OAuthError::invalid_grant(
+            "the authorization is no longer valid",
+        ));
+    };
+    // No key was named before the code was issued, so nothing is spent on a refusal: the
+    // client retries with a proof (RFC 9449 §5 through the client's or resource's policy).
+    crate::oauth::dpop::policy::check(client, &resource, None, ctx.dpop.as_ref())?;
+    let touch = crate::store::grants::last_use_is_stale(consented.last_used_at, now);
+    let refresh_scope = if consented.grant_scope.is_empty() {
+        consented.scope
+    } else {
+        consented.grant_scope
+    };
+    let refresh_scope =
+        policy::still_permitted(&ScopeSet::from_stored(refresh_scope), client, &resource);
+    if refresh_scope.is_empty() {
+        let event = AuditEvent::new(AuditKind::GrantRevoked, Actor::system(), now)
+            .failed("no scope of this authorization is available to the client any more");
+        state
+            .store
+            .revoke_grant(consented.grant_id, now, event)
+            .await?;
+        return Err(OAuthError::invalid_scope(
+            "no scope of this authorization is available to the client any more",
+        ));
+    }
+    let scope = policy::still_permitted(&ScopeSet::from_stored(consented.scope), client, &resource);
+    if scope.is_empty() {
+        return Err(OAuthError::invalid_scope(
+            "no scope of this code is available to the client any more",
+        ));
+    }
+    let (dpop, refresh_binding) = UserGrant::bindings(authenticated, ctx);
+    let grant = UserGrant {
+        client,
+        grant_id: consented.grant_id,
+        user_id: consented.user_id,
+        resource: &resource,
+        dpop,
+        refresh_binding,
+    };
+    issue(
+        state,
+        &grant,
+        scope.to_scope_string(),
+        &refresh_scope.to_scope_string(),
+        Some(spent),
+        touch,
+    )
+    .await
 }
 
 /// Mints the access token and, when `issues_refresh_token` says so, a fresh refresh token
@@ -93,6 +180,10 @@ pub(crate) async fn issue(
             code_hash,
             client_id,
         },
+        Spent::DeviceCode(device_code_hash) => Spend::DeviceCode {
+            device_code_hash,
+            client_id,
+        },
         Spent::Refresh(r) => Spend::Refresh {
             token_hash: r.token_hash,
             client_id,
@@ -111,6 +202,9 @@ pub(crate) async fn issue(
             }
             Some(Spent::Refresh(_)) => {
                 Err(revoke_leaked(state, grant.grant_id, client_id, Leaked::RefreshToken).await?)
+            }
+            Some(Spent::DeviceCode(_)) => {
+                Err(revoke_leaked(state, grant.grant_id, client_id, Leaked::DeviceCode).await?)
             }
             _ => Err(revoke_leaked(state, grant.grant_id, client_id, Leaked::Code).await?),
         };
@@ -154,6 +248,7 @@ pub(crate) fn access_token_response(
 #[derive(Clone, Copy)]
 pub(crate) enum Leaked {
     Code,
+    DeviceCode,
     RefreshToken,
 }
 
@@ -169,6 +264,11 @@ pub(crate) async fn revoke_leaked(
         Leaked::Code => (
             "authorization code replayed; grant revoked",
             "the authorization code was already used; its tokens are revoked",
+            AuditKind::GrantRevoked,
+        ),
+        Leaked::DeviceCode => (
+            "device code replayed; grant revoked",
+            "the device code was already used; its tokens are revoked",
             AuditKind::GrantRevoked,
         ),
         Leaked::RefreshToken => (

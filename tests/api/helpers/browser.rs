@@ -245,6 +245,12 @@ pub async fn sign_in(
     if let Some(r) = &request {
         form.push(("request", r));
     }
+    let next = html
+        .contains("name=\"next\"")
+        .then(|| hidden(&html, "next"));
+    if let Some(n) = &next {
+        form.push(("next", n));
+    }
     let response = browser.post(&format!("{}/login", app.issuer), &form).await;
     browser.follow(app, response).await
 }

@@ -32,6 +32,7 @@ fn grant_field(g: GrantType) -> &'static str {
         GrantType::AuthorizationCode => "grant_authorization_code",
         GrantType::RefreshToken => "grant_refresh_token",
         GrantType::ClientCredentials => "grant_client_credentials",
+        GrantType::DeviceCode => "grant_device_code",
         GrantType::TokenExchange => "grant_token_exchange",
     }
 }
