@@ -744,3 +744,36 @@ async fn metadata_and_registration_offer_the_device_grant() {
     let view: Value = registered.json().await.unwrap();
     assert_eq!(view["grant_types"], json!([DEVICE_GRANT]));
 }
+
+#[tokio::test]
+async fn a_dpop_proof_binds_the_device_grants_tokens_like_any_others() {
+    let app = crate::helpers::spawn_app_with(&[("WARDEN_DPOP_NONCE", "off")]).await;
+    let setup = device_setup(&app, false).await;
+    let started = start(&app, &setup.client).await;
+    user_answers(&app, started["user_code"].as_str().unwrap(), true).await;
+    let key = crate::helpers::dpop::DpopKey::es256();
+    let proof = key.proof(
+        &app.token_endpoint(),
+        crate::helpers::assertions::now(&app),
+        None,
+    );
+    let response = app
+        .http
+        .post(format!("{}/token", app.base))
+        .header("DPoP", proof)
+        .form(&[
+            ("grant_type", DEVICE_GRANT),
+            ("device_code", started["device_code"].as_str().unwrap()),
+            ("client_id", &setup.client.client_id),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["token_type"], "DPoP", "{body}");
+    let introspected = app
+        .introspect(&setup.server, body["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(introspected["cnf"]["jkt"], key.jkt());
+}
