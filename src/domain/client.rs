@@ -36,7 +36,7 @@ impl AuthMethod {
     }
 }
 
-/// Grant types Warden knows (RFC 6749 §4.1, §4.4, §6; RFC 8628 §3.4; RFC 8693 §2.1). Declared in the
+/// Grant types Warden knows (RFC 6749 §4.1, §4.4, §6; RFC 7523 §2.1; RFC 8628 §3.4; RFC 8693 §2.1). Declared in the
 /// order of their names, so a set of them sorts as the stored, space-separated list does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum GrantType {
@@ -44,6 +44,7 @@ pub enum GrantType {
     ClientCredentials,
     RefreshToken,
     DeviceCode,
+    JwtBearer,
     TokenExchange,
 }
 
@@ -52,6 +53,7 @@ protocol_enum!(GrantType, "grant type", {
     ClientCredentials => "client_credentials",
     RefreshToken => "refresh_token",
     DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
+    JwtBearer => "urn:ietf:params:oauth:grant-type:jwt-bearer",
     TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
 });
 
@@ -63,6 +65,7 @@ impl GrantType {
         GrantType::DeviceCode,
         GrantType::ClientCredentials,
         GrantType::TokenExchange,
+        GrantType::JwtBearer,
     ];
 
     /// Grants a client may use only with a credential of its own: a public client could be
@@ -70,7 +73,7 @@ impl GrantType {
     pub fn needs_credential(self) -> bool {
         matches!(
             self,
-            GrantType::ClientCredentials | GrantType::TokenExchange
+            GrantType::ClientCredentials | GrantType::TokenExchange | GrantType::JwtBearer
         )
     }
 }

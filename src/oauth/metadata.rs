@@ -68,6 +68,8 @@ pub struct ServerMetadata {
     pub subject_types_supported: [&'static str; 1],
     pub id_token_signing_alg_values_supported: [&'static str; 1],
     pub claims_supported: [&'static str; id_token::CLAIMS.len()],
+    /// MCP Enterprise-Managed Authorization: the jwt-bearer grant accepts ID-JAGs.
+    pub authorization_grant_profiles_supported: [&'static str; 1],
 }
 
 impl ServerMetadata {
@@ -109,6 +111,9 @@ impl ServerMetadata {
             // `WARDEN_SIGNING_ALG=RS256` gives it to relying parties that need it).
             id_token_signing_alg_values_supported: [settings.signing_alg.as_str()],
             claims_supported: id_token::CLAIMS,
+            authorization_grant_profiles_supported: [
+                crate::oauth::token::jwt_bearer::id_jag::GRANT_PROFILE,
+            ],
         }
     }
 }

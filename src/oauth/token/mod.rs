@@ -5,6 +5,7 @@ pub mod authorization_code;
 pub mod client_credentials;
 pub mod device_code;
 pub mod id_jag_issue;
+pub mod jwt_bearer;
 pub mod refresh_token;
 pub mod token_exchange;
 pub mod user_grant;
@@ -119,6 +120,7 @@ pub async fn handle(
         }
         GrantType::DeviceCode => device_code::exchange(state, &client, params, &ctx).await,
         GrantType::TokenExchange => token_exchange::exchange(state, &client, params, &ctx).await,
+        GrantType::JwtBearer => jwt_bearer::exchange(state, &client, params, &ctx).await,
     }?;
     if let Some(proof) = proof {
         // Every grant put `ctx.dpop` into the access token's `cnf` (RFC 9449 §5.1). An

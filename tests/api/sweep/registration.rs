@@ -118,6 +118,7 @@ async fn registration_assigns_its_own_ids_and_refuses_unsupported_or_malformed_m
         json!({"grant_types": ["authorization_code", "client_credentials"]}),
         json!({"grant_types": ["urn:ietf:params:oauth:grant-type:token-exchange"]}),
         json!({"grant_types": ["urn:ietf:params:oauth:grant-type:jwt-bearer"]}),
+        json!({"grant_types": ["urn:ietf:params:oauth:grant-type:saml2-bearer"]}),
         json!({"response_types": ["token"]}),
         json!({"response_types": ["code", "token"]}),
         json!({"response_types": ["code id_token"]}),

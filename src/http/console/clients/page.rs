@@ -34,6 +34,7 @@ fn grant_field(g: GrantType) -> &'static str {
         GrantType::ClientCredentials => "grant_client_credentials",
         GrantType::DeviceCode => "grant_device_code",
         GrantType::TokenExchange => "grant_token_exchange",
+        GrantType::JwtBearer => "grant_jwt_bearer",
     }
 }
 
