@@ -53,6 +53,9 @@ enum Command {
     /// Trusted external issuers of subject tokens for token exchange.
     #[command(subcommand)]
     Issuer(IssuerCommand),
+    /// Enterprise identity providers whose ID-JAGs the jwt-bearer grant accepts.
+    #[command(subcommand)]
+    Idp(warden::cli::idps::IdpCommand),
     /// Upstream identity providers users can sign in with (OpenID Connect, OAuth 2.0).
     #[command(subcommand)]
     Upstream(warden::cli::upstream::UpstreamCommand),
@@ -168,6 +171,7 @@ async fn run_to_success(command: Command, settings: Settings) -> anyhow::Result<
         Command::Grant(command) => cli::grants::grant(&settings, command).await,
         Command::Domain(command) => cli::domains::domain(&settings, command).await,
         Command::Issuer(command) => cli::exchange::issuer(&settings, command).await,
+        Command::Idp(command) => cli::idps::idp(&settings, command).await,
         Command::Upstream(command) => cli::upstream::upstream(&settings, command).await,
         Command::Downstream(command) => cli::exchange::downstream(&settings, command).await,
         Command::Idjag(command) => cli::id_jag::run(&settings, command).await,

@@ -8,6 +8,7 @@ pub mod domains;
 pub mod exchange;
 pub mod grants;
 pub mod id_jag;
+pub mod idps;
 pub mod keys;
 pub mod resource_check;
 pub mod resources;

@@ -7,6 +7,7 @@ pub mod domains;
 pub mod exchange;
 pub mod grants;
 pub mod id_jag;
+pub mod idps;
 pub mod keys;
 pub mod registry;
 pub mod resource_check;

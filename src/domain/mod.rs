@@ -49,6 +49,7 @@ pub mod audit;
 pub mod client;
 pub mod device;
 pub mod grant;
+pub mod id_jag;
 pub mod provider;
 pub mod resource;
 pub mod role;
@@ -61,6 +62,7 @@ pub use client::{
 };
 pub use device::DeviceStatus;
 pub use grant::{Grant, GrantKind, GrantState, GrantStatus};
+pub use id_jag::EmailRule;
 pub use provider::{OnFirstLogin, Provider, ProviderKind};
 pub use resource::{CheckOutcome, Consent, LastCheck, Resource, ResourceWithGrant};
 pub use role::Role;

@@ -14,6 +14,7 @@ pub mod device;
 pub mod exchange;
 pub mod grants;
 pub mod id_jag;
+pub mod idps;
 pub mod pool_metrics;
 pub mod registration;
 pub mod resources;

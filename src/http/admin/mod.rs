@@ -10,6 +10,7 @@ mod domains;
 mod exchange;
 mod grants;
 mod id_jag;
+mod idps;
 mod keys;
 mod resources;
 mod respond;
@@ -132,6 +133,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(post(id_jag::allow)),
     )
     .route("/id-jag-policies/{id}", delete(id_jag::deny))
+    .service(
+        web::resource("/id-jag-issuers")
+            .route(get(idps::list))
+            .route(post(idps::add)),
+    )
+    .route("/id-jag-issuers/{id}", delete(idps::remove))
     .route("/exchanges", get(exchange::audit))
     .route("/audit", get(audit::list))
     .route("/keys", get(keys::list))

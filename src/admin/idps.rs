@@ -1,0 +1,137 @@
+//! Enterprise identity providers trusted for ID-JAGs (the jwt-bearer grant's
+//! Enterprise-Managed Authorization profile): add, list, remove.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::admin::{AdminError, change_event, conflict_on_duplicate};
+use crate::crypto::foreign_jwt::ASYMMETRIC_ALGS;
+use crate::domain::{Actor, AuditKind, EmailRule};
+use crate::store::Store;
+use crate::store::idps::IdJagIssuerRow;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewIdp {
+    pub issuer: String,
+    pub jwks_uri: String,
+    /// Default ES256 and RS256.
+    #[serde(default)]
+    pub algorithms: Vec<String>,
+    /// link, create or refuse (the default).
+    pub email_rule: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IdpView {
+    pub id: String,
+    pub issuer: String,
+    pub jwks_uri: String,
+    pub algorithms: Vec<String>,
+    pub email_rule: &'static str,
+    pub created_at: i64,
+}
+
+impl From<IdJagIssuerRow> for IdpView {
+    fn from(r: IdJagIssuerRow) -> IdpView {
+        IdpView {
+            id: r.id,
+            issuer: r.issuer,
+            jwks_uri: r.jwks_uri,
+            algorithms: r.algorithms.split(' ').map(str::to_owned).collect(),
+            email_rule: r.email_rule.as_str(),
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// An https URL (http only on loopback, for development and tests).
+fn https(field: &'static str, value: &str) -> Result<(), AdminError> {
+    let parsed = url::Url::parse(value)
+        .map_err(|e| AdminError::invalid(field, format!("not a URL ({e})")))?;
+    let loopback = crate::net::is_loopback_host(&parsed);
+    if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
+        return Err(AdminError::invalid(field, "must be an https URL"));
+    }
+    Ok(())
+}
+
+pub async fn add(
+    store: &Store,
+    input: NewIdp,
+    now: i64,
+    actor: &Actor,
+) -> Result<IdpView, AdminError> {
+    https("issuer", &input.issuer)?;
+    https("jwks_uri", &input.jwks_uri)?;
+    let algorithms = match input.algorithms.is_empty() {
+        true => vec!["ES256".to_owned(), "RS256".to_owned()],
+        false => input.algorithms,
+    };
+    if algorithms
+        .iter()
+        .any(|a| !ASYMMETRIC_ALGS.contains(&a.as_str()))
+    {
+        return Err(AdminError::invalid(
+            "algorithms",
+            format!("choose from {}", ASYMMETRIC_ALGS.join(", ")),
+        ));
+    }
+    let email_rule = match input.email_rule.as_deref() {
+        None => EmailRule::Refuse,
+        Some(rule) => rule
+            .parse()
+            .map_err(|_| AdminError::invalid("email_rule", "must be link, create or refuse"))?,
+    };
+    let row = IdJagIssuerRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        issuer: input.issuer,
+        jwks_uri: input.jwks_uri,
+        algorithms: algorithms.join(" "),
+        email_rule,
+        created_at: now,
+    };
+    let event = change_event(
+        AuditKind::IdJagIssuerCreated,
+        actor,
+        now,
+        Value::Null,
+        IdpView::from(row.clone()),
+    );
+    store
+        .insert_id_jag_issuer(&row, &event)
+        .await
+        .map_err(|e| conflict_on_duplicate(e, format!("{} is already trusted", row.issuer)))?;
+    Ok(IdpView::from(row))
+}
+
+pub async fn list(store: &Store) -> Result<Vec<IdpView>, AdminError> {
+    Ok(store
+        .id_jag_issuers()
+        .await?
+        .into_iter()
+        .map(IdpView::from)
+        .collect())
+}
+
+pub async fn remove(store: &Store, id: &str, now: i64, actor: &Actor) -> Result<(), AdminError> {
+    let before = store
+        .id_jag_issuers()
+        .await?
+        .into_iter()
+        .find(|t| t.id == id);
+    let event = change_event(
+        AuditKind::IdJagIssuerDeleted,
+        actor,
+        now,
+        before.map(IdpView::from),
+        Value::Null,
+    )
+    .detail("id", id);
+    if !store.delete_id_jag_issuer(id, &event).await? {
+        return Err(AdminError::NotFound(format!(
+            "no ID-JAG identity provider {id}"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,59 @@
+//! `warden idp add|list|delete`: enterprise identity providers whose ID-JAGs the jwt-bearer
+//! grant accepts.
+
+use clap::Subcommand;
+
+use crate::admin::idps::{self, NewIdp};
+use crate::clock::{Clock, SystemClock};
+use crate::domain::Actor;
+use crate::settings::Settings;
+use crate::startup::open_database;
+
+use super::print_json;
+
+#[derive(Subcommand)]
+pub enum IdpCommand {
+    /// Trust ID-JAGs (Enterprise-Managed Authorization) from an identity provider.
+    Add {
+        #[arg(long)]
+        issuer: String,
+        #[arg(long)]
+        jwks_uri: String,
+        /// Accepted algorithms (repeatable; default ES256 and RS256).
+        #[arg(long = "alg")]
+        algorithms: Vec<String>,
+        /// What an unlinked subject with a verified email becomes: link (to the user with
+        /// that username), create (a new user if none), or refuse.
+        #[arg(long, default_value = "refuse")]
+        email: String,
+    },
+    List,
+    Delete {
+        id: String,
+    },
+}
+
+pub async fn idp(settings: &Settings, command: IdpCommand) -> anyhow::Result<()> {
+    let store = open_database(settings).await?;
+    match command {
+        IdpCommand::Add {
+            issuer,
+            jwks_uri,
+            algorithms,
+            email,
+        } => {
+            let input = NewIdp {
+                issuer,
+                jwks_uri,
+                algorithms,
+                email_rule: Some(email),
+            };
+            print_json(&idps::add(&store, input, SystemClock.now(), &Actor::cli()).await?)
+        }
+        IdpCommand::List => print_json(&idps::list(&store).await?),
+        IdpCommand::Delete { id } => {
+            idps::remove(&store, &id, SystemClock.now(), &Actor::cli()).await?;
+            print_json(&serde_json::json!({ "deleted": id }))
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Enterprise IdPs trusted for ID-JAGs, the links from their subjects to our users, and the
+//! `jti`s already presented.
+
+use crate::clock::UnixTime;
+use crate::domain::{AuditEvent, EmailRule};
+use crate::store::tx::{Conn, on_conn};
+use crate::store::{Store, on_pool};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct IdJagIssuerRow {
+    pub id: String,
+    pub issuer: String,
+    pub jwks_uri: String,
+    /// Space-separated JWS algorithms accepted.
+    pub algorithms: String,
+    #[sqlx(try_from = "String")]
+    pub email_rule: EmailRule,
+    pub created_at: UnixTime,
+}
+
+macro_rules! select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, issuer, jwks_uri, algorithms, email_rule, created_at FROM id_jag_issuers ",
+            $tail
+        )
+    };
+}
+
+impl Store {
+    pub async fn id_jag_issuer(&self, issuer: &str) -> Result<Option<IdJagIssuerRow>, sqlx::Error> {
+        const BY_ISSUER: &str = select!("WHERE issuer = $1");
+        on_pool!(self, |pool| sqlx::query_as::<_, IdJagIssuerRow>(BY_ISSUER)
+            .bind(issuer)
+            .fetch_optional(&mut *pool)
+            .await)
+    }
+
+    pub async fn id_jag_issuers(&self) -> Result<Vec<IdJagIssuerRow>, sqlx::Error> {
+        const ALL: &str = select!("ORDER BY issuer");
+        on_pool!(self, |pool| sqlx::query_as::<_, IdJagIssuerRow>(ALL)
+            .fetch_all(&mut *pool)
+            .await)
+    }
+
+    /// `event` is written in the same transaction.
+    pub async fn insert_id_jag_issuer(
+        &self,
+        t: &IdJagIssuerRow,
+        event: &AuditEvent,
+    ) -> Result<(), sqlx::Error> {
+        const INSERT: &str = "INSERT INTO id_jag_issuers (id, issuer, jwks_uri, algorithms, \
+            email_rule, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
+        let mut tx = self.begin().await?;
+        on_conn!(tx.conn(), |c| sqlx::query(INSERT)
+            .bind(&t.id)
+            .bind(&t.issuer)
+            .bind(&t.jwks_uri)
+            .bind(&t.algorithms)
+            .bind(t.email_rule.as_str())
+            .bind(t.created_at)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
+        tx.audit(event.clone()).await?;
+        tx.commit().await
+    }
+
+    /// Deletes the IdP and its subject links (the cascade), with `event`.
+    pub async fn delete_id_jag_issuer(
+        &self,
+        id: &str,
+        event: &AuditEvent,
+    ) -> Result<bool, sqlx::Error> {
+        const DELETE_LINKS: &str = "DELETE FROM id_jag_subjects WHERE issuer_id = $1";
+        const DELETE: &str = "DELETE FROM id_jag_issuers WHERE id = $1";
+        let mut tx = self.begin().await?;
+        on_conn!(tx.conn(), |c| sqlx::query(DELETE_LINKS)
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
+        let deleted = on_conn!(tx.conn(), |c| sqlx::query(DELETE)
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected() == 1))?;
+        if deleted {
+            tx.audit(event.clone()).await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    /// The Warden user an IdP's `sub` is linked to.
+    pub async fn id_jag_subject(
+        &self,
+        issuer_id: &str,
+        subject: &str,
+    ) -> Result<Option<String>, sqlx::Error> {
+        const LINKED: &str =
+            "SELECT user_id FROM id_jag_subjects WHERE issuer_id = $1 AND subject = $2";
+        on_pool!(self, |pool| sqlx::query_scalar(LINKED)
+            .bind(issuer_id)
+            .bind(subject)
+            .fetch_optional(&mut *pool)
+            .await)
+    }
+}
+
+/// Links an IdP's `sub` to a user; a link made meanwhile by a concurrent request stands.
+pub async fn link_subject(
+    c: Conn<'_>,
+    issuer_id: &str,
+    subject: &str,
+    user_id: &str,
+    now: UnixTime,
+) -> Result<(), sqlx::Error> {
+    const LINK: &str = "INSERT INTO id_jag_subjects (issuer_id, subject, user_id, created_at) \
+        VALUES ($1, $2, $3, $4) ON CONFLICT (issuer_id, subject) DO NOTHING";
+    on_conn!(c, |c| sqlx::query(LINK)
+        .bind(issuer_id)
+        .bind(subject)
+        .bind(user_id)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}
+
+/// Records `jti` as used until `expires_at`, forgetting expired ones; false when it was
+/// already used (a replay). `DO NOTHING` rather than a caught unique violation, which would
+/// abort a Postgres transaction.
+pub async fn use_jti(
+    c: Conn<'_>,
+    issuer: &str,
+    jti: &str,
+    expires_at: UnixTime,
+    now: UnixTime,
+) -> Result<bool, sqlx::Error> {
+    const FORGET: &str = "DELETE FROM id_jag_jtis WHERE expires_at < $1";
+    const USE: &str = "INSERT INTO id_jag_jtis (issuer, jti, expires_at) VALUES ($1, $2, $3) \
+        ON CONFLICT (issuer, jti) DO NOTHING";
+    on_conn!(c, |c| {
+        sqlx::query(FORGET).bind(now).execute(&mut *c).await?;
+        sqlx::query(USE)
+            .bind(issuer)
+            .bind(jti)
+            .bind(expires_at)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected() == 1)
+    })
+}
