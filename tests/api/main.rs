@@ -26,6 +26,7 @@ mod dpop_policy;
 mod health;
 mod helpers;
 mod hot_cache;
+mod id_jag;
 mod id_jag_issue;
 mod id_token;
 mod introspection;
