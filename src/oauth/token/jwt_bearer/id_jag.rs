@@ -135,6 +135,9 @@ pub async fn exchange(
     tx.commit().await?;
 
     let ttl = policy::access_token_ttl(state, &resource);
+    // The grant keeps what the IdP granted; the token carries its closure under the scope
+    // hierarchy, as every token does (`scope::token_scope`).
+    let scope = crate::oauth::scope::token_scope(state, &scope);
     let claims = AccessTokenClaims {
         iss: state.settings.issuer.as_str().to_owned(),
         sub: user_id,
