@@ -13,7 +13,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::doc_server::{Doc, DocServer};
-use crate::helpers::{TestApp, TestClient, assert_oauth_error, scalar, spawn_app_with};
+use crate::helpers::{
+    TestApp, TestClient, assert_oauth_error, scalar, spawn_app, spawn_app_with, stdout_json,
+};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const MCP: &str = "https://mcp.example.com/mcp";
@@ -726,4 +728,42 @@ async fn the_admin_api_refuses_bad_idps_and_deleting_one_ends_its_trust() {
     )
     .await;
     assert_eq!(written(&w).await, [0, 0, 0, 0]);
+}
+
+#[tokio::test]
+async fn warden_idp_adds_lists_and_deletes_an_id_jag_identity_provider() {
+    let app = spawn_app().await;
+    let added = app.cli(&[
+        "idp",
+        "add",
+        "--issuer",
+        "https://idp.corp.example",
+        "--jwks-uri",
+        "https://idp.corp.example/keys",
+        "--alg",
+        "RS256",
+        "--email",
+        "create",
+    ]);
+    assert!(added.status.success(), "{added:?}");
+    let view = stdout_json(&added);
+    assert_eq!(view["email_rule"], "create");
+    assert_eq!(view["algorithms"], json!(["RS256"]));
+    let refused = app.cli(&[
+        "idp",
+        "add",
+        "--issuer",
+        "https://other.corp.example",
+        "--jwks-uri",
+        "https://other.corp.example/keys",
+        "--alg",
+        "HS256",
+    ]);
+    assert!(!refused.status.success(), "HMAC is never accepted");
+    let listed = stdout_json(&app.cli(&["idp", "list"]));
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    let id = view["id"].as_str().unwrap();
+    assert!(app.cli(&["idp", "delete", id]).status.success());
+    assert_eq!(stdout_json(&app.cli(&["idp", "list"])), json!([]));
+    assert!(!app.cli(&["idp", "delete", id]).status.success());
 }
