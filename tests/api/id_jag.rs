@@ -23,6 +23,9 @@ const OTHER: &str = "https://other.example.com/mcp";
 const PASSWORD: &str = "correct horse battery staple";
 const LOOPBACK_FETCH: (&str, &str) = ("WARDEN_DEV_ALLOW_LOOPBACK_FETCH", "1");
 
+/// A hostile request: its name, the assertion, extra form fields, the status and error.
+type Case<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, u16, &'a str);
+
 struct World {
     app: TestApp,
     docs: DocServer,
@@ -381,7 +384,7 @@ async fn every_hostile_id_jag_gets_its_rfc_error_and_stores_nothing() {
         URL_SAFE_NO_PAD.encode(json!({"alg": "none", "typ": "oauth-id-jag+jwt"}).to_string()),
         URL_SAFE_NO_PAD.encode(claims(&w).to_string())
     );
-    let cases: Vec<(&str, String, Vec<(&str, &str)>, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "wrong typ",
             sign_with(&w.key, "JWT", &claims(&w)),
