@@ -200,8 +200,7 @@ async fn an_id_jag_from_a_trusted_idp_gets_an_audience_bound_token_under_a_revoc
     );
 
     let assertion = sign(&w, &claims(&w));
-    // As the Python SDK sends it: client_secret_post would do too; here Basic, with
-    // resource and scope in the form.
+    // Basic authentication, with resource and scope in the form.
     let response = present(
         &w,
         &w.agent,
@@ -242,7 +241,18 @@ async fn an_id_jag_from_a_trusted_idp_gets_an_audience_bound_token_under_a_revoc
     // above now maps the sub, even without an email.
     let mut second = claims(&w);
     second.as_object_mut().unwrap().remove("email");
-    let body: Value = present(&w, &w.agent, &sign(&w, &second), &[])
+    // This time as the Python SDK sends it by default: client_secret_post, client_id in
+    // the form.
+    let assertion = sign(&w, &second);
+    let form = [
+        ("grant_type", JWT_BEARER),
+        ("assertion", assertion.as_str()),
+        ("client_id", w.agent.client_id.as_str()),
+        ("client_secret", w.agent.client_secret.as_str()),
+    ];
+    let body: Value = w
+        .app
+        .post_form("/token", &form, None)
         .await
         .json()
         .await
