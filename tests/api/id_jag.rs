@@ -780,3 +780,25 @@ async fn warden_idp_adds_lists_and_deletes_an_id_jag_identity_provider() {
     assert_eq!(stdout_json(&app.cli(&["idp", "list"])), json!([]));
     assert!(!app.cli(&["idp", "delete", id]).status.success());
 }
+
+#[tokio::test]
+async fn an_id_jag_with_a_dpop_proof_gets_a_dpop_bound_token() {
+    let w = world("link").await;
+    let key = crate::helpers::dpop::DpopKey::es256();
+    let assertion = sign(&w, &claims(&w));
+    let form = [
+        ("grant_type", JWT_BEARER),
+        ("assertion", assertion.as_str()),
+    ];
+    let response = w
+        .app
+        .token_with_proofs(&form, &w.agent, &[&w.app.token_proof(&key)])
+        .await;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "DPoP", "{body}");
+    let c = token_claims(body["access_token"].as_str().unwrap());
+    assert_eq!(c["cnf"]["jkt"], key.jkt(), "{c}");
+    assert_eq!(c["sub"], w.alice);
+}
