@@ -66,6 +66,9 @@ enum Command {
     /// servers (Warden as the enterprise IdP).
     #[command(subcommand)]
     Idjag(warden::cli::id_jag::IdJagCommand),
+    /// Workload identity rules: platform JWTs that authenticate a client (SEP-1933).
+    #[command(subcommand)]
+    Workload(warden::cli::workload::WorkloadCommand),
     /// Set up administration.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -175,6 +178,7 @@ async fn run_to_success(command: Command, settings: Settings) -> anyhow::Result<
         Command::Upstream(command) => cli::upstream::upstream(&settings, command).await,
         Command::Downstream(command) => cli::exchange::downstream(&settings, command).await,
         Command::Idjag(command) => cli::id_jag::run(&settings, command).await,
+        Command::Workload(command) => cli::workload::workload(&settings, command).await,
         Command::Admin(AdminCommand::Bootstrap { name }) => {
             cli::bootstrap::bootstrap(&settings, name).await
         }

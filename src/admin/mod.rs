@@ -16,6 +16,7 @@ pub mod scopes;
 pub mod setup;
 pub mod upstream;
 pub mod users;
+pub mod workload;
 
 use serde::{Deserialize, Deserializer, Serialize};
 

@@ -13,6 +13,7 @@ pub mod registry;
 pub mod resource_check;
 pub mod upstream;
 pub mod users;
+pub mod workload;
 
 use std::io::Write;
 

@@ -226,6 +226,18 @@ impl Client {
     pub fn serves(&self, uri: &str) -> bool {
         self.served_resources.iter().any(|r| r.as_str() == uri)
     }
+
+    /// A workload client (SEP-1933) can authenticate no way but with its platform JWT: an
+    /// admin client with no secret, no keys, and jwt-bearer as its only grant, so that
+    /// naming it at any endpoint proves nothing and gets nothing.
+    pub fn is_workload_only(&self) -> bool {
+        self.secret_hash.is_none()
+            && self.jwks.is_none()
+            && self.jwks_uri.is_none()
+            && self.token_endpoint_auth_method == AuthMethod::None
+            && self.registration == Registration::Admin
+            && self.grant_types.iter().eq([GrantType::JwtBearer])
+    }
 }
 
 #[cfg(test)]

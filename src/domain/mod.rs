@@ -55,6 +55,7 @@ pub mod resource;
 pub mod role;
 pub mod scope;
 pub mod trusted_issuer;
+pub mod workload;
 
 pub use audit::{Actor, ActorKind, AuditEvent, AuditKind, Outcome, changed_fields};
 pub use client::{
@@ -68,6 +69,7 @@ pub use resource::{CheckOutcome, Consent, LastCheck, Resource, ResourceWithGrant
 pub use role::Role;
 pub use scope::ScopeSet;
 pub use trusted_issuer::SubjectMode;
+pub use workload::{RequiredClaims, SubjectPattern};
 
 /// The longest part of a request value any message repeats.
 pub const EXCERPT_CHARS: usize = 64;

@@ -24,6 +24,7 @@ pub mod signing_keys;
 pub mod tx;
 pub mod upstream;
 pub mod users;
+pub mod workload;
 
 use std::str::FromStr;
 use std::time::{Duration, Instant};

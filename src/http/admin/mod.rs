@@ -18,6 +18,7 @@ mod route;
 mod scopes;
 mod upstream;
 mod users;
+mod workload;
 
 use actix_web::error::{JsonPayloadError, QueryPayloadError};
 use actix_web::http::StatusCode;
@@ -139,6 +140,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(post(idps::add)),
     )
     .route("/id-jag-issuers/{id}", delete(idps::remove))
+    .service(
+        web::resource("/workload-rules")
+            .route(get(workload::list))
+            .route(post(workload::add)),
+    )
+    .route("/workload-rules/{id}", delete(workload::remove))
     .route("/exchanges", get(exchange::audit))
     .route("/audit", get(audit::list))
     .route("/keys", get(keys::list))

@@ -309,7 +309,13 @@ pub fn validate(metadata: ClientMetadata, origin: Origin) -> Result<ValidMetadat
                 )
             })?,
     };
-    if auth_method == AuthMethod::None && grant_types.iter().any(GrantType::needs_credential) {
+    // A workload client (SEP-1933) has no secret by design: its platform JWT, checked
+    // against the admin's workload rules, is its credential, and jwt-bearer its only grant.
+    let workload = origin == Origin::Admin && grant_types.iter().eq([GrantType::JwtBearer]);
+    if auth_method == AuthMethod::None
+        && !workload
+        && grant_types.iter().any(GrantType::needs_credential)
+    {
         return Err(MetadataError::metadata(
             "grant_types",
             "client_credentials and token exchange need a confidential client (a public client has no secret)",

@@ -1,8 +1,9 @@
 //! The client credentials grant (RFC 6749 §4.4) for agents: a confidential client gets an
 //! access token for one registered resource (RFC 8707), bound to its long-lived
-//! client_credentials grant so that revocation can find it.
+//! client_credentials grant so that revocation can find it. A workload that proved itself
+//! with its platform JWT (`jwt_bearer::workload`) is issued for the same way (`issue`).
 
-use crate::domain::ResourceWithGrant;
+use crate::domain::{Client, ResourceWithGrant};
 use crate::oauth::access_token::{self, AccessTokenClaims, Confirmation};
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::dpop;
@@ -23,7 +24,17 @@ pub async fn exchange(
             "client_credentials needs a confidential client",
         ));
     }
-    let client = &authenticated.client;
+    issue(state, &authenticated.client, params, ctx).await
+}
+
+/// A token for `client`, which has proved who it is, for the `resource` and `scope` it
+/// asks: the client's own long-lived grant for that resource carries it.
+pub async fn issue(
+    state: &AppState,
+    client: &Client,
+    params: &Params,
+    ctx: &TokenContext,
+) -> Result<TokenResponse, OAuthError> {
     let requested: Vec<&str> = params.get_all("resource").collect();
     let now = state.clock.now();
     // The hot path: one read fetches the resource and the client's live grant for it.

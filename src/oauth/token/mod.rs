@@ -92,6 +92,17 @@ pub async fn handle(
             format!("grant_type {grant_type:?} is not supported"),
         ));
     };
+    // A workload's platform JWT is its only credential (SEP-1933): it names the client.
+    if grant_type == GrantType::JwtBearer
+        && jwt_bearer::workload::is_workload_request(authorization, params)
+    {
+        let proof = dpop::at_token(state, dpop_header).await?;
+        let ctx = TokenContext {
+            dpop: proof.as_ref().map(|p| p.jkt.clone()),
+        };
+        let response = jwt_bearer::workload::exchange(state, params, &ctx).await?;
+        return Ok(bound(response, proof));
+    }
     let creds: Credentials = client_auth::credentials(authorization, params)?;
     let client = client_auth::authenticate(state, creds).await?;
     if !state.token_limiter.allow(&client.client.client_id) {
@@ -110,7 +121,7 @@ pub async fn handle(
     let ctx = TokenContext {
         dpop: proof.as_ref().map(|p| p.jkt.clone()),
     };
-    let mut response = match grant_type {
+    let response = match grant_type {
         GrantType::AuthorizationCode => {
             authorization_code::exchange(state, &client, params, &ctx).await
         }
@@ -122,6 +133,11 @@ pub async fn handle(
         GrantType::TokenExchange => token_exchange::exchange(state, &client, params, &ctx).await,
         GrantType::JwtBearer => jwt_bearer::exchange(state, &client, params, &ctx).await,
     }?;
+    Ok(bound(response, proof))
+}
+
+/// The response of a grant that put `ctx.dpop` into the token's `cnf` (RFC 9449 §5.1).
+fn bound(mut response: TokenResponse, proof: Option<dpop::Accepted>) -> TokenResponse {
     if let Some(proof) = proof {
         // Every grant put `ctx.dpop` into the access token's `cnf` (RFC 9449 §5.1). An
         // ID-JAG (`N_A`) is no access token: it keeps its type.
@@ -130,5 +146,5 @@ pub async fn handle(
         }
         response.dpop_nonce = proof.next_nonce;
     }
-    Ok(response)
+    response
 }

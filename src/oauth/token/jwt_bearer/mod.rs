@@ -5,8 +5,12 @@
 //! - `oauth-id-jag+jwt`: an Identity Assertion JWT Authorization Grant from an enterprise
 //!   IdP (draft-ietf-oauth-identity-assertion-authz-grant; MCP's Enterprise-Managed
 //!   Authorization), handled by [`id_jag`].
+//! - anything else, sent with no client authentication: a workload's platform JWT
+//!   (SEP-1933 Workload Identity Federation), the client's only credential, handled by
+//!   [`workload`] before client authentication (`token::handle`).
 
 pub mod id_jag;
+pub mod workload;
 
 use serde_json::Value;
 
