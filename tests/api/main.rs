@@ -47,3 +47,4 @@ mod sweep;
 mod token_exchange;
 mod upstream_linking;
 mod upstream_login;
+mod workload_identity;
