@@ -615,11 +615,25 @@ async fn rules_are_validated_name_only_workload_clients_and_deleting_one_ends_it
             json!({"name": "has a secret", "grant_types": [JWT_BEARER]}),
         )
         .await;
+    // No secret and jwt-bearer beside another grant: not a workload client, and refused.
+    let (status, body) = app
+        .admin_call(
+            &w.admin_token,
+            Method::POST,
+            "/clients",
+            Some(
+                json!({"name": "public", "token_endpoint_auth_method": "none",
+                        "grant_types": ["authorization_code", JWT_BEARER],
+                        "redirect_uris": ["http://127.0.0.1/cb"]}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
     let public_with_code = app
         .create_client(
             &w.admin_token,
             json!({"name": "public", "token_endpoint_auth_method": "none",
-                   "grant_types": ["authorization_code", JWT_BEARER],
+                   "grant_types": ["authorization_code"],
                    "redirect_uris": ["http://127.0.0.1/cb"]}),
         )
         .await;

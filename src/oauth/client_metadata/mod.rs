@@ -318,7 +318,7 @@ pub fn validate(metadata: ClientMetadata, origin: Origin) -> Result<ValidMetadat
     {
         return Err(MetadataError::metadata(
             "grant_types",
-            "client_credentials and token exchange need a confidential client (a public client has no secret)",
+            "client_credentials, token exchange and jwt-bearer need a confidential client (a public client has no secret; a workload client has jwt-bearer as its only grant)",
         ));
     }
     let (jwks, jwks_uri) = keys(auth_method, metadata.jwks, metadata.jwks_uri)?;
