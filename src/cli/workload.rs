@@ -30,8 +30,8 @@ pub enum WorkloadCommand {
         /// The `sub`, exact or with `*` for any run of characters.
         #[arg(long)]
         subject: String,
-        /// NAME=VALUE (repeatable): a claim that must equal VALUE (JSON if it parses as
-        /// JSON, else the string).
+        /// NAME=VALUE (repeatable): a string claim that must equal VALUE (the admin API
+        /// takes any JSON value).
         #[arg(long = "claim")]
         claims: Vec<String>,
         /// The workload client: no secret, jwt-bearer as its only grant type.
@@ -61,12 +61,9 @@ pub async fn workload(settings: &Settings, command: WorkloadCommand) -> anyhow::
                 let (name, value) = c
                     .split_once('=')
                     .ok_or_else(|| anyhow::anyhow!("--claim takes NAME=VALUE"))?;
-                // `true` or `42` mean the JSON values; anything else is a string.
-                let value = serde_json::from_str::<Value>(value)
-                    .ok()
-                    .filter(|v| !v.is_object() && !v.is_array())
-                    .unwrap_or_else(|| Value::from(value));
-                required.insert(name.to_owned(), value);
+                // Always a string: platforms send ids such as GitHub's `repository_id` as
+                // strings of digits, which a number would never equal.
+                required.insert(name.to_owned(), Value::from(value));
             }
             let input = NewWorkloadRule {
                 issuer,

@@ -710,3 +710,55 @@ async fn rules_are_validated_name_only_workload_clients_and_deleting_one_ends_it
     let r = present(app, &[("grant_type", JWT_BEARER), ("assertion", &jwt)]).await;
     assert_oauth_error(r, 400, "invalid_grant").await;
 }
+
+#[tokio::test]
+async fn the_cli_adds_lists_and_deletes_rules_with_warden_as_the_default_audience() {
+    let w = world().await;
+    let app = &w.app;
+    let batch = workload_client(app, &w.admin_token, "batch", &w.resource).await;
+    let added = crate::helpers::stdout_json(&app.cli(&[
+        "workload",
+        "add",
+        "--issuer",
+        "https://token.actions.githubusercontent.com",
+        "--jwks-uri",
+        "https://token.actions.githubusercontent.com/.well-known/jwks",
+        "--alg",
+        "RS256",
+        "--subject",
+        "repo:acme/api:environment:*",
+        "--claim",
+        "repository_owner=acme",
+        "--claim",
+        "repository_id=123456",
+        "--client",
+        &batch,
+    ]));
+    assert_eq!(added["audience"], app.issuer.as_str(), "{added}");
+    assert_eq!(added["algorithms"], json!(["RS256"]));
+    // GitHub sends repository_id as a string of digits: the CLI keeps it a string.
+    assert_eq!(
+        added["claims"],
+        json!({"repository_owner": "acme", "repository_id": "123456"})
+    );
+    let listed = crate::helpers::stdout_json(&app.cli(&["workload", "list"]));
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    let refused = app.cli(&[
+        "workload",
+        "add",
+        "--issuer",
+        "https://x.example",
+        "--jwks-uri",
+        "https://x.example/jwks",
+        "--subject",
+        "*",
+        "--client",
+        &batch,
+    ]);
+    assert!(!refused.status.success());
+    let id = added["id"].as_str().unwrap();
+    let deleted = app.cli(&["workload", "delete", id]);
+    assert!(deleted.status.success());
+    let listed = crate::helpers::stdout_json(&app.cli(&["workload", "list"]));
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+}
