@@ -519,7 +519,7 @@ async fn hostile_assertions_get_their_rfc_error_and_store_nothing() {
 }
 
 #[tokio::test]
-async fn a_replayed_assertion_is_refused_and_the_jti_is_per_issuer() {
+async fn a_replayed_assertion_is_refused_and_stays_refused_after_it_expires() {
     let w = world().await;
     let app = &w.app;
     let t = now(app);
