@@ -59,7 +59,7 @@ protocol_enum!(GrantType, "grant type", {
 
 impl GrantType {
     /// In the order metadata advertises them.
-    pub const ALL: [GrantType; 5] = [
+    pub const ALL: [GrantType; 6] = [
         GrantType::AuthorizationCode,
         GrantType::RefreshToken,
         GrantType::DeviceCode,

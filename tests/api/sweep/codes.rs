@@ -430,7 +430,10 @@ async fn token_responses_are_uncached_json_and_only_supported_grants_are_served(
         ],
         &[("grant_type", "implicit")],
         &[("grant_type", "token")],
-        &[("grant_type", "urn:ietf:params:oauth:grant-type:saml2-bearer")],
+        &[(
+            "grant_type",
+            "urn:ietf:params:oauth:grant-type:saml2-bearer",
+        )],
         &[("grant_type", "CLIENT_CREDENTIALS")],
         &[("grant_type", "client_credentials\r\nX-Injected: 1")],
     ];
