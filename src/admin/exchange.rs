@@ -6,9 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::admin::{AdminError, Page, change_event, conflict_on_duplicate};
+use crate::admin::{AdminError, Page, change_event, conflict_on_duplicate, key_source};
 use crate::domain::{Actor, AuditEvent, AuditKind, Outcome, SubjectMode};
-use crate::oauth::external_token::ALLOWED_ALGS;
 use crate::oauth::policy::uri_list;
 use crate::oauth::resource::canonicalize;
 use crate::store::Store;
@@ -211,29 +210,10 @@ pub async fn add_issuer(
     now: i64,
     actor: &Actor,
 ) -> Result<IssuerView, AdminError> {
-    let url = |field: &'static str, value: &str| -> Result<(), AdminError> {
-        let parsed = url::Url::parse(value)
-            .map_err(|e| AdminError::invalid(field, format!("not a URL ({e})")))?;
-        let loopback = crate::net::is_loopback_host(&parsed);
-        if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
-            return Err(AdminError::invalid(field, "must be an https URL"));
-        }
-        Ok(())
-    };
-    url("issuer", &input.issuer)?;
-    url("jwks_uri", &input.jwks_uri)?;
+    key_source::https_url("issuer", &input.issuer)?;
+    key_source::https_url("jwks_uri", &input.jwks_uri)?;
     let audience = canonicalize(&input.audience).map_err(|m| AdminError::invalid("audience", m))?;
-    if input.algorithms.is_empty()
-        || input
-            .algorithms
-            .iter()
-            .any(|a| !ALLOWED_ALGS.contains(&a.as_str()))
-    {
-        return Err(AdminError::invalid(
-            "algorithms",
-            format!("choose from {}", ALLOWED_ALGS.join(", ")),
-        ));
-    }
+    key_source::algorithms(&input.algorithms)?;
     let subject = match input.subject.as_deref() {
         None => SubjectMode::Keep,
         Some(mode) => mode

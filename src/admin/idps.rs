@@ -4,8 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::admin::{AdminError, change_event, conflict_on_duplicate};
-use crate::crypto::foreign_jwt::ASYMMETRIC_ALGS;
+use crate::admin::{AdminError, change_event, conflict_on_duplicate, key_source};
 use crate::domain::{Actor, AuditKind, EmailRule};
 use crate::store::Store;
 use crate::store::idps::IdJagIssuerRow;
@@ -45,38 +44,19 @@ impl From<IdJagIssuerRow> for IdpView {
     }
 }
 
-/// An https URL (http only on loopback, for development and tests).
-fn https(field: &'static str, value: &str) -> Result<(), AdminError> {
-    let parsed = url::Url::parse(value)
-        .map_err(|e| AdminError::invalid(field, format!("not a URL ({e})")))?;
-    let loopback = crate::net::is_loopback_host(&parsed);
-    if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
-        return Err(AdminError::invalid(field, "must be an https URL"));
-    }
-    Ok(())
-}
-
 pub async fn add(
     store: &Store,
     input: NewIdp,
     now: i64,
     actor: &Actor,
 ) -> Result<IdpView, AdminError> {
-    https("issuer", &input.issuer)?;
-    https("jwks_uri", &input.jwks_uri)?;
+    key_source::https_url("issuer", &input.issuer)?;
+    key_source::https_url("jwks_uri", &input.jwks_uri)?;
     let algorithms = match input.algorithms.is_empty() {
         true => vec!["ES256".to_owned(), "RS256".to_owned()],
         false => input.algorithms,
     };
-    if algorithms
-        .iter()
-        .any(|a| !ASYMMETRIC_ALGS.contains(&a.as_str()))
-    {
-        return Err(AdminError::invalid(
-            "algorithms",
-            format!("choose from {}", ASYMMETRIC_ALGS.join(", ")),
-        ));
-    }
+    key_source::algorithms(&algorithms)?;
     let email_rule = match input.email_rule.as_deref() {
         None => EmailRule::Refuse,
         Some(rule) => rule

@@ -9,6 +9,7 @@ pub mod exchange;
 pub mod grants;
 pub mod id_jag;
 pub mod idps;
+pub mod key_source;
 pub mod keys;
 pub mod resource_check;
 pub mod resources;

@@ -6,9 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::admin::{AdminError, change_event};
+use crate::admin::{AdminError, change_event, key_source};
 use crate::domain::{Actor, AuditKind, RequiredClaims, SubjectPattern};
-use crate::oauth::external_token::ALLOWED_ALGS;
 use crate::store::Store;
 use crate::store::workload::WorkloadRuleRow;
 
@@ -65,41 +64,21 @@ impl From<WorkloadRuleRow> for WorkloadRuleView {
     }
 }
 
-fn https_url(field: &'static str, value: &str) -> Result<(), AdminError> {
-    let parsed = url::Url::parse(value)
-        .map_err(|e| AdminError::invalid(field, format!("not a URL ({e})")))?;
-    let loopback = crate::net::is_loopback_host(&parsed);
-    if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
-        return Err(AdminError::invalid(field, "must be an https URL"));
-    }
-    Ok(())
-}
-
 pub async fn add(
     store: &Store,
     input: NewWorkloadRule,
     now: i64,
     actor: &Actor,
 ) -> Result<WorkloadRuleView, AdminError> {
-    https_url("issuer", &input.issuer)?;
-    https_url("jwks_uri", &input.jwks_uri)?;
+    key_source::https_url("issuer", &input.issuer)?;
+    key_source::https_url("jwks_uri", &input.jwks_uri)?;
     if input.audience.is_empty() || input.audience.len() > 512 {
         return Err(AdminError::invalid(
             "audience",
             "must be 1 to 512 characters",
         ));
     }
-    if input.algorithms.is_empty()
-        || input
-            .algorithms
-            .iter()
-            .any(|a| !ALLOWED_ALGS.contains(&a.as_str()))
-    {
-        return Err(AdminError::invalid(
-            "algorithms",
-            format!("choose from {}", ALLOWED_ALGS.join(", ")),
-        ));
-    }
+    key_source::algorithms(&input.algorithms)?;
     let subject =
         SubjectPattern::parse(&input.subject).map_err(|m| AdminError::invalid("subject", m))?;
     if input.claims.len() > MAX_CLAIMS {
