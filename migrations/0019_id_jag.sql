@@ -9,6 +9,9 @@ CREATE TABLE id_jag_issuers (
     algorithms  TEXT NOT NULL,
     -- What an unlinked `sub` with a verified `email` becomes.
     email_rule  TEXT NOT NULL CHECK (email_rule IN ('link', 'create', 'refuse')),
+    -- Whether an accepted ID-JAG also buys a refresh token (for a client with the
+    -- refresh_token grant): off unless the admin turns it on for this IdP.
+    refresh_tokens BOOLEAN NOT NULL DEFAULT FALSE,
     created_at  BIGINT NOT NULL
 );
 

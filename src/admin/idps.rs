@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::admin::{AdminError, change_event, conflict_on_duplicate, key_source};
-use crate::domain::{Actor, AuditKind, EmailRule};
+use crate::domain::{Actor, AuditEvent, AuditKind, EmailRule};
 use crate::store::Store;
 use crate::store::idps::IdJagIssuerRow;
 
@@ -19,6 +19,10 @@ pub struct NewIdp {
     pub algorithms: Vec<String>,
     /// link, create or refuse (the default).
     pub email_rule: Option<String>,
+    /// An accepted ID-JAG also buys a refresh token (default false: the IdP decides again
+    /// at each access token).
+    #[serde(default)]
+    pub refresh_tokens: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -28,6 +32,7 @@ pub struct IdpView {
     pub jwks_uri: String,
     pub algorithms: Vec<String>,
     pub email_rule: &'static str,
+    pub refresh_tokens: bool,
     pub created_at: i64,
 }
 
@@ -39,6 +44,7 @@ impl From<IdJagIssuerRow> for IdpView {
             jwks_uri: r.jwks_uri,
             algorithms: r.algorithms.split(' ').map(str::to_owned).collect(),
             email_rule: r.email_rule.as_str(),
+            refresh_tokens: r.refresh_tokens,
             created_at: r.created_at,
         }
     }
@@ -69,6 +75,7 @@ pub async fn add(
         jwks_uri: input.jwks_uri,
         algorithms: algorithms.join(" "),
         email_rule,
+        refresh_tokens: input.refresh_tokens,
         created_at: now,
     };
     let event = change_event(
@@ -108,7 +115,9 @@ pub async fn remove(store: &Store, id: &str, now: i64, actor: &Actor) -> Result<
         Value::Null,
     )
     .detail("id", id);
-    if !store.delete_id_jag_issuer(id, &event).await? {
+    let revoked = AuditEvent::new(AuditKind::GrantRevoked, actor.clone(), now)
+        .detail("via", "id_jag_issuer_deleted");
+    if !store.delete_id_jag_issuer(id, &event, &revoked).await? {
         return Err(AdminError::NotFound(format!(
             "no ID-JAG identity provider {id}"
         )));

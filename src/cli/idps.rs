@@ -26,6 +26,10 @@ pub enum IdpCommand {
         /// that username), create (a new user if none), or refuse.
         #[arg(long, default_value = "refuse")]
         email: String,
+        /// An accepted ID-JAG also buys a refresh token (for clients with the refresh_token
+        /// grant); without it the client comes back with a new ID-JAG.
+        #[arg(long)]
+        refresh_tokens: bool,
     },
     List,
     Delete {
@@ -41,12 +45,14 @@ pub async fn idp(settings: &Settings, command: IdpCommand) -> anyhow::Result<()>
             jwks_uri,
             algorithms,
             email,
+            refresh_tokens,
         } => {
             let input = NewIdp {
                 issuer,
                 jwks_uri,
                 algorithms,
                 email_rule: Some(email),
+                refresh_tokens,
             };
             print_json(&idps::add(&store, input, SystemClock.now(), &Actor::cli()).await?)
         }

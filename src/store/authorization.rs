@@ -487,3 +487,21 @@ pub async fn consume_request(
         .await
         .map(|r| r.rows_affected() == 1))
 }
+
+/// Stores a new refresh token inside the caller's transaction (a grant that issues its
+/// first refresh token as it is recorded: the jwt-bearer ID-JAG grant).
+pub async fn insert_refresh_token(c: Conn<'_>, t: &RefreshTokenRow) -> Result<(), sqlx::Error> {
+    const NEW_REFRESH: &str = "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, \
+        scope, created_at, expires_at, dpop_jkt) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    on_conn!(c, |c| sqlx::query(NEW_REFRESH)
+        .bind(&t.token_hash)
+        .bind(&t.grant_id)
+        .bind(&t.client_id)
+        .bind(&t.scope)
+        .bind(t.created_at)
+        .bind(t.expires_at)
+        .bind(&t.dpop_jkt)
+        .execute(c)
+        .await
+        .map(|_| ()))
+}

@@ -578,3 +578,30 @@ pub async fn record_consent(
         }
     })
 }
+
+/// Revokes, inside `tx`, every live grant recorded under `fingerprint` (the grants an
+/// ID-JAG IdP's decisions made, when the admin stops trusting it), each with its own copy
+/// of `event`. Grants exchanged from them fall with them (`revoked_at_sql`).
+pub(crate) async fn revoke_by_fingerprint(
+    tx: &mut Tx,
+    fingerprint: &str,
+    now: UnixTime,
+    event: &AuditEvent,
+) -> Result<u64, sqlx::Error> {
+    const REVOKE: &str = "UPDATE grants SET revoked_at = $2 WHERE revoked_at IS NULL AND \
+        consent_fingerprint = $1 RETURNING id, kind, client_id, subject, resource";
+    let revoked = on_conn!(tx.conn(), |c| sqlx::query_as::<_, RevokedGrant>(REVOKE)
+        .bind(fingerprint)
+        .bind(now)
+        .fetch_all(c)
+        .await)?;
+    let count = revoked.len() as u64;
+    for grant in revoked {
+        let event = AuditEvent {
+            id: uuid::Uuid::now_v7().to_string(),
+            ..event.clone()
+        };
+        record_revoked(tx, grant, event).await?;
+    }
+    Ok(count)
+}

@@ -15,13 +15,23 @@ pub struct IdJagIssuerRow {
     pub algorithms: String,
     #[sqlx(try_from = "String")]
     pub email_rule: EmailRule,
+    /// An accepted ID-JAG also buys a refresh token (the admin's choice, per IdP).
+    pub refresh_tokens: bool,
     pub created_at: UnixTime,
+}
+
+/// The consent fingerprint of a grant an IdP's ID-JAG made: not a consent page's, so a
+/// later interactive authorization shows the page again, and the grants can be found when
+/// the IdP goes.
+pub fn fingerprint(issuer: &str) -> String {
+    format!("id-jag {issuer}")
 }
 
 macro_rules! select {
     ($tail:literal) => {
         concat!(
-            "SELECT id, issuer, jwks_uri, algorithms, email_rule, created_at FROM id_jag_issuers ",
+            "SELECT id, issuer, jwks_uri, algorithms, email_rule, refresh_tokens, created_at FROM \
+             id_jag_issuers ",
             $tail
         )
     };
@@ -50,7 +60,7 @@ impl Store {
         event: &AuditEvent,
     ) -> Result<(), sqlx::Error> {
         const INSERT: &str = "INSERT INTO id_jag_issuers (id, issuer, jwks_uri, algorithms, \
-            email_rule, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
+            email_rule, refresh_tokens, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
         let mut tx = self.begin().await?;
         on_conn!(tx.conn(), |c| sqlx::query(INSERT)
             .bind(&t.id)
@@ -58,6 +68,7 @@ impl Store {
             .bind(&t.jwks_uri)
             .bind(&t.algorithms)
             .bind(t.email_rule.as_str())
+            .bind(t.refresh_tokens)
             .bind(t.created_at)
             .execute(c)
             .await
@@ -66,15 +77,32 @@ impl Store {
         tx.commit().await
     }
 
-    /// Deletes the IdP and its subject links (the cascade), with `event`.
+    /// Deletes the IdP and its subject links (the cascade), with `event`, and revokes the
+    /// grants its ID-JAGs made (their refresh tokens outlive no trust), each with `revoked`.
     pub async fn delete_id_jag_issuer(
         &self,
         id: &str,
         event: &AuditEvent,
+        revoked: &AuditEvent,
     ) -> Result<bool, sqlx::Error> {
+        const ISSUER: &str = "SELECT issuer FROM id_jag_issuers WHERE id = $1";
         const DELETE_LINKS: &str = "DELETE FROM id_jag_subjects WHERE issuer_id = $1";
         const DELETE: &str = "DELETE FROM id_jag_issuers WHERE id = $1";
         let mut tx = self.begin().await?;
+        let issuer: Option<String> = on_conn!(tx.conn(), |c| sqlx::query_scalar(ISSUER)
+            .bind(id)
+            .fetch_optional(c)
+            .await)?;
+        if let Some(issuer) = &issuer {
+            let now = revoked.at;
+            crate::store::grants::revoke_by_fingerprint(
+                &mut tx,
+                &fingerprint(issuer),
+                now,
+                revoked,
+            )
+            .await?;
+        }
         on_conn!(tx.conn(), |c| sqlx::query(DELETE_LINKS)
             .bind(id)
             .execute(c)

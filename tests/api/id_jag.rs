@@ -802,3 +802,108 @@ async fn an_id_jag_with_a_dpop_proof_gets_a_dpop_bound_token() {
     assert_eq!(c["cnf"]["jkt"], key.jkt(), "{c}");
     assert_eq!(c["sub"], w.alice);
 }
+
+#[tokio::test]
+async fn an_idp_enabled_for_refresh_tokens_gives_one_and_deleting_the_idp_revokes_its_grants() {
+    let w = world("link").await;
+    // The world's IdP gives no refresh token (the first test); this one is re-added with them.
+    let (_, listed) = w
+        .app
+        .admin_call(&w.admin, Method::GET, "/id-jag-issuers", None)
+        .await;
+    assert_eq!(listed["items"][0]["refresh_tokens"], false, "{listed}");
+    let old = listed["items"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/id-jag-issuers/{old}");
+    let (status, _) = w
+        .app
+        .admin_call(&w.admin, Method::DELETE, &path, None)
+        .await;
+    assert_eq!(status, 204);
+    let (status, idp) = w
+        .app
+        .admin_call(
+            &w.admin,
+            Method::POST,
+            "/id-jag-issuers",
+            Some(
+                json!({"issuer": w.idp, "jwks_uri": w.docs.url("/jwks.json"),
+                        "algorithms": ["ES256"], "email_rule": "link", "refresh_tokens": true}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{idp}");
+    assert_eq!(idp["refresh_tokens"], true);
+    let agent = w
+        .app
+        .create_client(
+            &w.admin,
+            json!({"name": "refreshing agent", "grant_types": [JWT_BEARER, "refresh_token"],
+                   "resources": [MCP]}),
+        )
+        .await;
+    let mut jag = claims(&w);
+    jag["client_id"] = json!(agent.client_id);
+    let body: Value = present(&w, &agent, &sign(&w, &jag), &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let refresh = body["refresh_token"]
+        .as_str()
+        .expect("a refresh token")
+        .to_owned();
+    let access = body["access_token"].as_str().unwrap().to_owned();
+
+    // The refresh token works like any other: a rotated successor and a new access token.
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh.as_str()),
+    ];
+    let refreshed: Value = w
+        .app
+        .post_form("/token", &form, Some(&agent))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let next = refreshed["refresh_token"]
+        .as_str()
+        .expect("rotated")
+        .to_owned();
+    assert_eq!(refreshed["scope"], "mcp:read mcp:write", "{refreshed}");
+
+    // The admin stops trusting the IdP: what its ID-JAGs made goes with it.
+    let server = w
+        .app
+        .create_client(
+            &w.admin,
+            json!({"name": "mcp server", "grant_types": ["client_credentials"], "served_resources": [MCP]}),
+        )
+        .await;
+    assert_eq!(w.app.introspect(&server, &access).await["active"], true);
+    let path = format!("/id-jag-issuers/{}", idp["id"].as_str().unwrap());
+    let (status, _) = w
+        .app
+        .admin_call(&w.admin, Method::DELETE, &path, None)
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(w.app.introspect(&server, &access).await["active"], false);
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", next.as_str()),
+    ];
+    assert_oauth_error(
+        w.app.post_form("/token", &form, Some(&agent)).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    let (_, events) = w
+        .app
+        .admin_call(&w.admin, Method::GET, "/audit?kind=grant.revoked", None)
+        .await;
+    assert_eq!(
+        events["items"][0]["details"]["via"], "id_jag_issuer_deleted",
+        "{events}"
+    );
+}

@@ -11,6 +11,7 @@ use josekit::jwk::JwkSet;
 use serde_json::{Value, json};
 
 use crate::crypto::foreign_jwt::{ASYMMETRIC_ALGS, unverified_issuer, verifier};
+use crate::crypto::random;
 use crate::domain::{self, AuditEvent, AuditKind, Consent, EmailRule, Resource, Role, ScopeSet};
 use crate::oauth::access_token::{self, AccessTokenClaims, Confirmation};
 use crate::oauth::client_auth::AuthenticatedClient;
@@ -19,8 +20,9 @@ use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::params::Params;
 use crate::oauth::policy;
 use crate::oauth::resource;
-use crate::oauth::token::{TokenContext, TokenResponse};
+use crate::oauth::token::{TokenContext, TokenResponse, issues_refresh_token};
 use crate::state::AppState;
+use crate::store::authorization::RefreshTokenRow;
 use crate::store::idps::{IdJagIssuerRow, link_subject, use_jti};
 use crate::store::users::UserRow;
 
@@ -105,7 +107,7 @@ pub async fn exchange(
         scope: scope.clone(),
         // Not a consent page's: the IdP decided. A later interactive authorization shows the
         // consent page again, as the user never saw this client's name here.
-        fingerprint: format!("id-jag {}", issuer.issuer),
+        fingerprint: crate::store::idps::fingerprint(&issuer.issuer),
     };
     let grant_id = crate::store::grants::record_consent(
         tx.conn(),
@@ -132,6 +134,24 @@ pub async fn exchange(
         "user_created": created,
     }));
     tx.audit(event).await?;
+    // Only where the admin let this IdP's decisions outlive one access token; otherwise
+    // the client comes back with a new ID-JAG, and the IdP decides again.
+    let refresh_token = (issuer.refresh_tokens && issues_refresh_token(client)).then(random::token);
+    if let Some(token) = &refresh_token {
+        let row = RefreshTokenRow {
+            token_hash: random::sha256_b64(token),
+            grant_id: grant_id.clone(),
+            client_id: client.client_id.clone(),
+            scope: scope.to_scope_string(),
+            created_at: now,
+            expires_at: now + state.settings.refresh_token_ttl,
+            rotated_at: None,
+            // A confidential client's refresh tokens are bound by its authentication
+            // (RFC 9449 §5); an ID-JAG is only ever exchanged by one.
+            dpop_jkt: None,
+        };
+        crate::store::authorization::insert_refresh_token(tx.conn(), &row).await?;
+    }
     tx.commit().await?;
 
     let ttl = policy::access_token_ttl(state, &resource);
@@ -154,7 +174,10 @@ pub async fn exchange(
     };
     let access_token = access_token::mint(state, &claims)?;
     tracing::info!(client_id = %claims.client_id, idp = %issuer.issuer, resource = %claims.aud, "ID-JAG accepted");
-    Ok(TokenResponse::bearer(access_token, ttl, claims.scope))
+    Ok(TokenResponse {
+        refresh_token,
+        ..TokenResponse::bearer(access_token, ttl, claims.scope)
+    })
 }
 
 /// The IdP named by the (not yet verified) `iss`, if an admin trusts it for ID-JAGs.
