@@ -10,10 +10,11 @@
 # Builds Warden (debug), installs the harness's npm packages and Python venv when missing, then
 # for each backend (embedded SQLite; Postgres too when WARDEN_TEST_DATABASE_URL is set): starts
 # Warden on a free loopback port with a fresh database, provisions it with the CLI, starts the
-# MCP server and runs every client scenario; then the same Warden behind an MCP server built with
-# the TypeScript SDK's own server-side auth (ts-sdk-server.mjs, scenarios tsserver:*). Stops
-# everything it started. Exit status is non-zero if any scenario failed; a failed scenario prints
-# its HTTP log (method, URL, status, and the OAuth request/response bodies with secrets shortened).
+# MCP server and runs every client scenario (in py:id-jag the same Warden is the ID-JAG IdP; in
+# py:workload, workload.py serves the test issuer's JWKS); then the same Warden behind an MCP
+# server built with the TypeScript SDK's own server-side auth (ts-sdk-server.mjs, scenarios
+# tsserver:*). Stops everything it started. Exit status is non-zero if any scenario failed; a
+# failed scenario prints its HTTP log (method, URL, status, and the OAuth request/response bodies with secrets shortened).
 #
 # Environment:
 #   WARDEN_TEST_DATABASE_URL  postgres://… admin URL: also run on a fresh Postgres database
@@ -251,6 +252,33 @@ run_backend() { # run_backend NAME [DATABASE_URL]
     conf_id=$(w client create --name "MCP conformance suite" --grant-type authorization_code \
         --redirect-uri "http://127.0.0.1:$cport/callback" --public --resource "$mcp" | json_field client_id)
 
+    # py:id-jag (SEP-990): this Warden is the enterprise IdP too. The app client signs alice in
+    # with openid and exchanges her ID token for an ID-JAG naming the agent (docs/id-jag-issuer.md);
+    # Warden trusts its own issuer as an ID-JAG IdP (docs/id-jag.md), and the agent redeems it.
+    local jag_app jag_agent jag_cb
+    jag_cb="http://127.0.0.1:$(free_port)/callback"
+    jag_app=$(w client create --name "enterprise app (IdP side)" --grant-type authorization_code \
+        --grant-type urn:ietf:params:oauth:grant-type:token-exchange --redirect-uri "$jag_cb" \
+        --resource "$mcp" --scope "mcp:read")
+    jag_agent=$(w client create --name "enterprise agent (ID-JAG)" --grant-type urn:ietf:params:oauth:grant-type:jwt-bearer \
+        --resource "$mcp" --scope "mcp:read")
+    w idjag allow --client "$(json_field client_id <<< "$jag_app")" --audience "$issuer" --resource "$mcp" \
+        --remote-client-id "$(json_field client_id <<< "$jag_agent")" --scopes "mcp:read" > /dev/null
+    w idp add --issuer "$issuer" --jwks-uri "$issuer/jwks.json" --alg ES256 > /dev/null
+    # The ID-JAG's sub is alice's user id here; Warden maps an IdP's sub to a user only through a
+    # link (or a verified email, which a local account has not), and there is no CLI for a link.
+    local link_sql="INSERT INTO id_jag_subjects (issuer_id, subject, user_id, created_at)
+        SELECT i.id, u.id, u.id, 0 FROM id_jag_issuers i, users u WHERE i.issuer = '$issuer' AND u.username = 'alice'"
+    if [[ -n "$database_url" ]]; then psql -q "$database_url" -c "$link_sql" > /dev/null; else sqlite3 "$dir/data/warden.db" "$link_sql"; fi
+    # py:workload (SEP-1933): a secretless client and a rule for the test issuer whose JWKS
+    # workload.py serves on loopback.
+    local wl_port wl_client
+    wl_port=$(free_port)
+    wl_client=$(w client create --name "interop workload" --public --grant-type urn:ietf:params:oauth:grant-type:jwt-bearer \
+        --resource "$mcp" --scope "mcp:read" | json_field client_id)
+    w workload add --client "$wl_client" --issuer "http://127.0.0.1:$wl_port" --jwks-uri "http://127.0.0.1:$wl_port/jwks" \
+        --alg ES256 --subject 'spiffe://interop.test/ns/agents/*' > /dev/null
+
     env "${env[@]}" "$WARDEN" serve > "$dir/warden.log" 2>&1 &
     local wpid=$!
     PIDS+=("$wpid")
@@ -280,6 +308,12 @@ run_backend() { # run_backend NAME [DATABASE_URL]
     run_client "$backend" conformance node "$HERE/conformance.mjs" --issuer "$issuer" --client-id "$conf_id" --port "$cport" \
         --username alice --password "$PASSWORD" --out "$dir/conformance" --log "$dir/http.jsonl"
     run_client "$backend" py:client-credentials "${py[@]}" --scenario client-credentials --client-id="$cc_id" --client-secret="$cc_secret" "${common[@]}"
+    run_client "$backend" py:id-jag "$VENV/bin/python" "$HERE/python/id_jag.py" --mcp "$mcp" --issuer "$issuer" \
+        --app-id "$(json_field client_id <<< "$jag_app")" --app-secret "$(json_field client_secret <<< "$jag_app")" \
+        --agent-id "$(json_field client_id <<< "$jag_agent")" --agent-secret "$(json_field client_secret <<< "$jag_agent")" \
+        --callback "$jag_cb" --username alice --password "$PASSWORD" --log "$dir/http.jsonl"
+    run_client "$backend" py:workload "$VENV/bin/python" "$HERE/python/workload.py" --mcp "$mcp" --issuer "$issuer" \
+        --jwks-port "$wl_port" --client-id "$wl_client" --log "$dir/http.jsonl"
     run_client "$backend" check:mcp-server env "${env[@]}" "$WARDEN" resource check "$mcp"
 
     run_tsserver_leg "$backend" "$issuer" "$mcp" "$cc_id" "$cc_secret"
