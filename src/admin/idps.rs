@@ -124,3 +124,79 @@ pub async fn remove(store: &Store, id: &str, now: i64, actor: &Actor) -> Result<
     }
     Ok(())
 }
+
+/// A link an admin makes from an IdP's `sub` to a Warden user: for IdPs whose users are not
+/// matched by a verified email (or Warden users who have none).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewLink {
+    /// The IdP's `sub`, as its ID-JAGs carry it.
+    pub subject: String,
+    /// The Warden user it becomes.
+    pub username: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LinkView {
+    pub idp_id: String,
+    pub subject: String,
+    pub user_id: String,
+    pub username: String,
+    pub created_at: i64,
+}
+
+/// The longest `sub` we link (RFC 7519 sets no limit; IdPs use far less).
+const MAX_SUBJECT_LEN: usize = 255;
+
+pub async fn link(
+    store: &Store,
+    idp_id: &str,
+    input: NewLink,
+    now: i64,
+    actor: &Actor,
+) -> Result<LinkView, AdminError> {
+    let Some(idp) = store
+        .id_jag_issuers()
+        .await?
+        .into_iter()
+        .find(|t| t.id == idp_id)
+    else {
+        return Err(AdminError::NotFound(format!(
+            "no ID-JAG identity provider {idp_id}"
+        )));
+    };
+    let subject = input.subject;
+    if subject.is_empty()
+        || subject.len() > MAX_SUBJECT_LEN
+        || subject.chars().any(char::is_control)
+    {
+        return Err(AdminError::invalid(
+            "subject",
+            format!("must be 1 to {MAX_SUBJECT_LEN} characters, none of them a control character"),
+        ));
+    }
+    let Some(user) = store.user_by_name(&input.username).await? else {
+        return Err(AdminError::invalid("username", "no such user"));
+    };
+    let view = LinkView {
+        idp_id: idp.id,
+        subject,
+        user_id: user.id,
+        username: user.username,
+        created_at: now,
+    };
+    let event = AuditEvent::new(AuditKind::IdJagSubjectLinked, actor.clone(), now)
+        .subject(&view.user_id)
+        .details(serde_json::json!({"idp": idp.issuer, "idp_subject": view.subject}));
+    if !store
+        .link_id_jag_subject(&view.idp_id, &view.subject, &view.user_id, now, &event)
+        .await?
+    {
+        return Err(AdminError::Conflict(format!(
+            "subject {} of {} is linked already",
+            crate::domain::excerpt(&view.subject),
+            idp.issuer
+        )));
+    }
+    Ok(view)
+}

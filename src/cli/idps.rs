@@ -3,7 +3,7 @@
 
 use clap::Subcommand;
 
-use crate::admin::idps::{self, NewIdp};
+use crate::admin::idps::{self, NewIdp, NewLink};
 use crate::clock::{Clock, SystemClock};
 use crate::domain::Actor;
 use crate::settings::Settings;
@@ -35,6 +35,18 @@ pub enum IdpCommand {
     Delete {
         id: String,
     },
+    /// Link an IdP's subject to a Warden user (for users the IdP does not name by a verified
+    /// email).
+    Link {
+        /// The IdP's id (from `warden idp list`).
+        id: String,
+        /// The `sub` its ID-JAGs carry.
+        #[arg(long)]
+        subject: String,
+        /// The Warden user it becomes.
+        #[arg(long)]
+        user: String,
+    },
 }
 
 pub async fn idp(settings: &Settings, command: IdpCommand) -> anyhow::Result<()> {
@@ -57,6 +69,13 @@ pub async fn idp(settings: &Settings, command: IdpCommand) -> anyhow::Result<()>
             print_json(&idps::add(&store, input, SystemClock.now(), &Actor::cli()).await?)
         }
         IdpCommand::List => print_json(&idps::list(&store).await?),
+        IdpCommand::Link { id, subject, user } => {
+            let input = NewLink {
+                subject,
+                username: user,
+            };
+            print_json(&idps::link(&store, &id, input, SystemClock.now(), &Actor::cli()).await?)
+        }
         IdpCommand::Delete { id } => {
             idps::remove(&store, &id, SystemClock.now(), &Actor::cli()).await?;
             print_json(&serde_json::json!({ "deleted": id }))

@@ -120,6 +120,34 @@ impl Store {
         Ok(deleted)
     }
 
+    /// Links an IdP's `sub` to a Warden user, with `event`; false (nothing written) when the
+    /// subject is linked already.
+    pub async fn link_id_jag_subject(
+        &self,
+        issuer_id: &str,
+        subject: &str,
+        user_id: &str,
+        now: UnixTime,
+        event: &AuditEvent,
+    ) -> Result<bool, sqlx::Error> {
+        const LINK: &str = "INSERT INTO id_jag_subjects (issuer_id, subject, user_id, created_at) \
+            VALUES ($1, $2, $3, $4) ON CONFLICT (issuer_id, subject) DO NOTHING";
+        let mut tx = self.begin().await?;
+        let linked = on_conn!(tx.conn(), |c| sqlx::query(LINK)
+            .bind(issuer_id)
+            .bind(subject)
+            .bind(user_id)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected() == 1))?;
+        if linked {
+            tx.audit(event.clone()).await?;
+        }
+        tx.commit().await?;
+        Ok(linked)
+    }
+
     /// The Warden user an IdP's `sub` is linked to.
     pub async fn id_jag_subject(
         &self,

@@ -98,6 +98,16 @@ async fn live_grant_of(app: &crate::helpers::TestApp, token: &str) -> String {
 async fn the_openapi_document_describes_every_route() {
     let app = spawn_app().await;
     let doc = app.get_json("/admin/v1/openapi.json").await;
+    // Every audit kind the server writes can be filtered on and read back.
+    let kinds: Vec<&str> = warden::domain::AuditKind::VARIANTS
+        .iter()
+        .map(|k| k.as_str())
+        .collect();
+    assert_eq!(
+        doc["components"]["schemas"]["AuditKind"]["enum"],
+        serde_json::json!(kinds),
+        "the OpenAPI AuditKind enum and domain::AuditKind disagree"
+    );
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let documented = documented_operations(&doc);
 

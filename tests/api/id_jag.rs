@@ -776,6 +776,14 @@ async fn warden_idp_adds_lists_and_deletes_an_id_jag_identity_provider() {
     let listed = stdout_json(&app.cli(&["idp", "list"]));
     assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
     let id = view["id"].as_str().unwrap();
+    // A subject the IdP names by no email is linked by hand, once.
+    let user = app.cli_with_stdin(&["user", "add", "bob", "--password-stdin"], PASSWORD);
+    assert!(user.status.success(), "{user:?}");
+    let link = ["idp", "link", id, "--subject", "00u-bob", "--user", "bob"];
+    let linked = app.cli(&link);
+    assert!(linked.status.success(), "{linked:?}");
+    assert_eq!(stdout_json(&linked)["username"], "bob");
+    assert!(!app.cli(&link).status.success(), "linked already");
     assert!(app.cli(&["idp", "delete", id]).status.success());
     assert_eq!(stdout_json(&app.cli(&["idp", "list"])), json!([]));
     assert!(!app.cli(&["idp", "delete", id]).status.success());
@@ -906,4 +914,94 @@ async fn an_idp_enabled_for_refresh_tokens_gives_one_and_deleting_the_idp_revoke
         events["items"][0]["details"]["via"], "id_jag_issuer_deleted",
         "{events}"
     );
+}
+
+#[tokio::test]
+async fn an_admin_links_a_subject_the_idp_names_by_no_email_and_its_id_jags_map_to_that_user() {
+    let w = world("refuse").await;
+    let (_, listed) = w
+        .app
+        .admin_call(&w.admin, Method::GET, "/id-jag-issuers", None)
+        .await;
+    let idp = listed["items"][0]["id"].as_str().unwrap().to_owned();
+    let mut jag = claims(&w);
+    jag.as_object_mut().unwrap().remove("email");
+    // Unlinked and without an email: refused, and nothing written.
+    assert_oauth_error(
+        present(&w, &w.agent, &sign(&w, &jag), &[]).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    assert_eq!(written(&w).await, [0, 0, 0, 0]);
+
+    let links = format!("/id-jag-issuers/{idp}/links");
+    for (bad, status) in [
+        (
+            json!({"subject": "", "username": "alice@corp.example"}),
+            422,
+        ),
+        (
+            json!({"subject": "a\u{0}b", "username": "alice@corp.example"}),
+            422,
+        ),
+        (
+            json!({"subject": "x".repeat(256), "username": "alice@corp.example"}),
+            422,
+        ),
+        (json!({"subject": "00u-alice", "username": "nobody"}), 422),
+        (
+            json!({"subject": "00u-alice", "username": "alice@corp.example", "extra": 1}),
+            422,
+        ),
+    ] {
+        let (got, body) = w
+            .app
+            .admin_call(&w.admin, Method::POST, &links, Some(bad.clone()))
+            .await;
+        assert_eq!(got, status, "{bad}: {body}");
+    }
+    let (status, _) = w
+        .app
+        .admin_call(
+            &w.admin,
+            Method::POST,
+            "/id-jag-issuers/no-such-idp/links",
+            Some(json!({"subject": "00u-alice", "username": "alice@corp.example"})),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let link = json!({"subject": "00u-alice", "username": "alice@corp.example"});
+    let (status, view) = w
+        .app
+        .admin_call(&w.admin, Method::POST, &links, Some(link.clone()))
+        .await;
+    assert_eq!(status, 201, "{view}");
+    assert_eq!(view["user_id"], w.alice);
+    let (status, _) = w
+        .app
+        .admin_call(&w.admin, Method::POST, &links, Some(link))
+        .await;
+    assert_eq!(status, 409, "one subject, one user");
+
+    let body: Value = present(&w, &w.agent, &sign(&w, &claims(&w)), &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        token_claims(body["access_token"].as_str().unwrap())["sub"],
+        w.alice,
+        "{body}"
+    );
+    let (_, events) = w
+        .app
+        .admin_call(
+            &w.admin,
+            Method::GET,
+            "/audit?kind=id_jag_subject.linked",
+            None,
+        )
+        .await;
+    assert_eq!(events["items"][0]["subject"], w.alice, "{events}");
 }

@@ -264,12 +264,12 @@ run_backend() { # run_backend NAME [DATABASE_URL]
         --resource "$mcp" --scope "mcp:read")
     w idjag allow --client "$(json_field client_id <<< "$jag_app")" --audience "$issuer" --resource "$mcp" \
         --remote-client-id "$(json_field client_id <<< "$jag_agent")" --scopes "mcp:read" > /dev/null
-    w idp add --issuer "$issuer" --jwks-uri "$issuer/jwks.json" --alg ES256 > /dev/null
-    # The ID-JAG's sub is alice's user id here; Warden maps an IdP's sub to a user only through a
-    # link (or a verified email, which a local account has not), and there is no CLI for a link.
-    local link_sql="INSERT INTO id_jag_subjects (issuer_id, subject, user_id, created_at)
-        SELECT i.id, u.id, u.id, 0 FROM id_jag_issuers i, users u WHERE i.issuer = '$issuer' AND u.username = 'alice'"
-    if [[ -n "$database_url" ]]; then psql -q "$database_url" -c "$link_sql" > /dev/null; else sqlite3 "$dir/data/warden.db" "$link_sql"; fi
+    local jag_idp alice_id
+    jag_idp=$(w idp add --issuer "$issuer" --jwks-uri "$issuer/jwks.json" --alg ES256 | json_field id)
+    # The ID-JAG's sub is alice's user id here. Warden maps an IdP's sub to a user by a link,
+    # or by a verified email, which a local account has not: the admin links it.
+    alice_id=$(w user list | python3 -c 'import json, sys; print(next(u["id"] for u in json.load(sys.stdin) if u["username"] == "alice"))')
+    w idp link "$jag_idp" --subject "$alice_id" --user alice > /dev/null
     # py:workload (SEP-1933): a secretless client and a rule for the test issuer whose JWKS
     # workload.py serves on loopback.
     local wl_port wl_client

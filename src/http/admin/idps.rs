@@ -4,7 +4,7 @@ use actix_web::web;
 
 use super::AdminCaller;
 use super::respond::{Reply, created, items, no_content};
-use crate::admin::idps::{self, NewIdp};
+use crate::admin::idps::{self, NewIdp, NewLink};
 use crate::state::AppState;
 
 pub async fn list(_: AdminCaller, state: web::Data<AppState>) -> Reply {
@@ -27,4 +27,14 @@ pub async fn remove(
 ) -> Reply {
     idps::remove(&state.store, &id, state.clock.now(), &caller.actor()).await?;
     no_content()
+}
+
+pub async fn link(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<NewLink>,
+) -> Reply {
+    let (now, actor) = (state.clock.now(), caller.actor());
+    created(idps::link(&state.store, &id, body.into_inner(), now, &actor).await?)
 }

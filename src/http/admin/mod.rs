@@ -140,6 +140,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(post(idps::add)),
     )
     .route("/id-jag-issuers/{id}", delete(idps::remove))
+    .route("/id-jag-issuers/{id}/links", post(idps::link))
     .service(
         web::resource("/workload-rules")
             .route(get(workload::list))
