@@ -1005,3 +1005,31 @@ async fn an_admin_links_a_subject_the_idp_names_by_no_email_and_its_id_jags_map_
         .await;
     assert_eq!(events["items"][0]["subject"], w.alice, "{events}");
 }
+
+#[tokio::test]
+async fn an_id_jag_for_a_disabled_resource_is_invalid_target_and_stores_nothing() {
+    let w = world("link").await;
+    let (_, listed) = w
+        .app
+        .admin_call(&w.admin, Method::GET, "/resources", None)
+        .await;
+    let id = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["uri"] == MCP)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/resources/{id}/disable");
+    let (status, _) = w.app.admin_call(&w.admin, Method::POST, &path, None).await;
+    assert_eq!(status, 200);
+    assert_oauth_error(
+        present(&w, &w.agent, &sign(&w, &claims(&w)), &[]).await,
+        400,
+        "invalid_target",
+    )
+    .await;
+    assert_eq!(written(&w).await, [0, 0, 0, 0]);
+}
