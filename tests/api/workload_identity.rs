@@ -457,8 +457,8 @@ async fn hostile_assertions_get_their_rfc_error_and_store_nothing() {
         );
     }
     let fine = w.issuer.sign(&good());
-    // Malformed requests: no assertion, two assertions, an oversized one (refused before
-    // parsing).
+    // Malformed requests: no assertion, two assertions (invalid_request); an oversized one is
+    // refused before parsing, as an unreadable assertion (invalid_grant, as for an ID-JAG).
     let r = present(app, &[("grant_type", JWT_BEARER)]).await;
     assert_oauth_error(r, 400, "invalid_request").await;
     let r = present(
@@ -473,7 +473,7 @@ async fn hostile_assertions_get_their_rfc_error_and_store_nothing() {
     assert_oauth_error(r, 400, "invalid_request").await;
     let huge = format!("{fine}{}", "A".repeat(9 * 1024));
     let r = present(app, &[("grant_type", JWT_BEARER), ("assertion", &huge)]).await;
-    assert_oauth_error(r, 400, "invalid_request").await;
+    assert_oauth_error(r, 400, "invalid_grant").await;
     // An ID-JAG without client authentication is not a workload's: the client must prove
     // itself.
     let r = present(app, &[("grant_type", JWT_BEARER), ("assertion", &id_jag)]).await;

@@ -46,12 +46,9 @@ pub async fn exchange(
     params: &Params,
     ctx: &TokenContext,
 ) -> Result<TokenResponse, OAuthError> {
-    let assertion = params
-        .require("assertion")
-        .map_err(OAuthError::invalid_request)?;
-    if assertion.len() > MAX_ASSERTION_BYTES {
-        return Err(OAuthError::invalid_request("the assertion is too long"));
-    }
+    // The same size rule and error as an ID-JAG's (RFC 7523 §3.1: an assertion we will
+    // not read is an invalid grant).
+    let assertion = super::assertion(params)?;
     let (rule, claims) = verify(state, assertion).await?;
     let refused_client = || OAuthError::invalid_client(false);
     let client = match state.store.client(&rule.client_id).await? {
