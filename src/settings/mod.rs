@@ -1,7 +1,8 @@
 //! Settings from the environment (`WARDEN_*`, `DATABASE_URL`), validated once at start-up.
 //!
 //! Every secret also has a `_FILE` variant so container secrets can be mounted as files.
-//! A bad value is reported as one line that names the variable.
+//! A bad value is reported as one line that names the variable. Each variable is declared
+//! once in `declared`, which the help, the documentation tables and the readers share.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -12,9 +13,11 @@ use url::Url;
 
 use crate::crypto::keys::SigningAlg;
 
+pub mod declared;
 mod env;
 
-use env::{DAY, Env, Lookup};
+use declared::*;
+use env::{Env, Lookup};
 
 /// The settings a process runs with. Built by [`Settings::from_env`] or, in tests, by
 /// [`Settings::from_lookup`] with a map.
@@ -293,43 +296,12 @@ fn bad(variable: &'static str, problem: impl Into<String>) -> SettingsError {
     }
 }
 
-/// The defaults, in one place so the README table can be checked against it.
-pub mod defaults {
-    pub const BIND: &str = "127.0.0.1:8080";
-    pub const DATA_DIR: &str = "warden-data";
-    pub const ACCESS_TOKEN_TTL: i64 = 600;
-    pub const ACCESS_TOKEN_MAX_TTL: i64 = 86_400;
-    pub const REFRESH_TOKEN_TTL: i64 = 30 * 86_400;
-    pub const REFRESH_GRACE: i64 = 10;
-    pub const AUTHORIZATION_CODE_TTL: i64 = 60;
-    pub const SESSION_IDLE_TTL: i64 = 3600;
-    pub const SESSION_TTL: i64 = 12 * 3600;
-    pub const KEY_ACTIVATION_DELAY: i64 = 600;
-    pub const KEY_REFRESH_INTERVAL: u64 = 30;
-    pub const SHUTDOWN_DRAIN: i64 = 0;
-    pub const SHUTDOWN_TIMEOUT: u64 = 30;
-    pub const DB_MAX_CONNECTIONS: u32 = 10;
-    pub const DB_CONNECT_TIMEOUT: u64 = 30;
-    pub const REGISTRATION_RATE_LIMIT: i64 = 60;
-    pub const REGISTRATION_CLEANUP_AFTER: i64 = 86_400;
-    pub const CACHE_TTL: i64 = 5;
-    pub const TOKEN_RATE_LIMIT: u32 = 200;
-    pub const PASSWORD_HASH_QUEUE: usize = 8;
-    pub const BODY_TIMEOUT: i64 = 10;
-    pub const SEND_TIMEOUT: i64 = 10;
-    pub const AUTHORIZE_RATE_LIMIT: i64 = 120;
-    pub const PENDING_AUTHORIZATIONS_MAX: i64 = 100_000;
-    pub const REGISTRATION_GLOBAL_RATE_LIMIT: i64 = 3_600;
-    pub const UNUSED_REGISTRATIONS_MAX: i64 = 10_000;
-    pub const AUDIT_RETENTION: i64 = 90 * 86_400;
-
-    /// Cores − 1, at least 1: hashing may never take every core from token issuance.
-    pub fn hash_concurrency() -> usize {
-        std::thread::available_parallelism()
-            .map(|n| n.get().saturating_sub(1))
-            .unwrap_or(1)
-            .max(1)
-    }
+/// Cores − 1, at least 1: hashing may never take every core from token issuance.
+pub fn default_hash_concurrency() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get().saturating_sub(1))
+        .unwrap_or(1)
+        .max(1)
 }
 
 impl Settings {
@@ -338,43 +310,23 @@ impl Settings {
     }
 
     /// Reads every setting through `lookup`, so tests need not touch the process environment.
-    /// One line per variable: its name, default and range. Reading order is the order of
-    /// the lines, so with several bad variables the first one here is the one reported.
+    /// Names, defaults and ranges are in `declared`; here are the types and the rules between
+    /// settings. Reading order is the order of the lines, so with several bad variables the
+    /// first one here is the one reported.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
         let env = Env(lookup);
         let (bind, issuer) = listener(&env)?;
-        let data_dir = PathBuf::from(
-            env.get("WARDEN_DATA_DIR")
-                .unwrap_or(defaults::DATA_DIR.into()),
-        );
+        let data_dir = PathBuf::from(env.text(&DATA_DIR).unwrap_or_default());
         let database = database(&env)?;
         let secret_key = secret_key(&env, &database)?;
-        let log_format = env.choice(
-            "WARDEN_LOG_FORMAT",
-            LogFormat::Text,
-            &[("text", LogFormat::Text), ("json", LogFormat::Json)],
+        let log_format = env.choice(&LOG_FORMAT, [LogFormat::Text, LogFormat::Json])?;
+        let signing_alg = env.choice(
+            &SIGNING_ALG,
+            [SigningAlg::Es256, SigningAlg::EdDsa, SigningAlg::Rs256],
         )?;
-        let signing_alg = env
-            .parsed("WARDEN_SIGNING_ALG", |raw| {
-                SigningAlg::parse(raw)
-                    .ok_or_else(|| format!("{raw:?} is not ES256, EdDSA or RS256"))
-            })?
-            .unwrap_or(SigningAlg::Es256);
-        let access_token_max_ttl = env.seconds(
-            "WARDEN_ACCESS_TOKEN_MAX_TTL",
-            defaults::ACCESS_TOKEN_MAX_TTL,
-            60..=7 * DAY,
-        )?;
-        let access_token_ttl = env.seconds(
-            "WARDEN_ACCESS_TOKEN_TTL",
-            defaults::ACCESS_TOKEN_TTL,
-            10..=access_token_max_ttl,
-        )?;
-        let key_refresh_interval = env.seconds(
-            "WARDEN_KEY_REFRESH_INTERVAL",
-            defaults::KEY_REFRESH_INTERVAL as i64,
-            1..=3600,
-        )?;
+        let access_token_max_ttl = env.seconds(&ACCESS_TOKEN_MAX_TTL)?;
+        let access_token_ttl = env.seconds_within(&ACCESS_TOKEN_TTL, ..=access_token_max_ttl)?;
+        let key_refresh_interval = env.seconds(&KEY_REFRESH_INTERVAL)?;
         Ok(Settings {
             issuer,
             bind,
@@ -385,87 +337,37 @@ impl Settings {
             signing_alg,
             access_token_ttl,
             access_token_max_ttl,
-            refresh_token_ttl: env.seconds(
-                "WARDEN_REFRESH_TOKEN_TTL",
-                defaults::REFRESH_TOKEN_TTL,
-                60..=365 * DAY,
-            )?,
-            refresh_grace: env.seconds("WARDEN_REFRESH_GRACE", defaults::REFRESH_GRACE, 0..=60)?,
-            authorization_code_ttl: env.seconds(
-                "WARDEN_AUTHORIZATION_CODE_TTL",
-                defaults::AUTHORIZATION_CODE_TTL,
-                10..=60,
-            )?,
-            session_idle_ttl: env.seconds(
-                "WARDEN_SESSION_IDLE_TTL",
-                defaults::SESSION_IDLE_TTL,
-                60..=7 * DAY,
-            )?,
-            session_ttl: env.seconds(
-                "WARDEN_SESSION_TTL",
-                defaults::SESSION_TTL,
-                300..=30 * DAY,
-            )?,
+            refresh_token_ttl: env.seconds(&REFRESH_TOKEN_TTL)?,
+            refresh_grace: env.seconds(&REFRESH_GRACE)?,
+            authorization_code_ttl: env.seconds(&AUTHORIZATION_CODE_TTL)?,
+            session_idle_ttl: env.seconds(&SESSION_IDLE_TTL)?,
+            session_ttl: env.seconds(&SESSION_TTL)?,
             // Nodes re-read keys every refresh interval: a new key must be published for
             // longer than that before it signs, or a node could sign with an unpublished key.
-            key_activation_delay: env.seconds(
-                "WARDEN_KEY_ACTIVATION_DELAY",
-                defaults::KEY_ACTIVATION_DELAY,
-                key_refresh_interval..=7 * DAY,
-            )?,
+            key_activation_delay: env
+                .seconds_within(&KEY_ACTIVATION_DELAY, key_refresh_interval..)?,
             key_refresh_interval: Duration::from_secs(key_refresh_interval as u64),
-            shutdown_drain: env.duration(
-                "WARDEN_SHUTDOWN_DRAIN",
-                defaults::SHUTDOWN_DRAIN,
-                0..=600,
-            )?,
-            shutdown_timeout: env.duration(
-                "WARDEN_SHUTDOWN_TIMEOUT",
-                defaults::SHUTDOWN_TIMEOUT as i64,
-                0..=3600,
-            )?,
+            shutdown_drain: env.duration(&SHUTDOWN_DRAIN)?,
+            shutdown_timeout: env.duration(&SHUTDOWN_TIMEOUT)?,
             registration: registration(&env)?,
-            registration_rate_limit: env.number(
-                "WARDEN_REGISTRATION_RATE_LIMIT",
-                defaults::REGISTRATION_RATE_LIMIT,
-                1..=100_000,
-            )?,
-            registration_cleanup_after: env.seconds(
-                "WARDEN_REGISTRATION_CLEANUP_AFTER",
-                defaults::REGISTRATION_CLEANUP_AFTER,
-                60..=365 * DAY,
-            )?,
-            dev_allow_loopback_fetch: env.flag("WARDEN_DEV_ALLOW_LOOPBACK_FETCH", false)?,
-            egress_proxy: env.parsed("WARDEN_EGRESS_PROXY", |raw| {
+            registration_rate_limit: env.number(&REGISTRATION_RATE_LIMIT)?,
+            registration_cleanup_after: env.seconds(&REGISTRATION_CLEANUP_AFTER)?,
+            dev_allow_loopback_fetch: env.flag(&DEV_ALLOW_LOOPBACK_FETCH)?,
+            egress_proxy: env.parsed(&EGRESS_PROXY, |raw| {
                 Url::parse(raw)
                     .ok()
                     .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
                     .ok_or_else(|| "must be an http or https URL such as http://proxy:3128".into())
             })?,
-            cache_ttl: env.number("WARDEN_CACHE_TTL", defaults::CACHE_TTL, 0..=60)?,
-            token_rate_limit: env.number(
-                "WARDEN_TOKEN_RATE_LIMIT",
-                defaults::TOKEN_RATE_LIMIT,
-                0..=1_000_000,
-            )?,
-            metrics_token: env.secret("WARDEN_METRICS_TOKEN", "WARDEN_METRICS_TOKEN_FILE")?,
-            password_login: env.flag("WARDEN_PASSWORD_LOGIN", true)?,
+            cache_ttl: env.number(&CACHE_TTL)?,
+            token_rate_limit: env.number(&TOKEN_RATE_LIMIT)?,
+            metrics_token: env.secret(&METRICS_TOKEN)?,
+            password_login: env.flag(&PASSWORD_LOGIN)?,
             limits: limits(&env)?,
-            audit_retention: env.seconds(
-                "WARDEN_AUDIT_RETENTION",
-                defaults::AUDIT_RETENTION,
-                DAY..=10 * 365 * DAY,
-            )?,
-            audit_log: env.flag("WARDEN_AUDIT_LOG", false)?,
-            dpop_nonce: env.choice(
-                "WARDEN_DPOP_NONCE",
-                DpopNonce::Required,
-                &[("required", DpopNonce::Required), ("off", DpopNonce::Off)],
-            )?,
-            workers: match env.get("WARDEN_WORKERS") {
-                None => None,
-                Some(_) => Some(env.number("WARDEN_WORKERS", 1usize, 1..=256)?),
-            },
+            audit_retention: env.seconds(&AUDIT_RETENTION)?,
+            audit_log: env.flag(&AUDIT_LOG)?,
+            dpop_nonce: env.choice(&DPOP_NONCE, [DpopNonce::Required, DpopNonce::Off])?,
+            workers: env.optional_number(&WORKERS)?,
         })
     }
 
@@ -488,31 +390,28 @@ impl Settings {
 
 /// `WARDEN_BIND` and `WARDEN_ISSUER`, which defaults to the bind address only on loopback.
 fn listener(env: &Env<impl Lookup>) -> Result<(SocketAddr, Issuer), SettingsError> {
-    let raw = env.get("WARDEN_BIND").unwrap_or(defaults::BIND.into());
-    let bind: SocketAddr = raw.parse().map_err(|_| {
-        bad(
-            "WARDEN_BIND",
-            format!("{raw:?} is not an address like 127.0.0.1:8080"),
-        )
-    })?;
-    let issuer = match env.get("WARDEN_ISSUER") {
-        Some(raw) => {
-            Issuer::parse(&raw).map_err(|p| bad("WARDEN_ISSUER", format!("{raw:?} {p}")))?
-        }
+    let bind: SocketAddr = env
+        .parsed(&BIND, |raw| {
+            raw.parse()
+                .map_err(|_| format!("{raw:?} is not an address like 127.0.0.1:8080"))
+        })?
+        .ok_or_else(|| bad(BIND.var, "has no default"))?;
+    let issuer = match env.get(ISSUER.var) {
+        Some(raw) => Issuer::parse(&raw).map_err(|p| bad(ISSUER.var, format!("{raw:?} {p}")))?,
         None if bind.ip().is_loopback() => {
-            Issuer::parse(&format!("http://{bind}")).map_err(|p| bad("WARDEN_ISSUER", p))?
+            Issuer::parse(&format!("http://{bind}")).map_err(|p| bad(ISSUER.var, p))?
         }
         None => {
             return Err(bad(
-                "WARDEN_ISSUER",
+                ISSUER.var,
                 "is required when WARDEN_BIND is not a loopback address",
             ));
         }
     };
-    let issuer = if env.flag("WARDEN_ISSUER_TRAILING_SLASH", false)? {
+    let issuer = if env.flag(&ISSUER_TRAILING_SLASH)? {
         issuer
             .with_trailing_slash()
-            .map_err(|p| bad("WARDEN_ISSUER_TRAILING_SLASH", p))?
+            .map_err(|p| bad(ISSUER_TRAILING_SLASH.var, p))?
     } else {
         issuer
     };
@@ -521,7 +420,7 @@ fn listener(env: &Env<impl Lookup>) -> Result<(SocketAddr, Issuer), SettingsErro
 
 /// `DATABASE_URL` (or its file) with its pool settings, or the embedded SQLite file.
 fn database(env: &Env<impl Lookup>) -> Result<DatabaseSettings, SettingsError> {
-    let Some(url) = env.secret("DATABASE_URL", "DATABASE_URL_FILE")? else {
+    let Some(url) = env.secret(&DATABASE_URL)? else {
         return Ok(DatabaseSettings::Embedded);
     };
     if !["postgres://", "postgresql://", "sqlite:"]
@@ -529,22 +428,14 @@ fn database(env: &Env<impl Lookup>) -> Result<DatabaseSettings, SettingsError> {
         .any(|scheme| url.expose().starts_with(scheme))
     {
         return Err(bad(
-            "DATABASE_URL",
+            DATABASE_URL.var,
             "must start with postgres://, postgresql:// or sqlite:",
         ));
     }
     Ok(DatabaseSettings::Url {
         url,
-        max_connections: env.number(
-            "WARDEN_DB_MAX_CONNECTIONS",
-            defaults::DB_MAX_CONNECTIONS,
-            1..=1000,
-        )?,
-        connect_timeout: env.duration(
-            "WARDEN_DB_CONNECT_TIMEOUT",
-            defaults::DB_CONNECT_TIMEOUT as i64,
-            0..=3600,
-        )?,
+        max_connections: env.number(&DB_MAX_CONNECTIONS)?,
+        connect_timeout: env.duration(&DB_CONNECT_TIMEOUT)?,
     })
 }
 
@@ -552,16 +443,16 @@ fn secret_key(
     env: &Env<impl Lookup>,
     database: &DatabaseSettings,
 ) -> Result<Option<Secret>, SettingsError> {
-    let key = env.secret("WARDEN_SECRET_KEY", "WARDEN_SECRET_KEY_FILE")?;
+    let key = env.secret(&SECRET_KEY)?;
     match &key {
         Some(key) if key.expose().len() < 32 => Err(bad(
-            "WARDEN_SECRET_KEY",
+            SECRET_KEY.var,
             "must be at least 32 characters (try: openssl rand -base64 32)",
         )),
         // Several nodes share one database: they must share the key, so we cannot invent
         // one per process.
         None if !matches!(database, DatabaseSettings::Embedded) => Err(bad(
-            "WARDEN_SECRET_KEY",
+            SECRET_KEY.var,
             "is required when DATABASE_URL is set (every node must use the same key)",
         )),
         _ => Ok(key),
@@ -576,71 +467,39 @@ fn registration(env: &Env<impl Lookup>) -> Result<RegistrationPolicy, SettingsEr
         Token,
         Off,
     }
-    let mode = env.choice(
-        "WARDEN_REGISTRATION",
-        Mode::Open,
-        &[
-            ("open", Mode::Open),
-            ("token", Mode::Token),
-            ("off", Mode::Off),
-        ],
-    )?;
-    Ok(match mode {
-        Mode::Open => RegistrationPolicy::Open,
-        Mode::Off => RegistrationPolicy::Off,
-        Mode::Token => RegistrationPolicy::Token(
-            env.secret(
-                "WARDEN_REGISTRATION_TOKEN",
-                "WARDEN_REGISTRATION_TOKEN_FILE",
-            )?
-            .filter(|t| t.expose().len() >= 16)
-            .ok_or_else(|| {
-                bad(
-                    "WARDEN_REGISTRATION_TOKEN",
-                    "WARDEN_REGISTRATION=token needs a token of at least 16 characters",
-                )
-            })?,
-        ),
-    })
+    Ok(
+        match env.choice(&REGISTRATION, [Mode::Open, Mode::Token, Mode::Off])? {
+            Mode::Open => RegistrationPolicy::Open,
+            Mode::Off => RegistrationPolicy::Off,
+            Mode::Token => RegistrationPolicy::Token(
+                env.secret(&REGISTRATION_TOKEN)?
+                    .filter(|t| t.expose().len() >= 16)
+                    .ok_or_else(|| {
+                        bad(
+                            REGISTRATION_TOKEN.var,
+                            "WARDEN_REGISTRATION=token needs a token of at least 16 characters",
+                        )
+                    })?,
+            ),
+        },
+    )
 }
 
 fn limits(env: &Env<impl Lookup>) -> Result<Limits, SettingsError> {
     Ok(Limits {
-        hash_concurrency: env.number(
-            "WARDEN_PASSWORD_HASH_CONCURRENCY",
-            defaults::hash_concurrency(),
-            1..=256,
-        )?,
-        hash_queue: env.number(
-            "WARDEN_PASSWORD_HASH_QUEUE",
-            defaults::PASSWORD_HASH_QUEUE,
-            0..=10_000,
-        )?,
-        body_timeout: env.duration("WARDEN_BODY_TIMEOUT", defaults::BODY_TIMEOUT, 1..=600)?,
-        send_timeout: env.duration("WARDEN_SEND_TIMEOUT", defaults::SEND_TIMEOUT, 1..=600)?,
+        hash_concurrency: env
+            .optional_number(&PASSWORD_HASH_CONCURRENCY)?
+            .unwrap_or_else(default_hash_concurrency),
+        hash_queue: env.number(&PASSWORD_HASH_QUEUE)?,
+        body_timeout: env.duration(&BODY_TIMEOUT)?,
+        send_timeout: env.duration(&SEND_TIMEOUT)?,
         trusted_proxies: env
-            .parsed("WARDEN_TRUSTED_PROXIES", crate::net::IpNet::parse_list)?
+            .parsed(&TRUSTED_PROXIES, crate::net::IpNet::parse_list)?
             .unwrap_or_default(),
-        authorize_rate_limit: env.number(
-            "WARDEN_AUTHORIZE_RATE_LIMIT",
-            defaults::AUTHORIZE_RATE_LIMIT,
-            1..=1_000_000,
-        )?,
-        pending_authorizations_max: env.number(
-            "WARDEN_PENDING_AUTHORIZATIONS_MAX",
-            defaults::PENDING_AUTHORIZATIONS_MAX,
-            1..=100_000_000,
-        )?,
-        registration_global_rate_limit: env.number(
-            "WARDEN_REGISTRATION_GLOBAL_RATE_LIMIT",
-            defaults::REGISTRATION_GLOBAL_RATE_LIMIT,
-            1..=10_000_000,
-        )?,
-        unused_registrations_max: env.number(
-            "WARDEN_UNUSED_REGISTRATIONS_MAX",
-            defaults::UNUSED_REGISTRATIONS_MAX,
-            1..=100_000_000,
-        )?,
+        authorize_rate_limit: env.number(&AUTHORIZE_RATE_LIMIT)?,
+        pending_authorizations_max: env.number(&PENDING_AUTHORIZATIONS_MAX)?,
+        registration_global_rate_limit: env.number(&REGISTRATION_GLOBAL_RATE_LIMIT)?,
+        unused_registrations_max: env.number(&UNUSED_REGISTRATIONS_MAX)?,
     })
 }
 

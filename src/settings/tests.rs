@@ -17,7 +17,7 @@ fn defaults_give_a_loopback_issuer_and_embedded_database() {
     let s = with(&[]).unwrap();
     assert_eq!(s.issuer.as_str(), "http://127.0.0.1:8080");
     assert!(matches!(s.database, DatabaseSettings::Embedded));
-    assert_eq!(s.access_token_ttl, defaults::ACCESS_TOKEN_TTL);
+    assert_eq!(s.access_token_ttl, 600);
 }
 
 #[test]
@@ -298,7 +298,7 @@ fn every_number_has_its_default_and_range() {
             l.unused_registrations_max,
         ),
         (
-            defaults::hash_concurrency(),
+            default_hash_concurrency(),
             8,
             10,
             10,
@@ -476,4 +476,132 @@ fn the_first_bad_variable_in_reading_order_is_reported() {
         let err = with(vars).err().unwrap();
         assert_eq!(err.variable, expected);
     }
+}
+
+/// Every declared variable (and the `_FILE` twin of every secret) is read, and nothing
+/// undeclared is: the declarations are the whole list.
+#[test]
+fn the_readers_ask_for_exactly_the_declared_variables() {
+    let asked = std::cell::RefCell::new(std::collections::BTreeSet::new());
+    let set = HashMap::from([
+        ("DATABASE_URL", "postgres://db/warden"),
+        ("WARDEN_SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+        ("WARDEN_REGISTRATION", "token"),
+        ("WARDEN_REGISTRATION_TOKEN", "0123456789abcdef"),
+    ]);
+    Settings::from_lookup(|name| {
+        asked.borrow_mut().insert(name.to_owned());
+        set.get(name).map(|v| (*v).to_owned())
+    })
+    .unwrap();
+    let mut declared = std::collections::BTreeSet::new();
+    for s in declared::ALL {
+        declared.insert(s.var.to_owned());
+        if matches!(s.kind, declared::Kind::Secret) {
+            declared.insert(s.file_var.to_owned());
+        }
+    }
+    assert_eq!(asked.into_inner(), declared);
+}
+
+/// Each declared default is what the readers use, and each declared word is accepted.
+#[test]
+fn declared_defaults_and_words_are_the_parsed_ones() {
+    let token = ("WARDEN_REGISTRATION_TOKEN", "0123456789abcdef");
+    for s in declared::ALL {
+        let values: Vec<String> = match s.kind {
+            declared::Kind::Choice(words) => words.iter().map(|w| (*w).to_owned()).collect(),
+            declared::Kind::Flag(_) => vec!["0".into(), "1".into()],
+            _ => continue,
+        };
+        for value in values {
+            assert!(with(&[(s.var, &value), token]).is_ok(), "{}={value}", s.var);
+        }
+    }
+    let defaults = with(&[]).unwrap();
+    let explicit: Vec<(&str, String)> = declared::ALL
+        .iter()
+        .filter_map(|s| match s.kind {
+            declared::Kind::Seconds { default, .. } => Some((s.var, default.to_string())),
+            declared::Kind::Number {
+                default: Some(n), ..
+            } => Some((s.var, n.to_string())),
+            declared::Kind::Text(Some(text)) => Some((s.var, text.to_owned())),
+            declared::Kind::Choice(words) => Some((s.var, words[0].to_owned())),
+            declared::Kind::Flag(on) => Some((s.var, u8::from(on).to_string())),
+            _ => None,
+        })
+        .collect();
+    let explicit: Vec<(&str, &str)> = explicit.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let spelled_out = with(&explicit).unwrap();
+    // Settings holds secrets and has no Debug; compare through the fields' own Debug.
+    let view = |s: &Settings| {
+        format!(
+            "{:?} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+            (
+                s.access_token_ttl,
+                s.access_token_max_ttl,
+                s.refresh_token_ttl
+            ),
+            s.bind,
+            s.data_dir,
+            (
+                s.refresh_grace,
+                s.authorization_code_ttl,
+                s.session_idle_ttl
+            ),
+            (
+                s.session_ttl,
+                s.key_activation_delay,
+                s.key_refresh_interval
+            ),
+            (s.shutdown_drain, s.shutdown_timeout, &s.registration),
+            (s.registration_rate_limit, s.registration_cleanup_after),
+            (s.dev_allow_loopback_fetch, s.password_login, s.cache_ttl),
+            (
+                s.token_rate_limit,
+                &s.limits,
+                s.audit_retention,
+                s.audit_log,
+                s.dpop_nonce,
+                s.log_format,
+                s.signing_alg,
+            ),
+        )
+    };
+    assert_eq!(view(&spelled_out), view(&defaults));
+}
+
+/// The part of `markdown` that is table rows, in order.
+fn table_rows(markdown: &str) -> Vec<&str> {
+    markdown.lines().filter(|l| l.starts_with('|')).collect()
+}
+
+fn assert_same_table(document: &str, part: &str, rendered: &str) {
+    let fix = "regenerate it with `warden settings`";
+    let (documented, declared) = (table_rows(part), table_rows(rendered));
+    for (i, (doc, decl)) in documented.iter().zip(&declared).enumerate() {
+        assert_eq!(
+            doc, decl,
+            "{document}, table row {i} is not the declared one ({fix})"
+        );
+    }
+    assert_eq!(
+        documented.len(),
+        declared.len(),
+        "{document}: table rows, declared rows ({fix})"
+    );
+}
+
+#[test]
+fn the_documented_tables_are_the_declarations() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let docs = std::fs::read_to_string(format!("{root}/docs/settings.md")).unwrap();
+    assert_same_table("docs/settings.md", &docs, &declared::markdown_table(false));
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let section = readme
+        .split_once("\n## Settings\n")
+        .and_then(|(_, rest)| rest.split("\n## ").next())
+        .expect("README.md has a ## Settings section");
+    assert_same_table("README.md", section, &declared::markdown_table(true));
 }
