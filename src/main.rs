@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use warden::cli::domains::DomainCommand;
 use warden::cli::exchange::{DownstreamCommand, IssuerCommand};
 use warden::cli::grants::GrantCommand;
@@ -15,7 +15,7 @@ use warden::startup::{Application, open_database};
 use warden::{cli, telemetry};
 
 /// Warden, an OAuth 2.1 authorization server for MCP. Settings come from the environment
-/// (see the README).
+/// (`warden serve --help` lists them).
 #[derive(Parser)]
 #[command(name = "warden", version, about)]
 struct Cli {
@@ -27,6 +27,12 @@ struct Cli {
 enum Command {
     /// Run the server (migrates the database first).
     Serve,
+    /// Print every setting as a markdown table (the one in docs/settings.md).
+    Settings {
+        /// Only the settings a first deployment sets (the README's table).
+        #[arg(long)]
+        first_deployment: bool,
+    },
     /// Apply the database migrations and exit.
     Migrate,
     /// Manage signing keys.
@@ -100,7 +106,23 @@ enum KeysCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // The settings section of `serve --help` is rendered from the declarations, so it is
+    // attached at run time rather than written in a doc comment.
+    let command = Cli::command().mut_subcommand("serve", |serve| {
+        serve.after_help(warden::settings::declared::help_text())
+    });
+    let cli = match Cli::from_arg_matches(&command.get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    // Printing the table needs no valid settings: it is how an operator learns them.
+    if let Command::Settings { first_deployment } = cli.command {
+        print!(
+            "{}",
+            warden::settings::declared::markdown_table(first_deployment)
+        );
+        return ExitCode::SUCCESS;
+    }
     let settings = match Settings::from_env() {
         Ok(s) => s,
         Err(e) => {
@@ -158,6 +180,8 @@ async fn run_to_success(command: Command, settings: Settings) -> anyhow::Result<
             tracing::info!("Warden stopped");
             Ok(())
         }
+        // Answered in `main` before the settings are read.
+        Command::Settings { .. } => Ok(()),
         Command::Migrate => {
             let store = open_database(&settings).await?;
             tracing::info!(database = %store.location(), "migrations applied");

@@ -213,3 +213,40 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// `serve --help` is where an operator looks first: every declared variable is there, with
+/// its `_FILE` twin for secrets, even when the environment holds bad settings.
+#[test]
+fn serve_help_lists_every_declared_setting() {
+    use warden::settings::declared::{ALL, Kind};
+    let output = warden_command(&env(&[("WARDEN_BIND", "nowhere")]))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    let words = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flowing = words(&help);
+    for s in ALL {
+        assert!(
+            help.contains(&format!("\n  {}", s.var)),
+            "{} missing",
+            s.var
+        );
+        if matches!(s.kind, Kind::Secret) {
+            assert!(help.contains(s.file_var), "{} missing", s.file_var);
+        }
+        // Some words of its help text, which the output wraps and strips of markdown.
+        let phrase = s.help.split(['`', '[', '(']).find(|p| p.trim().len() > 3).unwrap();
+        assert!(flowing.contains(&words(phrase)), "{}: {phrase}", s.var);
+    }
+    // The table does not need valid settings either; it is the one the docs hold.
+    let output = warden_command(&env(&[("WARDEN_BIND", "nowhere")]))
+        .arg("settings")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let table = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(table.lines().count(), ALL.len() + 2);
+    assert!(table.contains("| `WARDEN_ACCESS_TOKEN_TTL` | `10m` | 10s to 7d |"));
+}
