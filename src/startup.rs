@@ -238,7 +238,6 @@ fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<Server> {
                 .app_data(data)
                 .wrap(from_fn(http::middleware::known_methods))
                 .wrap(from_fn(http::connection::body_deadline))
-                .wrap(from_fn(http::middleware::cors))
                 .wrap(http::middleware::security_headers(https))
                 .wrap(from_fn(http::middleware::request_context))
                 .configure(|cfg| http::routes(cfg, &issuer))

@@ -1,4 +1,5 @@
-//! Cross-cutting middleware: request ids and access logs, and strict security headers.
+//! Cross-cutting middleware: request ids and access logs, strict security headers, CORS
+//! for the public endpoints, and 501 for unknown methods.
 
 use std::time::Instant;
 
@@ -71,74 +72,35 @@ pub fn security_headers(https: bool) -> DefaultHeaders {
 
 /// Browser-based MCP clients (the MCP Inspector among them) call discovery, registration,
 /// token and revocation endpoints from another origin. These endpoints never read cookies,
-/// so `Access-Control-Allow-Origin: *` exposes nothing; preflights get a 204 here.
-/// Everything else (the admin API, the browser pages) stays same-origin.
-pub async fn cors(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
-    use actix_web::HttpResponse;
+/// so `Access-Control-Allow-Origin: *` exposes nothing. `http::routes` wraps exactly those
+/// resources in this, so everything else (the admin API, the browser pages, and lookalike
+/// paths such as the account page's `/account/grants/{id}/revoke`) stays same-origin.
+/// A preflight asking for another method or header is refused (400), which a browser
+/// treats as it would the missing allowance.
+pub fn public_cors() -> actix_cors::Cors {
     use actix_web::http::{Method, header};
-
-    let base = req
-        .app_data::<actix_web::web::Data<crate::state::AppState>>()
-        .map(|s| s.settings.issuer.path().to_owned())
-        .unwrap_or_default();
-    if !is_cors_path(req.path(), &base) {
-        return next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_boxed_body);
-    }
-    if req.method() == Method::OPTIONS {
-        let response = HttpResponse::NoContent()
-            .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
-            .insert_header((
-                header::ACCESS_CONTROL_ALLOW_METHODS,
-                "GET, POST, PUT, DELETE, OPTIONS",
-            ))
-            .insert_header((
-                header::ACCESS_CONTROL_ALLOW_HEADERS,
-                "Authorization, Content-Type, MCP-Protocol-Version, DPoP",
-            ))
-            .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"))
-            .finish();
-        return Ok(req.into_response(response));
-    }
-    let mut res = next.call(req).await?.map_into_boxed_body();
-    res.headers_mut().insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    res.headers_mut().insert(
-        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+    actix_cors::Cors::default()
+        .allow_any_origin()
+        .send_wildcard()
+        .allowed_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("mcp-protocol-version"),
+            HeaderName::from_static("dpop"),
+        ])
         // A browser client must read the nonce to retry (RFC 9449 §8).
-        HeaderValue::from_static("WWW-Authenticate, DPoP-Nonce"),
-    );
-    Ok(res)
-}
-
-/// The endpoints browser-based clients call cross-origin, matched exactly under the issuer
-/// path `base`: a suffix match would open any path that happens to end like one (the
-/// account page's `/account/grants/{id}/revoke`).
-fn is_cors_path(path: &str, base: &str) -> bool {
-    use crate::oauth::metadata::paths;
-    if path.starts_with("/.well-known/")
-        || path == format!("{base}/.well-known/openid-configuration")
-    {
-        return true;
-    }
-    let Some(rest) = path.strip_prefix(base) else {
-        return false;
-    };
-    let one_segment_under = |prefix: &str| {
-        rest.strip_prefix(prefix)
-            .and_then(|r| r.strip_prefix('/'))
-            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
-    };
-    [paths::TOKEN, paths::REVOKE, paths::REGISTER, paths::JWKS].contains(&rest)
-        || one_segment_under(paths::REGISTER)
-        || one_segment_under(paths::RESOURCE_METADATA)
+        .expose_headers([
+            header::WWW_AUTHENTICATE,
+            HeaderName::from_static("dpop-nonce"),
+        ])
+        .max_age(600)
 }
 
 /// Methods outside HTTP's registered core get 501 (RFC 9110 §9.1), before any routing; a
@@ -168,46 +130,4 @@ pub async fn known_methods(
         "error_description": "this method is not supported",
     }));
     Ok(req.into_response(response))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_cors_path;
-
-    #[test]
-    fn only_the_public_endpoints_are_cors_paths() {
-        for base in ["", "/tenant"] {
-            for path in [
-                "/token",
-                "/revoke",
-                "/register",
-                "/register/abc",
-                "/jwks.json",
-                "/resource-metadata/x",
-            ] {
-                assert!(is_cors_path(&format!("{base}{path}"), base), "{base}{path}");
-            }
-            for path in [
-                "/account/grants/g1/revoke",
-                "/introspect",
-                "/authorize",
-                "/x/token",
-                "/register/a/b",
-                "/admin/v1/register",
-            ] {
-                assert!(
-                    !is_cors_path(&format!("{base}{path}"), base),
-                    "{base}{path}"
-                );
-            }
-        }
-        assert!(is_cors_path(
-            "/.well-known/oauth-authorization-server/tenant",
-            "/tenant"
-        ));
-        assert!(is_cors_path(
-            "/tenant/.well-known/openid-configuration",
-            "/tenant"
-        ));
-    }
 }

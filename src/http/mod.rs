@@ -17,11 +17,14 @@ pub mod resource_metadata;
 
 use actix_web::web;
 
+use crate::http::middleware::public_cors;
 use crate::oauth::metadata::paths;
 use crate::settings::Issuer;
 
 /// The single route table. Protocol endpoints live under the issuer's path (`base`);
 /// well-known documents sit at the host root with that path appended (RFC 8414 §3.1).
+/// The resources browser-based clients may call cross-origin are the ones wrapped in
+/// `public_cors()`: the policy is the route table, matched exactly as routing matches.
 pub fn routes(cfg: &mut web::ServiceConfig, issuer: &Issuer) {
     let base = issuer.path();
     let at = |path: &str| format!("{base}{path}");
@@ -30,19 +33,35 @@ pub fn routes(cfg: &mut web::ServiceConfig, issuer: &Issuer) {
         .service(get_only("/metrics").get(metrics::metrics))
         .service(
             get_only(&format!("/.well-known/oauth-authorization-server{base}"))
-                .get(discovery::metadata),
+                .get(discovery::metadata)
+                .wrap(public_cors()),
         )
         .service(
-            get_only(&format!("/.well-known/openid-configuration{base}")).get(discovery::metadata),
+            get_only(&format!("/.well-known/openid-configuration{base}"))
+                .get(discovery::metadata)
+                .wrap(public_cors()),
         )
-        .service(get_only(&at(paths::JWKS)).get(discovery::jwks))
+        .service(
+            get_only(&at(paths::JWKS))
+                .get(discovery::jwks)
+                .wrap(public_cors()),
+        )
         .service(
             get_only(&at(&format!("{}/{{id}}", paths::RESOURCE_METADATA)))
-                .get(resource_metadata::get_resource_metadata),
+                .get(resource_metadata::get_resource_metadata)
+                .wrap(public_cors()),
         )
-        .service(post_only(&at(paths::TOKEN)).post(oauth::post_token))
+        .service(
+            post_only(&at(paths::TOKEN))
+                .post(oauth::post_token)
+                .wrap(public_cors()),
+        )
         .service(post_only(&at(paths::INTROSPECT)).post(oauth::post_introspect))
-        .service(post_only(&at(paths::REVOKE)).post(oauth::post_revoke))
+        .service(
+            post_only(&at(paths::REVOKE))
+                .post(oauth::post_revoke)
+                .wrap(public_cors()),
+        )
         .service(post_only(&at(paths::DEVICE_AUTHORIZATION)).post(oauth::post_device_authorization))
         .service(
             web::resource(at(paths::DEVICE_VERIFICATION))
@@ -70,12 +89,17 @@ pub fn routes(cfg: &mut web::ServiceConfig, issuer: &Issuer) {
         .service(get_only(&at("/account")).get(browser::account::get_account))
         .service(post_only(&at("/account/grants/{id}/revoke")).post(browser::account::post_revoke))
         .service(get_only(&at("/static/warden.css")).get(stylesheet))
-        .service(post_only(&at(paths::REGISTER)).post(register::post_register))
+        .service(
+            post_only(&at(paths::REGISTER))
+                .post(register::post_register)
+                .wrap(public_cors()),
+        )
         .service(
             web::resource(at(&format!("{}/{{client_id}}", paths::REGISTER)))
                 .get(register::get_registration)
                 .put(register::put_registration)
-                .delete(register::delete_registration),
+                .delete(register::delete_registration)
+                .wrap(public_cors()),
         )
         .service(web::scope(&at(paths::ADMIN_API)).configure(admin::routes))
         // After the API: the console's scope would otherwise take `/admin/v1` too.
@@ -86,7 +110,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, issuer: &Issuer) {
         );
     if !base.is_empty() {
         // OpenID Connect Discovery 1.0 §4 appends the well-known suffix to the issuer instead.
-        cfg.service(get_only(&at("/.well-known/openid-configuration")).get(discovery::metadata));
+        cfg.service(
+            get_only(&at("/.well-known/openid-configuration"))
+                .get(discovery::metadata)
+                .wrap(public_cors()),
+        );
     }
 }
 

@@ -137,46 +137,184 @@ async fn discovery_documents_carry_security_headers_and_a_request_id() {
     assert_ne!(replaced.headers()["x-request-id"], "bad id!");
 }
 
+const BROWSER: &str = "http://localhost:6274";
+
+async fn preflight(
+    app: &crate::helpers::TestApp,
+    url: &str,
+    method: &str,
+    headers: Option<&str>,
+) -> reqwest::Response {
+    let mut request = app
+        .http
+        .request(reqwest::Method::OPTIONS, url)
+        .header("origin", BROWSER)
+        .header("access-control-request-method", method);
+    if let Some(headers) = headers {
+        request = request.header("access-control-request-headers", headers);
+    }
+    request.send().await.unwrap()
+}
+
+fn header_list(response: &reqwest::Response, name: &str) -> Vec<String> {
+    response
+        .headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap())
+        .unwrap_or_default()
+        .split(',')
+        .map(|h| h.trim().to_ascii_lowercase())
+        .filter(|h| !h.is_empty())
+        .collect()
+}
+
 #[tokio::test]
 async fn browser_clients_may_call_public_endpoints_cross_origin_but_not_the_admin_api() {
     let app = spawn_app().await;
     for path in ["/token", "/register", "/revoke"] {
-        let preflight = app
-            .http
-            .request(reqwest::Method::OPTIONS, format!("{}{path}", app.issuer))
-            .header("origin", "http://localhost:6274")
-            .header("access-control-request-method", "POST")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(preflight.status(), 204, "{path}");
-        assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+        let url = format!("{}{path}", app.issuer);
+        // What the MCP Inspector asks for.
+        let allowed = preflight(
+            &app,
+            &url,
+            "POST",
+            Some("authorization, content-type, mcp-protocol-version, dpop"),
+        )
+        .await;
+        assert!(allowed.status().is_success(), "{path}");
+        assert_eq!(allowed.headers()["access-control-allow-origin"], "*");
+        assert_eq!(allowed.headers()["access-control-max-age"], "600");
         assert!(
-            preflight.headers()["access-control-allow-headers"]
-                .to_str()
-                .unwrap()
-                .contains("Authorization")
+            header_list(&allowed, "access-control-allow-headers").contains(&"authorization".into())
+        );
+        assert!(
+            header_list(&allowed, "access-control-allow-methods")
+                .contains(&"POST".to_ascii_lowercase())
+        );
+        assert!(
+            allowed
+                .headers()
+                .get("access-control-allow-credentials")
+                .is_none()
         );
     }
     for path in ["/.well-known/oauth-authorization-server", "/jwks.json"] {
+        let response = app
+            .http
+            .get(app.url(path))
+            .header("origin", BROWSER)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
         assert_eq!(
-            app.get(path).await.headers()["access-control-allow-origin"],
+            response.headers()["access-control-allow-origin"],
             "*",
+            "{path}"
+        );
+        // The answer differs with and without an Origin: shared caches must know.
+        assert!(
+            header_list(&response, "vary").contains(&"origin".into()),
             "{path}"
         );
     }
     let token = app
-        .post_form("/token", &[("grant_type", "client_credentials")], None)
-        .await;
+        .http
+        .post(format!("{}/token", app.issuer))
+        .header("origin", BROWSER)
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 401);
     assert_eq!(token.headers()["access-control-allow-origin"], "*");
     assert!(
-        token.headers()["access-control-expose-headers"]
-            .to_str()
-            .unwrap()
-            .contains("WWW-Authenticate")
+        header_list(&token, "access-control-expose-headers").contains(&"www-authenticate".into())
     );
-    let admin = app.get("/admin/v1/resources").await;
+    let admin = app
+        .http
+        .get(app.url("/admin/v1/resources"))
+        .header("origin", BROWSER)
+        .send()
+        .await
+        .unwrap();
     assert!(admin.headers().get("access-control-allow-origin").is_none());
+}
+
+/// The policy is the route table: every public resource answers a preflight, under an
+/// issuer path too, and nothing else does, lookalikes included.
+#[tokio::test]
+async fn cors_covers_exactly_the_public_resources_under_a_path_issuer() {
+    let app = spawn_app_with(&[("WARDEN_ISSUER", "http://127.0.0.1:{port}/tenant")]).await;
+    let allowed = [
+        ("/.well-known/oauth-authorization-server/tenant", "GET"),
+        ("/.well-known/openid-configuration/tenant", "GET"),
+        ("/tenant/.well-known/openid-configuration", "GET"),
+        ("/tenant/jwks.json", "GET"),
+        ("/tenant/resource-metadata/x", "GET"),
+        ("/tenant/token", "POST"),
+        ("/tenant/revoke", "POST"),
+        ("/tenant/register", "POST"),
+        ("/tenant/register/abc", "PUT"),
+        ("/tenant/register/abc", "DELETE"),
+    ];
+    for (path, method) in allowed {
+        let response = preflight(&app, &app.url(path), method, None).await;
+        assert!(response.status().is_success(), "{method} {path}");
+        assert_eq!(
+            response.headers()["access-control-allow-origin"],
+            "*",
+            "{path}"
+        );
+    }
+    for path in [
+        "/.well-known/oauth-authorization-server",
+        "/token",
+        "/tenant/introspect",
+        "/tenant/authorize",
+        "/tenant/x/token",
+        "/tenant/register/a/b",
+        "/tenant/account/grants/g1/revoke",
+        "/tenant/admin/v1/register",
+        "/tenant/admin/v1/resources",
+        "/tenant/admin/clients",
+    ] {
+        let response = preflight(&app, &app.url(path), "POST", None).await;
+        assert!(!response.status().is_success(), "{path}");
+        for header in [
+            "access-control-allow-origin",
+            "access-control-allow-methods",
+            "access-control-allow-headers",
+        ] {
+            assert!(response.headers().get(header).is_none(), "{path}: {header}");
+        }
+    }
+}
+
+/// A preflight for a method or a header outside the policy is refused and grants nothing;
+/// a browser would have refused the request on the missing allowance all the same.
+#[tokio::test]
+async fn a_preflight_outside_the_policy_grants_nothing() {
+    let app = spawn_app().await;
+    let token = format!("{}/token", app.issuer);
+    for (method, headers) in [
+        ("PATCH", None),
+        ("POST", Some("x-custom")),
+        ("POST", Some("content-type, cookie")),
+    ] {
+        let response = preflight(&app, &token, method, headers).await;
+        assert_eq!(response.status(), 400, "{method} {headers:?}");
+        for header in [
+            "access-control-allow-origin",
+            "access-control-allow-methods",
+            "access-control-allow-headers",
+        ] {
+            assert!(
+                response.headers().get(header).is_none(),
+                "{method} {headers:?}: {header}"
+            );
+        }
+    }
 }
 
 /// `WARDEN_ISSUER_TRAILING_SLASH`: the identifier gains the slash everywhere it is compared

@@ -110,11 +110,24 @@ async fn a_browser_client_may_send_a_proof_and_read_the_nonce_cross_origin() {
     let s = setup(&app).await;
     let key = DpopKey::es256();
     let proof = key.proof(&app.token_endpoint(), now(&app), None);
-    let response = cc_with(&app, &s.agent, &[&proof]).await;
+    let response = app
+        .http
+        .post(app.token_endpoint())
+        .header("origin", "http://localhost:6274")
+        .header("dpop", proof)
+        .basic_auth(&s.agent.client_id, Some(&s.agent.client_secret))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("resource", "https://mcp.example.com/mcp"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    // Header names are case-insensitive (RFC 9110 §5.1); the list comes lower-cased.
     let exposed = response.headers()["access-control-expose-headers"]
         .to_str()
         .unwrap()
-        .to_owned();
-    assert!(exposed.contains("DPoP-Nonce"), "{exposed}");
+        .to_ascii_lowercase();
+    assert!(exposed.split(", ").any(|h| h == "dpop-nonce"), "{exposed}");
     assert_use_nonce(response).await;
 }
