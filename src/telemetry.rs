@@ -5,9 +5,10 @@
 //! accept errors) are taken out of the normal output and summarised instead: at most one
 //! WARN line a second, carrying how many were suppressed since the last one.
 
-use std::sync::Mutex;
+use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
@@ -46,26 +47,28 @@ fn is_noise(target: &str) -> bool {
 }
 
 /// Turns actix's ERROR lines about clients into a rate-limited WARN summary.
-#[derive(Default)]
 struct ConnectionNoise {
-    last: Mutex<Option<Instant>>,
+    once_a_second: DefaultDirectRateLimiter,
     suppressed: AtomicU64,
 }
 
-const EVERY: Duration = Duration::from_secs(1);
+impl Default for ConnectionNoise {
+    fn default() -> ConnectionNoise {
+        ConnectionNoise {
+            once_a_second: RateLimiter::direct(Quota::per_second(NonZeroU32::MIN)),
+            suppressed: AtomicU64::new(0),
+        }
+    }
+}
 
 impl<S: Subscriber> Layer<S> for ConnectionNoise {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         if *event.metadata().level() > Level::WARN {
             return;
         }
-        {
-            let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-            if last.is_some_and(|at| at.elapsed() < EVERY) {
-                self.suppressed.fetch_add(1, Ordering::Relaxed);
-                return;
-            }
-            *last = Some(Instant::now());
+        if self.once_a_second.check().is_err() {
+            self.suppressed.fetch_add(1, Ordering::Relaxed);
+            return;
         }
         let mut message = Message(String::new());
         event.record(&mut message);
