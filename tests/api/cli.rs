@@ -237,7 +237,11 @@ fn serve_help_lists_every_declared_setting() {
             assert!(help.contains(s.file_var), "{} missing", s.file_var);
         }
         // Some words of its help text, which the output wraps and strips of markdown.
-        let phrase = s.help.split(['`', '[', '(']).find(|p| p.trim().len() > 3).unwrap();
+        let phrase = s
+            .help
+            .split(['`', '[', '('])
+            .find(|p| p.trim().len() > 3)
+            .unwrap();
         assert!(flowing.contains(&words(phrase)), "{}: {phrase}", s.var);
     }
     // The table does not need valid settings either; it is the one the docs hold.
