@@ -9,23 +9,30 @@ use crate::store::Store;
 use crate::store::audit::{AuditFilter, Cursor};
 
 /// The query of `GET /admin/v1/audit`.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    /// An actor id (a user id or client id), an actor kind (`cli`, `system`, ...), or
-    /// `kind:id`.
+    /// An actor id (user id or client id), an actor kind (`user`, `client`,
+    /// `admin_client`, `cli`, `system`, `anonymous`), or `kind:id`.
     pub actor: Option<String>,
-    /// The user the events concern.
+    /// The user id the events concern.
     pub subject: Option<String>,
+    /// A client id.
     pub client: Option<String>,
+    /// A resource URI.
     pub resource: Option<String>,
+    /// One kind of event.
+    #[param(value_type = Option<AuditKind>, inline)]
     pub kind: Option<String>,
-    /// Unix seconds: events at or after.
+    /// Events at or after this time (Unix seconds).
     pub since: Option<i64>,
-    /// Unix seconds: events before.
+    /// Events before this time (Unix seconds).
     pub until: Option<i64>,
+    /// Page size.
+    #[param(minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<i64>,
-    /// The previous page's `next`.
+    /// The `next` of the previous page.
     pub before: Option<String>,
 }
 

@@ -18,12 +18,13 @@ use crate::oauth::resource::canonicalize;
 use crate::store::Store;
 use crate::store::clients::ClientFilter;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewClient {
     pub name: String,
     #[serde(default)]
     pub redirect_uris: Vec<String>,
+    #[schema(value_type = Vec<GrantType>)]
     pub grant_types: Vec<String>,
     /// Resources the client may get tokens for; empty: any resource open to any client.
     #[serde(default)]
@@ -33,61 +34,87 @@ pub struct NewClient {
     /// Resources this client is the server of (it may introspect their tokens).
     #[serde(default)]
     pub served_resources: Vec<String>,
-    /// `client_secret_basic` (default), `client_secret_post`, `none` for a public client,
-    /// or `private_key_jwt` with exactly one of `jwks` and `jwks_uri`.
+    /// `client_secret_basic` (default), `client_secret_post`, `none` for a public client
+    /// without a secret, or `private_key_jwt` with exactly one of `jwks` and `jwks_uri`.
+    #[schema(value_type = Option<AuthMethod>, default = "client_secret_basic")]
     pub token_endpoint_auth_method: Option<String>,
-    /// The client's public keys (a JWK Set), for `private_key_jwt`.
+    /// The client's public keys (a JWK Set with a `keys` array), for `private_key_jwt`.
+    #[schema(value_type = Option<Object>)]
     pub jwks: Option<Value>,
-    /// Where the client publishes its public keys, for `private_key_jwt`; lets the client
-    /// rotate them without an admin.
+    /// An https URL where a `private_key_jwt` client publishes its public keys; lets the
+    /// client rotate them without an admin.
     pub jwks_uri: Option<String>,
-    /// RFC 9449 §5.2: refuse this client a token without a DPoP proof. Absent: false.
+    /// RFC 9449 §5.2 `dpop_bound_access_tokens`: the client is refused a token without a
+    /// DPoP proof (`invalid_dpop_proof`).
     #[serde(default)]
+    #[schema(default = false)]
     pub dpop_bound_access_tokens: bool,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientChanges {
     pub name: Option<String>,
     pub redirect_uris: Option<Vec<String>>,
+    #[schema(value_type = Option<Vec<GrantType>>)]
     pub grant_types: Option<Vec<String>>,
     pub resources: Option<Vec<String>>,
+    /// null: unrestricted.
     #[serde(default, deserialize_with = "double_option")]
     pub scopes: Option<Option<Vec<String>>>,
     pub served_resources: Option<Vec<String>>,
     pub enabled: Option<bool>,
+    /// RFC 9449 §5.2 `dpop_bound_access_tokens`: the client is refused a token without a
+    /// DPoP proof (`invalid_dpop_proof`).
     pub dpop_bound_access_tokens: Option<bool>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Client)]
 pub struct ClientView {
+    /// URL-safe identifier.
     pub client_id: String,
-    /// Only in the answer to a create or a secret rotation: it is never shown again.
+    /// Only in the create and rotate-secret responses: it is never shown again.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
     pub name: String,
     pub token_endpoint_auth_method: AuthMethod,
-    /// A `private_key_jwt` client's public keys, or where it publishes them.
+    /// A `private_key_jwt` client's public keys, when registered as a JWK Set.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub jwks: Option<Value>,
+    /// Where a `private_key_jwt` client publishes its public keys.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
     pub redirect_uris: Vec<String>,
     pub grant_types: Vec<GrantType>,
+    /// Resource URIs the client may get tokens for; empty: any resource open to any client.
+    #[schema(value_type = Vec<String>)]
     pub resources: Vec<ResourceUri>,
+    /// Scopes the client may get; absent: whatever each resource accepts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scopes: Option<Vec<String>>,
+    /// Resource URIs this client serves; it may introspect their tokens. Confidential
+    /// clients only (422 otherwise).
+    #[schema(value_type = Vec<String>)]
     pub served_resources: Vec<ResourceUri>,
     pub enabled: bool,
-    /// RFC 9449 §5.2: tokens only with a DPoP proof.
+    /// RFC 9449 §5.2 `dpop_bound_access_tokens`: the client is refused a token without a
+    /// DPoP proof (`invalid_dpop_proof`).
     pub dpop_bound_access_tokens: bool,
-    /// How the client came to be: `admin`, `dynamic` or `metadata_document`.
+    /// How the client came to be: registered by an admin, by RFC 7591 dynamic
+    /// registration, or named by a client ID metadata document.
     pub registration: Registration,
+    /// Unix time, seconds.
     pub created_at: i64,
+    /// Unix time, seconds.
     pub updated_at: i64,
-    /// Listings and `show` only: the client's last use (`store::clients::last_used!`);
-    /// absent when it never obtained a grant.
+    /// In listings and `GET /clients/{client_id}`: the last time the client was seen using
+    /// one of its grants, that is the latest grant creation or recorded use (a code or
+    /// refresh token redeemed; recorded at most once a minute). A `client_credentials`
+    /// grant is recorded when created, not at each token (the token path writes nothing),
+    /// so for those clients this is the first token for each resource. Absent: the client
+    /// never obtained a grant (`store::clients::last_used!`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_used_at: Option<i64>,
 }
@@ -211,16 +238,31 @@ pub async fn show(store: &Store, client_id: &str) -> Result<ClientView, AdminErr
 /// time (epoch seconds), or that never obtained a grant (`?never_authorized=true`: the
 /// abandoned registrations the clean-up will delete). A client's last use is defined once,
 /// in `store::clients` (`last_used!`); a never-used client is not "used before" any time.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ClientQuery {
+    /// Page size.
+    #[param(minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<i64>,
+    /// Cursor from a previous page's `next`.
     pub after: Option<String>,
+    /// Only clients that came to be this way (dynamic: self-registered).
+    #[param(value_type = Option<Registration>, inline)]
     pub registration: Option<String>,
     // Strings parsed below, so that a bad value is a 422 naming its field (the query
     // extractor's own errors name none).
+    /// Only clients last used before this time (Unix seconds); never-used clients are not
+    /// included (see `never_authorized`).
+    #[param(value_type = Option<i64>, minimum = 0)]
     pub last_used_before: Option<String>,
+    /// Only clients used at or after this time (Unix seconds).
+    #[param(value_type = Option<i64>, minimum = 0)]
     pub used_since: Option<String>,
+    /// `true`: only clients that never obtained a grant (no token, no completed
+    /// authorization), such as abandoned dynamic registrations; `false`: only clients that
+    /// did.
+    #[param(value_type = Option<bool>)]
     pub never_authorized: Option<String>,
 }
 

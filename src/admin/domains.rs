@@ -10,8 +10,7 @@ use crate::oauth::domain_policy::normalise_entry;
 use crate::store::Store;
 use crate::store::registration::DomainPolicy;
 
-/// The policies a domain may have: `trusted` or `blocked`.
-pub const POLICIES: [&str; 2] = ["trusted", "blocked"];
+pub use crate::store::registration::DOMAIN_POLICIES as POLICIES;
 
 /// Stores the normalised form (case, trailing dot, IDNA), which is what requests are
 /// matched in: see `oauth::domain_policy`.

@@ -14,11 +14,12 @@ use crate::store::Store;
 use crate::store::audit::AuditFilter;
 use crate::store::exchange::{DownstreamRow, TrustedIssuerRow};
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Downstream {
+    /// A registered resource URI tokens for this resource may be exchanged toward.
     pub target: String,
-    /// Source scope → target scopes it may become (beyond scopes both accept).
+    /// Source scope to the target scopes it may become (beyond scopes both accept).
     #[serde(default)]
     pub scope_map: BTreeMap<String, Vec<String>>,
     /// Clients that exchange for this target without an `act` claim.
@@ -163,15 +164,20 @@ pub async fn remove_downstream(
     set_downstreams(store, id, links, now, actor).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewTrustedIssuer)]
 pub struct NewIssuer {
     pub issuer: String,
     pub jwks_uri: String,
+    /// The aud its tokens carry: the URI of the Warden resource they count as.
     pub audience: String,
+    /// Default ES256 and RS256.
     #[serde(default = "default_algs")]
+    #[schema(schema_with = key_source::algorithms_schema)]
     pub algorithms: Vec<String>,
     /// `keep` (default) or `username`.
+    #[schema(value_type = Option<SubjectMode>)]
     pub subject: Option<String>,
 }
 
@@ -179,14 +185,18 @@ fn default_algs() -> Vec<String> {
     vec!["ES256".into(), "RS256".into()]
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = TrustedIssuer)]
 pub struct IssuerView {
     pub id: String,
     pub issuer: String,
     pub jwks_uri: String,
     pub audience: String,
+    #[schema(schema_with = key_source::algorithms_schema)]
     pub algorithms: Vec<String>,
+    #[schema(value_type = SubjectMode)]
     pub subject: String,
+    /// Unix time, seconds.
     pub created_at: i64,
 }
 
@@ -281,9 +291,11 @@ pub async fn remove_issuer(
 
 /// One token exchange as `GET /admin/v1/exchanges` has always shown it, read from the
 /// audit log.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Exchange)]
 pub struct ExchangeView {
     pub id: String,
+    /// Unix time, seconds.
     pub at: i64,
     pub client_id: String,
     pub subject: String,
@@ -292,6 +304,7 @@ pub struct ExchangeView {
     pub scope: String,
     pub actor: String,
     /// `issued` or `refused`.
+    #[schema(value_type = String)]
     pub outcome: &'static str,
     pub reason: String,
 }

@@ -13,16 +13,24 @@ use crate::store::grants::{GrantFilter, GrantHolder, GrantListingRow};
 
 /// The query of `GET /admin/v1/grants`. An empty value is no filter (a console's form sends
 /// its empty fields).
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct GrantQuery {
-    /// A user id: the grants the user gave.
+    /// A user id: the grants the user gave (authorization_code) and the tokens exchanged in
+    /// their name.
     pub user: Option<String>,
+    /// A client id.
     pub client: Option<String>,
-    /// A resource URI, in any form that canonicalizes to the registered one.
+    /// A resource URI, in any form that canonicalizes to the registered one
+    /// (`https://host/` matches `https://host`).
     pub resource: Option<String>,
-    /// `live` (the default), `revoked` or `all`.
+    /// `live` (default): not revoked; `revoked`: revoked, itself or through the grant it
+    /// was exchanged from; `all`.
+    #[param(value_type = Option<GrantState>, inline)]
     pub status: Option<String>,
+    /// Page size.
+    #[param(minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<i64>,
     /// The previous page's `next`.
     pub after: Option<String>,
@@ -30,25 +38,33 @@ pub struct GrantQuery {
 
 /// A grant in a listing. `revoked_at` is when it stopped, by its own revocation or by that
 /// of the grant it was exchanged from.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct GrantListing {
     pub id: String,
     pub kind: GrantKind,
     pub client_id: String,
     pub client_name: String,
-    /// The user id of a user's grant, the client id of a client's own.
+    /// The user id of a user's grant (authorization_code, token_exchange), the client id
+    /// of a client's own (client_credentials).
     pub subject: String,
+    /// The user's name, when the subject is a local user.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
+    /// Resource URI.
     pub resource: String,
+    /// Absent when no resource is registered at the URI any more.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_name: Option<String>,
     pub scope: Vec<String>,
+    /// The grant this one was exchanged from (RFC 8693).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
+    /// Unix time, seconds.
     pub created_at: i64,
+    /// Unix time, seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_used_at: Option<i64>,
+    /// When it stopped: its own revocation, or that of the grant it was exchanged from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<i64>,
 }
@@ -77,15 +93,20 @@ impl From<GrantListingRow> for GrantListing {
 }
 
 /// One grant as stored (the per-client listing and a single revocation answer with it).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Grant)]
 pub struct GrantView {
     pub id: String,
     pub kind: GrantKind,
     pub client_id: String,
     pub subject: String,
+    /// Resource URI.
     pub resource: String,
+    /// Space-separated granted scopes.
     pub scope: String,
+    /// Unix time, seconds.
     pub created_at: i64,
+    /// Unix time, seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<i64>,
 }
@@ -179,11 +200,13 @@ pub async fn revoke(
 }
 
 /// The body of `POST /admin/v1/grants/revoke`: exactly one of the three.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1, max_properties = 1)]
 pub struct RevokeAll {
     /// A user id.
     pub user: Option<String>,
+    /// A client id.
     pub client: Option<String>,
     /// A resource URI.
     pub resource: Option<String>,

@@ -15,16 +15,19 @@ use crate::store::id_jag::IdJagPolicyRow;
 /// The longest client id we accept for the other authorization server.
 const MAX_REMOTE_CLIENT_ID: usize = 255;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewIdJagPolicy)]
 pub struct NewPolicy {
     pub client_id: String,
     pub audience: String,
     pub resource: String,
+    #[schema(max_length = 255)]
     pub remote_client_id: String,
     #[serde(default)]
     pub scopes: Vec<String>,
     #[serde(default)]
+    #[schema(default = false)]
     pub include_email: bool,
 }
 

@@ -9,30 +9,42 @@ use crate::domain::{Actor, AuditEvent, AuditKind, EmailRule};
 use crate::store::Store;
 use crate::store::idps::IdJagIssuerRow;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewIdJagIssuer)]
 pub struct NewIdp {
+    /// The IdP's issuer: the ID-JAG's iss (https).
     pub issuer: String,
+    /// Where its keys are (https; fetched through the SSRF-safe fetcher).
     pub jwks_uri: String,
     /// Default ES256 and RS256.
     #[serde(default)]
+    #[schema(schema_with = key_source::algorithms_schema)]
     pub algorithms: Vec<String>,
-    /// link, create or refuse (the default).
+    /// What an unlinked sub with a verified email becomes: linked to the user with that
+    /// username, a new user, or refused (the default).
+    #[schema(value_type = Option<EmailRule>)]
     pub email_rule: Option<String>,
-    /// An accepted ID-JAG also buys a refresh token (default false: the IdP decides again
-    /// at each access token).
+    /// An accepted ID-JAG also buys a refresh token, for a client with the refresh_token
+    /// grant (default false: the IdP decides again at each access token). Deleting the IdP
+    /// revokes the grants its ID-JAGs made.
     #[serde(default)]
+    #[schema(default = false)]
     pub refresh_tokens: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = IdJagIssuer)]
 pub struct IdpView {
     pub id: String,
     pub issuer: String,
     pub jwks_uri: String,
+    #[schema(schema_with = key_source::algorithms_schema)]
     pub algorithms: Vec<String>,
+    #[schema(value_type = EmailRule)]
     pub email_rule: &'static str,
     pub refresh_tokens: bool,
+    /// Unix time, seconds.
     pub created_at: i64,
 }
 
@@ -127,21 +139,25 @@ pub async fn remove(store: &Store, id: &str, now: i64, actor: &Actor) -> Result<
 
 /// A link an admin makes from an IdP's `sub` to a Warden user: for IdPs whose users are not
 /// matched by a verified email (or Warden users who have none).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewIdJagLink)]
 pub struct NewLink {
     /// The IdP's `sub`, as its ID-JAGs carry it.
+    #[schema(max_length = 255)]
     pub subject: String,
     /// The Warden user it becomes.
     pub username: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = IdJagLink)]
 pub struct LinkView {
     pub idp_id: String,
     pub subject: String,
     pub user_id: String,
     pub username: String,
+    /// Unix time, seconds.
     pub created_at: i64,
 }
 

@@ -16,6 +16,17 @@ pub fn https_url(field: &'static str, value: &str) -> Result<(), AdminError> {
     Ok(())
 }
 
+/// The OpenAPI schema of an `algorithms` list: names from [`ASYMMETRIC_ALGS`].
+pub fn algorithms_schema() -> utoipa::openapi::Array {
+    utoipa::openapi::ArrayBuilder::new()
+        .items(
+            utoipa::openapi::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::Type::String)
+                .enum_values(Some(ASYMMETRIC_ALGS)),
+        )
+        .build()
+}
+
 /// The allowed signing algorithms: asymmetric ones only (never `none` or an HMAC, whose
 /// key would be public), at least one.
 pub fn algorithms(list: &[String]) -> Result<(), AdminError> {

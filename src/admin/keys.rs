@@ -13,8 +13,11 @@ use crate::domain::{Actor, AuditEvent, AuditKind};
 use crate::store::Store;
 use crate::store::signing_keys::SigningKeyRow;
 
-/// A key's part in the rotation at a given time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// A key's part in the rotation at a given time. `signing`: the most recently activated
+/// key, which signs new tokens; `published`: in the JWKS, signing from `activate_at`;
+/// `retired`: replaced by a newer active key, published until every token it signed has
+/// expired (then it leaves the JWKS but stays listed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyStatus {
     /// The most recently activated key: it signs every new token.
@@ -25,11 +28,16 @@ pub enum KeyStatus {
     Retired,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = SigningKey)]
 pub struct KeyView {
     pub kid: String,
     pub alg: String,
+    /// Unix time, seconds.
+    #[schema(value_type = i64)]
     pub created_at: UnixTime,
+    /// When the key starts signing (Unix time, seconds).
+    #[schema(value_type = i64)]
     pub activate_at: UnixTime,
     pub status: KeyStatus,
 }

@@ -120,9 +120,11 @@ pub(crate) fn conflict_on_duplicate(e: sqlx::Error, what: String) -> AdminError 
 }
 
 /// A page of a listing; `next` is the cursor for the following page, absent at the end.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// Cursor for the next page (pass as `after`, or `before` for the audit log); absent on
+    /// the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
 }
@@ -145,10 +147,15 @@ impl<T> Page<T> {
     }
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// Page size.
+    // `maximum` takes only a literal: `MAX_PAGE`, as the OpenAPI test checks.
+    #[param(minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<i64>,
+    /// Cursor from a previous page's `next`.
     pub after: Option<String>,
 }
 

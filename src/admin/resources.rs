@@ -16,59 +16,98 @@ use crate::store::Store;
 /// The path of the admin API's audience under the issuer.
 pub const ADMIN_AUDIENCE_PATH: &str = "/admin";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewResource {
+    /// Canonical RFC 8707 resource URI: lowercase scheme and host, no default port, no lone
+    /// trailing slash.
+    #[schema(format = "uri")]
     pub uri: String,
     pub name: String,
     #[serde(default)]
     pub description: String,
+    /// Accepted scopes, from the catalogue.
+    #[schema(min_items = 1)]
     pub scopes: Vec<String>,
+    /// Subset of `scopes`; default: those catalogue scopes with `is_default`.
     pub default_scopes: Option<Vec<String>>,
+    /// Seconds; null or absent: the default lifetime.
+    #[schema(minimum = 1)]
     pub access_token_ttl: Option<i64>,
-    /// Absent: any client may use the resource.
+    /// Client IDs; absent: any client may use the resource.
     pub allowed_clients: Option<Vec<String>>,
+    #[schema(default = true)]
     pub enabled: Option<bool>,
-    /// Tokens only with a DPoP proof (RFC 9449); absent: false.
+    /// Tokens for it only with a DPoP proof (RFC 9449): a token request without one gets
+    /// `invalid_dpop_proof`, and its protected resource metadata says
+    /// `dpop_bound_access_tokens_required: true`.
     #[serde(default)]
+    #[schema(default = false)]
     pub require_dpop: bool,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceChanges {
+    /// Canonical RFC 8707 resource URI: lowercase scheme and host, no default port, no lone
+    /// trailing slash.
+    #[schema(format = "uri")]
     pub uri: Option<String>,
     pub name: Option<String>,
     pub description: Option<String>,
+    #[schema(min_items = 1)]
     pub scopes: Option<Vec<String>>,
     pub default_scopes: Option<Vec<String>>,
+    /// Seconds; null: the default lifetime.
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(minimum = 1)]
     pub access_token_ttl: Option<Option<i64>>,
+    /// Client IDs; null: any client.
     #[serde(default, deserialize_with = "double_option")]
     pub allowed_clients: Option<Option<Vec<String>>>,
     pub enabled: Option<bool>,
+    /// Tokens for it only with a DPoP proof (RFC 9449): a token request without one gets
+    /// `invalid_dpop_proof`, and its protected resource metadata says
+    /// `dpop_bound_access_tokens_required: true`.
     pub require_dpop: Option<bool>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Resource)]
 pub struct ResourceView {
+    #[schema(format = "uuid")]
     pub id: String,
+    /// Canonical RFC 8707 resource URI: lowercase scheme and host, no default port, no lone
+    /// trailing slash.
+    #[schema(format = "uri")]
     pub uri: String,
     pub name: String,
     pub description: String,
+    /// Scopes the resource accepts.
     pub scopes: Vec<String>,
+    /// Scopes granted when none are requested.
     pub default_scopes: Vec<String>,
+    /// Effective access token lifetime, seconds.
     pub access_token_ttl: i64,
+    /// Whether any client may obtain tokens for it.
     pub any_client: bool,
+    /// Client IDs allowed; present only when `any_client` is false.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_clients: Option<Vec<String>>,
     pub enabled: bool,
+    /// True for the built-in admin resource.
     pub builtin: bool,
-    /// Tokens for it only with a DPoP proof (RFC 9449).
+    /// Tokens for it only with a DPoP proof (RFC 9449): a token request without one gets
+    /// `invalid_dpop_proof`, and its protected resource metadata says
+    /// `dpop_bound_access_tokens_required: true`.
     pub require_dpop: bool,
-    /// Where the hosted RFC 9728 document lives: put it in `WWW-Authenticate`.
+    /// URL of the hosted RFC 9728 protected resource metadata document; put it in
+    /// `WWW-Authenticate: Bearer resource_metadata="..."`.
+    #[schema(format = "uri")]
     pub resource_metadata: String,
+    /// Unix time, seconds.
     pub created_at: i64,
+    /// Unix time, seconds.
     pub updated_at: i64,
     /// The last `resource check`; absent when none ran.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -13,19 +13,24 @@ use crate::oauth::scope::{Implications, OFFLINE_ACCESS, is_builtin, validate_tok
 use crate::store::Store;
 use crate::store::scopes::ScopeRow;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewScope {
+    /// RFC 6749 scope-token.
     pub name: String,
+    /// Shown to end users on the consent screen.
     pub description: String,
+    /// Granted by default by resources that accept it.
     #[serde(default)]
+    #[schema(default = false)]
     pub is_default: bool,
-    /// Scopes that holding this one also grants.
+    /// Catalogue scopes this one implies (holding it also grants them); no cycles, at most
+    /// 16 directly, chains of at most 8, 64 in all.
     #[serde(default)]
     pub implies: Vec<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScopeChanges {
     pub description: Option<String>,
@@ -215,25 +220,28 @@ pub async fn delete(store: &Store, name: &str, now: i64, actor: &Actor) -> Resul
 }
 
 /// A resource that accepts a scope, as a list names it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ResourceRef {
     pub id: String,
     pub name: String,
 }
 
 /// A catalogue entry, its place in the hierarchy and the resources that accept it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Scope)]
 pub struct ScopeUse {
     #[serde(flatten)]
     pub scope: ScopeRow,
-    /// Defined by Warden: not deletable, outside the hierarchy.
+    /// Defined by Warden (`warden:admin`, `offline_access`): not deletable, outside the
+    /// hierarchy.
     pub builtin: bool,
-    /// What holding this scope also grants, as the admin set it.
+    /// Scopes that holding this one also grants, as the admin set it (SEP-835).
     pub implies: Vec<String>,
-    /// Everything it grants through implications, directly or not.
+    /// Everything it grants through implications, directly or not; tokens carry it.
     pub includes: Vec<String>,
     /// The scopes that imply this one directly.
     pub implied_by: Vec<String>,
+    /// Resources that accept the scope.
     pub used_by: Vec<ResourceRef>,
 }
 

@@ -27,40 +27,65 @@ pub const AUTH_METHODS: [AuthMethod; 2] =
 
 /// A provider as an admin writes it. On update, a missing `client_secret` keeps the
 /// stored one.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = UpstreamProviderInput)]
 pub struct ProviderInput {
+    #[schema(pattern = "^[a-z0-9-]{1,32}$")]
     pub id: String,
+    #[schema(value_type = ProviderKind)]
     pub kind: String,
+    #[schema(max_length = 64)]
     pub display_name: String,
+    /// oidc only: endpoints and keys come from its discovery document.
     #[serde(default)]
+    #[schema(format = "uri")]
     pub issuer: Option<String>,
+    /// oauth2 only.
     #[serde(default)]
+    #[schema(format = "uri")]
     pub authorization_endpoint: Option<String>,
+    /// oauth2 only.
     #[serde(default)]
+    #[schema(format = "uri")]
     pub token_endpoint: Option<String>,
+    /// oauth2 only.
     #[serde(default)]
+    #[schema(format = "uri")]
     pub userinfo_endpoint: Option<String>,
     pub client_id: String,
+    /// Required on create; stored encrypted, never returned.
     #[serde(default)]
+    #[schema(write_only)]
     pub client_secret: Option<String>,
+    /// `client_secret_basic` (default) or `client_secret_post`.
     #[serde(default)]
+    #[schema(schema_with = auth_methods_schema, default = "client_secret_basic")]
     pub token_auth_method: Option<String>,
+    /// Space-separated; default "openid email profile" for oidc.
     #[serde(default)]
     pub scopes: Option<String>,
+    /// Default sub (oidc) or id (oauth2).
     #[serde(default)]
     pub subject_claim: Option<String>,
     #[serde(default)]
+    #[schema(default = "email")]
     pub email_claim: Option<String>,
     #[serde(default)]
+    #[schema(default = "name")]
     pub name_claim: Option<String>,
+    /// Treat an email without email_verified as verified.
     #[serde(default)]
+    #[schema(default = false)]
     pub trust_email: bool,
+    /// Admit only verified emails of these domains; empty admits all.
     #[serde(default)]
     pub allowed_domains: Vec<String>,
     #[serde(default)]
+    #[schema(value_type = Option<OnFirstLogin>, default = "create")]
     pub on_first_login: Option<String>,
     #[serde(default = "yes")]
+    #[schema(default = true)]
     pub enabled: bool,
 }
 
@@ -68,32 +93,57 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Debug, Serialize)]
+/// The OpenAPI schema of `token_auth_method`: one of [`AUTH_METHODS`].
+fn auth_methods_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(AUTH_METHODS.map(AuthMethod::as_str)))
+        .build()
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = UpstreamProvider)]
 pub struct ProviderView {
     pub id: String,
     pub kind: ProviderKind,
     pub display_name: String,
+    /// oidc only: endpoints and keys come from its discovery document.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = "uri")]
     pub issuer: Option<String>,
+    /// oauth2 only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = "uri")]
     pub authorization_endpoint: Option<String>,
+    /// oauth2 only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = "uri")]
     pub token_endpoint: Option<String>,
+    /// oauth2 only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = "uri")]
     pub userinfo_endpoint: Option<String>,
     pub client_id: String,
+    #[schema(schema_with = auth_methods_schema)]
     pub token_auth_method: AuthMethod,
+    /// Space-separated.
     pub scopes: String,
+    /// The claim (oidc) or user API member (oauth2) that identifies the user.
     pub subject_claim: String,
     pub email_claim: String,
     pub name_claim: String,
+    /// Treat an email without email_verified as verified.
     pub trust_email: bool,
+    /// Admit only verified emails of these domains; empty admits all.
     pub allowed_domains: Vec<String>,
     pub on_first_login: OnFirstLogin,
     pub enabled: bool,
-    /// Where the provider must send browsers back (register it there).
+    /// Where the provider must send browsers back: register this at the provider.
+    #[schema(format = "uri")]
     pub redirect_uri: String,
+    /// Unix time, seconds.
     pub created_at: i64,
+    /// Unix time, seconds.
     pub updated_at: i64,
 }
 

@@ -11,34 +11,49 @@ use crate::domain::{Actor, AuditKind, Role};
 use crate::store::Store;
 use crate::store::users::{UserRow, UserWrite};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
+    #[schema(pattern = "^[A-Za-z0-9._@-]{1,64}$")]
     pub username: String,
+    /// At most 1024 bytes; hashed with argon2id.
+    #[schema(min_length = 8, write_only)]
     pub password: String,
-    /// `admin` opens the console; absent: `none`.
+    /// `admin` may use the admin console at `{issuer}/admin`; absent: `none`.
     #[serde(default)]
+    #[schema(default = "none")]
     pub role: Role,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserChanges {
+    /// A new password ends the user's sessions and, unless keep_grants is true, revokes
+    /// their grants: refresh tokens stop working and access tokens stop introspecting
+    /// active.
+    #[schema(min_length = 8, write_only)]
     pub password: Option<String>,
+    /// Disabling ends the user's sessions; their tokens stop introspecting active.
     pub disabled: Option<bool>,
+    /// `admin` may use the admin console at `{issuer}/admin`.
     pub role: Option<Role>,
     /// With a new password: keep the user's grants (and so their tokens) alive. By default
     /// a password change revokes them, as it ends the sessions.
+    #[schema(default = false)]
     pub keep_grants: Option<bool>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = User)]
 pub struct UserView {
     pub id: String,
     pub username: String,
     pub disabled: bool,
+    /// `admin` may use the admin console at `{issuer}/admin`.
     pub role: Role,
+    /// Unix time, seconds.
     pub created_at: i64,
+    /// Unix time, seconds.
     pub updated_at: i64,
 }
 

@@ -15,19 +15,26 @@ use crate::store::workload::WorkloadRuleRow;
 const RESERVED_CLAIMS: [&str; 7] = ["iss", "aud", "sub", "exp", "iat", "nbf", "jti"];
 const MAX_CLAIMS: usize = 16;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWorkloadRule {
+    /// The workload JWT's iss, exactly.
     pub issuer: String,
+    /// Where the issuer's public keys are (fetched through the SSRF-safe fetcher).
     pub jwks_uri: String,
-    /// The `aud` the workload JWT must carry (Warden's issuer, or what the platform sets).
+    /// A value the JWT's `aud` must contain (Warden's issuer, or what the platform sets).
     pub audience: String,
     #[serde(default = "default_algs")]
+    #[schema(schema_with = key_source::algorithms_schema)]
     pub algorithms: Vec<String>,
-    /// Exact, or a glob with `*`.
+    /// The JWT's sub, exactly, or a glob where `*` matches any run of characters.
     pub subject: String,
+    /// Other claims that must be present and equal.
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub claims: BTreeMap<String, Value>,
+    /// An admin client with token_endpoint_auth_method none and jwt-bearer as its only
+    /// grant type.
     pub client_id: String,
 }
 
@@ -35,16 +42,20 @@ fn default_algs() -> Vec<String> {
     vec!["ES256".into(), "RS256".into()]
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = WorkloadRule)]
 pub struct WorkloadRuleView {
     pub id: String,
     pub issuer: String,
     pub jwks_uri: String,
     pub audience: String,
+    #[schema(schema_with = key_source::algorithms_schema)]
     pub algorithms: Vec<String>,
     pub subject: String,
+    #[schema(value_type = Object)]
     pub claims: Value,
     pub client_id: String,
+    /// Unix time, seconds.
     pub created_at: i64,
 }
 

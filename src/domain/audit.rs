@@ -131,9 +131,10 @@ protocol_enum!(ActorKind, "audit actor kind", {
     Anonymous => "anonymous",
 });
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Actor {
     pub kind: ActorKind,
+    /// The user id or client id; absent for `cli`, `system` and `anonymous`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
 }
@@ -190,10 +191,12 @@ protocol_enum!(Outcome, "audit outcome", {
 });
 
 /// One entry of the audit log.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AuditEvent {
     /// UUID v7: ordered by creation within a second.
     pub id: String,
+    /// Unix time, seconds.
+    #[schema(value_type = i64)]
     pub at: UnixTime,
     pub kind: AuditKind,
     pub actor: Actor,
@@ -213,7 +216,9 @@ pub struct AuditEvent {
     pub outcome: Outcome,
     /// Why it failed (empty on success).
     pub reason: String,
-    /// What changed (`{"field": {"before": …, "after": …}}`) or other non-secret context.
+    /// Changed fields as `{"field": {"before": …, "after": …}}`, or other context; never
+    /// secrets, hashes, codes or tokens.
+    #[schema(value_type = Object)]
     pub details: Value,
 }
 

@@ -2,7 +2,8 @@
 //! (from a request, a metadata document or a stored row, in `store/`) and never compared
 //! as strings afterwards. This layer sits below `store` and `oauth` and imports neither.
 
-/// `as_str`, `FromStr`, `Display` and string serde for a closed set of protocol names.
+/// `as_str`, `FromStr`, `Display`, string serde and an OpenAPI string-enum schema (named
+/// after the type) for a closed set of protocol names.
 macro_rules! protocol_enum {
     ($ty:ident, $kind:literal, { $($variant:ident => $name:expr),+ $(,)? }) => {
         impl $ty {
@@ -42,6 +43,15 @@ macro_rules! protocol_enum {
                 s.parse().map_err(serde::de::Error::custom)
             }
         }
+        impl utoipa::PartialSchema for $ty {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($name),+]))
+                    .into()
+            }
+        }
+        impl utoipa::ToSchema for $ty {}
     };
 }
 

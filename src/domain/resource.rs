@@ -32,7 +32,7 @@ pub struct Resource {
 }
 
 /// The result of a whole `resource check`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckOutcome {
     Pass,
@@ -57,10 +57,13 @@ impl CheckOutcome {
 }
 
 /// What is kept of the last check: when, its outcome, and which points failed.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct LastCheck {
+    /// Unix time, seconds.
+    #[schema(value_type = i64)]
     pub at: UnixTime,
     pub outcome: CheckOutcome,
+    /// Names of the points that failed.
     pub failed: Vec<String>,
 }
 

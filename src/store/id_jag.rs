@@ -6,9 +6,11 @@ use crate::domain::AuditEvent;
 use crate::store::tx::on_conn;
 use crate::store::{Store, on_pool};
 
-#[derive(Clone, Debug, sqlx::FromRow, serde::Serialize)]
+#[derive(Clone, Debug, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = IdJagPolicy)]
 pub struct IdJagPolicyRow {
     pub id: String,
+    /// The Warden client that may ask for ID-JAGs.
     pub client_id: String,
     /// The other authorization server's issuer: the ID-JAG's `aud`.
     pub audience: String,
@@ -16,9 +18,13 @@ pub struct IdJagPolicyRow {
     pub resource: String,
     /// The client's id at the other authorization server: the ID-JAG's `client_id`.
     pub remote_client_id: String,
-    /// The most the ID-JAG's `scope` may carry (space-delimited).
+    /// The most the ID-JAG's `scope` may carry, space-delimited (all of it when the request
+    /// names none).
     pub scopes: String,
+    /// Whether the user's verified email goes in the ID-JAG.
     pub include_email: bool,
+    /// Unix time, seconds.
+    #[schema(value_type = i64)]
     pub created_at: UnixTime,
 }
 

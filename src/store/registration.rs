@@ -9,10 +9,24 @@ use crate::store::clients::ClientRow;
 use crate::store::tx::{Conn, on_conn};
 use crate::store::{Store, is_unique_violation, on_pool};
 
-#[derive(Clone, Debug, serde::Serialize, sqlx::FromRow)]
+/// The policies a domain may have: `trusted` or `blocked`.
+pub const DOMAIN_POLICIES: [&str; 2] = ["trusted", "blocked"];
+
+/// The OpenAPI schema of a policy: one of [`DOMAIN_POLICIES`].
+pub fn policy_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(DOMAIN_POLICIES))
+        .build()
+}
+
+#[derive(Clone, Debug, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct DomainPolicy {
     pub domain: String,
+    #[schema(schema_with = policy_schema)]
     pub policy: String,
+    /// Unix time, seconds.
+    #[schema(value_type = i64)]
     pub created_at: UnixTime,
 }
 

@@ -8,11 +8,16 @@ use crate::store::audit;
 use crate::store::tx::{Conn, on_conn};
 use crate::store::{Store, on_pool};
 
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ScopeRow {
+    /// RFC 6749 scope-token.
     pub name: String,
+    /// Shown to end users on the consent screen.
     pub description: String,
+    /// Granted by default by resources that accept it.
     pub is_default: bool,
+    /// Unix time, seconds.
+    #[schema(value_type = i64)]
     pub created_at: UnixTime,
 }
 

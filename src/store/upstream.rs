@@ -5,14 +5,19 @@ use crate::domain::{AuditEvent, Provider};
 use crate::store::tx::on_conn;
 use crate::store::{Store, on_pool};
 
-#[derive(Clone, Debug, sqlx::FromRow, serde::Serialize)]
+#[derive(Clone, Debug, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Identity)]
 pub struct IdentityRow {
     pub provider_id: String,
     pub subject: String,
     pub user_id: String,
     pub email: Option<String>,
     pub name: Option<String>,
+    /// Unix time, seconds.
+    #[schema(value_type = i64)]
     pub created_at: UnixTime,
+    /// Unix time, seconds.
+    #[schema(value_type = i64)]
     pub last_login_at: UnixTime,
 }
 

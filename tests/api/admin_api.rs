@@ -2,7 +2,9 @@
 //! hosted RFC 9728 protected resource metadata.
 
 use reqwest::Method;
+use warden::admin::{AdminError, MAX_PAGE};
 use warden::clock::Clock;
+use warden::http::admin::{ApiError, ErrorCode};
 use warden::oauth::access_token::{self, AccessTokenClaims};
 
 use crate::helpers::{setup, spawn_app};
@@ -108,7 +110,9 @@ async fn the_openapi_document_describes_every_route() {
         serde_json::json!(kinds),
         "the OpenAPI AuditKind enum and domain::AuditKind disagree"
     );
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let dangling = dangling_refs(&doc, &doc);
+    assert!(dangling.is_empty(), "references to nothing: {dangling:?}");
     let documented = documented_operations(&doc);
 
     // The routes as `routes` registers them: a route added without documentation, or a
@@ -146,6 +150,143 @@ async fn the_openapi_document_describes_every_route() {
                 "{method} {path}"
             );
         }
+    }
+}
+
+/// The `$ref`s of `value` that name nothing in `doc`.
+fn dangling_refs(doc: &serde_json::Value, value: &serde_json::Value) -> Vec<String> {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut dangling: Vec<String> = map
+                .get("$ref")
+                .and_then(|r| r.as_str())
+                .filter(|r| doc.pointer(r.trim_start_matches('#')).is_none())
+                .map(str::to_owned)
+                .into_iter()
+                .collect();
+            for member in map.values() {
+                dangling.extend(dangling_refs(doc, member));
+            }
+            dangling
+        }
+        serde_json::Value::Array(items) => {
+            items.iter().flat_map(|v| dangling_refs(doc, v)).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A component the document names by `$ref`, or the value itself.
+fn resolve<'a>(doc: &'a serde_json::Value, value: &'a serde_json::Value) -> &'a serde_json::Value {
+    match value["$ref"].as_str() {
+        Some(target) => doc.pointer(target.trim_start_matches('#')).unwrap_or(value),
+        None => value,
+    }
+}
+
+#[tokio::test]
+async fn every_error_the_admin_api_answers_with_is_documented() {
+    let app = spawn_app().await;
+    let doc = app.get_json("/admin/v1/openapi.json").await;
+    let error_schema = &doc["components"]["schemas"]["AdminError"];
+    let codes: Vec<&str> = ErrorCode::VARIANTS.iter().map(|c| c.as_str()).collect();
+    assert_eq!(
+        resolve(&doc, &error_schema["properties"]["error"])["enum"],
+        serde_json::json!(codes),
+        "the AdminError schema's codes and ErrorCode disagree"
+    );
+
+    // Every error an operation documents is a shared response carrying the error body;
+    // every guarded operation documents the token check's and the database's, and every
+    // one with a body the refusals of a body.
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            for (status, response) in responses {
+                if status.as_str() < "400" {
+                    continue;
+                }
+                let name = response["$ref"]
+                    .as_str()
+                    .and_then(|r| r.strip_prefix("#/components/responses/"))
+                    .unwrap_or_else(|| panic!("{method} {path} {status}: not a shared response"));
+                let shared = &doc["components"]["responses"][name];
+                assert_eq!(
+                    shared["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/AdminError",
+                    "{method} {path} {status}"
+                );
+                documented.insert(status.clone());
+            }
+            if path != "/admin/v1/openapi.json" {
+                for status in ["401", "403", "500", "503"] {
+                    assert!(responses.contains_key(status), "{method} {path} {status}");
+                }
+            }
+            if op["requestBody"].is_object() {
+                for status in ["400", "422"] {
+                    assert!(responses.contains_key(status), "{method} {path} {status}");
+                }
+            }
+            for parameter in op["parameters"].as_array().into_iter().flatten() {
+                if parameter["in"] == "query" {
+                    assert!(responses.contains_key("422"), "{method} {path} {parameter}");
+                }
+                if parameter["name"] == "limit" {
+                    assert_eq!(parameter["schema"]["maximum"], MAX_PAGE, "{method} {path}");
+                }
+            }
+        }
+    }
+
+    // Each code has its response, which names it, with its status; and some operation
+    // answers with it.
+    for code in ErrorCode::VARIANTS {
+        let response = &doc["components"]["responses"][code.response_name()];
+        let description = response["description"].as_str().unwrap_or_default();
+        assert!(
+            description.starts_with(&format!("`{}`", code.as_str())),
+            "{code:?}: {response}"
+        );
+        let status = code.status().as_u16().to_string();
+        assert!(
+            documented.contains(&status),
+            "no operation documents {code:?}"
+        );
+    }
+
+    // And what the server sends for each failure of the service layer is that body. A new
+    // `AdminError` variant does not compile here until it has a sample.
+    let samples = [
+        AdminError::invalid("name", "must not be empty"),
+        AdminError::Conflict("exists".into()),
+        AdminError::NotFound("no such scope".into()),
+        AdminError::Internal(anyhow::anyhow!("disk on fire")),
+    ];
+    for sample in samples {
+        let expected = match &sample {
+            AdminError::Validation { .. } => ErrorCode::Validation,
+            AdminError::Conflict(_) => ErrorCode::Conflict,
+            AdminError::NotFound(_) => ErrorCode::NotFound,
+            AdminError::Internal(_) => ErrorCode::ServerError,
+        };
+        let error = ApiError::from(sample);
+        assert_eq!(error.code(), expected);
+        let response = actix_web::ResponseError::error_response(&error);
+        assert_eq!(response.status(), expected.status());
+        let body = actix_web::body::to_bytes(response.into_body())
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"], expected.as_str());
+        for required in error_schema["required"].as_array().unwrap() {
+            assert!(body[required.as_str().unwrap()].is_string(), "{body}");
+        }
+        for member in body.as_object().unwrap().keys() {
+            assert!(error_schema["properties"][member].is_object(), "{member}");
+        }
+        assert!(documented.contains(&expected.status().as_u16().to_string()));
     }
 }
 

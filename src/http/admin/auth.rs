@@ -5,11 +5,10 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 
-use super::ApiError;
+use super::{ApiError, ErrorCode};
 use crate::admin::resources::ADMIN_AUDIENCE_PATH;
 use crate::domain::Actor;
 use crate::oauth::access_token;
@@ -57,7 +56,7 @@ async fn require_admin(state: &AppState, req: &HttpRequest) -> Result<String, Ap
         } else {
             realm.to_owned()
         }),
-        ..ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", detail)
+        ..ApiError::new(ErrorCode::InvalidToken, detail)
     };
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Err(unauthorized("a bearer token is required", false));
@@ -101,8 +100,7 @@ async fn require_admin(state: &AppState, req: &HttpRequest) -> Result<String, Ap
                 "{realm}, error=\"insufficient_scope\", scope=\"{ADMIN_SCOPE}\""
             )),
             ..ApiError::new(
-                StatusCode::FORBIDDEN,
-                "insufficient_scope",
+                ErrorCode::InsufficientScope,
                 format!("the token lacks {ADMIN_SCOPE}"),
             )
         });

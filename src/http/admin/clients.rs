@@ -3,10 +3,24 @@
 use actix_web::web;
 
 use super::AdminCaller;
+use super::openapi::{Conflicting, Guarded, Invalid, JsonBody, Missing};
 use super::respond::{Reply, created, no_content, ok};
+use crate::admin::Page;
 use crate::admin::clients::{self, ClientChanges, ClientView};
 use crate::state::AppState;
 
+/// List clients.
+#[utoipa::path(
+    get,
+    path = "/clients",
+    operation_id = "listClients",
+    params(clients::ClientQuery),
+    responses(
+        (status = 200, description = "One page of results.", body = Page<ClientView>),
+        Guarded,
+        Invalid,
+    ),
+)]
 pub async fn list(
     _: AdminCaller,
     state: web::Data<AppState>,
@@ -15,6 +29,19 @@ pub async fn list(
     ok(clients::list(&state.store, &query).await?)
 }
 
+/// Register a client.
+#[utoipa::path(
+    post,
+    path = "/clients",
+    operation_id = "createClient",
+    request_body = clients::NewClient,
+    responses(
+        (status = 201, description = "Created; includes `client_secret`, which is shown only once.", body = ClientView),
+        Guarded,
+        JsonBody,
+        Conflicting,
+    ),
+)]
 pub async fn create(
     caller: AdminCaller,
     state: web::Data<AppState>,
@@ -31,10 +58,37 @@ pub async fn create(
     created(view)
 }
 
+/// Get a client.
+#[utoipa::path(
+    get,
+    path = "/clients/{client_id}",
+    operation_id = "getClient",
+    params(("client_id" = String, Path)),
+    responses(
+        (status = 200, description = "The client.", body = ClientView),
+        Guarded,
+        Missing,
+    ),
+)]
 pub async fn get(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
     ok(clients::show(&state.store, &id).await?)
 }
 
+/// Update a client.
+#[utoipa::path(
+    patch,
+    path = "/clients/{client_id}",
+    operation_id = "updateClient",
+    params(("client_id" = String, Path)),
+    request_body = ClientChanges,
+    responses(
+        (status = 200, description = "The client.", body = ClientView),
+        Guarded,
+        JsonBody,
+        Missing,
+        Conflicting,
+    ),
+)]
 pub async fn update(
     caller: AdminCaller,
     state: web::Data<AppState>,
@@ -44,6 +98,18 @@ pub async fn update(
     change(&caller, &state, &id, body.into_inner()).await
 }
 
+/// Disable a client.
+#[utoipa::path(
+    post,
+    path = "/clients/{client_id}/disable",
+    operation_id = "disableClient",
+    params(("client_id" = String, Path)),
+    responses(
+        (status = 200, description = "The client.", body = ClientView),
+        Guarded,
+        Missing,
+    ),
+)]
 pub async fn disable(
     caller: AdminCaller,
     state: web::Data<AppState>,
@@ -52,6 +118,18 @@ pub async fn disable(
     change(&caller, &state, &id, enabled(false)).await
 }
 
+/// Enable a client.
+#[utoipa::path(
+    post,
+    path = "/clients/{client_id}/enable",
+    operation_id = "enableClient",
+    params(("client_id" = String, Path)),
+    responses(
+        (status = 200, description = "The client.", body = ClientView),
+        Guarded,
+        Missing,
+    ),
+)]
 pub async fn enable(
     caller: AdminCaller,
     state: web::Data<AppState>,
@@ -73,6 +151,20 @@ async fn change(caller: &AdminCaller, state: &AppState, id: &str, changes: Clien
     ok(ClientView::from(row))
 }
 
+/// Delete a client.
+///
+/// Also deletes the client's grants, so its tokens stop introspecting as active.
+#[utoipa::path(
+    delete,
+    path = "/clients/{client_id}",
+    operation_id = "deleteClient",
+    params(("client_id" = String, Path)),
+    responses(
+        (status = 204, description = "Deleted."),
+        Guarded,
+        Missing,
+    ),
+)]
 pub async fn delete(
     caller: AdminCaller,
     state: web::Data<AppState>,
@@ -82,7 +174,22 @@ pub async fn delete(
     no_content()
 }
 
-/// A new secret for a confidential client, shown once; the old one stops working at once.
+/// Replace a confidential client's secret. The old secret stops working at once (on other
+/// nodes as soon as they hear the change on Postgres, else within `WARDEN_CACHE_TTL`);
+/// tokens already issued stay valid. Audited as `client.secret_rotated`, without the
+/// secret.
+#[utoipa::path(
+    post,
+    path = "/clients/{client_id}/secret",
+    operation_id = "rotateClientSecret",
+    params(("client_id" = String, Path)),
+    responses(
+        (status = 200, description = "The client, with its new `client_secret`, shown only this once.", body = ClientView),
+        Guarded,
+        Missing,
+        Conflicting,
+    ),
+)]
 pub async fn rotate_secret(
     caller: AdminCaller,
     state: web::Data<AppState>,

@@ -4,19 +4,35 @@ use actix_web::error::JsonPayloadError;
 use actix_web::web;
 use serde::Deserialize;
 
-use super::respond::{Reply, created, items};
+use super::openapi::{Guarded, OptionalBody};
+use super::respond::{Items, Reply, created, items};
 use super::{AdminCaller, json_rejection};
-use crate::admin::{AdminError, keys};
+use crate::admin::AdminError;
+use crate::admin::keys::{self, KeyView};
 use crate::state::AppState;
 
+/// The stored signing keys, oldest activation first, with their status now.
+#[utoipa::path(
+    get,
+    path = "/keys",
+    operation_id = "listSigningKeys",
+    responses(
+        (status = 200, description = "Every stored key.", body = Items<KeyView>),
+        Guarded,
+    ),
+)]
 pub async fn list(_: AdminCaller, state: web::Data<AppState>) -> Reply {
     items(keys::list(&state.store, state.clock.now()).await?)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = KeyRotation)]
 pub struct Rotation {
-    /// Seconds until the new key signs; absent: `WARDEN_KEY_ACTIVATION_DELAY`.
+    /// Seconds until the new key signs (default `WARDEN_KEY_ACTIVATION_DELAY`). Shorter
+    /// than `WARDEN_KEY_REFRESH_INTERVAL` means other nodes, and resource servers that
+    /// cache the JWKS, may see tokens signed with a key they do not have yet.
+    #[schema(minimum = 0)]
     #[serde(default, deserialize_with = "seconds")]
     pub activate_in: Option<i64>,
 }
@@ -32,10 +48,24 @@ fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Err
     }
 }
 
-/// The body is optional: an empty POST rotates with the configured delay. A body that is
-/// sent must be a valid `Rotation` (actix's optional `Json` would swallow a bad one and
-/// rotate anyway).
+/// Add a signing key (the configured algorithm): published at once (on this node
+/// immediately, on the others at their next key refresh), signing after `activate_in`
+/// seconds. Audited as `key.rotated`.
+#[utoipa::path(
+    post,
+    path = "/keys/rotate",
+    operation_id = "rotateSigningKey",
+    request_body(content = Option<Rotation>, description = "Optional: an empty body rotates with the configured delay."),
+    responses(
+        (status = 201, description = "The new key.", body = KeyView),
+        Guarded,
+        OptionalBody,
+    ),
+)]
 pub async fn rotate(caller: AdminCaller, state: web::Data<AppState>, body: web::Bytes) -> Reply {
+    // The body is optional: an empty POST rotates with the configured delay. A body that
+    // is sent must be a valid `Rotation` (actix's optional `Json` would swallow a bad one
+    // and rotate anyway).
     let rotation = if body.iter().all(u8::is_ascii_whitespace) {
         Rotation::default()
     } else {

@@ -12,6 +12,7 @@ mod grants;
 mod id_jag;
 mod idps;
 mod keys;
+pub mod openapi;
 mod resources;
 mod respond;
 mod route;
@@ -30,8 +31,6 @@ use crate::admin::AdminError;
 
 pub use auth::AdminCaller;
 
-const OPENAPI: &str = include_str!("openapi.json");
-
 pub fn routes(cfg: &mut web::ServiceConfig) {
     // Every route but the document goes through `route`, whose methods only take handlers
     // that start with `AdminCaller`.
@@ -42,7 +41,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .error_handler(|e, _| json_rejection(e).into()),
     )
     .app_data(web::QueryConfig::default().error_handler(|e, _| query_rejection(e).into()))
-    .route("/openapi.json", web::get().to(openapi))
+    .route("/openapi.json", web::get().to(openapi::document))
     .service(
         web::resource("/scopes")
             .route(get(scopes::list))
@@ -159,55 +158,130 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-async fn openapi() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(OPENAPI)
+/// Declares [`ErrorCode`] with its list, so that the OpenAPI document (which names every
+/// code) and its test cannot miss a new one.
+macro_rules! error_codes {
+    ($($variant:ident => ($name:literal, $status:ident, $response:literal, $description:literal)),+ $(,)?) => {
+        /// The `error` member of an admin API error body. Each has one status, and one
+        /// response in the OpenAPI document's components.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum ErrorCode {
+            $($variant),+
+        }
+
+        impl ErrorCode {
+            pub const VARIANTS: &'static [ErrorCode] = &[$(ErrorCode::$variant),+];
+
+            pub const fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $name),+ }
+            }
+
+            pub fn status(self) -> StatusCode {
+                match self { $(ErrorCode::$variant => StatusCode::$status),+ }
+            }
+
+            /// The name of its response under `components.responses`.
+            pub const fn response_name(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $response),+ }
+            }
+
+            pub const fn description(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $description),+ }
+            }
+        }
+    };
 }
+
+error_codes! {
+    InvalidRequest => ("invalid_request", BAD_REQUEST, "InvalidRequest",
+        "`invalid_request`: malformed JSON body."),
+    InvalidToken => ("invalid_token", UNAUTHORIZED, "Unauthorized",
+        "`invalid_token`: missing, invalid, expired, revoked or DPoP-bound bearer token."),
+    InsufficientScope => ("insufficient_scope", FORBIDDEN, "Forbidden",
+        "`insufficient_scope`: the token lacks the `warden:admin` scope."),
+    NotFound => ("not_found", NOT_FOUND, "NotFound", "`not_found`: no such object."),
+    Conflict => ("conflict", CONFLICT, "Conflict",
+        "`conflict`: the change conflicts with existing state."),
+    PayloadTooLarge => ("payload_too_large", PAYLOAD_TOO_LARGE, "PayloadTooLarge",
+        "`payload_too_large`: the body exceeds 64 KiB."),
+    UnsupportedMediaType => ("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE,
+        "UnsupportedMediaType", "`unsupported_media_type`: the body is not `application/json`."),
+    Validation => ("validation", UNPROCESSABLE_ENTITY, "Validation",
+        "`validation`: a field (of the body or the query) is invalid; `field` names it."),
+    ServerError => ("server_error", INTERNAL_SERVER_ERROR, "ServerError",
+        "`server_error`: the request could not be completed (the cause is logged, not sent)."),
+    TemporarilyUnavailable => ("temporarily_unavailable", SERVICE_UNAVAILABLE, "Unavailable",
+        "`temporarily_unavailable`: the database is not reachable; try again later."),
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl utoipa::PartialSchema for ErrorCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .enum_values(Some(ErrorCode::VARIANTS.iter().map(|c| c.as_str())))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ErrorCode {}
 
 /// `{error, detail, field}` with its status; internal causes are logged, never sent.
 #[derive(Debug)]
 pub struct ApiError {
-    status: StatusCode,
-    error: &'static str,
+    code: ErrorCode,
     detail: String,
     field: Option<&'static str>,
     www_authenticate: Option<String>,
 }
 
-#[derive(Serialize)]
+/// The body of every admin API error.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AdminError)]
 struct ApiErrorBody<'a> {
-    error: &'a str,
+    error: ErrorCode,
+    /// Human-readable explanation.
+    #[schema(value_type = String)]
     detail: &'a str,
+    /// The offending field; present for `validation` when a field is to blame.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     field: Option<&'a str>,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, error: &'static str, detail: impl Into<String>) -> ApiError {
+    fn new(code: ErrorCode, detail: impl Into<String>) -> ApiError {
         ApiError {
-            status,
-            error,
+            code,
             detail: detail.into(),
             field: None,
             www_authenticate: None,
         }
     }
+
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
 }
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.error, self.detail)
+        write!(f, "{}: {}", self.code.as_str(), self.detail)
     }
 }
 
 impl actix_web::ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.status
+        self.code.status()
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.status);
+        let mut response = HttpResponse::build(self.code.status());
         response.insert_header(CacheControl(vec![CacheDirective::NoStore]));
         if let Some(challenge) = &self.www_authenticate {
             response.insert_header((
@@ -216,7 +290,7 @@ impl actix_web::ResponseError for ApiError {
             ));
         }
         response.json(ApiErrorBody {
-            error: self.error,
+            error: self.code,
             detail: &self.detail,
             field: self.field,
         })
@@ -228,10 +302,10 @@ impl From<AdminError> for ApiError {
         match e {
             AdminError::Validation { field, message } => ApiError {
                 field: Some(field),
-                ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", message)
+                ..ApiError::new(ErrorCode::Validation, message)
             },
-            AdminError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
-            AdminError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
+            AdminError::Conflict(m) => ApiError::new(ErrorCode::Conflict, m),
+            AdminError::NotFound(m) => ApiError::new(ErrorCode::NotFound, m),
             AdminError::Internal(cause) => internal(cause),
         }
     }
@@ -244,43 +318,34 @@ fn internal(cause: anyhow::Error) -> ApiError {
         .is_some_and(crate::store::is_unavailable);
     if unavailable {
         ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
+            ErrorCode::TemporarilyUnavailable,
             "the database is not reachable",
         )
     } else {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "the request could not be completed",
-        )
+        ApiError::new(ErrorCode::ServerError, "the request could not be completed")
     }
 }
 
 /// Malformed JSON is 400; well-formed JSON of the wrong shape is 422 naming the field.
 fn json_rejection(e: JsonPayloadError) -> ApiError {
     match e {
-        JsonPayloadError::ContentType => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send application/json",
-        ),
+        JsonPayloadError::ContentType => {
+            ApiError::new(ErrorCode::UnsupportedMediaType, "send application/json")
+        }
         JsonPayloadError::Overflow { limit }
         | JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             format!("the body exceeds {limit} bytes"),
         ),
         JsonPayloadError::Deserialize(e) if e.is_data() => {
             let message = e.to_string();
             ApiError {
                 field: field_of(&message),
-                ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", message)
+                ..ApiError::new(ErrorCode::Validation, message)
             }
         }
         other => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             format!("malformed JSON: {other}"),
         ),
     }
@@ -290,7 +355,7 @@ fn query_rejection(e: QueryPayloadError) -> ApiError {
     let message = e.to_string();
     ApiError {
         field: field_of(&message),
-        ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", message)
+        ..ApiError::new(ErrorCode::Validation, message)
     }
 }
 

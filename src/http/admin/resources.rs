@@ -3,13 +3,26 @@
 use actix_web::web;
 
 use super::AdminCaller;
+use super::openapi::{Conflicting, Guarded, Invalid, JsonBody, Missing};
 use super::respond::{Reply, created, no_content, ok, page};
-use crate::admin::PageQuery;
 use crate::admin::resource_check;
 use crate::admin::resources::{self, ResourceChanges, ResourceView};
-use crate::oauth::resource_check::Prober;
+use crate::admin::{Page, PageQuery};
+use crate::oauth::resource_check::{CheckReport, Prober};
 use crate::state::AppState;
 
+/// List protected resources.
+#[utoipa::path(
+    get,
+    path = "/resources",
+    operation_id = "listResources",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "One page of results.", body = Page<ResourceView>),
+        Guarded,
+        Invalid,
+    ),
+)]
 pub async fn list(
     _: AdminCaller,
     state: web::Data<AppState>,
@@ -19,6 +32,19 @@ pub async fn list(
     page(rows, |r| ResourceView::new(r, &state.settings))
 }
 
+/// Register a protected resource.
+#[utoipa::path(
+    post,
+    path = "/resources",
+    operation_id = "createResource",
+    request_body = resources::NewResource,
+    responses(
+        (status = 201, description = "Created.", body = ResourceView),
+        Guarded,
+        JsonBody,
+        Conflicting,
+    ),
+)]
 pub async fn create(
     caller: AdminCaller,
     state: web::Data<AppState>,
@@ -35,11 +61,38 @@ pub async fn create(
     created(ResourceView::new(row, &state.settings))
 }
 
+/// Get a resource.
+#[utoipa::path(
+    get,
+    path = "/resources/{id}",
+    operation_id = "getResource",
+    params(("id" = String, Path, description = "Resource id (a UUID).")),
+    responses(
+        (status = 200, description = "The resource.", body = ResourceView),
+        Guarded,
+        Missing,
+    ),
+)]
 pub async fn get(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
     let row = resources::get(&state.store, &id).await?;
     ok(ResourceView::new(row, &state.settings))
 }
 
+/// Update a resource.
+#[utoipa::path(
+    patch,
+    path = "/resources/{id}",
+    operation_id = "updateResource",
+    params(("id" = String, Path, description = "Resource id (a UUID).")),
+    request_body = ResourceChanges,
+    responses(
+        (status = 200, description = "The resource.", body = ResourceView),
+        Guarded,
+        JsonBody,
+        Missing,
+        Conflicting,
+    ),
+)]
 pub async fn update(
     caller: AdminCaller,
     state: web::Data<AppState>,
@@ -49,6 +102,18 @@ pub async fn update(
     change(&caller, &state, &id, body.into_inner()).await
 }
 
+/// Disable a resource.
+#[utoipa::path(
+    post,
+    path = "/resources/{id}/disable",
+    operation_id = "disableResource",
+    params(("id" = String, Path, description = "Resource id (a UUID).")),
+    responses(
+        (status = 200, description = "The resource.", body = ResourceView),
+        Guarded,
+        Missing,
+    ),
+)]
 pub async fn disable(
     caller: AdminCaller,
     state: web::Data<AppState>,
@@ -57,6 +122,18 @@ pub async fn disable(
     change(&caller, &state, &id, enabled(false)).await
 }
 
+/// Enable a resource.
+#[utoipa::path(
+    post,
+    path = "/resources/{id}/enable",
+    operation_id = "enableResource",
+    params(("id" = String, Path, description = "Resource id (a UUID).")),
+    responses(
+        (status = 200, description = "The resource.", body = ResourceView),
+        Guarded,
+        Missing,
+    ),
+)]
 pub async fn enable(
     caller: AdminCaller,
     state: web::Data<AppState>,
@@ -90,6 +167,21 @@ async fn change(
     ok(ResourceView::new(row, &state.settings))
 }
 
+/// Delete a resource.
+///
+/// 409 for the built-in admin resource, or while clients still name it.
+#[utoipa::path(
+    delete,
+    path = "/resources/{id}",
+    operation_id = "deleteResource",
+    params(("id" = String, Path, description = "Resource id (a UUID).")),
+    responses(
+        (status = 204, description = "Deleted."),
+        Guarded,
+        Missing,
+        Conflicting,
+    ),
+)]
 pub async fn delete(
     caller: AdminCaller,
     state: web::Data<AppState>,
@@ -100,8 +192,27 @@ pub async fn delete(
     no_content()
 }
 
-/// Probes the MCP server (see `oauth::resource_check`); 200 with the report whatever the
-/// outcome, 404 for an unknown id.
+/// Probe the MCP server: challenge, metadata, and which tokens it accepts.
+///
+/// Warden sends the registered MCP server an unauthenticated MCP `initialize` POST, reads
+/// its protected resource metadata (RFC 9728), and sends tokens it mints for the check
+/// (another audience, expired, an unknown key, `typ` JWT, a valid one, one without scope;
+/// each lives at most 5 s and names no grant). Every request goes through the SSRF-safe
+/// fetcher (loopback only with `WARDEN_DEV_ALLOW_LOOPBACK_FETCH=1`) and no redirect is
+/// followed. The outcome is stored as the resource's `last_check`. Answers 200 with the
+/// report whether or not the server passed.
+#[utoipa::path(
+    post,
+    path = "/resources/{id}/check",
+    operation_id = "checkResource",
+    params(("id" = String, Path, description = "Resource id (a UUID).")),
+    responses(
+        (status = 200, description = "The report.", body = CheckReport),
+        Guarded,
+        Missing,
+        Conflicting,
+    ),
+)]
 pub async fn check(_: AdminCaller, state: web::Data<AppState>, id: web::Path<String>) -> Reply {
     let prober = Prober {
         settings: &state.settings,

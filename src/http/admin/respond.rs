@@ -22,11 +22,12 @@ pub fn no_content() -> Reply {
 }
 
 /// A listing that is never long enough to page: `{"items": [...]}`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
 pub fn items<T: Serialize>(items: Vec<T>) -> Reply {
-    #[derive(Serialize)]
-    struct Items<T> {
-        items: Vec<T>,
-    }
     ok(Items { items })
 }
 

@@ -35,7 +35,7 @@ use crate::domain::{CheckOutcome, LastCheck};
 pub use probe::{Prober, run};
 
 /// The points of the check, in the order they run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckPoint {
     Challenge,
@@ -78,7 +78,7 @@ impl CheckPoint {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Pass,
@@ -101,19 +101,21 @@ impl Verdict {
 }
 
 /// For a newcomer: what is wrong, why it probably is, and what to change.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Explanation {
     pub wrong: String,
     pub cause: String,
     pub fix: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Finding {
     pub point: CheckPoint,
+    /// The point's number in docs/admin.md (4 has three parts).
     pub number: u8,
     pub verdict: Verdict,
     pub summary: String,
+    /// Present for failures and warnings.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explanation: Option<Explanation>,
 }
@@ -152,11 +154,17 @@ impl Finding {
 }
 
 /// The whole answer, as the CLI's `--json` and the admin API return it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = ResourceCheck)]
 pub struct CheckReport {
+    #[schema(format = "uuid")]
     pub resource_id: String,
+    #[schema(format = "uri")]
     pub resource: String,
+    /// Unix time, seconds.
+    #[schema(value_type = i64)]
     pub checked_at: UnixTime,
+    /// `fail` when any finding failed; warnings and skips do not fail.
     pub outcome: CheckOutcome,
     pub findings: Vec<Finding>,
 }
