@@ -290,7 +290,21 @@ async function interactive({ clientMetadata, clientMetadataUrl, cb, expectRegist
             const steps = since(mark).filter(e => isWarden(e) && e.url.endsWith('/token')).map(e => `POST /token ${e.body.replace(/&.*/, '')} -> ${e.status} ${e.status === 200 ? '' : e.response}`);
             const outcome = results.map(r => (r.status === 'fulfilled' ? 'ok' : `${r.reason?.constructor?.name}: ${r.reason?.message}`));
             note(`parallel calls after expiry: ${outcome.join(' | ')}; token requests: ${steps.join(' | ')}`);
-            check('three parallel tool calls after expiry all succeed', results.every(r => r.status === 'fulfilled'), { outcome, steps });
+            // The SDK does not serialize refreshes: a call whose 401 came after the first
+            // refresh landed refreshes with the new token (a normal rotation), and a call still
+            // holding the old one may reach Warden after that. Its token is then two
+            // generations old, which the security catalogue (case 55) requires Warden to treat
+            // as reuse. Only that ordering, read off the log, excuses a failed call.
+            const refreshes = since(mark).filter(e => isWarden(e) && e.url.endsWith('/token') && /grant_type=refresh_token/.test(e.body ?? ''));
+            const presented = e => /refresh_token=([^&…]{6})/.exec(e.body ?? '')?.[1];
+            const issued = e => /"refresh_token":"([^"…]{6})/.exec(e.response ?? '')?.[1];
+            const twoGenerationsOld = e => refreshes.some(a => a.status === 200 && presented(a) === presented(e) && issued(a)
+                && refreshes.some(b => b.status === 200 && presented(b) === issued(a)));
+            const failedRefreshes = refreshes.filter(e => e.status !== 200);
+            const excused = failedRefreshes.length > 0 && failedRefreshes.every(twoGenerationsOld);
+            if (excused) note('a call presented a refresh token two generations old (its successor was already rotated by a later call): reuse by catalogue case 55, so the grant was revoked');
+            check('three parallel tool calls after expiry all succeed (or fail only on a two-generations-old token)',
+                results.every(r => r.status === 'fulfilled') || excused, { outcome, steps });
             await client.close();
             return;
         }
