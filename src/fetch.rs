@@ -38,8 +38,99 @@ const MAX_FAILURE_ENTRIES: usize = 10_000;
 pub enum FetchError {
     #[error("{0}")]
     Refused(String),
-    #[error("the fetch failed: {0}")]
-    Failed(String),
+    #[error("the fetch failed: {1}")]
+    Failed(FetchOutcome, String),
+}
+
+impl FetchError {
+    pub fn outcome(&self) -> FetchOutcome {
+        match self {
+            FetchError::Refused(_) => FetchOutcome::Refused,
+            FetchError::Failed(outcome, _) => *outcome,
+        }
+    }
+}
+
+/// What a fetch was for: the `kind` label of `warden_external_fetches_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FetchKind {
+    /// The keys of a client, an external token issuer, an IdP or a workload platform.
+    Jwks,
+    /// A client ID metadata document.
+    ClientMetadata,
+    /// An upstream identity provider: discovery, token and user-info calls.
+    Upstream,
+    /// The probes of an MCP server's resource check.
+    ResourceCheck,
+}
+
+impl FetchKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FetchKind::Jwks => "jwks",
+            FetchKind::ClientMetadata => "client_metadata",
+            FetchKind::Upstream => "upstream",
+            FetchKind::ResourceCheck => "resource_check",
+        }
+    }
+}
+
+/// How a fetch ended: the `outcome` label, and the kind of a failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FetchOutcome {
+    /// An answer came (for `get`, a 200).
+    Ok,
+    /// Answered from the cache, no request sent.
+    Cached,
+    /// An answer with a status the caller cannot use (`get`: not 200; others: 4xx, 5xx).
+    HttpError,
+    Timeout,
+    TooLarge,
+    /// The destination is not one Warden fetches from (not https, a private address…).
+    Refused,
+    /// No connection, no name, a broken answer.
+    Unreachable,
+    /// Failed less than a minute ago: answered from the negative cache.
+    RecentlyFailed,
+}
+
+impl FetchOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FetchOutcome::Ok => "ok",
+            FetchOutcome::Cached => "cached",
+            FetchOutcome::HttpError => "http_error",
+            FetchOutcome::Timeout => "timeout",
+            FetchOutcome::TooLarge => "too_large",
+            FetchOutcome::Refused => "refused",
+            FetchOutcome::Unreachable => "unreachable",
+            FetchOutcome::RecentlyFailed => "recently_failed",
+        }
+    }
+}
+
+/// The outcome of a call that returns whatever status came back.
+fn answered(result: &Result<Fetched, FetchError>) -> FetchOutcome {
+    match result {
+        Ok(f) if f.status >= 400 => FetchOutcome::HttpError,
+        Ok(_) => FetchOutcome::Ok,
+        Err(e) => e.outcome(),
+    }
+}
+
+fn too_large(max_bytes: usize) -> FetchError {
+    FetchError::Failed(
+        FetchOutcome::TooLarge,
+        format!("the document is larger than {max_bytes} bytes"),
+    )
+}
+
+fn cannot_reach(why: impl Into<String>) -> FetchError {
+    FetchError::Failed(FetchOutcome::Unreachable, why.into())
+}
+
+fn timed_out() -> FetchError {
+    FetchError::Failed(FetchOutcome::Timeout, "timed out".into())
 }
 
 /// A response read whole, under the size cap.
@@ -85,18 +176,33 @@ impl Fetcher {
     }
 
     /// GETs `url` as JSON, at most `max_bytes`, from a cache entry when one is fresh.
-    pub async fn get(&self, url: &str, max_bytes: usize) -> Result<Bytes, FetchError> {
-        if let Some(body) = self.cached(url) {
-            // One cache serves callers with different limits: each limit still holds.
-            if body.len() > max_bytes {
-                return Err(FetchError::Failed(format!(
-                    "the document is larger than {max_bytes} bytes"
-                )));
-            }
-            return Ok(body);
+    pub async fn get(
+        &self,
+        kind: FetchKind,
+        url: &str,
+        max_bytes: usize,
+    ) -> Result<Bytes, FetchError> {
+        let (fresh, result) = match self.cached(url) {
+            Some(body) => (FetchOutcome::Cached, self.from_cache(body, max_bytes)),
+            None => (FetchOutcome::Ok, self.get_fresh(url, max_bytes).await),
+        };
+        let outcome = result.as_ref().map_or_else(FetchError::outcome, |_| fresh);
+        crate::measure::external_fetch(kind, outcome);
+        result
+    }
+
+    fn from_cache(&self, body: Bytes, max_bytes: usize) -> Result<Bytes, FetchError> {
+        // One cache serves callers with different limits: each limit still holds.
+        if body.len() > max_bytes {
+            return Err(too_large(max_bytes));
         }
+        Ok(body)
+    }
+
+    async fn get_fresh(&self, url: &str, max_bytes: usize) -> Result<Bytes, FetchError> {
         if self.failed_recently(url) {
             return Err(FetchError::Failed(
+                FetchOutcome::RecentlyFailed,
                 "it failed less than a minute ago (not fetched again yet)".into(),
             ));
         }
@@ -135,12 +241,15 @@ impl Fetcher {
             Url::parse(url)
                 .map_err(|e| FetchError::Refused(format!("{url:?} is not a URL ({e})")))?,
         );
-        let response = self.send(request, max_bytes).await?;
+        let response = self.send_unmeasured(request, max_bytes).await?;
         if response.status != 200 {
-            return Err(FetchError::Failed(format!(
-                "status {} (only 200 is accepted; redirects are not followed)",
-                response.status
-            )));
+            return Err(FetchError::Failed(
+                FetchOutcome::HttpError,
+                format!(
+                    "status {} (only 200 is accepted; redirects are not followed)",
+                    response.status
+                ),
+            ));
         }
         Ok(response)
     }
@@ -168,6 +277,17 @@ impl Fetcher {
     /// `get`, without caching; every status is returned to the caller.
     pub async fn send(
         &self,
+        kind: FetchKind,
+        request: reqwest::Request,
+        max_bytes: usize,
+    ) -> Result<Fetched, FetchError> {
+        let result = self.send_unmeasured(request, max_bytes).await;
+        crate::measure::external_fetch(kind, answered(&result));
+        result
+    }
+
+    async fn send_unmeasured(
+        &self,
         request: reqwest::Request,
         max_bytes: usize,
     ) -> Result<Fetched, FetchError> {
@@ -178,13 +298,21 @@ impl Fetcher {
     /// Like `send`, but returns at the status line and headers and drops the connection
     /// unread: for probes that only look at the status and a header, and must not wait on a
     /// body that may be a long-lived event stream.
-    pub async fn send_for_headers(&self, request: reqwest::Request) -> Result<Fetched, FetchError> {
-        let response = self.open(request, usize::MAX).await?;
-        Ok(Fetched {
-            status: response.status().as_u16(),
-            headers: response.headers().clone(),
-            body: Bytes::new(),
-        })
+    pub async fn send_for_headers(
+        &self,
+        kind: FetchKind,
+        request: reqwest::Request,
+    ) -> Result<Fetched, FetchError> {
+        let result = self
+            .open(request, usize::MAX)
+            .await
+            .map(|response| Fetched {
+                status: response.status().as_u16(),
+                headers: response.headers().clone(),
+                body: Bytes::new(),
+            });
+        crate::measure::external_fetch(kind, answered(&result));
+        result
     }
 
     /// Checks the destination, connects to the checked address and sends the request.
@@ -206,15 +334,13 @@ impl Fetcher {
             None => builder.no_proxy(),
             Some(proxy) => builder.proxy(
                 reqwest::Proxy::all(proxy.as_str())
-                    .map_err(|e| FetchError::Failed(format!("the egress proxy: {e}")))?,
+                    .map_err(|e| cannot_reach(format!("the egress proxy: {e}")))?,
             ),
         };
         if matches!(parsed.host(), Some(Host::Domain(_))) {
             builder = builder.resolve(&host, address);
         }
-        let client = builder
-            .build()
-            .map_err(|e| FetchError::Failed(e.to_string()))?;
+        let client = builder.build().map_err(|e| cannot_reach(e.to_string()))?;
         if !request.headers().contains_key("accept") {
             request.headers_mut().insert(
                 "accept",
@@ -222,19 +348,17 @@ impl Fetcher {
             );
         }
         let response = client.execute(request).await.map_err(|e| {
-            FetchError::Failed(if e.is_timeout() {
-                "timed out".into()
+            if e.is_timeout() {
+                timed_out()
             } else {
-                e.to_string()
-            })
+                cannot_reach(e.to_string())
+            }
         })?;
         if response
             .content_length()
             .is_some_and(|n| n > max_bytes as u64)
         {
-            return Err(FetchError::Failed(format!(
-                "the document is larger than {max_bytes} bytes"
-            )));
+            return Err(too_large(max_bytes));
         }
         Ok(response)
     }
@@ -270,13 +394,13 @@ impl Fetcher {
             Some(Host::Ipv6(ip)) => vec![IpAddr::V6(ip)],
             Some(Host::Domain(name)) => tokio::net::lookup_host((name, port))
                 .await
-                .map_err(|e| FetchError::Failed(format!("cannot resolve {name}: {e}")))?
+                .map_err(|e| cannot_reach(format!("cannot resolve {name}: {e}")))?
                 .map(|a| a.ip())
                 .collect(),
             None => return Err(FetchError::Refused("the URL has no host".into())),
         };
         let Some(first) = candidates.first().copied() else {
-            return Err(FetchError::Failed("the host has no address".into()));
+            return Err(cannot_reach("the host has no address"));
         };
         if plain_http && !candidates.iter().all(|ip| canonical(*ip).is_loopback()) {
             return Err(FetchError::Refused(
@@ -307,13 +431,11 @@ async fn read_body(
 
     while let Some(chunk) = tokio::time::timeout_at(deadline.into(), response.chunk())
         .await
-        .map_err(|_| FetchError::Failed("timed out".into()))?
-        .map_err(|e| FetchError::Failed(e.to_string()))?
+        .map_err(|_| timed_out())?
+        .map_err(|e| cannot_reach(e.to_string()))?
     {
         if body.len() + chunk.len() > max_bytes {
-            return Err(FetchError::Failed(format!(
-                "the document is larger than {max_bytes} bytes"
-            )));
+            return Err(too_large(max_bytes));
         }
         body.extend_from_slice(&chunk);
     }

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod fetch;
 pub mod http;
 pub mod limits;
+pub mod measure;
 pub mod net;
 pub mod oauth;
 pub mod ratelimit;

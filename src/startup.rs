@@ -240,6 +240,8 @@ fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<Server> {
                 .wrap(from_fn(http::connection::body_deadline))
                 .wrap(http::middleware::security_headers(https))
                 .wrap(from_fn(http::middleware::request_context))
+                // Outermost: every answer counts, those of the layers above included.
+                .wrap(from_fn(crate::measure::http_metrics))
                 .configure(|cfg| http::routes(cfg, &issuer))
                 .default_service(web::to(http::errors::not_found));
             let service = HttpService::build()

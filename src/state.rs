@@ -49,6 +49,8 @@ impl AppState {
         master_key: MasterKey,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<AppState> {
+        // Every process that serves (or benchmarks) records; the CLI's commands never get here.
+        crate::measure::install();
         let fetcher = Arc::new(Fetcher::new(
             settings.dev_allow_loopback_fetch,
             settings.egress_proxy.clone(),

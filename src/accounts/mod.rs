@@ -24,6 +24,7 @@ use crate::admin::users::MAX_USERNAME_BYTES;
 use crate::crypto::{password, random};
 use crate::domain::{Actor, AuditEvent, AuditKind};
 use crate::limits::{self, Limit};
+use crate::measure::{self, SignInOutcome};
 use crate::net::AddressKey;
 use crate::state::AppState;
 use crate::store::sessions::{self, SessionRow, SessionUser};
@@ -63,10 +64,13 @@ pub async fn sign_in(
     device: Option<&str>,
 ) -> anyhow::Result<SignIn> {
     if username.len() > MAX_USERNAME_BYTES || password_in.len() > password::MAX_PASSWORD_BYTES {
+        // No account has so long a name (or so long a password).
+        measure::sign_in(SignInOutcome::UnknownUser);
         return Ok(SignIn::Refused);
     }
     let Some(slot) = state.passwords.admit() else {
         limits::refused(Limit::SigninBusy);
+        measure::sign_in(SignInOutcome::Busy);
         return Ok(SignIn::Busy);
     };
     let now = state.clock.now();
@@ -91,6 +95,7 @@ pub async fn sign_in(
                 state.store.give_back_attempt(key).await?;
             }
             limits::refused(Limit::SigninThrottle);
+            measure::sign_in(SignInOutcome::Throttled);
             locked_out(state, username, address, now, window_start).await?;
             return Ok(SignIn::Throttled(THROTTLE_WINDOW));
         }
@@ -139,9 +144,15 @@ pub async fn sign_in(
                 }
                 _ => {}
             }
+            measure::sign_in(SignInOutcome::Success);
             Ok(SignIn::Ok(user))
         }
         None => {
+            measure::sign_in(if refusal.is_some() {
+                SignInOutcome::WrongPassword
+            } else {
+                SignInOutcome::UnknownUser
+            });
             if let Some(event) = refusal {
                 state.store.audit(&event).await?;
             }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::admin::{AdminError, Page, PageQuery};
 use crate::domain::{Actor, AuditEvent, AuditKind, Grant, GrantKind, GrantState, ScopeSet};
+use crate::measure::{self, Revocation};
 use crate::oauth::resource::canonicalize;
 use crate::store::Store;
 use crate::store::audit::Cursor;
@@ -191,6 +192,7 @@ pub async fn revoke(
     if !store.revoke_grant(id, now, event).await? {
         return Err(AdminError::NotFound(format!("no grant {id}")));
     }
+    measure::grants_revoked(Revocation::Admin, 1);
     tracing::info!(grant_id = %id, "grant revoked by an admin");
     store
         .grant(id)
@@ -266,6 +268,7 @@ pub async fn revoke_all(
     };
     let event = AuditEvent::new(AuditKind::GrantRevoked, actor.clone(), now).detail("via", via);
     let revoked = store.revoke_grants(holder, now, &event).await?;
+    measure::grants_revoked(Revocation::Admin, revoked);
     tracing::info!(revoked, via, "grants revoked by an admin");
     Ok(revoked)
 }

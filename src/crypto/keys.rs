@@ -145,6 +145,8 @@ pub struct LoadedKey {
     pub kid: String,
     pub alg: SigningAlg,
     pub activate_at: UnixTime,
+    /// When the key was made: its age is what rotation policy watches.
+    pub created_at: UnixTime,
     public_jwk: serde_json::Value,
     signer: Box<dyn JwsSigner>,
     verifier: Box<dyn JwsVerifier>,
@@ -176,6 +178,7 @@ impl LoadedKey {
             kid: row.kid.clone(),
             alg,
             activate_at: row.activate_at,
+            created_at: row.created_at,
             public_jwk: serde_json::to_value(public.as_ref())?,
             signer: alg.signer(&private)?,
             verifier: alg.verifier(&public)?,

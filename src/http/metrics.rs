@@ -1,14 +1,15 @@
-//! GET /metrics: Prometheus text format. The database pool (limit, open, idle) and how long
-//! requests waited for a connection, plus the hot-path cache's size. Readable from
+//! GET /metrics: Prometheus text format, rendered by `measure`'s recorder. What is counted
+//! as it happens lives in `measure`; what lives elsewhere (the database pool and how long
+//! requests waited for a connection, the password hashers, the limits, stored-row counts,
+//! the signing key's age) is copied in at each scrape. Readable from
 //! loopback, or from anywhere with `Authorization: Bearer $WARDEN_METRICS_TOKEN` when that
 //! is set: the figures are harmless but nobody else's business.
-
-use std::fmt::Write;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use subtle::ConstantTimeEq;
 
 use crate::limits::{self, Counted};
+use crate::measure;
 use crate::state::AppState;
 use crate::store::pool_metrics;
 
@@ -25,151 +26,146 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> HttpRespon
     if !allowed {
         return HttpResponse::Forbidden().finish();
     }
+    let rows = pending_rows(&state).await;
+    let body = {
+        // Set and render under one lock: another app's scrape in this process (tests run
+        // many) must not overwrite these gauges before they are rendered.
+        let _scrape = measure::SCRAPE.lock().unwrap_or_else(|p| p.into_inner());
+        pool_metrics(&state);
+        abuse_metrics(&state, &rows);
+        if let Some(key) = state.keys.signing_key(state.clock.now()) {
+            measure::signing_key_age(state.clock.now() - key.created_at);
+        }
+        measure::render()
+    };
+    match body {
+        Some(body) => HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4")
+            .body(body),
+        None => HttpResponse::ServiceUnavailable().finish(),
+    }
+}
+
+fn pool_metrics(state: &AppState) {
     let (max, open, idle) = state.store.pool_stats();
     let (acquired, wait_us, max_wait_us, without_idle) = pool_metrics::snapshot();
-    let mut out = String::with_capacity(1024);
-    let mut metric = |name: &str, kind: &str, help: &str, value: String| {
-        let _ = write!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
-        );
-    };
-    metric(
+    measure::scraped_gauge(
         "warden_db_pool_max_connections",
-        "gauge",
         "The pool's limit (WARDEN_DB_MAX_CONNECTIONS).",
-        max.to_string(),
+        max as f64,
     );
-    metric(
+    measure::scraped_gauge(
         "warden_db_pool_open_connections",
-        "gauge",
         "Connections open now.",
-        open.to_string(),
+        open as f64,
     );
-    metric(
+    measure::scraped_gauge(
         "warden_db_pool_idle_connections",
-        "gauge",
         "Open connections not in use now.",
-        idle.to_string(),
+        idle as f64,
     );
-    metric(
+    measure::scraped_counter(
         "warden_db_acquire_total",
-        "counter",
         "Connections taken from the pool.",
-        acquired.to_string(),
+        acquired,
     );
-    metric(
+    // A counter of seconds with microsecond steps: a gauge, as the facade's counters hold
+    // integers; it only ever grows, so rate() reads it as the counter it is.
+    measure::scraped_gauge(
         "warden_db_acquire_wait_seconds_total",
-        "counter",
         "Time spent waiting for a connection (divide by warden_db_acquire_total for the mean).",
-        format!("{:.6}", wait_us as f64 / 1e6),
+        wait_us as f64 / 1e6,
     );
-    metric(
+    measure::scraped_gauge(
         "warden_db_acquire_wait_seconds_max",
-        "gauge",
         "The longest wait for a connection since start.",
-        format!("{:.6}", max_wait_us as f64 / 1e6),
+        max_wait_us as f64 / 1e6,
     );
-    metric(
+    measure::scraped_counter(
         "warden_db_acquire_without_idle_total",
-        "counter",
         "Acquisitions that found no idle connection (waited or opened one).",
-        without_idle.to_string(),
+        without_idle,
     );
-    abuse_metrics(&state, &mut out).await;
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(out)
+}
+
+const COUNTED: [(&str, &str, Counted); 4] = [
+    (
+        "warden_login_throttle_rows",
+        "Rows in the sign-in and registration throttle table.",
+        Counted::ThrottleRows,
+    ),
+    (
+        "warden_pending_authorizations",
+        "Authorization requests waiting for sign-in or consent.",
+        Counted::PendingAuthorizations,
+    ),
+    (
+        "warden_unused_registrations",
+        "Dynamically registered clients never used yet.",
+        Counted::UnusedRegistrations,
+    ),
+    (
+        "warden_pending_device_codes",
+        "Device authorizations (RFC 8628) not expired yet.",
+        Counted::PendingDeviceCodes,
+    ),
+];
+
+/// The stored-row counts, read before the scrape lock is taken (they may wait on the
+/// database); one that cannot be read now is left out rather than shown stale.
+async fn pending_rows(state: &AppState) -> Vec<(&'static str, &'static str, i64)> {
+    let mut rows = Vec::with_capacity(COUNTED.len());
+    for (name, help, which) in COUNTED {
+        if let Ok(n) = state.pending_rows.get(state, which).await {
+            rows.push((name, help, n));
+        }
+    }
+    rows
 }
 
 /// The bounds on anonymous work (`limits`, the password hashers, the connection deadlines).
-async fn abuse_metrics(state: &AppState, out: &mut String) {
+fn abuse_metrics(state: &AppState, rows: &[(&'static str, &'static str, i64)]) {
     use std::sync::atomic::Ordering::Relaxed;
-    let mut metric = |name: &str, kind: &str, help: &str, value: String| {
-        let _ = write!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
-        );
-    };
     let hashers = state.passwords.counters();
-    metric(
+    measure::scraped_gauge(
         "warden_password_hash_capacity",
-        "gauge",
         "Password verifications admitted at most (hasher threads plus queue).",
-        state.passwords.capacity().to_string(),
+        state.passwords.capacity() as f64,
     );
-    metric(
+    measure::scraped_gauge(
         "warden_password_hash_in_flight",
-        "gauge",
         "Password verifications running or queued now.",
-        hashers.in_flight.load(Relaxed).to_string(),
+        hashers.in_flight.load(Relaxed) as f64,
     );
-    metric(
+    measure::scraped_counter(
         "warden_password_hash_completed_total",
-        "counter",
         "Password verifications done.",
-        hashers.completed.load(Relaxed).to_string(),
+        hashers.completed.load(Relaxed),
     );
-    metric(
+    measure::scraped_counter(
         "warden_password_hash_refused_total",
-        "counter",
         "Sign-ins refused with 503 because every hasher was busy and the queue full.",
-        hashers.refused.load(Relaxed).to_string(),
+        hashers.refused.load(Relaxed),
     );
-    metric(
+    measure::scraped_counter(
         "warden_signin_unknown_user_total",
-        "counter",
         "Sign-in attempts for usernames no account has (counted here, not audited).",
-        limits::UNKNOWN_USER_SIGNINS.load(Relaxed).to_string(),
+        limits::UNKNOWN_USER_SIGNINS.load(Relaxed),
     );
-    metric(
+    measure::scraped_counter(
         "warden_body_timeouts_total",
-        "counter",
         "Requests answered 408 because the body did not arrive within WARDEN_BODY_TIMEOUT.",
-        limits::BODY_TIMEOUTS.load(Relaxed).to_string(),
+        limits::BODY_TIMEOUTS.load(Relaxed),
     );
-    metric(
+    measure::scraped_counter(
         "warden_db_fail_fast_total",
-        "counter",
         "Database calls refused at once because the database failed within the last second.",
-        crate::store::pool_metrics::fail_fast_count().to_string(),
+        pool_metrics::fail_fast_count(),
     );
-    for (name, help, which) in [
-        (
-            "warden_login_throttle_rows",
-            "Rows in the sign-in and registration throttle table.",
-            Counted::ThrottleRows,
-        ),
-        (
-            "warden_pending_authorizations",
-            "Authorization requests waiting for sign-in or consent.",
-            Counted::PendingAuthorizations,
-        ),
-        (
-            "warden_unused_registrations",
-            "Dynamically registered clients never used yet.",
-            Counted::UnusedRegistrations,
-        ),
-        (
-            "warden_pending_device_codes",
-            "Device authorizations (RFC 8628) not expired yet.",
-            Counted::PendingDeviceCodes,
-        ),
-    ] {
-        if let Ok(n) = state.pending_rows.get(state, which).await {
-            metric(name, "gauge", help, n.to_string());
-        }
+    for &(name, help, n) in rows {
+        measure::scraped_gauge(name, help, n as f64);
     }
-    let _ = write!(
-        out,
-        "# HELP warden_limit_refusals_total Requests refused by a limit on anonymous work.\n\
-         # TYPE warden_limit_refusals_total counter\n"
-    );
     for (limit, n) in limits::refusals() {
-        let _ = writeln!(
-            out,
-            "warden_limit_refusals_total{{limit=\"{}\"}} {n}",
-            limit.label()
-        );
+        measure::limit_refusals(limit.label(), n);
     }
 }

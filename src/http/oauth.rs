@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 
 use crate::http::errors::oauth_error;
+use crate::measure;
 use crate::oauth::dpop::DpopHeader;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::params::{MAX_FORM_BYTES, Params};
@@ -28,11 +29,17 @@ pub async fn post_token(
                     }
                     response
                 }
-                Err(e) => oauth_error(e),
+                Err(e) => token_error(e),
             }
         }
-        Err(e) => oauth_error(e),
+        Err(e) => token_error(e),
     }
+}
+
+/// Every /token refusal, counted by its RFC code on the way out.
+fn token_error(e: OAuthError) -> HttpResponse {
+    measure::token_error(e.code);
+    oauth_error(e)
 }
 
 /// The `DPoP` header (RFC 9449 §4.1); two of them, or one that is not visible ASCII, is
@@ -71,10 +78,16 @@ pub async fn post_introspect(
     req: HttpRequest,
     body: web::Payload,
 ) -> HttpResponse {
-    match read_form(&req, body).await {
-        Ok(params) => json_or_error(introspect::handle(&state, authorization(&req), &params).await),
-        Err(e) => oauth_error(e),
-    }
+    let result = match read_form(&req, body).await {
+        Ok(params) => introspect::handle(&state, authorization(&req), &params).await,
+        Err(e) => Err(e),
+    };
+    measure::introspection(match &result {
+        Ok(answer) if answer.active => measure::Introspected::Active,
+        Ok(_) => measure::Introspected::Inactive,
+        Err(_) => measure::Introspected::Refused,
+    });
+    json_or_error(result)
 }
 
 pub async fn post_revoke(

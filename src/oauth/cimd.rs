@@ -84,7 +84,7 @@ pub async fn resolve(state: &AppState, client_id: &str) -> Result<Client, String
     // log: on the page it would tell an outsider what Warden can see from inside.
     let body = state
         .fetcher
-        .get(client_id, MAX_DOCUMENT_BYTES)
+        .get(crate::fetch::FetchKind::ClientMetadata, client_id, MAX_DOCUMENT_BYTES)
         .await
         .map_err(|e| {
             tracing::info!(client_id = %client_id, reason = %e, "client metadata document fetch failed");

@@ -53,7 +53,7 @@ pub async fn verify(
         (Some(inline), _) => inline.clone().into_bytes(),
         (None, Some(uri)) => state
             .fetcher
-            .get(uri, MAX_JWKS_BYTES)
+            .get(crate::fetch::FetchKind::Jwks, uri, MAX_JWKS_BYTES)
             .await
             .map_err(|_| fail("jwks_uri unusable"))?
             .to_vec(),

@@ -44,7 +44,11 @@ pub async fn verify(
     }
     let jwks = state
         .fetcher
-        .get(&issuer.jwks_uri, MAX_JWKS_BYTES)
+        .get(
+            crate::fetch::FetchKind::Jwks,
+            &issuer.jwks_uri,
+            MAX_JWKS_BYTES,
+        )
         .await
         .map_err(|e| format!("the issuer's keys are unavailable: {e}"))?;
     let Ok(set) = JwkSet::from_bytes(&jwks) else {

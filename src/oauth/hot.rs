@@ -17,6 +17,7 @@ use crate::cache::TtlMap;
 use crate::clock::UnixTime;
 use crate::domain::Client;
 use crate::domain::{Resource, ResourceWithGrant};
+use crate::measure::{self, CacheKind};
 use crate::oauth::access_token::AccessTokenClaims;
 use crate::store::changes::Change;
 use crate::store::grants::GrantStatus;
@@ -93,7 +94,7 @@ impl HotCache {
         if !self.enabled() {
             return None;
         }
-        self.clients.get(client_id, now)
+        counted(CacheKind::Client, self.clients.get(client_id, now))
     }
 
     pub fn put_client(&self, client: &Client, now: UnixTime) {
@@ -113,8 +114,11 @@ impl HotCache {
         }
         // The tuple key needs owned strings; the two small allocations are far cheaper than
         // the round trip they save.
-        self.resources
-            .get(&(uri.to_owned(), client_id.to_owned()), now)
+        counted(
+            CacheKind::Resource,
+            self.resources
+                .get(&(uri.to_owned(), client_id.to_owned()), now),
+        )
     }
 
     pub fn put_resource(
@@ -138,7 +142,10 @@ impl HotCache {
         if !self.enabled() {
             return None;
         }
-        self.resources_by_uri.get(uri, now)
+        counted(
+            CacheKind::ResourceByUri,
+            self.resources_by_uri.get(uri, now),
+        )
     }
 
     pub fn put_resource_by_uri(&self, resource: &Resource, now: UnixTime) {
@@ -152,7 +159,7 @@ impl HotCache {
         if !self.enabled() {
             return None;
         }
-        self.live_grants.get(grant_id, now)
+        counted(CacheKind::Grant, self.live_grants.get(grant_id, now))
     }
 
     /// Remembers a grant status, only if it is live.
@@ -169,10 +176,13 @@ impl HotCache {
             return None;
         }
         let signature = token.rsplit_once('.')?.1;
-        self.verified
-            .get(signature, now)
-            .filter(|(t, claims)| t == token && claims.exp > now)
-            .map(|(_, claims)| claims)
+        counted(
+            CacheKind::VerifiedToken,
+            self.verified
+                .get(signature, now)
+                .filter(|(t, claims)| t == token && claims.exp > now)
+                .map(|(_, claims)| claims),
+        )
     }
 
     pub fn put_verified(&self, token: &str, claims: &AccessTokenClaims, now: UnixTime) {
@@ -185,6 +195,12 @@ impl HotCache {
             );
         }
     }
+}
+
+/// Counts a lookup of an enabled cache as a hit or a miss.
+fn counted<T>(kind: CacheKind, found: Option<T>) -> Option<T> {
+    measure::cache(kind, found.is_some());
+    found
 }
 
 #[cfg(test)]

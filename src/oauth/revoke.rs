@@ -44,7 +44,9 @@ pub async fn handle(
                 now,
             )
             .details(json!({ "via": "revocation endpoint" }));
-            state.store.revoke_grant(&grant_id, now, event).await?;
+            if state.store.revoke_grant(&grant_id, now, event).await? {
+                crate::measure::grants_revoked(crate::measure::Revocation::Client, 1);
+            }
             tracing::info!(grant_id = %grant_id, client_id = %caller.client_id, "grant revoked by its client");
             Ok(())
         }

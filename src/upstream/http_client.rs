@@ -1,7 +1,7 @@
 //! The `oauth2` crate's HTTP calls go through Warden's SSRF-safe fetcher: same address
 //! checks, no redirects, time limit and body cap as every other outbound request.
 
-use crate::fetch::{FetchError, Fetcher};
+use crate::fetch::{FetchError, FetchKind, Fetcher};
 
 const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
 
@@ -16,7 +16,7 @@ pub async fn send(
     *outbound.headers_mut() = parts.headers;
     *outbound.body_mut() = Some(body.into());
     let got = fetcher
-        .send(outbound, MAX_TOKEN_RESPONSE_BYTES)
+        .send(FetchKind::Upstream, outbound, MAX_TOKEN_RESPONSE_BYTES)
         .await
         .map_err(|e| oauth2::HttpClientError::Reqwest(Box::new(e)))?;
     let mut response = oauth2::http::Response::builder().status(got.status);

@@ -297,7 +297,11 @@ async fn userinfo(state: &AppState, url: &str, access_token: &str) -> Result<Val
     request.headers_mut().insert("authorization", bearer);
     let got = state
         .fetcher
-        .send(request, MAX_USERINFO_BYTES)
+        .send(
+            crate::fetch::FetchKind::Upstream,
+            request,
+            MAX_USERINFO_BYTES,
+        )
         .await
         .map_err(|e| UpstreamError::Unavailable(format!("the user-info endpoint failed: {e}")))?;
     if got.status != 200 {

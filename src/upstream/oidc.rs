@@ -38,7 +38,7 @@ pub async fn discover(state: &AppState, issuer: &str) -> Result<Discovery, Upstr
     );
     let body = state
         .fetcher
-        .get(&url, MAX_DOCUMENT_BYTES)
+        .get(crate::fetch::FetchKind::Upstream, &url, MAX_DOCUMENT_BYTES)
         .await
         .map_err(|e| UpstreamError::Unavailable(format!("the provider's discovery failed: {e}")))?;
     let parsed: Result<Discovery, _> = serde_json::from_slice(&body);
@@ -157,7 +157,11 @@ pub async fn verify_id_token(
     for attempt in 0..2 {
         let body = state
             .fetcher
-            .get(jwks_uri, MAX_DOCUMENT_BYTES)
+            .get(
+                crate::fetch::FetchKind::Upstream,
+                jwks_uri,
+                MAX_DOCUMENT_BYTES,
+            )
             .await
             .map_err(|e| {
                 UpstreamError::Unavailable(format!("the provider's keys are unavailable: {e}"))

@@ -88,7 +88,10 @@ pub async fn post_revoke(
         .revoke_user_grant(&id, &session.user_id, now, event)
         .await
     {
-        Ok(true) => see_other(&format!("{}/account?notice=revoked", base(&state))),
+        Ok(true) => {
+            crate::measure::grants_revoked(crate::measure::Revocation::User, 1);
+            see_other(&format!("{}/account?notice=revoked", base(&state)))
+        }
         Ok(false) => error_page(
             &base(&state),
             StatusCode::NOT_FOUND,

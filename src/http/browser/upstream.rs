@@ -13,6 +13,7 @@ use crate::domain::{Actor, AuditEvent, AuditKind};
 use crate::http::pages::error_page;
 use crate::http::peer::client_key;
 use crate::limits;
+use crate::measure::{self, SignInOutcome};
 use crate::oauth::params::Params;
 use crate::state::AppState;
 use crate::upstream::callback::{self, Answer, Unbound};
@@ -132,6 +133,11 @@ pub async fn callback(
     let address = client_key(&req, &state.settings.limits.trusted_proxies).to_string();
     let now = state.clock.now();
     let details = serde_json::json!({ "provider": provider.id });
+    measure::sign_in(if result.is_ok() {
+        SignInOutcome::UpstreamSuccess
+    } else {
+        SignInOutcome::UpstreamFailure
+    });
     let user = match result {
         Ok(user) => user,
         Err(e) => {

@@ -131,6 +131,7 @@ pub(super) async fn deny(
         .failed("the user denied the request");
     tx.audit(event).await?;
     tx.commit().await?;
+    crate::measure::consent(false);
     Ok(error_url(
         state,
         &request.redirect_uri,
@@ -255,6 +256,7 @@ pub(super) async fn approve_device(
     if !answered {
         return Err(Failure::Page(PageError::Expired));
     }
+    crate::measure::consent(true);
     Ok(())
 }
 
@@ -279,6 +281,7 @@ pub(super) async fn deny_device(
         .failed("the user denied the request");
     tx.audit(event).await?;
     tx.commit().await?;
+    crate::measure::consent(false);
     Ok(())
 }
 
@@ -344,6 +347,7 @@ async fn approve_in_one_transaction(
         }
     };
     store::authorization::insert_code(tx.conn(), code, &grant_id).await?;
+    let consented = consent.is_some();
     if let Some(consent) = consent {
         let event = AuditEvent::new(AuditKind::ConsentGiven, Actor::user(user_id), now)
             .subject(user_id)
@@ -354,5 +358,8 @@ async fn approve_in_one_transaction(
         tx.audit(event).await?;
     }
     tx.commit().await?;
+    if consented {
+        crate::measure::consent(true);
+    }
     Ok(Some(grant_id))
 }

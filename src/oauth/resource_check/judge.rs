@@ -71,7 +71,7 @@ pub(super) fn reply(result: Result<crate::fetch::Fetched, FetchError>) -> Reply 
             headers: r.headers,
         },
         Err(FetchError::Refused(m)) => Reply::Refused(m),
-        Err(FetchError::Failed(m)) => Reply::Unreachable(m),
+        Err(FetchError::Failed(_, m)) => Reply::Unreachable(m),
     }
 }
 

@@ -207,7 +207,11 @@ impl Prober<'_> {
             headers.insert("authorization", value);
         }
         *request.body_mut() = Some(INITIALIZE.into());
-        reply(self.fetcher.send_for_headers(request).await)
+        reply(
+            self.fetcher
+                .send_for_headers(crate::fetch::FetchKind::ResourceCheck, request)
+                .await,
+        )
     }
 
     /// Ends the MCP session an accepted `initialize` opened, so checks leave nothing behind.
@@ -226,7 +230,10 @@ impl Prober<'_> {
             request.headers_mut().insert("authorization", value);
         }
         // Best effort: a server that keeps the session only wastes its own memory.
-        let _ = self.fetcher.send_for_headers(request).await;
+        let _ = self
+            .fetcher
+            .send_for_headers(crate::fetch::FetchKind::ResourceCheck, request)
+            .await;
     }
 
     /// Point 2: fetch the metadata the challenge named, or where RFC 9728 §3.1 puts it.
@@ -243,7 +250,15 @@ impl Prober<'_> {
                 continue;
             };
             let request = reqwest::Request::new(reqwest::Method::GET, parsed);
-            match self.fetcher.send(request, MAX_METADATA_BYTES).await {
+            match self
+                .fetcher
+                .send(
+                    crate::fetch::FetchKind::ResourceCheck,
+                    request,
+                    MAX_METADATA_BYTES,
+                )
+                .await
+            {
                 Ok(r) if r.status == 200 => {
                     let Ok(document) = serde_json::from_slice::<serde_json::Value>(&r.body) else {
                         return Finding::fail(

@@ -103,5 +103,10 @@ pub async fn issue(
         cnf: Confirmation::of(ctx.dpop.as_ref()),
     };
     let access_token = access_token::mint(state, &claims)?;
-    Ok(TokenResponse::bearer(access_token, ttl, claims.scope))
+    Ok(TokenResponse::bearer(
+        access_token,
+        ttl,
+        claims.scope,
+        claims.aud,
+    ))
 }

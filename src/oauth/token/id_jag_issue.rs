@@ -99,7 +99,12 @@ pub async fn issue(
     Ok(TokenResponse {
         token_type: "N_A",
         issued_token_type: Some(ID_JAG_TYPE),
-        ..TokenResponse::bearer(jag, ID_JAG_TTL, claims.scope.unwrap_or_default())
+        ..TokenResponse::bearer(
+            jag,
+            ID_JAG_TTL,
+            claims.scope.unwrap_or_default(),
+            claims.resource,
+        )
     })
 }
 

@@ -51,6 +51,10 @@ pub struct TokenResponse {
     /// The next DPoP nonce (RFC 9449 §8.2): a response header, not a member.
     #[serde(skip)]
     pub dpop_nonce: Option<String>,
+    /// Whom the token is for (the access token's `aud`, an ID-JAG's resource): the
+    /// `resource` label of the tokens-issued metric, not a member.
+    #[serde(skip)]
+    pub audience: String,
 }
 
 /// What a token request proved beyond its parameters, checked once before any grant runs.
@@ -62,10 +66,17 @@ pub struct TokenContext {
 }
 
 impl TokenResponse {
-    /// A bearer access token alone: no refresh token, no RFC 8693 `issued_token_type`.
-    pub fn bearer(access_token: String, expires_in: i64, scope: String) -> TokenResponse {
+    /// A bearer access token for `audience` alone: no refresh token, no RFC 8693
+    /// `issued_token_type`.
+    pub fn bearer(
+        access_token: String,
+        expires_in: i64,
+        scope: String,
+        audience: String,
+    ) -> TokenResponse {
         TokenResponse {
             access_token,
+            audience,
             token_type: "Bearer",
             expires_in,
             scope,
@@ -101,6 +112,7 @@ pub async fn handle(
             dpop: proof.as_ref().map(|p| p.jkt.clone()),
         };
         let response = jwt_bearer::workload::exchange(state, params, &ctx).await?;
+        crate::measure::token_issued(grant_type, &response.audience);
         return Ok(bound(response, proof));
     }
     let creds: Credentials = client_auth::credentials(authorization, params)?;
@@ -133,6 +145,7 @@ pub async fn handle(
         GrantType::TokenExchange => token_exchange::exchange(state, &client, params, &ctx).await,
         GrantType::JwtBearer => jwt_bearer::exchange(state, &client, params, &ctx).await,
     }?;
+    crate::measure::token_issued(grant_type, &response.audience);
     Ok(bound(response, proof))
 }
 

@@ -92,6 +92,7 @@ pub async fn exchange(
             let event = AuditEvent::new(AuditKind::GrantRevoked, Actor::system(), now)
                 .failed("no scope of this authorization is available to the client any more");
             state.store.revoke_grant(&old.grant_id, now, event).await?;
+            crate::measure::grants_revoked(crate::measure::Revocation::ScopeWithdrawn, 1);
             return Err(OAuthError::invalid_scope(
                 "no scope of this authorization is available to the client any more",
             ));

@@ -137,7 +137,7 @@ pub async fn exchange(
     tracing::info!(client_id = %claims.client_id, source = %source, target = %claims.aud, impersonate, "token exchanged");
     Ok(TokenResponse {
         issued_token_type: Some(ACCESS_TOKEN_TYPE),
-        ..TokenResponse::bearer(access_token, ttl, claims.scope)
+        ..TokenResponse::bearer(access_token, ttl, claims.scope, claims.aud)
     })
 }
 

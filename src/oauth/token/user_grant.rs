@@ -115,6 +115,7 @@ pub(crate) async fn redeem(
             .store
             .revoke_grant(consented.grant_id, now, event)
             .await?;
+        crate::measure::grants_revoked(crate::measure::Revocation::ScopeWithdrawn, 1);
         return Err(OAuthError::invalid_scope(
             "no scope of this authorization is available to the client any more",
         ));
@@ -240,7 +241,7 @@ pub(crate) fn access_token_response(
     let access_token = access_token::mint(state, &claims)?;
     Ok(TokenResponse {
         refresh_token,
-        ..TokenResponse::bearer(access_token, ttl, claims.scope)
+        ..TokenResponse::bearer(access_token, ttl, claims.scope, claims.aud)
     })
 }
 
@@ -280,6 +281,10 @@ pub(crate) async fn revoke_leaked(
     let now = state.clock.now();
     let event = AuditEvent::new(kind, Actor::client(client_id), now).failed(log);
     state.store.revoke_grant(grant_id, now, event).await?;
+    crate::measure::grants_revoked(crate::measure::Revocation::Replay, 1);
+    if matches!(what, Leaked::RefreshToken) {
+        crate::measure::refresh_reuse();
+    }
     tracing::warn!(grant_id = %grant_id, client_id = %client_id, "{log}");
     Ok(OAuthError::invalid_grant(description))
 }

@@ -176,7 +176,7 @@ pub async fn exchange(
     tracing::info!(client_id = %claims.client_id, idp = %issuer.issuer, resource = %claims.aud, "ID-JAG accepted");
     Ok(TokenResponse {
         refresh_token,
-        ..TokenResponse::bearer(access_token, ttl, claims.scope)
+        ..TokenResponse::bearer(access_token, ttl, claims.scope, claims.aud)
     })
 }
 
@@ -221,7 +221,11 @@ async fn verify(
     }
     let jwks = state
         .fetcher
-        .get(&issuer.jwks_uri, MAX_JWKS_BYTES)
+        .get(
+            crate::fetch::FetchKind::Jwks,
+            &issuer.jwks_uri,
+            MAX_JWKS_BYTES,
+        )
         .await
         .map_err(|e| {
             tracing::warn!(idp = %issuer.issuer, error = %e, "the IdP's JWKS is unavailable");

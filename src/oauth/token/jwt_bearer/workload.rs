@@ -190,7 +190,7 @@ async fn keys(state: &AppState, uri: &str) -> Result<JwkSet, OAuthError> {
     };
     let bytes = state
         .fetcher
-        .get(uri, MAX_JWKS_BYTES)
+        .get(crate::fetch::FetchKind::Jwks, uri, MAX_JWKS_BYTES)
         .await
         .map_err(|e| unavailable(e.to_string()))?;
     JwkSet::from_bytes(&bytes).map_err(|e| {
