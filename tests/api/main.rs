@@ -32,6 +32,7 @@ mod id_token;
 mod introspection;
 mod keys;
 mod log_secrets;
+mod metrics;
 mod nodes;
 mod offline_access;
 mod outage;
