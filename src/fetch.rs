@@ -118,6 +118,15 @@ fn answered(result: &Result<Fetched, FetchError>) -> FetchOutcome {
     }
 }
 
+/// A cached document for a caller with `max_bytes`: one cache serves callers with different
+/// limits, and each limit still holds.
+fn within_limit(body: Bytes, max_bytes: usize) -> Result<Bytes, FetchError> {
+    if body.len() > max_bytes {
+        return Err(too_large(max_bytes));
+    }
+    Ok(body)
+}
+
 fn too_large(max_bytes: usize) -> FetchError {
     FetchError::Failed(
         FetchOutcome::TooLarge,
@@ -183,20 +192,12 @@ impl Fetcher {
         max_bytes: usize,
     ) -> Result<Bytes, FetchError> {
         let (fresh, result) = match self.cached(url) {
-            Some(body) => (FetchOutcome::Cached, self.from_cache(body, max_bytes)),
+            Some(body) => (FetchOutcome::Cached, within_limit(body, max_bytes)),
             None => (FetchOutcome::Ok, self.get_fresh(url, max_bytes).await),
         };
         let outcome = result.as_ref().map_or_else(FetchError::outcome, |_| fresh);
         crate::measure::external_fetch(kind, outcome);
         result
-    }
-
-    fn from_cache(&self, body: Bytes, max_bytes: usize) -> Result<Bytes, FetchError> {
-        // One cache serves callers with different limits: each limit still holds.
-        if body.len() > max_bytes {
-            return Err(too_large(max_bytes));
-        }
-        Ok(body)
     }
 
     async fn get_fresh(&self, url: &str, max_bytes: usize) -> Result<Bytes, FetchError> {

@@ -328,7 +328,7 @@ async fn the_main_flows_move_their_series_and_the_dashboard_charts_only_real_met
 
     // No raw path, user name or secret in any label.
     let secret = setup.client.client_secret.as_str();
-    for ((name, labels), _) in &after.series {
+    for (name, labels) in after.series.keys() {
         for value in labels.values() {
             assert!(
                 !value.contains(secret) && !value.contains(access) && value != "alice",
