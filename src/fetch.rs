@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use tracing::Instrument;
 use url::{Host, Url};
 
 use crate::clock::{Clock, UnixTime};
@@ -348,13 +349,21 @@ impl Fetcher {
                 reqwest::header::HeaderValue::from_static("application/json"),
             );
         }
-        let response = client.execute(request).await.map_err(|e| {
-            if e.is_timeout() {
-                timed_out()
-            } else {
-                cannot_reach(e.to_string())
-            }
-        })?;
+        let span = client_span(request.method(), &parsed);
+        span.in_scope(|| crate::telemetry::inject(request.headers_mut()));
+        let response = client
+            .execute(request)
+            .instrument(span.clone())
+            .await
+            .map_err(|e| {
+                span.record("otel.status_code", "error");
+                if e.is_timeout() {
+                    timed_out()
+                } else {
+                    cannot_reach(e.to_string())
+                }
+            })?;
+        span.record("http.response.status_code", response.status().as_u16());
         if response
             .content_length()
             .is_some_and(|n| n > max_bytes as u64)
@@ -418,6 +427,27 @@ impl Fetcher {
         }
         Ok((parsed, SocketAddr::new(first, port)))
     }
+}
+
+/// The span of one outbound request (OpenTelemetry's HTTP client conventions). `url.full`
+/// loses its query, fragment and credentials: a query can carry anything.
+fn client_span(method: &reqwest::Method, url: &Url) -> tracing::Span {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    shown.set_fragment(None);
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    tracing::debug_span!(
+        "http.client",
+        otel.name = method.as_str(),
+        otel.kind = "client",
+        otel.status_code = tracing::field::Empty,
+        http.request.method = method.as_str(),
+        server.address = url.host_str().unwrap_or_default(),
+        server.port = url.port_or_known_default(),
+        url.full = shown.as_str(),
+        http.response.status_code = tracing::field::Empty,
+    )
 }
 
 /// Reads a response whole, at most `max_bytes`, within the time limit.

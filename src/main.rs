@@ -130,7 +130,6 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    telemetry::init(settings.log_format);
     if let Err(e) = rustls::crypto::ring::default_provider().install_default() {
         eprintln!("warden: cannot install the TLS crypto provider: {e:?}");
         return ExitCode::FAILURE;
@@ -145,13 +144,18 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command, settings)) {
+    // After the TLS provider and the runtime: the trace exporter's client needs both.
+    let telemetry = telemetry::init(settings.log_format, runtime.handle());
+    let code = match runtime.block_on(run(cli.command, settings)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("warden: {e:#}");
             ExitCode::FAILURE
         }
-    }
+    };
+    // The runtime still runs (its workers outlive `block_on`): the last export runs on it.
+    telemetry.shutdown();
+    code
 }
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {

@@ -13,6 +13,7 @@ use subtle::ConstantTimeEq;
 /// attack, not a password.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
+#[tracing::instrument(name = "password.hash", level = "debug", skip_all)]
 pub fn hash(password: &str) -> anyhow::Result<String> {
     let hashed = Argon2::default()
         .hash_password(password.as_bytes())

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use argon2::Block;
 use tokio::sync::oneshot;
+use tracing::Instrument;
 
 use crate::crypto::password;
 
@@ -38,6 +39,8 @@ struct Job {
     stored: Option<String>,
     answer: oneshot::Sender<bool>,
     _slot: Slot,
+    /// The caller's `password.verify` span, entered on the hasher thread.
+    span: tracing::Span,
 }
 
 /// One admitted verification; its place is given back when the job is done (or dropped).
@@ -89,17 +92,20 @@ impl PasswordPool {
     /// Verifies `password` against `stored` (`None`: against the dummy hash, always false).
     pub async fn verify(&self, slot: Slot, password: &str, stored: Option<&str>) -> bool {
         let (answer, answered) = oneshot::channel();
+        // From admission to answer: the wait for a hasher shows, not only the hashing.
+        let span = tracing::debug_span!("password.verify");
         let job = Job {
             password: password.to_owned(),
             stored: stored.map(str::to_owned),
             answer,
             _slot: slot,
+            span: span.clone(),
         };
         // Admission counted this job, so the channel (as large as the capacity) has room.
         if self.jobs.try_send(job).is_err() {
             return false;
         }
-        answered.await.unwrap_or(false)
+        answered.instrument(span).await.unwrap_or(false)
     }
 
     pub fn counters(&self) -> &Counters {
@@ -127,7 +133,9 @@ fn hasher(receiver: &Mutex<Receiver<Job>>) {
             stored,
             answer,
             _slot: slot,
+            span,
         } = job;
+        let entered = span.enter();
         let matched = match &stored {
             Some(stored) => password::verify_in(&candidate, stored, &mut memory),
             None => {
@@ -135,6 +143,7 @@ fn hasher(receiver: &Mutex<Receiver<Job>>) {
                 false
             }
         };
+        drop(entered);
         slot.0.completed.fetch_add(1, Ordering::Relaxed);
         // The place is free before the answer: whoever hears it may be admitted again.
         drop(slot);

@@ -1,5 +1,5 @@
-//! Cross-cutting middleware: request ids and access logs, strict security headers, CORS
-//! for the public endpoints, and 501 for unknown methods.
+//! Cross-cutting middleware: request ids, access logs and the request's trace span, strict
+//! security headers, CORS for the public endpoints, and 501 for unknown methods.
 
 use std::time::Instant;
 
@@ -12,12 +12,19 @@ use tracing::Instrument;
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Gives every request an id (a sane incoming `X-Request-Id`, or a fresh UUIDv7), runs it
-/// inside a span carrying that id, echoes the id, and logs one line per request. The query
-/// string is never logged: it can carry codes and state.
+/// inside a span carrying that id, echoes the id, and logs one line per request under the
+/// OpenTelemetry semantic-convention names. The query string is never logged nor traced: it
+/// can carry codes and state.
+///
+/// With traces on (`telemetry`) the span is the request's server span: named
+/// `{method} {route template}`, a child of the caller's `traceparent`, with the same
+/// attributes as the log line. Off, it holds only the request id and the caller's trace id.
 pub async fn request_context(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    use tracing::field::Empty;
+
     let request_id = req
         .headers()
         .get(&REQUEST_ID)
@@ -29,19 +36,83 @@ pub async fn request_context(
         })
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let span = tracing::info_span!("request", request_id = %request_id);
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        trace_id = Empty,
+        otel.name = Empty,
+        otel.kind = Empty,
+        otel.status_code = Empty,
+        http.request.method = Empty,
+        http.route = Empty,
+        url.path = Empty,
+        client.address = Empty,
+        user_agent.original = Empty,
+        http.response.status_code = Empty,
+    );
     let method = req.method().clone();
     let path = req.path().to_owned();
+    // App-level middleware runs before routing, but the pattern comes from the app's
+    // resource map and the path, so it is known here already.
+    let route = req.match_pattern();
+    let client = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .map(|state| {
+            super::peer::service_client_address(&req, &state.settings.limits.trusted_proxies)
+        })
+        .or_else(|| req.peer_addr().map(|a| a.ip()));
+    let user_agent = req
+        .headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(256).collect::<String>());
+    let incoming = crate::telemetry::incoming(req.headers());
+    let traced = crate::telemetry::traces_on();
+    if traced {
+        let name = match &route {
+            Some(route) => format!("{method} {route}"),
+            None => method.to_string(),
+        };
+        span.record("otel.name", name);
+        span.record("otel.kind", "server");
+        span.record("http.request.method", method.as_str());
+        span.record("http.route", route.as_deref());
+        span.record("url.path", path.as_str());
+        span.record("client.address", client.map(|c| c.to_string()));
+        span.record("user_agent.original", user_agent.as_deref());
+        if let Some(parent) = incoming.clone() {
+            crate::telemetry::set_parent(&span, parent);
+        }
+    }
+    let ids = crate::telemetry::ids(&span);
+    let trace_id = match (&ids, &incoming) {
+        (Some((trace_id, _)), _) => Some(trace_id.clone()),
+        (None, Some(incoming)) => Some(crate::telemetry::trace_id(incoming)),
+        (None, None) => None,
+    };
+    span.record("trace_id", trace_id.as_deref());
     let started = Instant::now();
     let mut res = next.call(req).instrument(span.clone()).await?;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert(REQUEST_ID, value);
     }
+    let status = res.status().as_u16();
+    if traced {
+        span.record("http.response.status_code", status);
+        if status >= 500 {
+            span.record("otel.status_code", "error");
+        }
+    }
     span.in_scope(|| {
         tracing::info!(
-            %method,
-            %path,
-            status = res.status().as_u16(),
+            http.request.method = %method,
+            url.path = %path,
+            http.route = route.as_deref(),
+            http.response.status_code = status,
+            client.address = client.map(tracing::field::display),
+            user_agent.original = user_agent.as_deref(),
+            trace_id = trace_id.as_deref(),
+            span_id = ids.as_ref().map(|(_, span_id)| span_id.as_str()),
             micros = started.elapsed().as_micros() as u64,
             "handled"
         )

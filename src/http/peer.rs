@@ -16,7 +16,20 @@ pub fn service_client_key(req: &ServiceRequest, trusted: &[IpNet]) -> AddressKey
     key(req.peer_addr(), req.headers(), trusted)
 }
 
+/// The client's address itself (a whole IPv6 address, not its /64), for logs and traces.
+pub fn service_client_address(req: &ServiceRequest, trusted: &[IpNet]) -> std::net::IpAddr {
+    address(req.peer_addr(), req.headers(), trusted)
+}
+
 fn key(peer: Option<std::net::SocketAddr>, headers: &HeaderMap, trusted: &[IpNet]) -> AddressKey {
+    AddressKey::of(address(peer, headers, trusted))
+}
+
+fn address(
+    peer: Option<std::net::SocketAddr>,
+    headers: &HeaderMap,
+    trusted: &[IpNet],
+) -> std::net::IpAddr {
     let peer = peer.map_or(std::net::IpAddr::from([0, 0, 0, 0]), |a| a.ip());
     let lines = |name: &str| {
         headers
@@ -29,10 +42,10 @@ fn key(peer: Option<std::net::SocketAddr>, headers: &HeaderMap, trusted: &[IpNet
     } else {
         (lines("forwarded"), lines("x-forwarded-for"))
     };
-    AddressKey::of(net::client_address(
+    net::client_address(
         peer,
         trusted,
         forwarded.into_iter(),
         x_forwarded_for.into_iter(),
-    ))
+    )
 }

@@ -38,7 +38,9 @@ use sqlx::{PgPool, SqlitePool};
 /// with its wait timed (`pool_metrics`). The closure-like syntax is only syntax: it lets
 /// rustfmt format the bodies.
 macro_rules! on_pool {
-    ($store:expr, |$pool:ident| $body:expr) => {
+    ($store:expr, |$pool:ident| $body:expr) => {{
+        // From the wait for a connection to the statement's end (see `db_span`).
+        let _db_span = $crate::store::db_span(&$store.db, "query", module_path!());
         match &$store.db {
             $crate::store::Db::Postgres(p) => {
                 #[allow(unused_imports)]
@@ -55,9 +57,40 @@ macro_rules! on_pool {
                 $body
             }
         }
-    };
+    }};
 }
 pub(crate) use on_pool;
+
+/// The trace span of one store call (`operation` "query") or transaction
+/// ("transaction"): the backend and the store module it ran from (`code.namespace`),
+/// never a statement or its parameters. DEBUG, so free while traces are off.
+pub(crate) fn db_span(db: &Db, operation: &'static str, module: &'static str) -> tracing::Span {
+    let system = match db {
+        Db::Postgres(_) => "postgresql",
+        Db::Sqlite(_) => "sqlite",
+    };
+    // Outside a request (startup, the sweeps) a statement would be a trace of its own.
+    if tracing::Span::current().is_none() {
+        return tracing::Span::none();
+    }
+    let span = tracing::debug_span!(
+        "db",
+        otel.name = tracing::field::Empty,
+        otel.kind = "client",
+        db.system.name = system,
+        db.operation.name = operation,
+        code.namespace = module,
+    );
+    if !span.is_disabled() {
+        let mut parts = module.trim_end_matches(".rs").rsplit(['/', ':']);
+        let aggregate = match parts.next() {
+            Some("mod") => parts.next().unwrap_or(module),
+            last => last.unwrap_or(module),
+        };
+        span.record("otel.name", format!("db.{operation} {aggregate}"));
+    }
+    span
+}
 
 #[derive(Clone, Debug)]
 pub(crate) enum Db {

@@ -52,12 +52,23 @@ pub struct Tx {
     changes: Vec<Change>,
     /// Events written in this transaction, logged after the commit (`WARDEN_AUDIT_LOG`).
     audited: Vec<AuditEvent>,
+    /// Open from `begin` until the commit or the rollback (`store::db_span`).
+    _span: tracing::Span,
 }
 
 impl Store {
     /// Begins a transaction on a connection taken like every other (its wait timed, failing
     /// fast during an outage).
-    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+    #[track_caller]
+    pub fn begin(&self) -> impl Future<Output = Result<Tx, sqlx::Error>> + '_ {
+        // The caller's file names the flow (`code.namespace`): `module_path!` here would
+        // name this module for every transaction.
+        let caller = std::panic::Location::caller().file();
+        let span = super::db_span(&self.db, "transaction", caller);
+        self.begin_in(span)
+    }
+
+    async fn begin_in(&self, span: tracing::Span) -> Result<Tx, sqlx::Error> {
         let inner = match &self.db {
             Db::Postgres(p) => {
                 let conn = pool_metrics::acquire(p, &self.health).await?;
@@ -73,6 +84,7 @@ impl Store {
             store: self.clone(),
             changes: Vec::new(),
             audited: Vec::new(),
+            _span: span,
         })
     }
 }

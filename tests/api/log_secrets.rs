@@ -388,7 +388,7 @@ async fn a_full_run_at_debug_level_logs_no_token_code_secret_or_password() {
         .iter()
         .chain(&["/authorize", "/login", "/consent", "/register"])
     {
-        let handled = |l: &Value| l["message"] == "handled" && l["path"] == *path;
+        let handled = |l: &Value| l["message"] == "handled" && l["url.path"] == *path;
         assert!(lines.iter().any(handled), "no request line for {path}");
     }
     assert!(stderr.contains("Warden stopped"), "no clean stop");

@@ -46,6 +46,7 @@ mod self_registration;
 mod startup;
 mod sweep;
 mod token_exchange;
+mod traces;
 mod upstream_linking;
 mod upstream_login;
 mod workload_identity;
