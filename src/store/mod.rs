@@ -69,10 +69,6 @@ pub(crate) fn db_span(db: &Db, operation: &'static str, module: &'static str) ->
         Db::Postgres(_) => "postgresql",
         Db::Sqlite(_) => "sqlite",
     };
-    // Outside a request (startup, the sweeps) a statement would be a trace of its own.
-    if tracing::Span::current().is_none() {
-        return tracing::Span::none();
-    }
     let span = tracing::debug_span!(
         "db",
         otel.name = tracing::field::Empty,
@@ -81,14 +77,19 @@ pub(crate) fn db_span(db: &Db, operation: &'static str, module: &'static str) ->
         db.operation.name = operation,
         code.namespace = module,
     );
-    if !span.is_disabled() {
-        let mut parts = module.trim_end_matches(".rs").rsplit(['/', ':']);
-        let aggregate = match parts.next() {
-            Some("mod") => parts.next().unwrap_or(module),
-            last => last.unwrap_or(module),
-        };
-        span.record("otel.name", format!("db.{operation} {aggregate}"));
+    if span.is_disabled() {
+        return span;
     }
+    // Outside a request (startup, the sweeps) a statement would be a trace of its own.
+    if tracing::Span::current().is_none() {
+        return tracing::Span::none();
+    }
+    let mut parts = module.trim_end_matches(".rs").rsplit(['/', ':']);
+    let aggregate = match parts.next() {
+        Some("mod") => parts.next().unwrap_or(module),
+        last => last.unwrap_or(module),
+    };
+    span.record("otel.name", format!("db.{operation} {aggregate}"));
     span
 }
 
