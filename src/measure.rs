@@ -15,11 +15,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
-use actix_web::Error;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage};
 use metrics::{Counter, SharedString, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
@@ -202,6 +202,11 @@ fn route_label(pattern: Option<String>) -> SharedString {
     SharedString::from(shared)
 }
 
+/// The route template this request matched, found once by `http_metrics` and read by the
+/// request span (`http::middleware::request_context`).
+#[derive(Clone)]
+pub struct MatchedPattern(pub Option<String>);
+
 /// Counts every request and times it from the first byte of routing to the response head.
 pub async fn http_metrics(
     req: ServiceRequest,
@@ -212,7 +217,10 @@ pub async fn http_metrics(
     }
     let started = Instant::now();
     let method = method_label(req.method());
-    let route = route_label(req.match_pattern());
+    // Matching walks the whole route table; the request span needs the template too.
+    let pattern = req.match_pattern();
+    req.extensions_mut().insert(MatchedPattern(pattern.clone()));
+    let route = route_label(pattern);
     let result = next.call(req).await;
     let status = match &result {
         Ok(response) => response.status(),

@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -54,7 +55,10 @@ pub async fn request_context(
     let path = req.path().to_owned();
     // App-level middleware runs before routing, but the pattern comes from the app's
     // resource map and the path, so it is known here already.
-    let route = req.match_pattern();
+    let route = match req.extensions().get::<crate::measure::MatchedPattern>() {
+        Some(matched) => matched.0.clone(),
+        None => req.match_pattern(),
+    };
     let client = req
         .app_data::<actix_web::web::Data<crate::state::AppState>>()
         .map(|state| {
