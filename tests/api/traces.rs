@@ -18,7 +18,7 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::helpers::browser::{Browser, hidden, location, pkce, query};
-use crate::helpers::{TestDb, stdout_json, warden_command};
+use crate::helpers::{TestDb, cli_with_stdin, stdout_json, warden_command};
 
 const RESOURCE: &str = "https://mcp.example.com/mcp";
 const REDIRECT: &str = "http://127.0.0.1:7777/callback";
@@ -180,18 +180,8 @@ impl Drop for Serve {
 }
 
 fn cli(env: &HashMap<String, String>, args: &str, stdin: &str) -> Value {
-    use std::io::Write;
-    let mut child = warden_command(env)
-        .args(args.split_whitespace())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).unwrap();
-    drop(input);
-    stdout_json(&child.wait_with_output().unwrap())
+    let args: Vec<&str> = args.split_whitespace().collect();
+    stdout_json(&cli_with_stdin(env, &args, stdin))
 }
 
 fn credentials(view: &Value) -> (String, String) {

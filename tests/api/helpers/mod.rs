@@ -203,21 +203,7 @@ impl TestApp {
 
     /// `cli`, writing `input` to the command's standard input (passwords).
     pub fn cli_with_stdin(&self, args: &[&str], input: &str) -> Output {
-        use std::io::Write;
-        let mut child = warden_command(&self.env)
-            .args(args)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        cli_with_stdin(&self.env, args, input)
     }
 
     pub async fn stop(&self) {
@@ -253,6 +239,26 @@ pub fn warden_command(env: &HashMap<String, String>) -> Command {
         .envs(env)
         .env("PATH", std::env::var("PATH").unwrap_or_default());
     command
+}
+
+/// The real `warden` binary with `env` (see `warden_command`), `input` written to its
+/// standard input and closed, so `--password-stdin` reads to the end.
+pub fn cli_with_stdin(env: &HashMap<String, String>, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = warden_command(env)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
 }
 
 pub fn stdout_json(output: &Output) -> serde_json::Value {
